@@ -1,0 +1,114 @@
+"""The one exception hierarchy of Shopassist.
+
+Every error carries a machine-readable ``code``, the HTTP status it maps to, a message meant
+for people, and context fields. Transports map these in one place
+(``connectors/web/errors.py``); nothing else decides status codes.
+
+"Bad arguments" (:class:`InvalidArgumentsError`) are kept apart from "the action is not
+allowed" (:class:`ActionRefusedError`, a business rule said no) and from "the tool failed"
+(:class:`ToolFailedError`, something broke).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, ClassVar
+
+
+class ShopassistError(Exception):
+    code: ClassVar[str] = "error"
+    http_status: ClassVar[int] = 500
+
+    def __init__(self, message: str, **context: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.context = context
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, "context": self.context}
+
+
+class ConfigError(ShopassistError):
+    code = "config_error"
+
+
+class NotFoundError(ShopassistError):
+    code = "not_found"
+    http_status = 404
+
+
+class RegistryError(ShopassistError):
+    """Duplicate registration or an invalid registered object."""
+
+    code = "registry_error"
+
+
+class UnknownNameError(NotFoundError):
+    """A registry lookup failed; the message lists the valid names."""
+
+    code = "unknown_name"
+
+    def __init__(self, kind: str, name: str, valid: Iterable[str]) -> None:
+        names = sorted(valid)
+        super().__init__(
+            f"Unknown {kind} {name!r}. Valid names: {', '.join(names) or '(none)'}",
+            kind=kind,
+            name=name,
+            valid=names,
+        )
+
+
+class InvalidArgumentsError(ShopassistError):
+    """The caller's arguments do not validate. ``errors`` names each bad argument."""
+
+    code = "invalid_arguments"
+    http_status = 422
+
+    def __init__(self, message: str, *, errors: list[dict[str, Any]] | None = None, **context: Any) -> None:
+        super().__init__(message, errors=errors or [], **context)
+        self.errors = errors or []
+
+
+class PolicyError(ShopassistError):
+    code = "policy"
+    http_status = 403
+
+
+class AuthenticationRequiredError(PolicyError):
+    code = "authentication_required"
+    http_status = 401
+
+
+class PermissionDeniedError(PolicyError):
+    """The authenticated customer may not touch this resource (e.g. another customer's order)."""
+
+    code = "permission_denied"
+    http_status = 403
+
+
+class ConfirmationRequiredError(PolicyError):
+    """A side-effect tool ran without a valid confirmation token for exactly these arguments."""
+
+    code = "confirmation_required"
+    http_status = 428
+
+
+class ActionRefusedError(ShopassistError):
+    """A business rule refuses the action (order not pending, item out of stock...)."""
+
+    code = "action_refused"
+    http_status = 409
+
+
+class ToolFailedError(ShopassistError):
+    """The tool broke while running; nothing was written."""
+
+    code = "tool_failed"
+    http_status = 500
+
+
+class ImportFailedError(ShopassistError):
+    """An import could not run at all (unreadable file, unknown format)."""
+
+    code = "import_failed"
+    http_status = 400

@@ -1,0 +1,104 @@
+"""Shared fixtures: a migrated SQLite store seeded with the fixture shop, settings, executor."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from shopassist.config import Settings  # noqa: E402
+from shopassist.services import Services  # noqa: E402
+from tests.shop_fixture import ALICE, BOB, build_fixture_shop  # noqa: E402
+from tools.base import ToolContext  # noqa: E402
+from tools.policy import ToolExecutor, ToolOutcome  # noqa: E402
+from tools.store.db import Database  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never read the developer's config.yaml or SHOPASSIST_* variables."""
+    for key in list(os.environ):
+        if key.startswith("SHOPASSIST_"):
+            monkeypatch.delenv(key)
+
+
+@pytest.fixture(scope="session")
+def _template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "shop.db"
+    database = Database(f"sqlite:///{path}")
+    database.migrate()
+    with database.transaction() as session:
+        build_fixture_shop(session)
+    database.dispose()
+    return path
+
+
+@pytest.fixture
+def settings(tmp_path: Path, _template_db: Path) -> Settings:
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    shutil.copy(_template_db, data_dir / "shop.db")
+    return Settings(data_dir=data_dir, policy={"secret_key": "test-secret-key-0123456789"})
+
+
+@pytest.fixture
+def services(settings: Settings) -> Iterator[Services]:
+    built = Services.from_settings(settings)
+    yield built
+    built.close()
+
+
+@pytest.fixture
+def database(services: Services) -> Database:
+    return services.database
+
+
+@pytest.fixture
+def executor(services: Services) -> ToolExecutor:
+    return services.executor
+
+
+@pytest.fixture
+def alice() -> ToolContext:
+    return ToolContext(session_id="sess-alice", customer_id=ALICE)
+
+
+@pytest.fixture
+def bob() -> ToolContext:
+    return ToolContext(session_id="sess-bob", customer_id=BOB)
+
+
+@pytest.fixture
+def anonymous() -> ToolContext:
+    return ToolContext(session_id="sess-anon")
+
+
+def confirmed_run(executor: ToolExecutor, name: str, args: dict[str, Any], ctx: ToolContext) -> ToolOutcome:
+    """Prepare a side-effect call, then run it with the token, as the dialogue layer does on "yes"."""
+    pending = executor.prepare(name, args, ctx=ctx)
+    return executor.run(name, args, ctx=ctx.confirmed(pending.token))
+
+
+@pytest.fixture
+def confirm(executor: ToolExecutor) -> Any:
+    def _confirm(name: str, args: dict[str, Any], ctx: ToolContext) -> ToolOutcome:
+        return confirmed_run(executor, name, args, ctx)
+
+    return _confirm
+
+
+def require_shared(*parts: str) -> Path:
+    """Path to a file in ../shared/data, or skip the test with a clear reason."""
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"shared test data not found at {path} (clone the project beside ../shared)")
+    return path

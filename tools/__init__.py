@@ -1,0 +1,1 @@
+"""Commerce tools, the policy layer, the store and its importers."""

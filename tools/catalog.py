@@ -1,0 +1,224 @@
+"""Catalog tools: product details, browsing by category, keyword search.
+
+``catalog_search`` is a SQL keyword search for now; the retrieval issue replaces its engine
+with the hybrid index while keeping the tool's arguments and result.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Any
+
+from pydantic import Field
+from sqlalchemy import Select, case, func, or_, select
+from sqlalchemy.orm import selectinload
+
+from shopassist.errors import NotFoundError
+from tools.base import Tool, ToolContext, ToolEnv
+from tools.store.models import Product, Variant
+from tools.types import ArgsModel, Id, Name, Price, ProductId, StockCount, ToolResult
+
+
+class VariantInfo(ToolResult):
+    variant_id: Id
+    sku: str | None
+    options: dict[str, str]
+    price: Price
+    stock: StockCount
+    available: bool
+
+
+class ProductSummary(ToolResult):
+    product_id: Id
+    title: Name
+    brand: str
+    category: str
+    min_price: Price
+    max_price: Price
+    in_stock: bool
+    image_url: str | None = None
+
+
+class ProductDetails(ProductSummary):
+    description: str
+    variants: list[VariantInfo]
+    option_values: dict[str, list[str]]
+
+
+class ProductList(ToolResult):
+    products: list[ProductSummary]
+    total: int = Field(description="How many products matched before the limit.")
+
+
+def summarize_product(product: Product) -> ProductSummary:
+    prices = [v.price for v in product.variants] or [Decimal("0")]
+    return ProductSummary(
+        product_id=product.id,
+        title=product.title,
+        brand=product.brand,
+        category=product.category,
+        min_price=min(prices),
+        max_price=max(prices),
+        in_stock=any(v.stock > 0 for v in product.variants),
+        image_url=product.image_url,
+    )
+
+
+def variant_info(variant: Variant) -> VariantInfo:
+    return VariantInfo(
+        variant_id=variant.id,
+        sku=variant.sku,
+        options={str(k): str(v) for k, v in (variant.options or {}).items()},
+        price=variant.price,
+        stock=variant.stock,
+        available=variant.stock > 0,
+    )
+
+
+def product_details(product: Product) -> ProductDetails:
+    option_values: dict[str, list[str]] = {}
+    for variant in product.variants:
+        for key, value in (variant.options or {}).items():
+            values = option_values.setdefault(str(key), [])
+            if str(value) not in values:
+                values.append(str(value))
+    return ProductDetails(
+        **summarize_product(product).model_dump(),
+        description=product.description,
+        variants=[variant_info(v) for v in product.variants],
+        option_values=option_values,
+    )
+
+
+def load_product(env: ToolEnv, product_id: str) -> Product:
+    product = env.db.scalar(
+        select(Product).where(Product.id == product_id).options(selectinload(Product.variants))
+    )
+    if product is None:
+        raise NotFoundError(f"There is no product {product_id}", resource="product", id=product_id)
+    return product
+
+
+class GetProductArgs(ArgsModel):
+    product_id: ProductId = Field(description="The product's id.")
+
+
+class GetProduct(Tool[GetProductArgs, ProductDetails]):
+    name = "get_product"
+    description = "Details of one product: description, every variant with its options, price and stock."
+    args_model = GetProductArgs
+    result_model = ProductDetails
+
+    def run(self, args: GetProductArgs, *, ctx: ToolContext, env: ToolEnv) -> ProductDetails:
+        return product_details(load_product(env, args.product_id))
+
+
+class BrowseCategoryArgs(ArgsModel):
+    category: str = Field(min_length=1, max_length=120, description="Category name (case-insensitive).")
+    in_stock_only: bool = Field(default=False, description="Only products with a variant in stock.")
+    limit: int = Field(default=10, ge=1, le=50, description="Most products to return.")
+    offset: int = Field(default=0, ge=0, description="Products to skip, for paging.")
+
+
+class CategoryList(ProductList):
+    category: str
+    categories: list[str] = Field(description="All categories, so a caller can correct a wrong one.")
+
+
+class BrowseCategory(Tool[BrowseCategoryArgs, CategoryList]):
+    name = "browse_category"
+    description = "List products in a category, newest first; also returns the list of all categories."
+    args_model = BrowseCategoryArgs
+    result_model = CategoryList
+
+    def run(self, args: BrowseCategoryArgs, *, ctx: ToolContext, env: ToolEnv) -> CategoryList:
+        categories = list(env.db.scalars(select(Product.category).distinct().order_by(Product.category)))
+        wanted = next((c for c in categories if c.lower() == args.category.lower()), None)
+        if wanted is None:
+            raise NotFoundError(
+                f"There is no category {args.category!r}. Categories: {', '.join(categories)}",
+                resource="category",
+                id=args.category,
+            )
+        query = select(Product).where(Product.category == wanted)
+        query = _in_stock(query) if args.in_stock_only else query
+        products, total = _page(env, query.order_by(Product.created_at.desc(), Product.id), args.limit, args.offset)
+        return CategoryList(
+            category=wanted,
+            categories=categories,
+            products=[summarize_product(p) for p in products],
+            total=total,
+        )
+
+
+class CatalogSearchArgs(ArgsModel):
+    query: str = Field(min_length=1, max_length=300, description="What the customer is looking for.")
+    category: str | None = Field(default=None, max_length=120, description="Only this category.")
+    brand: str | None = Field(default=None, max_length=120, description="Only this brand.")
+    min_price: Decimal | None = Field(default=None, ge=0, description="Lowest variant price wanted.")
+    max_price: Decimal | None = Field(default=None, ge=0, description="Highest variant price wanted.")
+    in_stock_only: bool = Field(default=False, description="Only products with a variant in stock.")
+    limit: int = Field(default=10, ge=1, le=50, description="Most products to return.")
+
+
+_WORD = re.compile(r"[\w'-]+", re.UNICODE)
+_STOP = {"a", "an", "the", "for", "with", "and", "or", "of", "in", "to", "me", "i", "some", "any", "show"}
+
+
+class CatalogSearch(Tool[CatalogSearchArgs, ProductList]):
+    name = "catalog_search"
+    description = (
+        "Search the catalog by keywords with optional category, brand, price range and in-stock filters."
+    )
+    args_model = CatalogSearchArgs
+    result_model = ProductList
+
+    def run(self, args: CatalogSearchArgs, *, ctx: ToolContext, env: ToolEnv) -> ProductList:
+        terms = [t for t in _WORD.findall(args.query.lower()) if t not in _STOP][:12]
+        query = select(Product)
+        score: Any = 0
+        if terms:
+            hits = []
+            for term in terms:
+                pattern = f"%{term}%"
+                field_hit = or_(
+                    func.lower(Product.title).like(pattern),
+                    func.lower(Product.brand).like(pattern),
+                    func.lower(Product.category).like(pattern),
+                    func.lower(Product.description).like(pattern),
+                    Product.id == term,
+                )
+                hits.append(field_hit)
+                title_hit = func.lower(Product.title).like(pattern)
+                score = score + case((field_hit, 1), else_=0) + case((title_hit, 2), else_=0)
+            query = query.where(or_(*hits))
+        if args.category:
+            query = query.where(func.lower(Product.category) == args.category.lower())
+        if args.brand:
+            query = query.where(func.lower(Product.brand) == args.brand.lower())
+        if args.min_price is not None or args.max_price is not None:
+            priced = select(Variant.product_id)
+            if args.min_price is not None:
+                priced = priced.where(Variant.price >= args.min_price)
+            if args.max_price is not None:
+                priced = priced.where(Variant.price <= args.max_price)
+            query = query.where(Product.id.in_(priced))
+        if args.in_stock_only:
+            query = _in_stock(query)
+        ordered = query.order_by((score * -1) if terms else Product.title, Product.id)
+        products, total = _page(env, ordered, args.limit, 0)
+        return ProductList(products=[summarize_product(p) for p in products], total=total)
+
+
+def _in_stock(query: Select[Any]) -> Select[Any]:
+    return query.where(Product.id.in_(select(Variant.product_id).where(Variant.stock > 0)))
+
+
+def _page(env: ToolEnv, query: Select[Any], limit: int, offset: int) -> tuple[list[Product], int]:
+    total = env.db.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    rows = env.db.scalars(query.options(selectinload(Product.variants)).limit(limit).offset(offset))
+    return list(rows), int(total)
+
+
+TOOLS: list[type[Tool[Any, Any]]] = [GetProduct, BrowseCategory, CatalogSearch]
