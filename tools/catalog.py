@@ -143,7 +143,9 @@ class BrowseCategory(Tool[BrowseCategoryArgs, CategoryList]):
             )
         query = select(Product).where(Product.category == wanted)
         query = _in_stock(query) if args.in_stock_only else query
-        products, total = _page(env, query.order_by(Product.created_at.desc(), Product.id), args.limit, args.offset)
+        products, total = _page(
+            env, query.order_by(Product.created_at.desc(), Product.id), args.limit, args.offset
+        )
         return CategoryList(
             category=wanted,
             categories=categories,

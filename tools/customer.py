@@ -1,5 +1,195 @@
-from typing import Any
+"""Customer tools: identifying a customer (by email, or by name and zip) and their profile.
 
-from tools.base import Tool
+The two lookups are identity checks: they return only the customer id and first name, and a
+miss says nothing about which part did not match. The dialogue layer sets
+``ToolContext.customer_id`` from their result; ``get_customer_profile`` then reads that
+customer's own profile and nobody else's. None of these tools changes anything.
+"""
 
-TOOLS: list[type[Tool[Any, Any]]] = []
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import EmailStr, Field
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from shopassist.errors import ActionRefusedError, AuthenticationRequiredError, NotFoundError
+from tools.base import Tool, ToolContext, ToolEnv
+from tools.store.models import Address, Customer, Order, PaymentSource
+from tools.types import Amount, ArgsModel, Fact, FactKind, Id, Name, Status, ToolResult
+
+
+def _same(a: str, b: str) -> bool:
+    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
+
+
+class CustomerIdentity(ToolResult):
+    customer_id: Id
+    first_name: Name
+
+
+def _identity(customer: Customer) -> CustomerIdentity:
+    return CustomerIdentity(customer_id=customer.id, first_name=customer.first_name)
+
+
+class FindByEmailArgs(ArgsModel):
+    email: EmailStr = Field(description="The email address of the customer's account.")
+
+
+class FindCustomerByEmail(Tool[FindByEmailArgs, CustomerIdentity]):
+    name = "find_customer_by_email"
+    description = "Identify a customer by the email address of their account (case-insensitive)."
+    args_model = FindByEmailArgs
+    result_model = CustomerIdentity
+
+    def run(self, args: FindByEmailArgs, *, ctx: ToolContext, env: ToolEnv) -> CustomerIdentity:
+        email = args.email.strip()
+        exact = env.db.scalar(select(Customer).where(Customer.email == email))
+        if exact is not None:
+            return _identity(exact)
+        found = list(
+            env.db.scalars(select(Customer).where(func.lower(Customer.email) == email.lower()).limit(2))
+        )
+        if not found:
+            raise NotFoundError("No customer account matches that email address", resource="customer")
+        if len(found) > 1:
+            raise ActionRefusedError(
+                "More than one account matches that email address; "
+                "please identify with your name and zip code instead",
+                resource="customer",
+            )
+        return _identity(found[0])
+
+
+class FindByNameZipArgs(ArgsModel):
+    first_name: str = Field(min_length=1, max_length=120, description="The customer's first name.")
+    last_name: str = Field(min_length=1, max_length=120, description="The customer's last name.")
+    zip: str = Field(
+        min_length=3,
+        max_length=20,
+        pattern=r"^[A-Za-z0-9 -]+$",
+        description="The zip code of one of their addresses.",
+    )
+
+
+class FindCustomerByNameZip(Tool[FindByNameZipArgs, CustomerIdentity]):
+    name = "find_customer_by_name_zip"
+    description = (
+        "Identify a customer by first and last name (case-insensitive) plus the zip code of one "
+        "of their addresses."
+    )
+    args_model = FindByNameZipArgs
+    result_model = CustomerIdentity
+
+    def run(self, args: FindByNameZipArgs, *, ctx: ToolContext, env: ToolEnv) -> CustomerIdentity:
+        zip_code = args.zip.strip()
+        # The zip narrows the candidates through its index; names are compared in Python so
+        # non-ASCII names match case-insensitively too (SQLite's lower() is ASCII-only).
+        candidates = env.db.scalars(
+            select(Customer)
+            .join(Address, Address.customer_id == Customer.id)
+            .where(Address.zip.in_({zip_code, zip_code.upper(), zip_code.lower()}))
+            .distinct()
+        )
+        found = [
+            c
+            for c in candidates
+            if _same(c.first_name, args.first_name) and _same(c.last_name, args.last_name)
+        ]
+        if not found:
+            raise NotFoundError("No customer account matches that name and zip code", resource="customer")
+        if len(found) > 1:
+            raise ActionRefusedError(
+                "More than one account matches that name and zip code; "
+                "please identify with your email address instead",
+                resource="customer",
+            )
+        return _identity(found[0])
+
+
+class AddressInfo(ToolResult):
+    address1: str
+    address2: str
+    city: str
+    state: str
+    country: str
+    zip: str
+    is_default: bool
+
+
+class PaymentMethodInfo(ToolResult):
+    payment_method_id: Id
+    source: str
+    label: str = Field(description="How to name it to the customer; never a full card number.")
+    # The Fact marker must sit at the top level: inside ``Amount | None`` facts() misses it.
+    balance: Annotated[Amount | None, Fact(FactKind.AMOUNT)] = Field(
+        default=None, description="Remaining balance of a gift card."
+    )
+
+
+class OrderRef(ToolResult):
+    order_id: Id
+    status: Status
+
+
+class CustomerProfile(ToolResult):
+    customer_id: Id
+    first_name: Name
+    last_name: Name
+    email: str
+    addresses: list[AddressInfo]
+    payment_methods: list[PaymentMethodInfo]
+    orders: list[OrderRef] = Field(description="The customer's orders, oldest first.")
+
+
+class GetCustomerProfileArgs(ArgsModel):
+    pass
+
+
+class GetCustomerProfile(Tool[GetCustomerProfileArgs, CustomerProfile]):
+    name = "get_customer_profile"
+    description = (
+        "The authenticated customer's own profile: name, email, addresses, payment methods "
+        "(gift-card balances) and their orders with status."
+    )
+    args_model = GetCustomerProfileArgs
+    result_model = CustomerProfile
+    requires_auth = True
+
+    def run(self, args: GetCustomerProfileArgs, *, ctx: ToolContext, env: ToolEnv) -> CustomerProfile:
+        if not ctx.customer_id:
+            raise AuthenticationRequiredError(f"{self.name} needs an authenticated customer", tool=self.name)
+        customer = env.db.scalar(
+            select(Customer)
+            .where(Customer.id == ctx.customer_id)
+            .options(selectinload(Customer.addresses), selectinload(Customer.payment_methods))
+        )
+        if customer is None:
+            raise NotFoundError("The authenticated customer's account no longer exists", resource="customer")
+        orders = env.db.execute(
+            select(Order.id, Order.status)
+            .where(Order.customer_id == customer.id)
+            .order_by(Order.created_at, Order.id)
+        )
+        return CustomerProfile(
+            customer_id=customer.id,
+            first_name=customer.first_name,
+            last_name=customer.last_name,
+            email=customer.email,
+            addresses=[AddressInfo(**a.as_dict(), is_default=a.is_default) for a in customer.addresses],
+            payment_methods=[
+                PaymentMethodInfo(
+                    payment_method_id=m.id,
+                    source=m.source.value,
+                    label=m.label,
+                    balance=(m.balance or Decimal("0")) if m.source is PaymentSource.GIFT_CARD else None,
+                )
+                for m in customer.payment_methods
+            ],
+            orders=[OrderRef(order_id=order_id, status=status.value) for order_id, status in orders],
+        )
+
+
+TOOLS: list[type[Tool[Any, Any]]] = [FindCustomerByEmail, FindCustomerByNameZip, GetCustomerProfile]

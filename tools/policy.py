@@ -126,8 +126,8 @@ class ToolExecutor:
         self._ttl = confirmation_ttl
 
     # Confirmation -------------------------------------------------------------------------
-    def _signature(self, tool: str, args: str, ctx: ToolContext, expires: int) -> str:
-        message = "\x1f".join([tool, args, ctx.session_id or "", ctx.customer_id or "", str(expires)])
+    def _signature(self, tool: str, args: str, scope: str, ctx: ToolContext, expires: int) -> str:
+        message = "\x1f".join([tool, args, scope, ctx.session_id or "", ctx.customer_id or "", str(expires)])
         return hmac.new(self._secret, message.encode(), hashlib.sha256).hexdigest()
 
     def prepare(self, name: str, args: dict[str, Any] | BaseModel, *, ctx: ToolContext) -> PendingAction:
@@ -142,11 +142,19 @@ class ToolExecutor:
             env = ToolEnv(db=session, shop=self.shop)
             self._authorize(tool, parsed, ctx, session)
             summary = tool.summarize(parsed, ctx=ctx, env=env)
+            scope = tool.idempotency_scope(parsed, ctx=ctx, env=env)
         expires = int(time.time() + self._ttl)
-        token = f"{expires}.{self._signature(name, canonical_args(parsed), ctx, expires)}"
+        token = f"{expires}.{self._signature(name, canonical_args(parsed), scope, ctx, expires)}"
         return PendingAction(name, parsed.model_dump(mode="json"), summary, token, float(expires))
 
-    def _check_confirmation(self, tool: Tool[Any, Any], args: BaseModel, ctx: ToolContext) -> None:
+    def _check_confirmation(
+        self, tool: Tool[Any, Any], args: BaseModel, scope: str, ctx: ToolContext
+    ) -> None:
+        """The token must be ours, unexpired, and issued for exactly this call.
+
+        ``scope`` is the tool's idempotency scope (e.g. the cart's contents), so a "yes" given
+        for one cart never checks out a different one.
+        """
         token = ctx.confirmation or ""
         expires_text, _, signature = token.partition(".")
         if not token:
@@ -158,7 +166,7 @@ class ToolExecutor:
             expires = int(expires_text)
         except ValueError:
             raise ConfirmationRequiredError("The confirmation token is malformed", tool=tool.name) from None
-        expected = self._signature(tool.name, canonical_args(args), ctx, expires)
+        expected = self._signature(tool.name, canonical_args(args), scope, ctx, expires)
         if not hmac.compare_digest(expected, signature):
             raise ConfirmationRequiredError(
                 "The confirmation does not match this action; confirm it again", tool=tool.name
@@ -202,16 +210,14 @@ class ToolExecutor:
             )
 
     # Running ------------------------------------------------------------------------------
-    def _idempotency_key(self, tool: Tool[Any, Any], args: BaseModel, ctx: ToolContext, env: ToolEnv) -> str:
-        scope = tool.idempotency_scope(args, ctx=ctx, env=env)
+    @staticmethod
+    def _idempotency_key(tool: Tool[Any, Any], args: BaseModel, ctx: ToolContext, scope: str) -> str:
         material = "\x1f".join([tool.name, ctx.customer_id or "", canonical_args(args), scope])
         return hashlib.sha256(material.encode()).hexdigest()
 
     def run(self, name: str, args: dict[str, Any] | BaseModel, *, ctx: ToolContext) -> ToolOutcome:
         tool = self.registry.get(name)
         parsed = validate_args(tool, args)
-        if tool.side_effect:
-            self._check_confirmation(tool, parsed, ctx)
         try:
             return self._run_once(tool, parsed, ctx)
         except IntegrityError:
@@ -227,11 +233,15 @@ class ToolExecutor:
             self._authorize(tool, args, ctx, session)
             key = None
             if tool.side_effect:
-                key = self._idempotency_key(tool, args, ctx, env)
+                scope = tool.idempotency_scope(args, ctx=ctx, env=env)
+                self._check_confirmation(tool, args, scope, ctx)
+                key = self._idempotency_key(tool, args, ctx, scope)
                 stored = session.get(IdempotencyRecord, key)
                 if stored is not None:
                     log.info("replayed idempotent tool call", extra={"tool": tool.name})
-                    return ToolOutcome(tool.name, dumped, tool.result_model.model_validate(stored.result), True)
+                    return ToolOutcome(
+                        tool.name, dumped, tool.result_model.model_validate(stored.result), True
+                    )
             try:
                 result = tool.run(args, ctx=ctx, env=env)
             except ShopassistError:
@@ -249,7 +259,10 @@ class ToolExecutor:
             if key is not None:
                 session.add(
                     IdempotencyRecord(
-                        key=key, tool=tool.name, customer_id=ctx.customer_id, result=result.model_dump(mode="json")
+                        key=key,
+                        tool=tool.name,
+                        customer_id=ctx.customer_id,
+                        result=result.model_dump(mode="json"),
                     )
                 )
                 session.flush()

