@@ -38,6 +38,7 @@ $(STAMP): pyproject.toml constraints.txt scripts/system-deps.sh
 demo: install
 	$(BIN)/shopassist migrate
 	$(BIN)/shopassist demo-data --if-empty
+	$(BIN)/shopassist index
 
 run: demo
 	$(BIN)/shopassist serve

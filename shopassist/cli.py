@@ -52,6 +52,13 @@ class State:
 state = State()
 
 
+def _register_groups() -> None:
+    from shopassist.cli_eval import bench_app, eval_app
+
+    app.add_typer(eval_app, name="eval")
+    app.add_typer(bench_app, name="bench")
+
+
 @app.callback()
 def main_options(
     config: Annotated[
@@ -65,8 +72,8 @@ def main_options(
 
 
 @contextmanager
-def _services() -> Iterator[Services]:
-    services = Services.from_settings(state.settings())
+def _services(*, with_index: bool = False) -> Iterator[Services]:
+    services = Services.from_settings(state.settings(), with_index=with_index)
     try:
         yield services
     finally:
@@ -135,6 +142,7 @@ def demo_data(
                 progress=update,
             )
     out.print(f"Demo shop ready: {report}")
+    _sync_index_if_built()
 
 
 @app.command("import")
@@ -170,10 +178,92 @@ def import_data(
     out.print(report.summary())
     for note in report.notes:
         err.print(f"  note: {note}")
+    _sync_index_if_built()
     for row_error in report.errors[:show_errors]:
         err.print(f"  [yellow]{row_error.source} row {row_error.row}[/]: {row_error.reason}")
     if len(report.errors) > show_errors:
         err.print(f"  ... and {len(report.errors) - show_errors} more")
+
+
+def _sync_index_if_built() -> None:
+    """After bulk writes, bring an existing search index up to date (a new one is built by `index`)."""
+    keyword_db = state.settings().index_dir / "keyword.db"
+    if not keyword_db.is_file():
+        return
+    with _services(with_index=True) as services, progress_bar() as update:
+        if services.index is not None:
+            out.print(f"Search index {services.index.ensure_ready(update)}")
+
+
+@app.command("index")
+def index_command(
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="Rebuild from the store from scratch.")] = False,
+    status: Annotated[bool, typer.Option("--status", help="Only show the index's state.")] = False,
+) -> None:
+    """Build the search index if absent, else catch up with the store (or --rebuild it)."""
+    with _services(with_index=True) as services:
+        index = services.index
+        if index is None:  # pragma: no cover - with_index always opens one
+            raise typer.Exit(1)
+        if not status:
+            with progress_bar() as update:
+                if rebuild:
+                    report = index.rebuild(update)
+                    out.print(
+                        f"Rebuilt: {report.products} products, {report.policy_passages} policy passages "
+                        f"in {report.seconds:.1f} s ({report.products_per_second:.0f} products/s)"
+                    )
+                else:
+                    out.print(f"Search index {index.ensure_ready(update)}")
+        sys.stdout.write(json.dumps(index.status(), indent=2) + "\n")
+
+
+@app.command("search")
+def search_command(
+    query: Annotated[str, typer.Argument(help="What to look for.")],
+    k: Annotated[int, typer.Option("--k", min=1, max=50, help="Most results.")] = 10,
+    max_price: Annotated[
+        float | None, typer.Option("--max-price", min=0, help="Highest variant price.")
+    ] = None,
+    min_price: Annotated[
+        float | None, typer.Option("--min-price", min=0, help="Lowest variant price.")
+    ] = None,
+    in_stock: Annotated[bool, typer.Option("--in-stock", help="Only products in stock.")] = False,
+    category: Annotated[str | None, typer.Option(help="Only this category.")] = None,
+    brand: Annotated[str | None, typer.Option(help="Only this brand.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON instead of a table.")] = False,
+) -> None:
+    """Search the catalog like the API does (GET /api/v1/catalog/search)."""
+    from decimal import Decimal
+
+    from retrieval.types import SearchFilters, SearchResponse
+
+    filters = SearchFilters(
+        category=category,
+        brand=brand,
+        min_price=Decimal(str(min_price)) if min_price is not None else None,
+        max_price=Decimal(str(max_price)) if max_price is not None else None,
+        in_stock=in_stock,
+    )
+    with _services(with_index=True) as services:
+        index = services.index
+        if index is None:  # pragma: no cover - with_index always opens one
+            raise typer.Exit(1)
+        with progress_bar() as update:
+            index.ensure_ready(update)
+        response = SearchResponse(
+            query=query, k=k, filters=filters, results=index.search_products(query, filters, k=k)
+        )
+    if as_json:
+        sys.stdout.write(response.model_dump_json(indent=2) + "\n")
+        return
+    table = Table("#", "product", "title", "brand", "price", "stock", "found by")
+    for rank, hit in enumerate(response.results, start=1):
+        price = f"{hit.min_price}" if hit.min_price == hit.max_price else f"{hit.min_price}-{hit.max_price}"
+        table.add_row(
+            str(rank), hit.product_id, hit.title, hit.brand, price, str(hit.stock), "+".join(hit.matched_by)
+        )
+    out.print(table)
 
 
 @app.command("tools")
@@ -251,6 +341,9 @@ def serve(
         )
     else:
         uvicorn.run(create_app(settings), host=bind_host, port=bind_port, log_config=None)
+
+
+_register_groups()
 
 
 def main() -> None:

@@ -80,6 +80,38 @@ class EmbeddingSettings(_Section):
         return value
 
 
+class ChromaSettings(_Section):
+    url: str | None = Field(
+        default=None,
+        description="Chroma server URL (http://host:8000). Default: an embedded PersistentClient "
+        "under data_dir/index/chroma.",
+    )
+
+
+class RetrievalSettings(_Section):
+    chroma: ChromaSettings = Field(default_factory=ChromaSettings, description="Vector store.")
+    candidates: int = Field(
+        default=50, ge=10, le=1000, description="Candidates each retriever contributes before fusion."
+    )
+    rrf_k: int = Field(default=60, ge=1, description="Reciprocal rank fusion constant.")
+    dense_min_similarity: float = Field(
+        default=0.25,
+        ge=-1.0,
+        le=1.0,
+        description="Cosine similarity below which a vector hit is not a match (0.25 suits MiniLM).",
+    )
+    max_seq_length: int = Field(
+        default=256, ge=32, le=512, description="Word pieces of a product text the embedding model reads."
+    )
+    policy_dirs: list[Path] = Field(
+        default_factory=list,
+        description="Folders of Markdown policy/FAQ pages to index. Default: the demo shop's pages.",
+    )
+    live_updates: bool = Field(
+        default=True, description="Update the index as the store changes (tools, admin calls)."
+    )
+
+
 class ServerSettings(_Section):
     host: str = Field(default="127.0.0.1", description="Address the HTTP server binds to.")
     port: int = Field(default=8000, ge=1, le=65535, description="TCP port of the HTTP server.")
@@ -148,6 +180,7 @@ class Settings(BaseSettings):
     store: StoreSettings = Field(default_factory=StoreSettings, description="Database.")
     llm: LLMSettings = Field(default_factory=LLMSettings, description="Local language model.")
     embeddings: EmbeddingSettings = Field(default_factory=EmbeddingSettings, description="Embedding model.")
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings, description="Search index.")
     server: ServerSettings = Field(default_factory=ServerSettings, description="HTTP server.")
     policy: PolicySettings = Field(default_factory=PolicySettings, description="Action policy.")
     shop: ShopSettings = Field(default_factory=ShopSettings, description="Shop identity and pricing rules.")
@@ -167,6 +200,10 @@ class Settings(BaseSettings):
         if yaml_file:
             sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=yaml_file))
         return tuple(sources)
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
 
     @property
     def database_url(self) -> str:

@@ -10,11 +10,16 @@ import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from shopassist.config import Settings
 from tools.policy import ToolExecutor
 from tools.registry import ToolRegistry, default_registry
 from tools.store.db import Database
+
+if TYPE_CHECKING:
+    from retrieval.embeddings import Embedder
+    from retrieval.index import SearchIndex
 
 log = logging.getLogger(__name__)
 
@@ -41,13 +46,33 @@ class Services:
     database: Database
     registry: ToolRegistry
     executor: ToolExecutor
+    index: SearchIndex | None = None
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, migrate: bool = True) -> Services:
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        migrate: bool = True,
+        with_index: bool = False,
+        embedder: Embedder | None = None,
+    ) -> Services:
+        """Open the store (migrating it) and, with ``with_index``, the search index.
+
+        The index is opened, not built: call ``index.ensure_ready()`` before serving searches.
+        With ``retrieval.live_updates`` every committed store change reaches the index.
+        """
         Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
         database = Database(settings.database_url, echo=settings.store.echo)
         if migrate:
             database.migrate()
+        index = None
+        if with_index:
+            from retrieval.service import open_search_index
+
+            index = open_search_index(settings, database, embedder=embedder)
+            if settings.retrieval.live_updates:
+                database.add_catalog_listener(index.on_catalog_change)
         registry = default_registry()
         executor = ToolExecutor(
             registry,
@@ -55,8 +80,11 @@ class Services:
             shop=settings.shop,
             secret=load_secret(settings),
             confirmation_ttl=settings.policy.confirmation_ttl_seconds,
+            search=index,
         )
-        return cls(settings, database, registry, executor)
+        return cls(settings, database, registry, executor, index)
 
     def close(self) -> None:
+        if self.index is not None:
+            self.index.close()
         self.database.dispose()

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
@@ -20,6 +20,9 @@ from sqlalchemy.orm import Session
 from shopassist.config import ShopSettings
 from shopassist.errors import RegistryError
 from tools.types import ArgsModel, ToolResult
+
+if TYPE_CHECKING:
+    from retrieval.index import SearchIndex
 
 A = TypeVar("A", bound=ArgsModel)
 R = TypeVar("R", bound=ToolResult)
@@ -47,11 +50,13 @@ class ToolContext:
 
 @dataclass
 class ToolEnv:
-    """What a running tool may use: the transaction's session, shop settings and a clock."""
+    """What a running tool may use: the transaction's session, shop settings, a clock, and the
+    search index when one is loaded (tools fall back to SQL without it)."""
 
     db: Session
     shop: ShopSettings
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    search: SearchIndex | None = None
 
 
 class Tool(Generic[A, R]):

@@ -1,14 +1,14 @@
-"""Catalog tools: product details, browsing by category, keyword search.
+"""Catalog tools: product details, browsing by category, search.
 
-``catalog_search`` is a SQL keyword search for now; the retrieval issue replaces its engine
-with the hybrid index while keeping the tool's arguments and result.
+``catalog_search`` uses the hybrid search index (``retrieval/``) when the service has one
+loaded, and a SQL keyword search otherwise (e.g. a bare CLI call before any index exists).
 """
 
 from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 from sqlalchemy import Select, case, func, or_, select
@@ -18,6 +18,9 @@ from shopassist.errors import NotFoundError
 from tools.base import Tool, ToolContext, ToolEnv
 from tools.store.models import Product, Variant
 from tools.types import ArgsModel, Id, Name, Price, ProductId, StockCount, ToolResult
+
+if TYPE_CHECKING:
+    from retrieval.index import SearchIndex
 
 
 class VariantInfo(ToolResult):
@@ -161,22 +164,76 @@ class CatalogSearchArgs(ArgsModel):
     min_price: Decimal | None = Field(default=None, ge=0, description="Lowest variant price wanted.")
     max_price: Decimal | None = Field(default=None, ge=0, description="Highest variant price wanted.")
     in_stock_only: bool = Field(default=False, description="Only products with a variant in stock.")
+    options: dict[str, str] = Field(
+        default_factory=dict,
+        description="Option values a variant must have, e.g. {'color': 'red', 'size': 'M'}.",
+    )
     limit: int = Field(default=10, ge=1, le=50, description="Most products to return.")
+
+
+class SearchedProduct(ProductSummary):
+    snippet: str = ""
+    score: float = 0.0
+    matched_by: list[str] = Field(default_factory=list)
+
+
+class CatalogSearchResult(ToolResult):
+    products: list[SearchedProduct]
+    total: int = Field(description="How many products matched (before the limit, for keyword search).")
+    engine: str = Field(description="'hybrid' (index) or 'keyword' (SQL fallback without an index).")
 
 
 _WORD = re.compile(r"[\w'-]+", re.UNICODE)
 _STOP = {"a", "an", "the", "for", "with", "and", "or", "of", "in", "to", "me", "i", "some", "any", "show"}
 
 
-class CatalogSearch(Tool[CatalogSearchArgs, ProductList]):
+class CatalogSearch(Tool[CatalogSearchArgs, CatalogSearchResult]):
     name = "catalog_search"
     description = (
-        "Search the catalog by keywords with optional category, brand, price range and in-stock filters."
+        "Search the catalog for what the customer describes (misspellings and synonyms are fine), "
+        "with optional category, brand, price range, option and in-stock filters."
     )
     args_model = CatalogSearchArgs
-    result_model = ProductList
+    result_model = CatalogSearchResult
 
-    def run(self, args: CatalogSearchArgs, *, ctx: ToolContext, env: ToolEnv) -> ProductList:
+    def run(self, args: CatalogSearchArgs, *, ctx: ToolContext, env: ToolEnv) -> CatalogSearchResult:
+        if env.search is not None:
+            return self._hybrid(args, env.search)
+        return self._keyword(args, env)
+
+    @staticmethod
+    def _hybrid(args: CatalogSearchArgs, search: SearchIndex) -> CatalogSearchResult:
+        from retrieval.types import SearchFilters
+
+        filters = SearchFilters(
+            category=args.category,
+            brand=args.brand,
+            min_price=args.min_price,
+            max_price=args.max_price,
+            in_stock=args.in_stock_only,
+            options=args.options,
+        )
+        hits = search.search_products(args.query, filters, k=args.limit)
+        products = [
+            SearchedProduct(
+                product_id=h.product_id,
+                title=h.title,
+                brand=h.brand,
+                category=h.category,
+                min_price=h.min_price,
+                max_price=h.max_price,
+                in_stock=h.in_stock,
+                image_url=h.image_url,
+                snippet=h.snippet,
+                score=h.score,
+                matched_by=h.matched_by,
+            )
+            for h in hits
+        ]
+        return CatalogSearchResult(products=products, total=len(products), engine="hybrid")
+
+    @staticmethod
+    def _keyword(args: CatalogSearchArgs, env: ToolEnv) -> CatalogSearchResult:
         terms = [t for t in _WORD.findall(args.query.lower()) if t not in _STOP][:12]
         query = select(Product)
         score: Any = 0
@@ -209,8 +266,18 @@ class CatalogSearch(Tool[CatalogSearchArgs, ProductList]):
         if args.in_stock_only:
             query = _in_stock(query)
         ordered = query.order_by((score * -1) if terms else Product.title, Product.id)
-        products, total = _page(env, ordered, args.limit, 0)
-        return ProductList(products=[summarize_product(p) for p in products], total=total)
+        products, total = _page(env, ordered, args.limit * 4 if args.options else args.limit, 0)
+        if args.options:
+            wanted = {k.lower(): v.lower() for k, v in args.options.items()}
+            products = [p for p in products if any(_has_options(v.options, wanted) for v in p.variants)]
+            products, total = products[: args.limit], len(products)
+        found = [SearchedProduct(**summarize_product(p).model_dump()) for p in products]
+        return CatalogSearchResult(products=found, total=total, engine="keyword")
+
+
+def _has_options(options: dict[str, Any] | None, wanted: dict[str, str]) -> bool:
+    have = {str(k).lower(): str(v).lower() for k, v in (options or {}).items()}
+    return all(have.get(k) == v for k, v in wanted.items())
 
 
 def _in_stock(query: Select[Any]) -> Select[Any]:

@@ -20,7 +20,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import IntegrityError
@@ -41,6 +41,9 @@ from tools.registry import ToolRegistry
 from tools.store.db import Database
 from tools.store.models import IdempotencyRecord, Order, PaymentMethod
 from tools.types import Owned, ToolResult
+
+if TYPE_CHECKING:
+    from retrieval.index import SearchIndex
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +119,7 @@ class ToolExecutor:
         shop: ShopSettings,
         secret: bytes,
         confirmation_ttl: float = 900.0,
+        search: SearchIndex | None = None,
     ) -> None:
         if len(secret) < 16:
             raise ValueError("the confirmation secret must be at least 16 bytes")
@@ -124,6 +128,7 @@ class ToolExecutor:
         self.shop = shop
         self._secret = secret
         self._ttl = confirmation_ttl
+        self.search = search
 
     # Confirmation -------------------------------------------------------------------------
     def _signature(self, tool: str, args: str, scope: str, ctx: ToolContext, expires: int) -> str:
@@ -139,7 +144,7 @@ class ToolExecutor:
         tool = self.registry.get(name)
         parsed = validate_args(tool, args)
         with self.database.session() as session:
-            env = ToolEnv(db=session, shop=self.shop)
+            env = ToolEnv(db=session, shop=self.shop, search=self.search)
             self._authorize(tool, parsed, ctx, session)
             summary = tool.summarize(parsed, ctx=ctx, env=env)
             scope = tool.idempotency_scope(parsed, ctx=ctx, env=env)
@@ -229,7 +234,7 @@ class ToolExecutor:
     def _run_once(self, tool: Tool[Any, Any], args: BaseModel, ctx: ToolContext) -> ToolOutcome:
         dumped = args.model_dump(mode="json")
         with self.database.transaction() as session:
-            env = ToolEnv(db=session, shop=self.shop)
+            env = ToolEnv(db=session, shop=self.shop, search=self.search)
             self._authorize(tool, args, ctx, session)
             key = None
             if tool.side_effect:

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
 from connectors.web.errors import install_error_handlers
-from connectors.web.routers import health, tools
+from connectors.web.routers import catalog, health, tools
 from shopassist import __version__
 from shopassist.config import Settings, load_settings
 from shopassist.logging import configure_logging
 from shopassist.services import Services
+
+log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings, *, services: Services | None = None) -> FastAPI:
@@ -21,7 +24,13 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = services is None
-        app.state.services = services or Services.from_settings(settings)
+        if services is None:
+            built = Services.from_settings(settings, with_index=True)
+            if built.index is not None:
+                log.info("search index: %s", built.index.ensure_ready())
+            app.state.services = built
+        else:
+            app.state.services = services
         try:
             yield
         finally:
@@ -33,6 +42,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(tools.router)
+    app.include_router(catalog.router)
     return app
 
 

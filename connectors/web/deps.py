@@ -6,7 +6,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from retrieval.index import SearchIndex
 from shopassist.config import Settings
+from shopassist.errors import ToolFailedError
 from shopassist.services import Services
 from tools.policy import ToolExecutor
 
@@ -25,6 +27,13 @@ def get_executor(services: Annotated[Services, Depends(get_services)]) -> ToolEx
     return services.executor
 
 
+def get_search_index(services: Annotated[Services, Depends(get_services)]) -> SearchIndex:
+    if services.index is None:
+        raise ToolFailedError("The search index is not loaded")
+    return services.index
+
+
 ServicesDep = Annotated[Services, Depends(get_services)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ExecutorDep = Annotated[ToolExecutor, Depends(get_executor)]
+SearchIndexDep = Annotated[SearchIndex, Depends(get_search_index)]

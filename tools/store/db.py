@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,35 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+CHANGED_KEY = "shopassist_changed_products"
+BULK_KEY = "shopassist_bulk_catalog_write"
+CATALOG_TABLES = {"products", "variants"}
+
+
+def _note_bulk_statement(state: Any) -> None:
+    if not (state.is_update or state.is_delete or state.is_insert):
+        return
+    table = getattr(state.statement, "table", None)
+    if getattr(table, "name", None) in CATALOG_TABLES:
+        state.session.info[BULK_KEY] = True
+
+
+def _collect_catalog_changes(session: Session, _context: Any) -> None:
+    from tools.store.models import Product, Variant
+
+    changed: set[str] = session.info.setdefault(CHANGED_KEY, set())
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, Product):
+            changed.add(obj.id)
+        elif isinstance(obj, Variant) and obj.product_id:
+            changed.add(obj.product_id)
+
+
+def _forget_catalog_changes(session: Session) -> None:
+    session.info.pop(CHANGED_KEY, None)
+    session.info.pop(BULK_KEY, None)
 
 
 def _alembic_config(engine: Engine) -> AlembicConfig:
@@ -55,6 +84,34 @@ class Database:
         if parsed.get_backend_name() == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._catalog_listeners: list[Callable[[set[str], bool], None]] = []
+
+    def add_catalog_listener(self, callback: Callable[[set[str], bool], None]) -> None:
+        """Call ``callback(product_ids, bulk)`` after each commit that changed products or variants.
+
+        ``product_ids`` are the products whose rows (or variants' rows) the ORM wrote. ``bulk`` is
+        True when the session also ran an UPDATE/INSERT/DELETE statement on those tables, whose rows
+        are not known individually (the listener then syncs by ``updated_at``). Statements run
+        outside a session are not seen: whoever runs them syncs the index afterwards. A failing
+        callback is logged, never raised: the data is already committed.
+        """
+        if not self._catalog_listeners:
+            event.listen(self._sessions, "after_flush", _collect_catalog_changes)
+            event.listen(self._sessions, "do_orm_execute", _note_bulk_statement)
+            event.listen(self._sessions, "after_commit", self._notify_catalog)
+            event.listen(self._sessions, "after_rollback", _forget_catalog_changes)
+        self._catalog_listeners.append(callback)
+
+    def _notify_catalog(self, session: Session) -> None:
+        changed: set[str] = session.info.pop(CHANGED_KEY, set())
+        bulk = bool(session.info.pop(BULK_KEY, False))
+        if not changed and not bulk:
+            return
+        for callback in self._catalog_listeners:
+            try:
+                callback(changed, bulk)
+            except Exception:
+                log.exception("catalog listener failed for %d products", len(changed))
 
     def session(self) -> Session:
         return self._sessions()

@@ -1,0 +1,91 @@
+"""Text embeddings behind the ``Embedder`` protocol; the default is sentence-transformers.
+
+The model is loaded once per :class:`SentenceTransformerEmbedder` and shared by the index;
+query embeddings are cached (queries repeat: "headphones", "running shoes").
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+ProgressFn = Callable[[int, int], None]
+
+
+class Embedder(Protocol):
+    @property
+    def model_name(self) -> str: ...
+
+    @property
+    def dimension(self) -> int: ...
+
+    def embed_documents(
+        self, *, texts: Sequence[str], batch_size: int = 64, progress: ProgressFn | None = None
+    ) -> np.ndarray: ...
+
+    def embed_query(self, *, text: str) -> np.ndarray: ...
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model read from a local directory (never from a hub)."""
+
+    def __init__(self, path: Path, *, max_seq_length: int = 256, cache_size: int = 2048) -> None:
+        from sentence_transformers import SentenceTransformer
+
+        self.path = Path(path)
+        self._model = SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
+        self._model.max_seq_length = max_seq_length
+        self._name = f"{self.path.name}@{self._read_model_id()}"
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+
+    def _read_model_id(self) -> str:
+        # The bundled package stores the model under "model/"; name it by its config for the manifest.
+        readme = self.path / "README.md"
+        if readme.is_file() and "all-MiniLM-L6-v2" in readme.read_text(encoding="utf-8", errors="ignore"):
+            return "all-MiniLM-L6-v2"
+        return self.path.resolve().as_posix()
+
+    @property
+    def model_name(self) -> str:
+        return self._name
+
+    @property
+    def dimension(self) -> int:
+        return int(self._model.get_sentence_embedding_dimension() or 0)
+
+    def embed_documents(
+        self, *, texts: Sequence[str], batch_size: int = 64, progress: ProgressFn | None = None
+    ) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        parts = []
+        for start in range(0, len(texts), batch_size):
+            batch = list(texts[start : start + batch_size])
+            parts.append(self._model.encode(batch, batch_size=batch_size, normalize_embeddings=True))
+            if progress is not None:
+                progress(min(start + batch_size, len(texts)), len(texts))
+        return np.vstack(parts).astype(np.float32)
+
+    def embed_query(self, *, text: str) -> np.ndarray:
+        key = " ".join(text.lower().split())
+        with self._lock:
+            cached = self._cache.get(key)
+            if cached is not None:
+                self._cache.move_to_end(key)
+                return cached
+        vector = self._model.encode([key], normalize_embeddings=True)[0].astype(np.float32)
+        with self._lock:
+            self._cache[key] = vector
+            if len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return vector

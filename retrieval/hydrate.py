@@ -1,0 +1,99 @@
+"""Turn fused candidate ids into results with the store's current prices and stock.
+
+The index may be a moment old; the numbers shown never are. Filters are applied again here to
+the store's own values, so a product that went out of stock or changed price since it was
+indexed is dropped, and a deleted product is never returned.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from retrieval.types import ProductHit, SearchFilters
+from tools.store.db import Database
+from tools.store.models import Product, Variant
+
+SENTENCE = re.compile(r"(?<=[.!?])\s+")
+WORD = re.compile(r"\w+")
+SNIPPET_CHARS = 220
+
+
+def variant_matches(variant: Variant, filters: SearchFilters) -> bool:
+    if filters.in_stock and variant.stock <= 0:
+        return False
+    if filters.min_price is not None and variant.price < filters.min_price:
+        return False
+    if filters.max_price is not None and variant.price > filters.max_price:
+        return False
+    options = {str(k).lower(): str(v).lower() for k, v in (variant.options or {}).items()}
+    return all(options.get(name) == value for name, value in filters.options.items())
+
+
+def snippet(description: str, query: str) -> str:
+    sentences = [s.strip() for s in SENTENCE.split(" ".join(description.split())) if s.strip()]
+    if not sentences:
+        return ""
+    words = {w for w in WORD.findall(query.lower()) if len(w) > 2}
+    best = max(sentences, key=lambda s: len(words & set(WORD.findall(s.lower())))) if words else sentences[0]
+    return best if len(best) <= SNIPPET_CHARS else best[: SNIPPET_CHARS - 1].rsplit(" ", 1)[0] + "…"
+
+
+def hydrate_products(
+    database: Database,
+    ranked: Sequence[tuple[str, float]],
+    filters: SearchFilters,
+    *,
+    k: int,
+    brands: set[str],
+    brand_boost: float,
+    sources: dict[str, set[str]],
+    query: str,
+) -> list[ProductHit]:
+    ids = [pid for pid, _ in ranked]
+    if not ids:
+        return []
+    with database.session() as session:
+        products = {
+            p.id: p
+            for p in session.scalars(
+                select(Product).where(Product.id.in_(ids)).options(selectinload(Product.variants))
+            )
+        }
+    hits: list[ProductHit] = []
+    for pid, score in ranked:
+        product = products.get(pid)
+        if product is None:
+            continue  # deleted since it was indexed
+        if filters.category and product.category.lower() != filters.category.lower():
+            continue
+        if filters.brand and (product.brand or "").lower() != filters.brand.lower():
+            continue
+        matching = [v for v in product.variants if variant_matches(v, filters)]
+        if not matching:
+            continue
+        if product.brand and product.brand.lower() in brands:
+            score += brand_boost
+        prices = [v.price for v in matching]
+        stock = sum(max(v.stock, 0) for v in matching)
+        hits.append(
+            ProductHit(
+                product_id=product.id,
+                title=product.title,
+                brand=product.brand or "",
+                category=product.category,
+                min_price=min(prices),
+                max_price=max(prices),
+                in_stock=stock > 0,
+                stock=stock,
+                score=round(score, 6),
+                snippet=snippet(product.description, query),
+                matched_by=[name for name in ("exact", "bm25", "dense") if pid in sources.get(name, set())],
+                image_url=product.image_url,
+            )
+        )
+    hits.sort(key=lambda hit: -hit.score)
+    return hits[:k]

@@ -1,0 +1,238 @@
+"""BM25 keyword search over products and policy passages, with SQLite FTS5.
+
+FTS5's built-in ``bm25()`` ranks (SQLite's maintained implementation; no hand-written scoring),
+and, unlike in-memory BM25 libraries, the index updates one document at a time in well under a
+millisecond, persists in one file, and filters in the same query through a side table.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from retrieval.documents import ProductDocument, option_flag
+from retrieval.types import SearchFilters
+
+TOKEN = re.compile(r"\w+", re.UNICODE)
+# Column weights for bm25(): product_id (unindexed), title, brand, category, body.
+PRODUCT_WEIGHTS = "0.0, 8.0, 4.0, 3.0, 1.0"
+POLICY_WEIGHTS = "0.0, 0.0, 2.0, 3.0, 1.0"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS docs (
+    product_id TEXT PRIMARY KEY, category TEXT NOT NULL, brand TEXT NOT NULL,
+    min_price REAL NOT NULL, max_price REAL NOT NULL, in_stock INTEGER NOT NULL,
+    options TEXT NOT NULL, text_hash TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ix_docs_category ON docs (category);
+CREATE INDEX IF NOT EXISTS ix_docs_brand ON docs (brand);
+CREATE TABLE IF NOT EXISTS codes (
+    code TEXT NOT NULL, product_id TEXT NOT NULL, PRIMARY KEY (code, product_id)
+);
+CREATE INDEX IF NOT EXISTS ix_codes_product ON codes (product_id);
+CREATE VIRTUAL TABLE IF NOT EXISTS product_fts USING fts5(
+    product_id UNINDEXED, title, brand, category, body, tokenize = 'porter unicode61 remove_diacritics 2'
+);
+CREATE VIRTUAL TABLE IF NOT EXISTS policy_fts USING fts5(
+    chunk_id UNINDEXED, source UNINDEXED, page, section, text,
+    tokenize = 'porter unicode61 remove_diacritics 2'
+);
+"""
+
+
+def match_expression(query: str) -> str | None:
+    """An FTS5 query matching any of the query's words (quoted, so no FTS syntax gets through)."""
+    tokens = [t for t in TOKEN.findall(query.lower()) if len(t) > 1 or t.isdigit()]
+    if not tokens:
+        return None
+    return " OR ".join(f'"{t}"' for t in dict.fromkeys(tokens))
+
+
+def filter_sql(filters: SearchFilters) -> tuple[str, list[object]]:
+    """SQL conditions on the ``docs`` side table (index-time values; the store re-checks)."""
+    clauses: list[str] = []
+    params: list[object] = []
+    if filters.category:
+        clauses.append("d.category = ?")
+        params.append(filters.category.lower())
+    if filters.brand:
+        clauses.append("d.brand = ?")
+        params.append(filters.brand.lower())
+    if filters.min_price is not None:
+        clauses.append("d.max_price >= ?")
+        params.append(float(filters.min_price))
+    if filters.max_price is not None:
+        clauses.append("d.min_price <= ?")
+        params.append(float(filters.max_price))
+    if filters.in_stock:
+        clauses.append("d.in_stock = 1")
+    for name, value in filters.options.items():
+        clauses.append("instr(d.options, ?) > 0")
+        params.append(f" {option_flag(name, value)} ")
+    return (" AND " + " AND ".join(clauses)) if clauses else "", params
+
+
+class LexicalIndex:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn.executescript(SCHEMA)
+        self._lock = threading.RLock()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    # Metadata -----------------------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        with self._lock:
+            row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, values: dict[str, str]) -> None:
+        with self._tx() as conn:
+            conn.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", list(values.items()))
+
+    # Products -----------------------------------------------------------------------------
+    def upsert_products(self, documents: Iterable[ProductDocument]) -> None:
+        with self._tx() as conn:
+            for doc in documents:
+                self._delete(conn, [doc.product_id])
+                conn.execute(
+                    "INSERT INTO docs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        doc.product_id,
+                        doc.category.lower(),
+                        doc.brand.lower(),
+                        doc.min_price,
+                        doc.max_price,
+                        int(doc.in_stock),
+                        " " + " ".join(doc.option_flags) + " ",
+                        doc.text_hash,
+                    ),
+                )
+                conn.executemany(
+                    "INSERT OR IGNORE INTO codes VALUES (?, ?)", [(c, doc.product_id) for c in doc.codes]
+                )
+                conn.execute(
+                    "INSERT INTO product_fts VALUES (?, ?, ?, ?, ?)",
+                    (doc.product_id, doc.title, doc.brand, doc.category, doc.text),
+                )
+
+    @staticmethod
+    def _delete(conn: sqlite3.Connection, product_ids: list[str]) -> None:
+        for table in ("docs", "codes", "product_fts"):
+            conn.executemany(f"DELETE FROM {table} WHERE product_id = ?", [(p,) for p in product_ids])
+
+    def delete_products(self, product_ids: Iterable[str]) -> None:
+        with self._tx() as conn:
+            self._delete(conn, list(product_ids))
+
+    def clear(self) -> None:
+        with self._tx() as conn:
+            for table in ("docs", "codes", "product_fts", "policy_fts"):
+                conn.execute(f"DELETE FROM {table}")
+
+    def product_ids(self) -> set[str]:
+        with self._lock:
+            return {row[0] for row in self._conn.execute("SELECT product_id FROM docs")}
+
+    def text_hashes(self, product_ids: Iterable[str]) -> dict[str, str]:
+        ids = list(product_ids)
+        found: dict[str, str] = {}
+        with self._lock:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                rows = self._conn.execute(
+                    f"SELECT product_id, text_hash FROM docs WHERE product_id IN ({marks})", chunk
+                )
+                found.update(dict(rows.fetchall()))
+        return found
+
+    def count(self) -> int:
+        with self._lock:
+            return int(self._conn.execute("SELECT count(*) FROM docs").fetchone()[0])
+
+    def exact(self, query: str) -> list[str]:
+        """Products whose id, variant id or SKU is the query (or one of its words)."""
+        words = {query.strip().lower(), *(w.lower() for w in query.split())}
+        words.discard("")
+        if not words:
+            return []
+        marks = ",".join("?" * len(words))
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT DISTINCT product_id FROM codes WHERE code IN ({marks}) ORDER BY product_id",
+                list(words),
+            )
+            return [row[0] for row in rows]
+
+    def search_products(self, query: str, filters: SearchFilters, limit: int) -> list[tuple[str, float]]:
+        expression = match_expression(query)
+        if expression is None:
+            return []
+        where, params = filter_sql(filters)
+        sql = (
+            f"SELECT product_fts.product_id, bm25(product_fts, {PRODUCT_WEIGHTS}) AS score "
+            "FROM product_fts JOIN docs d ON d.product_id = product_fts.product_id "
+            f"WHERE product_fts MATCH ?{where} ORDER BY score LIMIT ?"
+        )
+        with self._lock:
+            rows = self._conn.execute(sql, [expression, *params, limit]).fetchall()
+        return [(pid, -float(score)) for pid, score in rows]
+
+    # Policies -----------------------------------------------------------------------------
+    def replace_policies(self, chunks: Iterable[tuple[str, str, str, str, str]]) -> None:
+        """(chunk_id, source, page, section, text) rows replace every policy passage."""
+        with self._tx() as conn:
+            conn.execute("DELETE FROM policy_fts")
+            conn.executemany("INSERT INTO policy_fts VALUES (?, ?, ?, ?, ?)", list(chunks))
+
+    def policy_chunks(self, chunk_ids: list[str]) -> dict[str, tuple[str, str, str, str]]:
+        """chunk_id -> (source, page, section, text)."""
+        if not chunk_ids:
+            return {}
+        marks = ",".join("?" * len(chunk_ids))
+        sql = f"SELECT chunk_id, source, page, section, text FROM policy_fts WHERE chunk_id IN ({marks})"
+        with self._lock:
+            return {row[0]: tuple(row[1:]) for row in self._conn.execute(sql, chunk_ids)}
+
+    def policy_count(self) -> int:
+        with self._lock:
+            return int(self._conn.execute("SELECT count(*) FROM policy_fts").fetchone()[0])
+
+    def brands(self) -> set[str]:
+        with self._lock:
+            return {row[0] for row in self._conn.execute("SELECT DISTINCT brand FROM docs") if row[0]}
+
+    def search_policies(self, query: str, limit: int) -> list[tuple[str, float]]:
+        expression = match_expression(query)
+        if expression is None:
+            return []
+        sql = (
+            f"SELECT chunk_id, bm25(policy_fts, {POLICY_WEIGHTS}) AS score FROM policy_fts "
+            "WHERE policy_fts MATCH ? ORDER BY score LIMIT ?"
+        )
+        with self._lock:
+            rows = self._conn.execute(sql, [expression, limit]).fetchall()
+        return [(cid, -float(score)) for cid, score in rows]
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()

@@ -1,0 +1,36 @@
+"""Opens the search index described by the settings."""
+
+from __future__ import annotations
+
+from retrieval.embeddings import Embedder, SentenceTransformerEmbedder
+from retrieval.index import SCHEMA_VERSION, SearchIndex
+from retrieval.lexical import LexicalIndex
+from retrieval.vector import VectorStore, make_client
+from shopassist.config import Settings
+from shopassist.models import embedding_path
+from tools.store.db import Database
+
+
+def load_embedder(settings: Settings) -> SentenceTransformerEmbedder:
+    return SentenceTransformerEmbedder(
+        embedding_path(settings.embeddings.model_path), max_seq_length=settings.retrieval.max_seq_length
+    )
+
+
+def open_search_index(
+    settings: Settings, database: Database, *, embedder: Embedder | None = None
+) -> SearchIndex:
+    """The index under ``data_dir/index`` (or on the configured Chroma server)."""
+    embedder = embedder or load_embedder(settings)
+    index_dir = settings.index_dir
+    lexical = LexicalIndex(index_dir / "keyword.db")
+    manifest = {"embedding_model": embedder.model_name, "schema_version": SCHEMA_VERSION}
+    vectors = VectorStore(make_client(settings.retrieval.chroma.url, index_dir / "chroma"), manifest=manifest)
+    return SearchIndex(
+        database,
+        embedder,
+        vectors,
+        lexical,
+        settings=settings.retrieval,
+        batch_size=settings.embeddings.batch_size,
+    )

@@ -1,0 +1,136 @@
+"""Dense vectors in Chroma: an embedded ``PersistentClient`` by default, a Chroma server by URL.
+
+Embeddings are computed by our own :class:`~retrieval.embeddings.Embedder` (Chroma's default
+embedding function would try to download a model). Each collection's metadata records the
+embedding model and the index schema version so a mismatch is detected at start.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import numpy as np
+
+from retrieval.documents import option_flag
+from retrieval.types import SearchFilters
+
+log = logging.getLogger(__name__)
+
+PRODUCTS = "shopassist-products"
+POLICIES = "shopassist-policies"
+
+
+def make_client(url: str | None, path: Path) -> Any:
+    import chromadb
+    from chromadb.config import Settings as ChromaConfig
+
+    config = ChromaConfig(anonymized_telemetry=False, allow_reset=True)
+    if url:
+        parsed = urlparse(url)
+        return chromadb.HttpClient(
+            host=parsed.hostname or "localhost",
+            port=parsed.port or (443 if parsed.scheme == "https" else 8000),
+            ssl=parsed.scheme == "https",
+            settings=config,
+        )
+    path.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(path), settings=config)
+
+
+def where_clause(filters: SearchFilters) -> dict[str, Any] | None:
+    clauses: list[dict[str, Any]] = []
+    if filters.category:
+        clauses.append({"category": filters.category.lower()})
+    if filters.brand:
+        clauses.append({"brand": filters.brand.lower()})
+    if filters.min_price is not None:
+        clauses.append({"max_price": {"$gte": float(filters.min_price)}})
+    if filters.max_price is not None:
+        clauses.append({"min_price": {"$lte": float(filters.max_price)}})
+    if filters.in_stock:
+        clauses.append({"in_stock": True})
+    clauses.extend({option_flag(name, value): True} for name, value in filters.options.items())
+    if not clauses:
+        return None
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+class VectorStore:
+    def __init__(self, client: Any, *, manifest: dict[str, str]) -> None:
+        self.client = client
+        self.manifest = manifest
+
+    def _collection(self, name: str) -> Any:
+        return self.client.get_or_create_collection(
+            name, metadata={"hnsw:space": "cosine", **self.manifest}, embedding_function=None
+        )
+
+    def stored_manifest(self) -> dict[str, str] | None:
+        """The manifest the products collection was built with, or None if it does not exist."""
+        try:
+            collection = self.client.get_collection(PRODUCTS, embedding_function=None)
+        except Exception:  # chromadb raises NotFoundError / ValueError depending on version
+            return None
+        metadata = collection.metadata or {}
+        return {key: str(metadata.get(key, "")) for key in self.manifest}
+
+    def reset(self) -> None:
+        for name in (PRODUCTS, POLICIES):
+            try:
+                self.client.delete_collection(name)
+            except Exception:  # absent already
+                log.debug("collection %s was absent", name)
+
+    def count(self) -> int:
+        return int(self._collection(PRODUCTS).count())
+
+    def upsert_products(
+        self, ids: Sequence[str], embeddings: np.ndarray, documents: Sequence[str], metadatas: Sequence[dict]
+    ) -> None:
+        if ids:
+            self._collection(PRODUCTS).upsert(
+                ids=list(ids), embeddings=embeddings, documents=list(documents), metadatas=list(metadatas)
+            )
+
+    def update_metadata(self, ids: Sequence[str], metadatas: Sequence[dict]) -> None:
+        if ids:
+            self._collection(PRODUCTS).update(ids=list(ids), metadatas=list(metadatas))
+
+    def delete_products(self, ids: Sequence[str]) -> None:
+        if ids:
+            self._collection(PRODUCTS).delete(ids=list(ids))
+
+    def search_products(
+        self, vector: np.ndarray, filters: SearchFilters, limit: int
+    ) -> list[tuple[str, float]]:
+        collection = self._collection(PRODUCTS)
+        result = collection.query(
+            query_embeddings=[vector], n_results=limit, where=where_clause(filters), include=["distances"]
+        )
+        ids, distances = result["ids"][0], result["distances"][0]
+        return [(pid, 1.0 - float(d)) for pid, d in zip(ids, distances, strict=True)]
+
+    def replace_policies(
+        self, ids: Sequence[str], embeddings: np.ndarray, documents: Sequence[str], metadatas: Sequence[dict]
+    ) -> None:
+        try:
+            self.client.delete_collection(POLICIES)
+        except Exception:
+            log.debug("no policy collection to replace")
+        if ids:
+            self._collection(POLICIES).add(
+                ids=list(ids), embeddings=embeddings, documents=list(documents), metadatas=list(metadatas)
+            )
+
+    def search_policies(self, vector: np.ndarray, limit: int) -> list[tuple[str, float]]:
+        collection = self._collection(POLICIES)
+        if collection.count() == 0:
+            return []
+        result = collection.query(query_embeddings=[vector], n_results=limit, include=["distances"])
+        return [
+            (cid, 1.0 - float(d)) for cid, d in zip(result["ids"][0], result["distances"][0], strict=True)
+        ]

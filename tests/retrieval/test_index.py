@@ -1,0 +1,167 @@
+"""The search index against the fixture shop, with real Chroma, FTS5 and the bundled MiniLM."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import update
+
+from retrieval.index import SearchIndex
+from retrieval.types import SearchFilters
+from shopassist.services import Services
+from tools.store.models import Product, Variant
+
+
+def ids(hits) -> list[str]:
+    return [h.product_id for h in hits]
+
+
+def test_build_indexes_every_product_and_policy_passage(index: SearchIndex):
+    status = index.status()
+    assert status["products"] == 5
+    assert status["policy_passages"] >= 3
+    assert status["embedding_model"].endswith("all-MiniLM-L6-v2") and status["schema_version"] == "1"
+
+
+def test_queries_find_products_by_words_meaning_and_typos(index: SearchIndex):
+    assert ids(index.search_products("trail running shoe"))[0] == "P-SHOE"
+    assert ids(index.search_products("desk light for my office"))[0] == "P-LAMP"
+    assert ids(index.search_products("insulated botle"))[0] == "P-BOTTLE"  # typo: dense finds it
+    assert ids(index.search_products("tee shirt"))[0] == "P-TEE"
+
+
+def test_exact_ids_skus_and_brands_win(index: SearchIndex):
+    by_variant = index.search_products("V-LAMP-BK")
+    assert ids(by_variant)[0] == "P-LAMP" and by_variant[0].matched_by[0] == "exact"
+    assert ids(index.search_products("SKU-V-TEE-RD-S"))[0] == "P-TEE"
+    assert ids(index.search_products("p-bottle"))[0] == "P-BOTTLE"
+    assert set(ids(index.search_products("stridewell", k=2))) == {"P-SHOE", "P-SOCK"}
+
+
+def test_results_carry_price_range_stock_score_and_snippet(index: SearchIndex):
+    hit = index.search_products("trail running shoe")[0]
+    assert (hit.min_price, hit.max_price) == (Decimal("79.99"), Decimal("84.99"))
+    assert hit.stock == 7 and hit.in_stock  # 5 + 0 + 2 in the fixture
+    assert hit.score > 0 and "trail" in hit.snippet.lower()
+    assert hit.brand == "Stridewell" and hit.category == "Running Shoes"
+
+
+def test_filters_apply_to_variants(index: SearchIndex):
+    cheap = index.search_products("running", SearchFilters(max_price=Decimal("50")))
+    assert ids(cheap) == ["P-SOCK"]
+    red_in_stock = index.search_products("shoe", SearchFilters(options={"color": "red"}, in_stock=True))
+    assert "P-SHOE" not in ids(red_in_stock)  # the red shoe has no stock
+    blue = index.search_products("shoe", SearchFilters(options={"Color": "Blue", "size": "10"}))[0]
+    assert blue.product_id == "P-SHOE" and blue.min_price == blue.max_price == Decimal("84.99")
+    assert ids(index.search_products("shirt", SearchFilters(category="t-shirts"))) == ["P-TEE"]
+    assert ids(index.search_products("running", SearchFilters(brand="Hydrapeak"))) == []
+    assert ids(index.search_products("shoe", SearchFilters(min_price=Decimal("80"))))[0] == "P-SHOE"
+
+
+def test_prices_and_stock_come_from_the_store_at_query_time(index: SearchIndex, database):
+    with database.engine.begin() as conn:  # behind the index's back: no listener sees this
+        conn.execute(update(Variant).where(Variant.id == "V-LAMP-BK").values(price=Decimal("39.50"), stock=0))
+    hit = index.search_products("desk lamp")[0]
+    assert hit.product_id == "P-LAMP" and hit.min_price == Decimal("39.50") and not hit.in_stock
+    assert "P-LAMP" not in ids(index.search_products("desk lamp", SearchFilters(in_stock=True)))
+
+
+def test_store_changes_reach_the_index_without_a_rebuild(index: SearchIndex, database):
+    with database.transaction() as session:
+        session.get(Product, "P-SOCK").title = "Merino Marathon Socks"
+        session.add(
+            Product(
+                id="P-KETTLE",
+                title="Gooseneck Pour-Over Kettle",
+                category="Kitchen",
+                brand="Brewline",
+                variants=[Variant(id="V-KET", price=Decimal("59.00"), stock=4)],
+            )
+        )
+    assert ids(index.search_products("marathon"))[0] == "P-SOCK"
+    assert ids(index.search_products("gooseneck kettle"))[0] == "P-KETTLE"
+    with database.transaction() as session:
+        session.delete(session.get(Product, "P-KETTLE"))
+    assert "P-KETTLE" not in ids(index.search_products("gooseneck kettle"))
+    assert "P-KETTLE" not in index.lexical.product_ids()
+    assert index.status()["products"] == 5
+
+
+def test_stock_change_by_bulk_statement_updates_filter_metadata(index: SearchIndex, database):
+    with database.transaction() as session:  # a Core UPDATE inside a session, as checkout does
+        session.execute(update(Variant).where(Variant.product_id == "P-LAMP").values(stock=0))
+    row = index.lexical._conn.execute("SELECT in_stock FROM docs WHERE product_id = 'P-LAMP'").fetchone()
+    assert row == (0,)
+
+
+def test_sync_catches_changes_made_outside_any_session(index: SearchIndex, database):
+    with database.engine.begin() as conn:
+        conn.execute(update(Product).where(Product.id == "P-BOTTLE").values(title="Summit Thermos Flask"))
+    assert "P-BOTTLE" not in ids(index.search_products("thermos flask", mode="bm25"))
+    report = index.sync()
+    assert report.updated >= 1 and report.deleted == 0
+    assert ids(index.search_products("thermos flask", mode="bm25"))[0] == "P-BOTTLE"
+
+
+def test_index_persists_across_restart(index_settings, embedder, indexed: Services):
+    built_at = indexed.index.status()["built_at"]
+    indexed.close()
+    reopened = Services.from_settings(index_settings, with_index=True, embedder=embedder)
+    try:
+        assert reopened.index.mismatch() is None
+        assert reopened.index.ensure_ready().startswith("up to date")
+        assert reopened.index.status()["built_at"] == built_at
+        assert ids(reopened.index.search_products("desk lamp"))[0] == "P-LAMP"
+    finally:
+        reopened.close()
+
+
+class RenamedModel:
+    """The real embedder under another model name: what a config change of the model looks like."""
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    model_name = "another-model@v2"
+
+    @property
+    def dimension(self):
+        return self.inner.dimension
+
+    def embed_documents(self, **kwargs):
+        return self.inner.embed_documents(**kwargs)
+
+    def embed_query(self, **kwargs):
+        return self.inner.embed_query(**kwargs)
+
+
+def test_model_mismatch_triggers_a_clear_message_and_rebuild(index_settings, embedder, indexed, caplog):
+    indexed.close()
+    other = Services.from_settings(index_settings, with_index=True, embedder=RenamedModel(embedder))
+    try:
+        reason = other.index.mismatch()
+        assert reason is not None and "embedding_model" in reason and "another-model@v2" in reason
+        with caplog.at_level("WARNING"):
+            outcome = other.index.ensure_ready()
+        assert outcome.startswith("rebuilt") and "rebuilding" in caplog.text
+        assert other.index.mismatch() is None
+        assert other.index.status()["embedding_model"] == "another-model@v2"
+        assert ids(other.index.search_products("desk lamp"))[0] == "P-LAMP"
+    finally:
+        other.close()
+
+
+def test_search_modes_run_each_retriever_alone(index: SearchIndex):
+    bm25 = index.search_products("lamp", mode="bm25")
+    dense = index.search_products("something to light my desk", mode="dense")
+    assert ids(bm25)[0] == "P-LAMP" and bm25[0].matched_by == ["bm25"]
+    assert ids(dense)[0] == "P-LAMP" and dense[0].matched_by == ["dense"]
+    assert index.search_products("   ") == []
+
+
+def test_policy_search_cites_page_and_section(index: SearchIndex):
+    hits = index.search_policies("how long does delivery take", k=2)
+    assert hits[0].page == "Shipping" and hits[0].section == "Delivery times"
+    assert "business days" in hits[0].text and hits[0].source == "returns.md"
+    refund = index.search_policies("where does my refund go", k=1)[0]
+    assert (refund.page, refund.section) == ("Returns", "Refunds")
