@@ -266,18 +266,19 @@ class SearchIndex:
         lowered = f" {' '.join(query.lower().split())} "
         brands = {b for b in self._known_brands() if f" {b} " in lowered} if mode == "hybrid" else set()
         sources = {"bm25": set(lexical), "dense": set(dense), "exact": set(exact)}
+        if brands:  # a brand named in the query lifts that brand's products
+            boost = 1.0 / self.settings.rrf_k
+            indexed_brands = self.lexical.brands_of([pid for pid, _ in fused])
+            fused = sorted(
+                (
+                    (pid, score + (boost if indexed_brands.get(pid) in brands else 0.0))
+                    for pid, score in fused
+                ),
+                key=lambda pair: -pair[1],
+            )
         ranked = [(pid, 2.0 + 1.0 / (i + 1)) for i, pid in enumerate(exact)]
         ranked += [(pid, score) for pid, score in fused if pid not in sources["exact"]]
-        return hydrate_products(
-            self.database,
-            ranked,
-            filters,
-            k=k,
-            brands=brands,
-            brand_boost=1.0 / self.settings.rrf_k,
-            sources=sources,
-            query=query,
-        )
+        return hydrate_products(self.database, ranked, filters, k=k, sources=sources, query=query)
 
     def search_policies(self, query: str, *, k: int = 5) -> list[PolicyHit]:
         pool = max(self.settings.candidates // 2, k * 3)

@@ -217,6 +217,17 @@ class LexicalIndex:
         with self._lock:
             return int(self._conn.execute("SELECT count(*) FROM policy_fts").fetchone()[0])
 
+    def brands_of(self, product_ids: list[str]) -> dict[str, str]:
+        """product_id -> lower-cased brand, as indexed."""
+        found: dict[str, str] = {}
+        with self._lock:
+            for start in range(0, len(product_ids), 500):
+                chunk = product_ids[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                sql = f"SELECT product_id, brand FROM docs WHERE product_id IN ({marks})"
+                found.update(dict(self._conn.execute(sql, chunk).fetchall()))
+        return found
+
     def brands(self) -> set[str]:
         with self._lock:
             return {row[0] for row in self._conn.execute("SELECT DISTINCT brand FROM docs") if row[0]}
