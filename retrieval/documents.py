@@ -8,6 +8,7 @@ them; option values become flags ``opt:<name>=<value>``.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -33,6 +34,10 @@ class ProductDocument:
     @property
     def text_hash(self) -> str:
         return hashlib.sha1(self.text.encode()).hexdigest()
+
+    @property
+    def meta_hash(self) -> str:
+        return hashlib.sha1(json.dumps(self.metadata(), sort_keys=True).encode()).hexdigest()
 
     def metadata(self) -> dict[str, Any]:
         meta: dict[str, Any] = {

@@ -37,9 +37,17 @@ class Embedder(Protocol):
 class SentenceTransformerEmbedder:
     """A sentence-transformers model read from a local directory (never from a hub)."""
 
-    def __init__(self, path: Path, *, max_seq_length: int = 256, cache_size: int = 2048) -> None:
+    def __init__(
+        self, path: Path, *, max_seq_length: int = 256, cache_size: int = 2048, torch_threads: int | None = 1
+    ) -> None:
         from sentence_transformers import SentenceTransformer
 
+        if torch_threads is not None:
+            import torch
+
+            # One intra-op thread: a single query embeds in ~6-20 ms; with two threads and
+            # another process on the second core it was measured at 500 ms (p50).
+            torch.set_num_threads(torch_threads)
         self.path = Path(path)
         self._model = SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
         self._model.max_seq_length = max_seq_length
@@ -61,7 +69,9 @@ class SentenceTransformerEmbedder:
 
     @property
     def dimension(self) -> int:
-        return int(self._model.get_sentence_embedding_dimension() or 0)
+        model = self._model
+        getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        return int(getter() or 0)
 
     def embed_documents(
         self, *, texts: Sequence[str], batch_size: int = 64, progress: ProgressFn | None = None
@@ -71,7 +81,11 @@ class SentenceTransformerEmbedder:
         parts = []
         for start in range(0, len(texts), batch_size):
             batch = list(texts[start : start + batch_size])
-            parts.append(self._model.encode(batch, batch_size=batch_size, normalize_embeddings=True))
+            parts.append(
+                self._model.encode(
+                    batch, batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False
+                )
+            )
             if progress is not None:
                 progress(min(start + batch_size, len(texts)), len(texts))
         return np.vstack(parts).astype(np.float32)
@@ -83,7 +97,8 @@ class SentenceTransformerEmbedder:
             if cached is not None:
                 self._cache.move_to_end(key)
                 return cached
-        vector = self._model.encode([key], normalize_embeddings=True)[0].astype(np.float32)
+        vector = self._model.encode([key], normalize_embeddings=True, show_progress_bar=False)[0]
+        vector = vector.astype(np.float32)
         with self._lock:
             self._cache[key] = vector
             if len(self._cache) > self._cache_size:

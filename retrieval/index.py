@@ -8,6 +8,7 @@ back from the store so the prices and stock in results are the store's, at query
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
@@ -34,7 +35,7 @@ from tools.store.models import Product, Variant
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 SearchMode = Literal["hybrid", "bm25", "dense"]
 SEARCH_MODES: tuple[str, ...] = ("hybrid", "bm25", "dense")
 Progress = Callable[[str, int, int], None]
@@ -55,6 +56,7 @@ class BuildReport:
 class SyncReport:
     updated: int
     deleted: int
+    policy_passages: int | None = None  # set when the policy pages changed and were re-indexed
 
 
 class IndexMismatchError(Exception):
@@ -116,14 +118,17 @@ class SearchIndex:
             self.rebuild(progress)
             return "built"
         report = self.sync(progress)
-        return f"up to date ({report.updated} updated, {report.deleted} removed)"
+        pages = (
+            "" if report.policy_passages is None else f", policy pages re-indexed ({report.policy_passages})"
+        )
+        return f"up to date ({report.updated} updated, {report.deleted} removed{pages})"
 
     def rebuild(self, progress: Progress | None = None) -> BuildReport:
         started = time.perf_counter()
         began = datetime.now(UTC)
         with self._write_lock:
             self.vectors.reset()
-            self.lexical.clear()
+            self.lexical.reset()
             with self.database.session() as session:
                 ids = list(session.scalars(select(Product.id).order_by(Product.id)))
             self._index_products(ids, progress, force_embed=True)
@@ -152,8 +157,13 @@ class SearchIndex:
             changed |= store_ids - indexed
             self.delete_products(deleted)
             self._index_products(sorted(changed), progress)
+            policies = (
+                self._index_policies(progress)
+                if self._policy_digest() != self.lexical.get_meta("policy_digest")
+                else None
+            )
             self.lexical.set_meta({"synced_at": began.isoformat()})
-        return SyncReport(len(changed), len(deleted))
+        return SyncReport(len(changed), len(deleted), policies)
 
     def on_catalog_change(self, product_ids: set[str], bulk: bool) -> None:
         """Store listener: refresh what a committed transaction changed."""
@@ -191,9 +201,16 @@ class SearchIndex:
             gone = set(part) - {d.product_id for d in documents}
             with self._write_lock:
                 self.delete_products(gone)
-                known = {} if force_embed else self.lexical.text_hashes(d.product_id for d in documents)
-                embed = [d for d in documents if known.get(d.product_id) != d.text_hash]
-                same = [d for d in documents if known.get(d.product_id) == d.text_hash]
+                known = {} if force_embed else self.lexical.hashes(d.product_id for d in documents)
+                embed = [d for d in documents if known.get(d.product_id, ("", ""))[0] != d.text_hash]
+                # Same text: keep the vector; touch Chroma only if the filterable metadata moved.
+                same = [
+                    d
+                    for d in documents
+                    if d.product_id in known
+                    and known[d.product_id][0] == d.text_hash
+                    and known[d.product_id][1] != d.meta_hash
+                ]
                 if embed:
                     vectors = self.embedder.embed_documents(
                         texts=[d.text for d in embed], batch_size=self.batch_size
@@ -212,6 +229,13 @@ class SearchIndex:
             if progress is not None:
                 progress("products", done, len(ids))
 
+    def _policy_digest(self) -> str:
+        digest = hashlib.sha1()
+        for folder in self.policy_dirs:
+            for path in sorted(Path(folder).glob("*.md")):
+                digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+        return digest.hexdigest()
+
     def _index_policies(self, progress: Progress | None) -> int:
         chunks: list[PolicyChunk] = load_policy_pages(self.policy_dirs)
         vectors = self.embedder.embed_documents(texts=[c.text for c in chunks], batch_size=self.batch_size)
@@ -219,6 +243,7 @@ class SearchIndex:
             [c.chunk_id for c in chunks], vectors, [c.text for c in chunks], [c.metadata() for c in chunks]
         )
         self.lexical.replace_policies((c.chunk_id, c.source, c.page, c.section, c.text) for c in chunks)
+        self.lexical.set_meta({"policy_digest": self._policy_digest()})
         if progress is not None:
             progress("policies", len(chunks), len(chunks))
         return len(chunks)

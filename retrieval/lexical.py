@@ -27,7 +27,7 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS docs (
     product_id TEXT PRIMARY KEY, category TEXT NOT NULL, brand TEXT NOT NULL,
     min_price REAL NOT NULL, max_price REAL NOT NULL, in_stock INTEGER NOT NULL,
-    options TEXT NOT NULL, text_hash TEXT NOT NULL
+    options TEXT NOT NULL, text_hash TEXT NOT NULL, meta_hash TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS ix_docs_category ON docs (category);
 CREATE INDEX IF NOT EXISTS ix_docs_brand ON docs (brand);
@@ -114,7 +114,7 @@ class LexicalIndex:
             for doc in documents:
                 self._delete(conn, [doc.product_id])
                 conn.execute(
-                    "INSERT INTO docs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO docs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         doc.product_id,
                         doc.category.lower(),
@@ -124,6 +124,7 @@ class LexicalIndex:
                         int(doc.in_stock),
                         " " + " ".join(doc.option_flags) + " ",
                         doc.text_hash,
+                        doc.meta_hash,
                     ),
                 )
                 conn.executemany(
@@ -143,26 +144,30 @@ class LexicalIndex:
         with self._tx() as conn:
             self._delete(conn, list(product_ids))
 
-    def clear(self) -> None:
+    def reset(self) -> None:
+        """Drop and recreate every table, so a rebuild also picks up a changed layout."""
         with self._tx() as conn:
-            for table in ("docs", "codes", "product_fts", "policy_fts"):
-                conn.execute(f"DELETE FROM {table}")
+            for table in ("meta", "docs", "codes", "product_fts", "policy_fts"):
+                conn.execute(f"DROP TABLE IF EXISTS {table}")
+        with self._lock:
+            self._conn.executescript(SCHEMA)
 
     def product_ids(self) -> set[str]:
         with self._lock:
             return {row[0] for row in self._conn.execute("SELECT product_id FROM docs")}
 
-    def text_hashes(self, product_ids: Iterable[str]) -> dict[str, str]:
+    def hashes(self, product_ids: Iterable[str]) -> dict[str, tuple[str, str]]:
+        """product_id -> (text hash, metadata hash) of what is indexed now."""
         ids = list(product_ids)
-        found: dict[str, str] = {}
+        found: dict[str, tuple[str, str]] = {}
         with self._lock:
             for start in range(0, len(ids), 500):
                 chunk = ids[start : start + 500]
                 marks = ",".join("?" * len(chunk))
                 rows = self._conn.execute(
-                    f"SELECT product_id, text_hash FROM docs WHERE product_id IN ({marks})", chunk
+                    f"SELECT product_id, text_hash, meta_hash FROM docs WHERE product_id IN ({marks})", chunk
                 )
-                found.update(dict(rows.fetchall()))
+                found.update({pid: (text, meta) for pid, text, meta in rows.fetchall()})
         return found
 
     def count(self) -> int:

@@ -13,7 +13,9 @@ from tools.store.db import Database
 
 def load_embedder(settings: Settings) -> SentenceTransformerEmbedder:
     return SentenceTransformerEmbedder(
-        embedding_path(settings.embeddings.model_path), max_seq_length=settings.retrieval.max_seq_length
+        embedding_path(settings.embeddings.model_path),
+        max_seq_length=settings.retrieval.max_seq_length,
+        torch_threads=settings.embeddings.torch_threads,
     )
 
 

@@ -63,11 +63,21 @@ class VectorStore:
     def __init__(self, client: Any, *, manifest: dict[str, str]) -> None:
         self.client = client
         self.manifest = manifest
+        self._collections: dict[str, Any] = {}
 
     def _collection(self, name: str) -> Any:
-        return self.client.get_or_create_collection(
-            name, metadata={"hnsw:space": "cosine", **self.manifest}, embedding_function=None
-        )
+        if name not in self._collections:
+            self._collections[name] = self.client.get_or_create_collection(
+                name, metadata={"hnsw:space": "cosine", **self.manifest}, embedding_function=None
+            )
+        return self._collections[name]
+
+    def _drop(self, name: str) -> None:
+        self._collections.pop(name, None)
+        try:
+            self.client.delete_collection(name)
+        except Exception:  # chromadb raises NotFoundError / ValueError depending on version
+            log.debug("collection %s was absent", name)
 
     def stored_manifest(self) -> dict[str, str] | None:
         """The manifest the products collection was built with, or None if it does not exist."""
@@ -80,10 +90,7 @@ class VectorStore:
 
     def reset(self) -> None:
         for name in (PRODUCTS, POLICIES):
-            try:
-                self.client.delete_collection(name)
-            except Exception:  # absent already
-                log.debug("collection %s was absent", name)
+            self._drop(name)
 
     def count(self) -> int:
         return int(self._collection(PRODUCTS).count())
@@ -117,10 +124,7 @@ class VectorStore:
     def replace_policies(
         self, ids: Sequence[str], embeddings: np.ndarray, documents: Sequence[str], metadatas: Sequence[dict]
     ) -> None:
-        try:
-            self.client.delete_collection(POLICIES)
-        except Exception:
-            log.debug("no policy collection to replace")
+        self._drop(POLICIES)
         if ids:
             self._collection(POLICIES).add(
                 ids=list(ids), embeddings=embeddings, documents=list(documents), metadatas=list(metadatas)

@@ -1,8 +1,195 @@
-"""`shopassist eval ...` and `shopassist bench ...` commands."""
+"""`shopassist eval ...` and `shopassist bench ...` commands.
+
+The heavy modules (the embedding model, scikit-learn) are imported inside the commands, so
+`shopassist --help` stays fast.
+"""
 
 from __future__ import annotations
 
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
 import typer
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from eval.retrieval.bench import BenchReport
+    from eval.retrieval.runner import EvalReport
 
 eval_app = typer.Typer(help="Measure quality on labelled sets.", no_args_is_help=True)
 bench_app = typer.Typer(help="Measure speed on this machine (benchmarks, not tests).", no_args_is_help=True)
+
+
+def _write_json(data: object) -> None:
+    sys.stdout.write(json.dumps(data, indent=2) + "\n")
+
+
+@eval_app.command("retrieval")
+def eval_retrieval(
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Print the report as JSON (with per-query scores).")
+    ] = False,
+    k: Annotated[
+        int, typer.Option("--k", min=1, max=100, help="Cut-off of recall@k, MRR@k and nDCG@k.")
+    ] = 10,
+    queries: Annotated[
+        Path | None,
+        typer.Option(
+            "--queries", exists=True, dir_okay=False, help="Labelled query file (default: the demo shop's)."
+        ),
+    ] = None,
+) -> None:
+    """Search quality of bm25, dense and hybrid on the labelled demo-shop queries.
+
+    Uses the configured store and its index (built or synced first).
+
+    The queries are labelled for the demo shop: run `shopassist demo-data` first.
+    """
+    from eval.retrieval.labels import DEFAULT_QUERIES
+    from eval.retrieval.runner import run_retrieval_eval
+    from shopassist.cli import progress_bar, state
+
+    settings = state.settings()
+    with progress_bar() as update:
+        report = run_retrieval_eval(settings, k=k, query_file=queries or DEFAULT_QUERIES, progress=update)
+    if json_out:
+        _write_json(report.to_dict())
+        return
+    _print_eval(report)
+
+
+def _print_eval(report: EvalReport) -> None:
+    from shopassist.cli import err, out
+
+    k = report.k
+    summary = Table(
+        "mode",
+        f"recall@{k}",
+        f"MRR@{k}",
+        f"nDCG@{k}",
+        "ms/query (warm)",
+        title=f"Product search, {report.queries} labelled queries, {report.products} products",
+    )
+    for mode in report.modes:
+        s = mode.overall
+        summary.add_row(
+            mode.mode, f"{s.recall:.3f}", f"{s.mrr:.3f}", f"{s.ndcg:.3f}", f"{mode.mean_query_ms:.1f}"
+        )
+    out.print(summary)
+    by_type = Table("type", "n", "mode", f"recall@{k}", f"MRR@{k}", f"nDCG@{k}", title="By query type")
+    for kind, count in report.queries_by_type.items():
+        for position, mode in enumerate(report.modes):
+            s = mode.by_type[kind]
+            by_type.add_row(
+                kind if position == 0 else "",
+                str(count) if position == 0 else "",
+                mode.mode,
+                f"{s.recall:.3f}",
+                f"{s.mrr:.3f}",
+                f"{s.ndcg:.3f}",
+                end_section=position == len(report.modes) - 1,
+            )
+    out.print(by_type)
+    out.print(f"Relevant = grade >= 2 for recall and MRR; nDCG uses grades 0-3. Index: {report.index_state}.")
+    if report.skipped:
+        err.print(
+            f"[yellow]{len(report.skipped)} queries have no relevant product in this store and were "
+            f"skipped[/]: {', '.join(report.skipped[:10])}{' ...' if len(report.skipped) > 10 else ''}"
+        )
+
+
+@bench_app.command("retrieval")
+def bench_retrieval(
+    products: Annotated[
+        list[int] | None,
+        typer.Option(
+            "--products", min=2, help="Catalog size to benchmark; repeat for several. Default: 2000."
+        ),
+    ] = None,
+    queries: Annotated[
+        int | None, typer.Option("--queries", min=1, help="Use N of the labelled queries (default: all).")
+    ] = None,
+    timings: Annotated[
+        int, typer.Option("--timings", min=1, help="At least this many timed searches.")
+    ] = 200,
+    repetitions: Annotated[
+        int, typer.Option("--repetitions", min=1, help="Repetitions of each one-product update.")
+    ] = 20,
+    work_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--work-dir",
+            exists=True,
+            file_okay=False,
+            help="Where the temporary shops go (default: system temp).",
+        ),
+    ] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Index build throughput, hybrid query latency and one-product update time per catalog size.
+
+    Each size gets a fresh demo shop (seed 7) and index in a temporary directory; your store is not touched.
+
+    A 100,000-product build embeds 100,000 texts: expect more than an hour on 2 cores.
+    """
+    from eval.retrieval.bench import run_benchmark
+    from shopassist.cli import progress_bar, state
+
+    settings = state.settings()
+    with progress_bar() as update:
+        report = run_benchmark(
+            settings,
+            products or [2000],
+            max_queries=queries,
+            min_timings=timings,
+            update_repetitions=repetitions,
+            progress=update,
+            work_dir=work_dir,
+        )
+    if json_out:
+        _write_json(report.to_dict())
+        return
+    _print_bench(report)
+
+
+def _print_bench(report: BenchReport) -> None:
+    from shopassist.cli import out
+
+    table = Table(
+        "products",
+        "build s",
+        "build products/s",
+        "queries",
+        "p50 ms",
+        "p95 ms",
+        "cached p50 ms",
+        "price upd ms",
+        "title upd ms",
+        "delete ms",
+        title=f"Search index benchmark ({report.embedding_model}, {report.cpu_count} CPUs)",
+    )
+    for size in report.sizes:
+        table.add_row(
+            f"{size.products:,}",
+            f"{size.build_seconds:.1f}",
+            f"{size.build_products_per_second:.1f}",
+            f"{size.query_timings} ({size.distinct_queries} distinct)",
+            f"{size.query_p50_ms:.1f}",
+            f"{size.query_p95_ms:.1f}",
+            f"{size.cached_query_p50_ms:.1f}",
+            f"{size.update_price_p50_ms:.1f}",
+            f"{size.update_title_p50_ms:.1f}",
+            f"{size.delete_p50_ms:.1f}",
+        )
+    out.print(table)
+    targets = Table("products", "measure", "value ms", "target ms", "result", title="Targets")
+    for size in report.sizes:
+        for check in size.checks():
+            verdict = "[green]PASS[/]" if check.passed else "[red]MISS[/]"
+            targets.add_row(
+                f"{size.products:,}", check.name, f"{check.value_ms:.1f}", f"< {check.target_ms:.0f}", verdict
+            )
+    out.print(targets)
+    out.print("Query timings include the query embedding; 'cached' reuses the embedder's query cache.")

