@@ -214,22 +214,8 @@ class CatalogSearch(Tool[CatalogSearchArgs, CatalogSearchResult]):
             options=args.options,
         )
         hits = search.search_products(args.query, filters, k=args.limit)
-        products = [
-            SearchedProduct(
-                product_id=h.product_id,
-                title=h.title,
-                brand=h.brand,
-                category=h.category,
-                min_price=h.min_price,
-                max_price=h.max_price,
-                in_stock=h.in_stock,
-                image_url=h.image_url,
-                snippet=h.snippet,
-                score=h.score,
-                matched_by=h.matched_by,
-            )
-            for h in hits
-        ]
+        fields = set(SearchedProduct.model_fields)
+        products = [SearchedProduct.model_validate(h.model_dump(include=fields)) for h in hits]
         return CatalogSearchResult(products=products, total=len(products), engine="hybrid")
 
     @staticmethod
