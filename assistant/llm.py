@@ -1,0 +1,485 @@
+"""Language-model backends behind the ``LLM`` protocol.
+
+Two backends: :class:`LlamaCppLLM` runs a GGUF in process with llama-cpp-python (default: the
+bundled SmolLM2-135M-Instruct; the chat template is read from the GGUF), and
+:class:`OpenAICompatibleLLM` speaks the OpenAI chat-completions API of a llama.cpp server or
+vLLM. :func:`create_llm` builds the one configured in ``LLMSettings``.
+
+"Loaded once per process and shared": :func:`create_llm` returns a new instance and keeps no
+reference to it. The caller that wires the application (``Services``) creates it once and passes
+the same instance to every component; nothing here caches a model in a module global. Both
+backends are safe to call from several threads (llama.cpp contexts are not re-entrant, so
+:class:`LlamaCppLLM` serialises calls on a lock).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, Protocol, TypedDict
+
+import httpx
+import numpy as np
+
+from shopassist.config import LLMSettings
+from shopassist.errors import ConfigError, InvalidArgumentsError, ShopassistError, UnknownNameError
+from shopassist.models import llm_path
+
+log = logging.getLogger(__name__)
+
+Role = Literal["system", "user", "assistant"]
+_GRAMMAR_CACHE_SIZE = 32  # validated grammars kept per model, by text
+
+
+class ChatMessage(TypedDict):
+    role: Role
+    content: str
+
+
+@dataclass(frozen=True)
+class TokenLogprob:
+    """One generated token and its log-probability, with the most likely tokens at that step
+    (``top``, best first), all under the model's raw distribution (before any grammar)."""
+
+    token: str
+    logprob: float
+    top: tuple[tuple[str, float], ...] = ()
+
+
+@dataclass(frozen=True)
+class Completion:
+    text: str
+    finish_reason: str  # "stop" (end of turn, stop string or grammar complete) or "length"
+    prompt_tokens: int
+    completion_tokens: int
+    logprobs: tuple[TokenLogprob, ...] | None = None  # only when asked for and the backend gives them
+
+
+class LLMError(ShopassistError):
+    """The language model could not produce a completion (server down, bad response, decode
+    failure). Callers fall back to rules and templates."""
+
+    code = "llm_error"
+    http_status = 503
+
+
+class LLM(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    def chat(
+        self,
+        *,
+        messages: list[ChatMessage],
+        max_tokens: int,
+        temperature: float = 0.0,
+        grammar: str | None = None,
+        stop: list[str] | None = None,
+        top_logprobs: int = 0,
+    ) -> Completion:
+        """One completion. ``grammar`` (GBNF) constrains the output; ``top_logprobs`` > 0 asks
+        for per-token log-probabilities with that many alternatives (``Completion.logprobs``,
+        None when the backend gives none)."""
+        ...
+
+    def stream(
+        self,
+        *,
+        messages: list[ChatMessage],
+        max_tokens: int,
+        temperature: float = 0.0,
+        stop: list[str] | None = None,
+    ) -> Iterator[str]: ...
+
+
+def _check_request(messages: list[ChatMessage], max_tokens: int, temperature: float) -> None:
+    if not messages:
+        raise InvalidArgumentsError("messages must not be empty", errors=[{"loc": "messages"}])
+    if max_tokens < 1:
+        raise InvalidArgumentsError("max_tokens must be at least 1", errors=[{"loc": "max_tokens"}])
+    if temperature < 0:
+        raise InvalidArgumentsError("temperature must be >= 0", errors=[{"loc": "temperature"}])
+
+
+def _finish_reason(value: object) -> str:
+    return "length" if value == "length" else "stop"
+
+
+class _LogprobRecorder:
+    """A llama.cpp logits processor that records each sampled token's raw log-probability.
+
+    It sees the raw logits of step k before the grammar and the sampler run; the token chosen at
+    step k is the last input id at step k+1. This avoids ``logits_all=True``, which keeps logits
+    for every prompt token and made a grammar-bound command about three times slower.
+    """
+
+    def __init__(self, n_vocab: int, top: int) -> None:
+        self._n_vocab = n_vocab
+        self._top = top
+        self._pending: tuple[np.ndarray, list[tuple[int, float]]] | None = None
+        self.steps: list[tuple[int, float, list[tuple[int, float]]]] = []
+
+    def __call__(self, input_ids: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        if self._pending is not None and len(input_ids):
+            logprobs, best = self._pending
+            token = int(input_ids[-1])
+            self.steps.append((token, float(logprobs[token]), best))
+        self._pending = None
+        if scores.shape[0] == self._n_vocab:
+            peak = float(scores.max())
+            logprobs = scores - (peak + float(np.log(np.exp(scores - peak).sum())))
+            ids = np.argpartition(logprobs, -self._top)[-self._top :]
+            best = sorted(((int(i), float(logprobs[i])) for i in ids), key=lambda item: -item[1])
+            self._pending = (logprobs, best)
+        return scores
+
+    def tokens(self, llama: Any) -> tuple[TokenLogprob, ...]:
+        def text(token: int) -> str:
+            return str(llama.detokenize([token]).decode("utf-8", errors="replace"))
+
+        return tuple(
+            TokenLogprob(text(token), logprob, tuple((text(i), lp) for i, lp in best))
+            for token, logprob, best in self.steps
+        )
+
+
+class LlamaCppLLM:
+    """A GGUF model run in process by llama-cpp-python, with the chat template from the GGUF."""
+
+    def __init__(
+        self,
+        *,
+        model_path: Path,
+        n_ctx: int = 2048,
+        n_threads: int | None = None,
+        n_gpu_layers: int = 0,
+        seed: int = 0,
+        prompt_cache_bytes: int = 64 << 20,
+    ) -> None:
+        """``prompt_cache_bytes``: RAM for saved llama.cpp states (0: none). Each call resumes
+        from the saved state sharing the longest prefix with its prompt, so the command prompt's
+        long few-shot prefix is evaluated once even when phrasing calls come in between (about
+        3 MB per state for SmolLM2-135M)."""
+        from llama_cpp import Llama, LlamaRAMCache
+
+        self.model_path = Path(model_path)
+        if not self.model_path.is_file():
+            raise ConfigError(f"no GGUF file at {self.model_path}", key="llm.model_path")
+        try:
+            self._llama = Llama(
+                model_path=str(self.model_path),
+                n_ctx=n_ctx,
+                n_threads=n_threads or os.cpu_count() or 1,
+                n_gpu_layers=n_gpu_layers,
+                seed=seed,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError) as exc:
+            raise ConfigError(
+                f"llama.cpp could not load {self.model_path}: {exc}", key="llm.model_path"
+            ) from exc
+        if prompt_cache_bytes > 0:
+            self._llama.set_cache(LlamaRAMCache(capacity_bytes=prompt_cache_bytes))
+        self._lock = threading.Lock()
+        self._grammars: dict[str, Any] = {}
+        self._closed = False
+
+    @classmethod
+    def from_settings(cls, settings: LLMSettings) -> LlamaCppLLM:
+        return cls(
+            model_path=llm_path(settings.model_path),
+            n_ctx=settings.n_ctx,
+            n_threads=settings.n_threads,
+            n_gpu_layers=settings.n_gpu_layers,
+            seed=settings.seed,
+        )
+
+    @property
+    def name(self) -> str:
+        return f"llama_cpp:{self.model_path.name}"
+
+    @property
+    def n_ctx(self) -> int:
+        return int(self._llama.n_ctx())
+
+    def close(self) -> None:
+        """Free the model now (otherwise at garbage collection, which can fail at interpreter exit)."""
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self._llama.close()
+
+    def _grammar(self, text: str) -> Any:
+        """A LlamaGrammar for ``text``, validated once and cached by its text.
+
+        llama-cpp-python parses the grammar only when sampling starts and crashes on a NULL
+        sampler, so the grammar is parsed here first and a bad one is rejected.
+        """
+        import llama_cpp
+
+        cached = self._grammars.get(text)
+        if cached is not None:
+            return cached
+        vocab = llama_cpp.llama_model_get_vocab(self._llama.model)
+        sampler = llama_cpp.llama_sampler_init_grammar(vocab, text.encode("utf-8"), b"root")
+        if not sampler:
+            raise InvalidArgumentsError("the GBNF grammar does not parse", errors=[{"loc": "grammar"}])
+        llama_cpp.llama_sampler_free(sampler)
+        if len(self._grammars) >= _GRAMMAR_CACHE_SIZE:
+            self._grammars.pop(next(iter(self._grammars)))
+        grammar = llama_cpp.LlamaGrammar.from_string(text, verbose=False)
+        self._grammars[text] = grammar
+        return grammar
+
+    def chat(
+        self,
+        *,
+        messages: list[ChatMessage],
+        max_tokens: int,
+        temperature: float = 0.0,
+        grammar: str | None = None,
+        stop: list[str] | None = None,
+        top_logprobs: int = 0,
+    ) -> Completion:
+        from llama_cpp import LogitsProcessorList
+
+        _check_request(messages, max_tokens, temperature)
+        with self._lock:
+            compiled = self._grammar(grammar) if grammar is not None else None
+            recorder = _LogprobRecorder(self._llama.n_vocab(), top_logprobs) if top_logprobs > 0 else None
+            result = self._create(
+                messages,
+                max_tokens=max_tokens,
+                temperature=temperature,
+                grammar=compiled,
+                stop=stop or [],
+                logits_processor=LogitsProcessorList([recorder]) if recorder else None,
+            )
+            tokens = recorder.tokens(self._llama) if recorder is not None else None
+        choice = result["choices"][0]
+        usage = result["usage"]
+        return Completion(
+            text=choice["message"]["content"] or "",
+            finish_reason=_finish_reason(choice["finish_reason"]),
+            prompt_tokens=int(usage["prompt_tokens"]),
+            completion_tokens=int(usage["completion_tokens"]),
+            logprobs=tokens,
+        )
+
+    def stream(
+        self,
+        *,
+        messages: list[ChatMessage],
+        max_tokens: int,
+        temperature: float = 0.0,
+        stop: list[str] | None = None,
+    ) -> Iterator[str]:
+        """Yield text pieces as they are generated.
+
+        The model's lock is held until the generator is exhausted or closed, so consume it fully
+        or call ``close()`` on it.
+        """
+        _check_request(messages, max_tokens, temperature)
+        with self._lock:
+            chunks = self._create(
+                messages, max_tokens=max_tokens, temperature=temperature, stop=stop or [], stream=True
+            )
+            try:
+                for chunk in chunks:
+                    piece = chunk["choices"][0]["delta"].get("content")
+                    if piece:
+                        yield piece
+            except (ValueError, RuntimeError) as exc:
+                raise LLMError(f"llama.cpp failed: {exc}", backend=self.name) from exc
+
+    def _create(self, messages: list[ChatMessage], **options: Any) -> Any:
+        if self._closed:
+            raise LLMError("the model is closed", backend=self.name)
+        try:
+            return self._llama.create_chat_completion(messages=[dict(m) for m in messages], **options)  # type: ignore[misc]
+        except (ValueError, RuntimeError) as exc:  # e.g. the prompt does not fit the context window
+            raise LLMError(f"llama.cpp failed: {exc}", backend=self.name) from exc
+
+
+class OpenAICompatibleLLM:
+    """A server speaking the OpenAI chat-completions API (llama.cpp server, vLLM).
+
+    ``grammar_fields`` names the request keys that carry a GBNF grammar: llama.cpp's server
+    reads ``grammar`` (the default); vLLM reads ``guided_grammar`` (``structured_outputs.grammar``
+    in recent versions). Pass ``("grammar", "guided_grammar")`` to serve both: each server
+    ignores the key it does not know. A connection failure is retried once; everything else
+    (timeouts, non-2xx, malformed bodies) raises :class:`LLMError` at once.
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        model: str = "local",
+        api_key: str | None = None,
+        timeout_seconds: float = 30.0,
+        grammar_fields: tuple[str, ...] = ("grammar",),
+    ) -> None:
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self.base_url = base_url.rstrip("/")
+        self.model = model
+        self.grammar_fields = grammar_fields
+        self._client = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout_seconds)
+
+    @classmethod
+    def from_settings(cls, settings: LLMSettings) -> OpenAICompatibleLLM:
+        if not settings.base_url:
+            raise ConfigError("llm.base_url is required for the openai backend", key="llm.base_url")
+        return cls(
+            base_url=settings.base_url,
+            model=settings.model,
+            api_key=settings.api_key.get_secret_value() if settings.api_key else None,
+            timeout_seconds=settings.timeout_seconds,
+        )
+
+    @property
+    def name(self) -> str:
+        return f"openai:{self.model}@{self.base_url}"
+
+    def close(self) -> None:
+        self._client.close()
+
+    def _body(self, messages: list[ChatMessage], max_tokens: int, temperature: float, **extra: Any) -> Any:
+        _check_request(messages, max_tokens, temperature)
+        body = {"model": self.model, "messages": messages, "max_tokens": max_tokens}
+        return body | {"temperature": temperature} | {key: value for key, value in extra.items() if value}
+
+    def _send(self, body: dict[str, Any], *, stream: bool) -> httpx.Response:
+        request = self._client.build_request("POST", "/chat/completions", json=body)
+        try:
+            try:
+                response = self._client.send(request, stream=stream)
+            except httpx.ConnectError:  # nothing reached the server: safe to retry once
+                log.warning("llm server unreachable, retrying once", extra={"url": self.base_url})
+                time.sleep(0.2)
+                response = self._client.send(request, stream=stream)
+        except httpx.HTTPError as exc:
+            raise LLMError(f"LLM request to {self.base_url} failed: {exc!r}", backend=self.name) from exc
+        if response.status_code >= 300:
+            detail = response.read().decode("utf-8", errors="replace")[:500]
+            response.close()
+            raise LLMError(
+                f"LLM server answered HTTP {response.status_code}: {detail}",
+                backend=self.name,
+                status=response.status_code,
+            )
+        return response
+
+    def chat(
+        self,
+        *,
+        messages: list[ChatMessage],
+        max_tokens: int,
+        temperature: float = 0.0,
+        grammar: str | None = None,
+        stop: list[str] | None = None,
+        top_logprobs: int = 0,
+    ) -> Completion:
+        body = self._body(messages, max_tokens, temperature, stop=stop)
+        if grammar is not None:
+            body.update(dict.fromkeys(self.grammar_fields, grammar))
+        if top_logprobs > 0:
+            body.update(logprobs=True, top_logprobs=top_logprobs)
+        data = _json(self._send(body, stream=False).content, self.name)
+        try:
+            choice = data["choices"][0]
+            usage = data.get("usage") or {}
+            return Completion(
+                text=choice["message"].get("content") or "",
+                finish_reason=_finish_reason(choice.get("finish_reason")),
+                prompt_tokens=int(usage.get("prompt_tokens", 0)),
+                completion_tokens=int(usage.get("completion_tokens", 0)),
+                logprobs=_openai_logprobs(choice.get("logprobs")) if top_logprobs > 0 else None,
+            )
+        except (KeyError, IndexError, TypeError, ValueError) as exc:
+            raise LLMError(f"malformed LLM response: {exc!r}", backend=self.name) from exc
+
+    def stream(
+        self,
+        *,
+        messages: list[ChatMessage],
+        max_tokens: int,
+        temperature: float = 0.0,
+        stop: list[str] | None = None,
+    ) -> Iterator[str]:
+        """Yield text pieces from the server's SSE stream (``data:`` lines until ``[DONE]``)."""
+        body = self._body(messages, max_tokens, temperature, stop=stop, stream=True)
+        response = self._send(body, stream=True)
+        try:
+            for line in response.iter_lines():
+                if not line.startswith("data:"):
+                    continue
+                payload = line[5:].strip()
+                if payload == "[DONE]":
+                    return
+                event = _json(payload.encode("utf-8"), self.name)
+                if "error" in event:
+                    raise LLMError(f"LLM server error: {event['error']}", backend=self.name)
+                try:
+                    piece = (event["choices"][0].get("delta") or {}).get("content")
+                except (KeyError, IndexError, TypeError, AttributeError) as exc:
+                    raise LLMError(f"malformed LLM stream event: {exc!r}", backend=self.name) from exc
+                if piece:
+                    yield piece
+        except httpx.HTTPError as exc:
+            raise LLMError(f"LLM stream broke: {exc!r}", backend=self.name) from exc
+        finally:
+            response.close()
+        raise LLMError("LLM stream ended without [DONE]", backend=self.name)
+
+
+def _json(content: bytes, backend: str) -> Any:
+    try:
+        data = json.loads(content)
+    except ValueError as exc:
+        raise LLMError(f"malformed LLM response (not JSON): {content[:200]!r}", backend=backend) from exc
+    if not isinstance(data, dict):
+        raise LLMError("malformed LLM response (not an object)", backend=backend)
+    return data
+
+
+def _openai_logprobs(block: Any) -> tuple[TokenLogprob, ...] | None:
+    if not block or not block.get("content"):
+        return None
+    return tuple(
+        TokenLogprob(
+            str(item["token"]),
+            float(item["logprob"]),
+            tuple((str(t["token"]), float(t["logprob"])) for t in item.get("top_logprobs") or []),
+        )
+        for item in block["content"]
+    )
+
+
+_BACKENDS: dict[str, Callable[[LLMSettings], LLM]] = {
+    "llama_cpp": LlamaCppLLM.from_settings,
+    "openai": OpenAICompatibleLLM.from_settings,
+}
+
+
+def create_llm(settings: LLMSettings) -> LLM | None:
+    """The configured backend, or None when ``llm.enabled`` is false.
+
+    Builds a new instance each call (loading a GGUF takes time and memory): call it once at
+    start-up and share the result.
+    """
+    if not settings.enabled:
+        return None
+    try:
+        factory = _BACKENDS[settings.backend]
+    except KeyError:
+        raise UnknownNameError("LLM backend", settings.backend, _BACKENDS) from None
+    llm = factory(settings)
+    log.info("llm loaded", extra={"llm": llm.name})
+    return llm
