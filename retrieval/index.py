@@ -139,19 +139,25 @@ class SearchIndex:
             self._brands = None
         return BuildReport(len(ids), passages, time.perf_counter() - started)
 
+    def _changed_since_last_sync(self) -> set[str]:
+        """Ids of products whose row or variants changed since the last sync (by ``updated_at``)."""
+        since_text = self.lexical.get_meta("synced_at")
+        since = datetime.fromisoformat(since_text) - timedelta(seconds=2) if since_text else None
+        query = select(Product.id)
+        if since is not None:
+            changed_variants = select(Variant.product_id).where(Variant.updated_at >= since)
+            query = query.where(or_(Product.updated_at >= since, Product.id.in_(changed_variants)))
+        with self.database.session() as session:
+            return set(session.scalars(query))
+
     def sync(self, progress: Progress | None = None) -> SyncReport:
-        """Catch up with every store change since the last sync (by ``updated_at``), and deletions."""
+        """Catch up with every store change since the last sync (by ``updated_at``), deletions
+        and changed policy pages."""
         began = datetime.now(UTC)
         with self._write_lock:
-            since_text = self.lexical.get_meta("synced_at")
-            since = datetime.fromisoformat(since_text) - timedelta(seconds=2) if since_text else None
+            changed = self._changed_since_last_sync()
             with self.database.session() as session:
                 store_ids = set(session.scalars(select(Product.id)))
-                query = select(Product.id)
-                if since is not None:
-                    changed_variants = select(Variant.product_id).where(Variant.updated_at >= since)
-                    query = query.where(or_(Product.updated_at >= since, Product.id.in_(changed_variants)))
-                changed = set(session.scalars(query))
             indexed = self.lexical.product_ids()
             deleted = indexed - store_ids
             changed |= store_ids - indexed
@@ -165,10 +171,24 @@ class SearchIndex:
             self.lexical.set_meta({"synced_at": began.isoformat()})
         return SyncReport(len(changed), len(deleted), policies)
 
+    def catch_up(self) -> int:
+        """The cheap part of :meth:`sync`, for the commit hot path: re-index only what changed.
+
+        It skips the full id comparison and the policy pages; a product deleted by a bulk
+        statement stays indexed until the next :meth:`sync`, but search never returns it
+        (results are read back from the store).
+        """
+        began = datetime.now(UTC)
+        with self._write_lock:
+            changed = self._changed_since_last_sync()
+            self._index_products(sorted(changed), None)
+            self.lexical.set_meta({"synced_at": began.isoformat()})
+        return len(changed)
+
     def on_catalog_change(self, product_ids: set[str], bulk: bool) -> None:
         """Store listener: refresh what a committed transaction changed."""
         if bulk:
-            self.sync()
+            self.catch_up()
         elif product_ids:
             self.refresh_products(product_ids)
 
