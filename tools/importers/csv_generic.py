@@ -48,7 +48,7 @@ from tools.importers.base import (
     read_text,
 )
 from tools.importers.records import ProductRecord, VariantRecord
-from tools.importers.writer import Entry, ProductWriter, ProgressTracker, write_batches
+from tools.importers.writer import Entry, write_products
 from tools.store.db import Database
 
 FIELDS = ("id", "title", "description", "category", "brand", "price", "stock", "sku", "image_url", "options")
@@ -102,15 +102,9 @@ class GenericCsvImporter(Importer):
             except RowRejected as exc:
                 problems.append((rows[0][0], exc.reason))
         report.errors.extend(RowError(n, reason, table.name) for n, reason in sorted(problems))
-        tracker = ProgressTracker(len(entries), progress)
         report.merge(
-            write_batches(
-                database,
-                entries,
-                ProductWriter(),
-                source=table.name,
-                batch_size=options.batch_size,
-                tracker=tracker,
+            write_products(
+                database, entries, source=table.name, batch_size=options.batch_size, progress=progress
             )
         )
         return report

@@ -38,7 +38,7 @@ from tools.importers.base import (
     read_csv,
 )
 from tools.importers.records import ProductRecord, VariantRecord
-from tools.importers.writer import Entry, ProductWriter, ProgressTracker, write_batches
+from tools.importers.writer import Entry, write_products
 from tools.store.db import Database
 
 REQUIRED_COLUMNS = ("Handle", "Title", "Variant Price")
@@ -95,15 +95,9 @@ class ShopifyImporter(Importer):
                 f"{', '.join(skipped)}"
             )
         report.errors.extend(RowError(n, reason, table.name) for n, reason in sorted(problems))
-        tracker = ProgressTracker(len(entries), progress)
         report.merge(
-            write_batches(
-                database,
-                entries,
-                ProductWriter(),
-                source=table.name,
-                batch_size=options.batch_size,
-                tracker=tracker,
+            write_products(
+                database, entries, source=table.name, batch_size=options.batch_size, progress=progress
             )
         )
         return report

@@ -108,6 +108,21 @@ def write_batches(
     return report
 
 
+def write_products(
+    database: Database,
+    entries: Sequence[Entry[ProductRecord]],
+    *,
+    source: str,
+    batch_size: int,
+    progress: Progress | None,
+) -> ImportReport:
+    """Write a product-only file's records (the CSV formats), reporting progress per batch."""
+    tracker = ProgressTracker(len(entries), progress)
+    return write_batches(
+        database, entries, ProductWriter(), source=source, batch_size=batch_size, tracker=tracker
+    )
+
+
 def _write_batch(
     database: Database, batch: Sequence[Entry[T]], writer: RecordWriter[T], source: str
 ) -> ImportReport:
