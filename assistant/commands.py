@@ -345,12 +345,8 @@ def _phrase_turn(facts: Sequence[str], text: str, draft: str) -> str:
     return Template(prompts()["phrase"]["user"]).substitute(facts=listed, text=text, draft=draft)
 
 
-def phrase_reply(llm: LLM, *, facts: list[str], draft: str, user_text: str, max_tokens: int = 120) -> str:
-    """Rewrite a templated draft reply in a friendly tone using only ``facts``.
-
-    Returns the model's text, stripped; the caller checks it against the facts (grounding) and
-    keeps the draft when the check fails or the text is empty. Raises :class:`LLMError`.
-    """
+def phrase_messages(*, facts: list[str], draft: str, user_text: str) -> list[ChatMessage]:
+    """The chat messages that ask the model to rewrite ``draft`` using only ``facts``."""
     p = prompts()["phrase"]
     messages: list[ChatMessage] = [{"role": "system", "content": p["system"]}]
     for example in p["examples"]:
@@ -359,4 +355,14 @@ def phrase_reply(llm: LLM, *, facts: list[str], draft: str, user_text: str, max_
         )
         messages.append({"role": "assistant", "content": example["reply"]})
     messages.append({"role": "user", "content": _phrase_turn(facts, user_text, draft)})
+    return messages
+
+
+def phrase_reply(llm: LLM, *, facts: list[str], draft: str, user_text: str, max_tokens: int = 120) -> str:
+    """Rewrite a templated draft reply in a friendly tone using only ``facts``.
+
+    Returns the model's text, stripped; the caller checks it against the facts (grounding) and
+    keeps the draft when the check fails or the text is empty. Raises :class:`LLMError`.
+    """
+    messages = phrase_messages(facts=facts, draft=draft, user_text=user_text)
     return llm.chat(messages=messages, max_tokens=max_tokens, temperature=0.0).text.strip()

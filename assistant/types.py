@@ -129,6 +129,13 @@ class PendingConfirmation(_Shape):
         return now >= self.expires_at
 
 
+class SearchMemory(_Shape):
+    """The last product search, so "cheaper", "in blue" or "under 50" refine it."""
+
+    query: str = Field(min_length=1, max_length=300)
+    filters: dict[str, JsonValue] = Field(default_factory=dict, description="catalog_search filters.")
+
+
 class SlotName(enum.StrEnum):
     CUSTOMER_ID = "customer_id"
     CUSTOMER_NAME = "customer_name"
@@ -138,6 +145,8 @@ class SlotName(enum.StrEnum):
     ACTIVE_FORM = "active_form"
     PENDING_CONFIRMATION = "pending_confirmation"
     FAILED_TURNS = "failed_turns"
+    LAST_SEARCH = "last_search"
+    CART_SEEN = "cart_seen"
 
 
 class Slots(_Shape):
@@ -153,6 +162,8 @@ class Slots(_Shape):
     active_form: ActiveForm | None = None
     pending_confirmation: PendingConfirmation | None = None
     failed_turns: int = Field(default=0, ge=0, description="Failed turns in a row.")
+    last_search: SearchMemory | None = None
+    cart_seen: bool = Field(default=False, description="The cart was shown or changed in this conversation.")
 
     @classmethod
     def validate_value(cls, name: SlotName | str, value: Any) -> Any:
@@ -173,3 +184,57 @@ class SessionSummary(_Shape):
     created_at: AwareDatetime
     updated_at: AwareDatetime
     last_seq: int = Field(ge=0, description="Number of events in the session.")
+
+
+class ProductCard(_Shape):
+    """A product as a channel shows it: title, price (range), availability, picture."""
+
+    product_id: str
+    title: str
+    brand: str = ""
+    price: Money
+    max_price: Money | None = None
+    in_stock: bool = True
+    image_url: str | None = None
+    variant_id: str | None = Field(default=None, description="Set when one exact variant is meant.")
+
+    def shown(self, options: dict[str, tuple[str, ...]] | None = None) -> ShownProduct:
+        return ShownProduct(
+            product_id=self.product_id,
+            title=self.title,
+            price=self.price,
+            max_price=self.max_price,
+            variant_id=self.variant_id,
+            options=options or {},
+        )
+
+
+class TurnStep(_Shape):
+    """One thing the engine did in a turn (for channels, debugging and scenario checks)."""
+
+    kind: str = Field(description="intent, command, tool, slot, mode, confirmation, grounding")
+    name: str
+    ok: bool = True
+    detail: dict[str, JsonValue] = Field(default_factory=dict)
+
+
+class Reply(_Shape):
+    """What one customer turn produced. ``text`` is empty when the bot stays silent (agent mode)."""
+
+    session_id: str
+    text: str
+    products: tuple[ProductCard, ...] = ()
+    quick_replies: tuple[QuickReply, ...] = ()
+    citations: tuple[Citation, ...] = ()
+    mode: Mode = Mode.BOT
+    source: ReplySource = ReplySource.TEMPLATE
+    template: str | None = None
+    intent: str | None = None
+    steps: tuple[TurnStep, ...] = ()
+
+    @property
+    def silent(self) -> bool:
+        return not self.text
+
+    def tool_calls(self) -> list[str]:
+        return [s.name for s in self.steps if s.kind == "tool"]

@@ -43,6 +43,7 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]{1,47}$")
 class _IntentEntry(BaseModel):
     model_config = ConfigDict(extra="forbid")
     priority: int = Field(default=50, ge=0, le=99)
+    min_similarity: float | None = Field(default=None, gt=0, lt=1)
     patterns: list[str] = Field(default_factory=list)
     exclude: list[str] = Field(default_factory=list)
     examples: list[str] = Field(min_length=MIN_EXAMPLES)
@@ -80,6 +81,7 @@ class IntentRule:
     patterns: tuple[re.Pattern[str], ...]
     exclude: tuple[re.Pattern[str], ...]
     examples: tuple[str, ...]
+    min_similarity: float | None = None
 
 
 @dataclass(frozen=True)
@@ -116,7 +118,7 @@ def load_intent_config(path: Path | None = None) -> IntentConfig:
             compile_pattern(p, where=f"{where}.exclude[{i}]") for i, p in enumerate(entry.exclude)
         )
         examples = tuple(e.strip() for e in entry.examples if e.strip())
-        rules.append(IntentRule(name, entry.priority, patterns, exclude, examples))
+        rules.append(IntentRule(name, entry.priority, patterns, exclude, examples, entry.min_similarity))
     s = raw.settings
     return IntentConfig(
         tuple(rules), s.pattern_score, s.similarity_threshold, s.sentiment_intent, s.off_topic_intent
@@ -173,9 +175,11 @@ class IntentMatcher:
         if hit:
             best = ranked[0]
             return IntentResult(best.intent, best.score, best.source, ranked, sentiment)
-        if ranked and ranked[0].score >= self.config.similarity_threshold:
-            best = ranked[0]
-            return IntentResult(best.intent, best.score, best.source, ranked, sentiment)
+        for candidate in ranked:
+            if candidate.score < self.config.similarity_threshold:
+                break
+            if candidate.score >= self._min_similarity(candidate.intent):
+                return IntentResult(candidate.intent, candidate.score, candidate.source, ranked, sentiment)
         confidence = ranked[0].score if ranked else 0.0
         return IntentResult(UNKNOWN_INTENT, confidence, MatchSource.NONE, ranked, sentiment)
 
@@ -225,6 +229,11 @@ class IntentMatcher:
             IntentCandidate(intent, round(float(score), 4), MatchSource.EXAMPLE, self._example_texts[index])
             for intent, (score, index) in ranked
         ]
+
+    def _min_similarity(self, intent: str) -> float:
+        """The example similarity ``intent`` needs (actions that change things need more)."""
+        rule = self.config.get(intent)
+        return max(self.config.similarity_threshold, rule.min_similarity or 0.0)
 
     def _pattern_score(self, rule: IntentRule) -> float:
         return round(self.config.pattern_score + rule.priority / 1000, 4)

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from retrieval.types import ProductHit, SearchFilters
 from tools.store.db import Database
 from tools.store.models import Product, Variant
+from tools.types import collect_option_values
 
 SENTENCE = re.compile(r"(?<=[.!?])\s+")
 WORD = re.compile(r"\w+")
@@ -108,6 +109,7 @@ def hydrate_products(
                 continue
             prices = [v.price for v in matching]
             stock = sum(max(v.stock, 0) for v in matching)
+            option_values = collect_option_values(v.options for v in variants.get(pid, []))
             hits.append(
                 ProductHit(
                     product_id=product.id,
@@ -124,6 +126,7 @@ def hydrate_products(
                         name for name in ("exact", "bm25", "dense") if pid in sources.get(name, set())
                     ],
                     image_url=product.image_url,
+                    option_values=option_values,
                 )
             )
         if len(hits) >= k:

@@ -45,6 +45,9 @@ class ProductHit(BaseModel):
     snippet: str
     matched_by: list[str] = Field(description="Which retrievers found it: exact, bm25, dense.")
     image_url: str | None = None
+    option_values: dict[str, list[str]] = Field(
+        default_factory=dict, description="Every option of the product and its values (all variants)."
+    )
 
 
 class PolicyHit(BaseModel):

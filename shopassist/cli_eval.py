@@ -7,9 +7,10 @@ The heavy modules (the embedding model, scikit-learn) are imported inside the co
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -193,3 +194,121 @@ def _print_bench(report: BenchReport) -> None:
             )
     out.print(targets)
     out.print("Query timings include the query embedding; 'cached' reuses the embedder's query cache.")
+
+
+def _dialogue_harness(no_llm: bool) -> Any:
+    from eval.dialogue.runner import ScenarioHarness
+    from shopassist.cli import state
+
+    settings = state.settings()
+    from assistant.llm import create_llm
+    from retrieval.service import load_embedder
+
+    llm = None if no_llm else create_llm(settings.llm)
+    return ScenarioHarness(embedder=load_embedder(settings), llm=llm), llm
+
+
+@eval_app.command("dialogue")
+def eval_dialogue(
+    no_llm: Annotated[bool, typer.Option("--no-llm", help="Rules and templates only.")] = False,
+    only: Annotated[
+        list[str] | None, typer.Option("--only", help="Run scenarios whose name or category contains this.")
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Print failing transcripts.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Pass rate of the dialogue scenarios (eval/scenarios/*.yaml), per category.
+
+    Each scenario gets a fresh copy of the fixture shop with its own index and conversation
+    store; your store is not touched. Uses the configured LLM (llm.*) unless --no-llm.
+    """
+    from eval.dialogue.runner import run_dialogue_eval
+    from eval.dialogue.scenarios import load_scenarios
+    from shopassist.cli import err, out, progress_bar
+
+    scenarios = load_scenarios()
+    if only:
+        scenarios = [s for s in scenarios if any(o in s.name or o == s.category for o in only)]
+    harness, llm = _dialogue_harness(no_llm)
+    try:
+        with progress_bar() as update:
+            report = run_dialogue_eval(harness, scenarios, progress=update)
+    finally:
+        harness.close()
+        if llm is not None and hasattr(llm, "close"):
+            llm.close()
+    if json_out:
+        _write_json(report.to_dict())
+    else:
+        table = Table(
+            "category",
+            "passed",
+            "total",
+            "pass rate",
+            title=f"Dialogue scenarios ({'rules only' if no_llm else 'with LLM'})",
+        )
+        for category, (passed, total) in report.by_category().items():
+            table.add_row(category, str(passed), str(total), f"{passed / total:.0%}")
+        table.add_row(
+            "all",
+            str(report.passed),
+            str(len(report.results)),
+            f"{report.passed / max(len(report.results), 1):.0%}",
+            end_section=True,
+        )
+        out.print(table)
+        for result in report.results:
+            if not result.passed:
+                err.print(
+                    result.explain() if verbose else f"[red]FAIL[/] {result.name}: {result.failures[0]}"
+                )
+    if report.passed != len(report.results):
+        raise typer.Exit(1)
+
+
+@bench_app.command("dialogue")
+def bench_dialogue(
+    rounds: Annotated[int, typer.Option("--rounds", min=1, help="Timed rounds over the turn set.")] = 5,
+    no_llm: Annotated[bool, typer.Option("--no-llm", help="Time rule-handled turns only.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """p50/p95 turn latency: rule-handled turns and LLM-phrased turns (fixture shop, real models)."""
+    from eval.dialogue.bench import run_dialogue_bench
+    from shopassist.cli import out, progress_bar
+
+    harness, llm = _dialogue_harness(no_llm)
+    try:
+        with progress_bar() as update:
+            report = run_dialogue_bench(harness, rounds=rounds, progress=update)
+    finally:
+        harness.close()
+        if llm is not None and hasattr(llm, "close"):
+            llm.close()
+    if json_out:
+        _write_json(report.to_dict())
+        return
+    table = Table(
+        "turns",
+        "n",
+        "p50 ms",
+        "p95 ms",
+        "mean ms",
+        "LLM-phrased",
+        "target p50",
+        title=f"Dialogue turn latency ({os.cpu_count()} CPUs, LLM: {report.llm or 'off'})",
+    )
+    for series, target in ((report.rule, 30.0), (report.phrased, 1200.0)):
+        if series is None:
+            continue
+        d = series.to_dict()
+        verdict = "[green]PASS[/]" if d["p50_ms"] < target else "[red]MISS[/]"
+        table.add_row(
+            series.name,
+            str(d["turns"]),
+            f"{d['p50_ms']:.1f}",
+            f"{d['p95_ms']:.1f}",
+            f"{d['mean_ms']:.1f}",
+            str(d["llm_phrased"]),
+            f"< {target:.0f} {verdict}",
+        )
+    out.print(table)

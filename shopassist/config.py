@@ -98,6 +98,9 @@ class DialogueSettings(_Section):
     failed_turns_before_handoff: int = Field(
         default=2, ge=1, description="Failed turns in a row after which a human is offered."
     )
+    phrase_max_tokens: int = Field(
+        default=72, ge=8, le=1024, description="Most tokens the LLM may generate when phrasing a reply."
+    )
 
 
 class EmbeddingSettings(_Section):

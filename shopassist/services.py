@@ -18,6 +18,9 @@ from tools.registry import ToolRegistry, default_registry
 from tools.store.db import Database
 
 if TYPE_CHECKING:
+    from assistant.llm import LLM
+    from assistant.session_store import SqlSessionStore
+    from dialogue_rules.intents import IntentMatcher
     from retrieval.embeddings import Embedder
     from retrieval.index import SearchIndex
 
@@ -47,6 +50,10 @@ class Services:
     registry: ToolRegistry
     executor: ToolExecutor
     index: SearchIndex | None = None
+    sessions: SqlSessionStore | None = None
+    matcher: IntentMatcher | None = None
+    llm: LLM | None = None
+    owns_llm: bool = False
 
     @classmethod
     def from_settings(
@@ -55,13 +62,20 @@ class Services:
         *,
         migrate: bool = True,
         with_index: bool = False,
+        with_dialogue: bool = False,
         embedder: Embedder | None = None,
+        llm: LLM | None = None,
+        matcher: IntentMatcher | None = None,
     ) -> Services:
         """Open the store (migrating it) and, with ``with_index``, the search index.
 
         The index is opened, not built: call ``index.ensure_ready()`` before serving searches.
         With ``retrieval.live_updates`` every committed store change reaches the index.
+        ``with_dialogue`` (implies ``with_index``) also opens the conversation store, builds the
+        intent matcher on the index's embedder and loads the LLM once (unless ``llm.enabled`` is
+        false, or ``llm`` is passed in).
         """
+        with_index = with_index or with_dialogue
         Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
         database = Database(settings.database_url, echo=settings.store.echo)
         if migrate:
@@ -82,9 +96,28 @@ class Services:
             confirmation_ttl=settings.policy.confirmation_ttl_seconds,
             search=index,
         )
-        return cls(settings, database, registry, executor, index)
+        services = cls(settings, database, registry, executor, index)
+        if with_dialogue and index is not None:
+            from assistant.llm import create_llm
+            from assistant.session_store import SqlSessionStore
+            from dialogue_rules.intents import IntentMatcher
+
+            services.sessions = SqlSessionStore.from_settings(
+                settings, lease_seconds=max(60.0, settings.sessions.lock_timeout_seconds * 2)
+            )
+            services.matcher = matcher or IntentMatcher(embedder=index.embedder)
+            services.llm = llm if llm is not None else create_llm(settings.llm)
+            services.owns_llm = llm is None and services.llm is not None
+        return services
 
     def close(self) -> None:
+        """Release what this object opened (the LLM only if it loaded it)."""
+        if self.owns_llm and self.llm is not None:
+            close = getattr(self.llm, "close", None)
+            if close is not None:
+                close()
+        if self.sessions is not None:
+            self.sessions.close()
         if self.index is not None:
             self.index.close()
         self.database.dispose()

@@ -12,7 +12,9 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from retrieval.embeddings import SentenceTransformerEmbedder
 from shopassist.config import Settings
+from shopassist.models import bundled_embedding_path
 from shopassist.services import Services
 from tests.shop_fixture import ALICE, BOB, build_fixture_shop
 from tools.base import ToolContext
@@ -29,6 +31,12 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for key in list(os.environ):
         if key.startswith("SHOPASSIST_"):
             monkeypatch.delenv(key)
+
+
+@pytest.fixture(scope="session")
+def embedder() -> SentenceTransformerEmbedder:
+    """The bundled all-MiniLM-L6-v2, loaded once for every test that embeds."""
+    return SentenceTransformerEmbedder(bundled_embedding_path())
 
 
 @pytest.fixture(scope="session")

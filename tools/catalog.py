@@ -17,7 +17,16 @@ from sqlalchemy.orm import selectinload
 from shopassist.errors import NotFoundError
 from tools.base import Tool, ToolContext, ToolEnv
 from tools.store.models import Product, Variant
-from tools.types import ArgsModel, Id, Name, Price, ProductId, StockCount, ToolResult
+from tools.types import (
+    ArgsModel,
+    Id,
+    Name,
+    Price,
+    ProductId,
+    StockCount,
+    ToolResult,
+    collect_option_values,
+)
 
 if TYPE_CHECKING:
     from retrieval.index import SearchIndex
@@ -80,12 +89,7 @@ def variant_info(variant: Variant) -> VariantInfo:
 
 
 def product_details(product: Product) -> ProductDetails:
-    option_values: dict[str, list[str]] = {}
-    for variant in product.variants:
-        for key, value in (variant.options or {}).items():
-            values = option_values.setdefault(str(key), [])
-            if str(value) not in values:
-                values.append(str(value))
+    option_values = collect_option_values(v.options for v in product.variants)
     return ProductDetails(
         **summarize_product(product).model_dump(),
         description=product.description,
@@ -172,6 +176,7 @@ class CatalogSearchArgs(ArgsModel):
 
 
 class SearchedProduct(ProductSummary):
+    option_values: dict[str, list[str]] = Field(default_factory=dict)
     snippet: str = ""
     score: float = 0.0
     matched_by: list[str] = Field(default_factory=list)
@@ -257,7 +262,13 @@ class CatalogSearch(Tool[CatalogSearchArgs, CatalogSearchResult]):
             wanted = {k.lower(): v.lower() for k, v in args.options.items()}
             products = [p for p in products if any(_has_options(v.options, wanted) for v in p.variants)]
             products, total = products[: args.limit], len(products)
-        found = [SearchedProduct(**summarize_product(p).model_dump()) for p in products]
+        found = [
+            SearchedProduct(
+                **summarize_product(p).model_dump(),
+                option_values=collect_option_values(v.options for v in p.variants),
+            )
+            for p in products
+        ]
         return CatalogSearchResult(products=found, total=total, engine="keyword")
 
 

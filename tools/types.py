@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from types import UnionType
@@ -81,6 +82,17 @@ OrderId = Annotated[str, AfterValidator(_normalize_order_id), Owned("order")]
 PaymentMethodId = Annotated[str, Field(min_length=1, max_length=64), Owned("payment_method")]
 ProductId = Annotated[str, Field(min_length=1, max_length=64)]
 VariantId = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+def collect_option_values(option_sets: Iterable[Mapping[str, Any] | None]) -> dict[str, list[str]]:
+    """Every option name and its values over a product's variants, in first-seen order."""
+    found: dict[str, list[str]] = {}
+    for options in option_sets:
+        for key, value in (options or {}).items():
+            values = found.setdefault(str(key), [])
+            if str(value) not in values:
+                values.append(str(value))
+    return found
 
 
 class ArgsModel(BaseModel):

@@ -13,12 +13,6 @@ from dialogue_rules.registry import RuleRegistry
 from dialogue_rules.types import LastProduct
 from retrieval.embeddings import SentenceTransformerEmbedder
 from shopassist.config import DialogueSettings
-from shopassist.models import bundled_embedding_path
-
-
-@pytest.fixture(scope="session")
-def embedder() -> SentenceTransformerEmbedder:
-    return SentenceTransformerEmbedder(bundled_embedding_path())
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,6 @@ import pytest
 from retrieval.embeddings import SentenceTransformerEmbedder
 from retrieval.index import SearchIndex
 from shopassist.config import Settings
-from shopassist.models import bundled_embedding_path
 from shopassist.services import Services
 
 POLICY_PAGE = """# Returns
@@ -26,11 +25,6 @@ Refunds go back to the original payment method or to a gift card. Gift card refu
 ## Delivery times
 Standard delivery takes 3 to 5 business days; express delivery takes 1 to 2 business days.
 """
-
-
-@pytest.fixture(scope="session")
-def embedder() -> SentenceTransformerEmbedder:
-    return SentenceTransformerEmbedder(bundled_embedding_path())
 
 
 @pytest.fixture

@@ -1,0 +1,275 @@
+"""The ``Assistant``: the one API every channel calls.
+
+``Assistant.handle(session_id, text, channel=...)`` runs one customer turn under the session's
+lock and returns a :class:`~assistant.types.Reply`; ``Assistant.stream(...)`` is the async
+variant that yields checked reply text as it is generated and the ``Reply`` last.
+
+A turn reads the session state (folded from its event log), decides (:mod:`assistant.router`),
+phrases the reply (:mod:`assistant.responder`), and appends all of the turn's events, the
+customer's message first and the bot's reply last, in one transaction. A process killed
+mid-turn leaves the log as it was before the turn; a restarted process folds the same state
+and goes on where the conversation stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Generator, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from assistant.events import BotReply, ModeChange, UserMessage
+from assistant.flows import FlowRegistry, FormRunner
+from assistant.flows_orders import ORDER_FLOWS
+from assistant.flows_shop import SHOP_FLOWS
+from assistant.kit import Kit
+from assistant.llm import LLM
+from assistant.responder import Chunk, Draft, Responder
+from assistant.router import Router
+from assistant.session_store import SessionStore
+from assistant.templates import Templates, default_templates
+from assistant.turn import Turn
+from assistant.types import Mode, Reply, ReplySource, TurnStep, validate_channel, validate_session_id
+from dialogue_rules.entities import extract_all
+from dialogue_rules.forms import FormRules, default_form_rules
+from dialogue_rules.guardrails import check_input
+from dialogue_rules.handoff import HandoffRules, default_handoff_rules
+from dialogue_rules.intents import IntentMatcher
+from dialogue_rules.search_terms import SearchTerms, default_search_terms
+from dialogue_rules.types import ViolationCode
+from shopassist.config import Settings
+from shopassist.errors import InvalidArgumentsError
+from tools.policy import ToolExecutor
+
+if TYPE_CHECKING:
+    from shopassist.services import Services
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class StreamText:
+    """Reply text streamed before the final :class:`Reply`; ``reset``: drop what came before."""
+
+    text: str
+    reset: bool = False
+
+
+class Assistant:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        store: SessionStore,
+        executor: ToolExecutor,
+        matcher: IntentMatcher,
+        llm: LLM | None = None,
+        templates: Templates | None = None,
+        forms: FormRules | None = None,
+        handoff: HandoffRules | None = None,
+        terms: SearchTerms | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.executor = executor
+        self.matcher = matcher
+        self.llm = llm
+        forms = forms or default_form_rules()
+        self.kit = Kit(
+            templates=templates or default_templates(),
+            forms=forms,
+            shop=settings.shop,
+            max_failed_turns=settings.dialogue.failed_turns_before_handoff,
+        )
+        flows = FlowRegistry(forms.forms, [cls() for cls in (*ORDER_FLOWS, *SHOP_FLOWS)])
+        self.router = Router(
+            kit=self.kit,
+            runner=FormRunner(flows, self.kit),
+            handoff=handoff or default_handoff_rules(),
+            terms=terms or default_search_terms(),
+            llm=llm,
+        )
+        self.responder = Responder(llm, max_tokens=settings.dialogue.phrase_max_tokens)
+        self._clock = clock or (lambda: datetime.now(UTC))
+
+    @classmethod
+    def from_services(cls, services: Services, *, llm: LLM | None = None) -> Assistant:
+        """Wire an assistant from the process's services (store, executor, index, LLM)."""
+        if services.sessions is None or services.matcher is None:
+            raise ValueError("Services were built without the dialogue engine (with_dialogue=False)")
+        return cls(
+            settings=services.settings,
+            store=services.sessions,
+            executor=services.executor,
+            matcher=services.matcher,
+            llm=llm if llm is not None else services.llm,
+        )
+
+    # Sessions ---------------------------------------------------------------------------------
+    def start_session(self, *, channel: str, session_id: str | None = None) -> str:
+        return self.store.create(channel=channel, session_id=session_id)
+
+    def _ensure_session(self, session_id: str | None, channel: str) -> str:
+        if session_id is None:
+            return self.store.create(channel=channel)
+        sid = validate_session_id(session_id)
+        if not self.store.exists(session_id=sid):
+            try:
+                self.store.create(channel=channel, session_id=sid)
+            except Exception:  # created by a concurrent first message
+                if not self.store.exists(session_id=sid):
+                    raise
+        return sid
+
+    # Turns ------------------------------------------------------------------------------------
+    def handle(self, session_id: str | None, text: str, *, channel: str = "web") -> Reply:
+        """Run one customer turn; returns the reply (empty text while an agent has the session)."""
+        reply: Reply | None = None
+        for item in self._run(session_id, text, channel, stream=False):
+            if isinstance(item, Reply):
+                reply = item
+        if reply is None:  # pragma: no cover - _run always ends with a Reply
+            raise RuntimeError("turn produced no reply")
+        return reply
+
+    def handle_stream(
+        self, session_id: str | None, text: str, *, channel: str = "web"
+    ) -> Iterator[StreamText | Reply]:
+        """Like :meth:`handle`, yielding checked reply text as it is generated, then the Reply."""
+        yield from self._run(session_id, text, channel, stream=True)
+
+    async def stream(
+        self, session_id: str | None, text: str, *, channel: str = "web"
+    ) -> AsyncIterator[StreamText | Reply]:
+        """Async :meth:`handle_stream`: the turn runs in a worker thread, items arrive as made."""
+        items: queue.Queue[object] = queue.Queue()
+        done = object()
+
+        def work() -> None:
+            try:
+                for item in self.handle_stream(session_id, text, channel=channel):
+                    items.put(item)
+            except BaseException as exc:
+                items.put(exc)
+            finally:
+                items.put(done)
+
+        threading.Thread(target=work, name="assistant-turn", daemon=True).start()
+        while True:
+            item = await asyncio.to_thread(items.get)
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item  # type: ignore[misc]
+
+    def _run(
+        self, session_id: str | None, text: str, channel: str, *, stream: bool
+    ) -> Iterator[StreamText | Reply]:
+        channel = validate_channel(channel)
+        if not isinstance(text, str):
+            raise InvalidArgumentsError("message text must be a string", errors=[{"field": "text"}])
+        started = time.perf_counter()
+        sid = self._ensure_session(session_id, channel)
+        timeout = self.settings.sessions.lock_timeout_seconds
+        with self.store.lock(session_id=sid, timeout=timeout):
+            state = self.store.state(session_id=sid)
+            guarded = check_input(text, settings=self.settings.dialogue)
+            if guarded.violation is not None and guarded.violation.code in (
+                ViolationCode.TOO_LONG,
+                ViolationCode.EMPTY,
+            ):
+                # Refused before it enters the conversation: nothing is recorded.
+                name = "too_long" if guarded.violation.code is ViolationCode.TOO_LONG else "clarify"
+                step = TurnStep(kind="guardrail", name=guarded.violation.code.value, ok=False)
+                message = guarded.violation.message
+                yield Reply(session_id=sid, text=message, mode=state.mode, template=name, steps=(step,))
+                return
+            entities = extract_all(guarded.text)
+            intent = self.matcher.match_guarded(guarded)
+            turn = Turn(
+                session_id=sid,
+                channel=channel,
+                state=state,
+                guarded=guarded,
+                entities=entities,
+                intent=intent,
+                executor=self.executor,
+                now=self._clock(),
+            )
+            flags = tuple(sorted({f.kind.value for f in guarded.flags}))
+            if state.mode is Mode.CLOSED:
+                turn.record(ModeChange(mode=Mode.BOT, reason="customer wrote again", by="customer"))
+            turn.record(UserMessage(text=guarded.text, channel=channel, flags=flags))
+            if turn.state.mode is Mode.AGENT:
+                # A person has the conversation: the bot stays silent; the agent sees the message.
+                self.store.append(session_id=sid, events=turn.events)
+                yield Reply(
+                    session_id=sid, text="", mode=Mode.AGENT, intent=intent.intent, steps=tuple(turn.steps)
+                )
+                return
+            draft = self.router.route(turn)
+            text_out, source = yield from self._phrase(draft, turn.text, stream=stream)
+            turn.record(
+                BotReply(
+                    text=text_out,
+                    products=tuple(card.shown() for card in draft.products),
+                    quick_replies=draft.buttons(),
+                    citations=draft.citations,
+                    source=source,
+                    template=draft.template,
+                )
+            )
+            self.store.append(session_id=sid, events=turn.events)
+        log.info(
+            "turn",
+            extra={
+                "session_id": sid,
+                "intent": intent.intent,
+                "template": draft.template,
+                "source": source.value,
+                "ms": round((time.perf_counter() - started) * 1000, 1),
+            },
+        )
+        yield Reply(
+            session_id=sid,
+            text=text_out,
+            products=draft.products,
+            quick_replies=draft.buttons(),
+            citations=draft.citations,
+            mode=turn.state.mode,
+            source=source,
+            template=draft.template,
+            intent=intent.intent,
+            steps=tuple(turn.steps),
+        )
+
+    def _phrase(
+        self, draft: Draft, user_text: str, *, stream: bool
+    ) -> Generator[StreamText, None, tuple[str, ReplySource]]:
+        """Yield streamed text (when ``stream``); return the final text and its source."""
+        if not stream:
+            phrased = self.responder.respond(draft, user_text=user_text)
+            return phrased.text, phrased.source
+        chunks: list[Chunk] = []
+        for chunk in self.responder.stream(draft, user_text=user_text):
+            chunks.append(chunk)
+            yield StreamText(chunk.text, chunk.reset)
+        after_reset = chunks
+        for index, chunk in enumerate(chunks):
+            if chunk.reset:
+                after_reset = chunks[index:]
+        text = "".join(c.text for c in after_reset).strip()
+        reset = any(c.reset for c in chunks)
+        source = (
+            ReplySource.TEMPLATE
+            if reset or text == draft.text or not self.responder.wants_llm(draft)
+            else ReplySource.LLM
+        )
+        return text, source

@@ -1,0 +1,193 @@
+"""Shopping flows: add a product to the cart (choosing the variant), checkout, and verifying
+the customer on request."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from assistant.flows import Filled, FlowBase, NoSlotFlow, Slots, confirm, refusal
+from assistant.kit import Kit, choices, options_text
+from assistant.references import resolve_products
+from assistant.responder import Draft
+from assistant.turn import ToolError, Turn
+from assistant.types import SlotName
+from tools.policy import ToolOutcome
+
+_WORD = re.compile(r"[a-z0-9.]+")
+
+
+def _words(text: str) -> set[str]:
+    return set(_WORD.findall(text.lower()))
+
+
+def variant_label(options: dict[str, Any]) -> str:
+    return options_text(options)
+
+
+def match_variants(turn: Turn, variants: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The variants whose options the message names (by color/size entities or option words)."""
+    said = _words(turn.text)
+    wanted_colors = {c.name for c in turn.entities.colors}
+    colors = turn.entities.colors
+    sizes = turn.entities.sizes
+    found = []
+    for variant in variants:
+        options = {str(k).lower(): str(v) for k, v in variant["options"].items()}
+        if turn.text.strip().lower() == variant_label(variant["options"]).lower():
+            return [variant]
+        ok = True
+        named = False
+        if "color" in options and (colors or wanted_colors):
+            named = True
+            ok &= any(c.matches(options["color"]) for c in colors)
+        if "size" in options and sizes:
+            named = True
+            ok &= any(s.matches(options["size"]) for s in sizes)
+        for key, value in options.items():
+            if key not in ("color", "size") and value.lower() in said:
+                named = True
+        if named and ok:
+            found.append(variant)
+    return found
+
+
+class AddToCart(FlowBase):
+    name = "add_to_cart"
+
+    def fill(self, turn: Turn, kit: Kit, slots: Slots, requested: str | None) -> Filled:
+        filled = Filled()
+        if "quantity" not in slots:
+            filled.values["quantity"] = turn.entities.quantities[0] if turn.entities.quantities else 1
+        if "product" not in slots:
+            ids = resolve_products(turn)
+            if len(ids) > 1:
+                labels = [p.title for p in turn.state.last_products if p.product_id in ids]
+                text, buttons = choices(labels)
+                filled.problem = kit.draft("which_product", choices=text, quick_replies=buttons)
+                filled.problem_slot = "product"
+                return filled
+            if not ids:
+                return filled
+            product = turn.call("get_product", {"product_id": ids[0]})
+            if isinstance(product, ToolError):
+                filled.problem, filled.abort = refusal(kit, product), True
+                return filled
+            details: Any = product.result
+            filled.values["product"] = details.product_id
+            filled.values["title"] = details.title
+            filled.values["variants"] = [
+                {"variant_id": v.variant_id, "options": v.options, "available": v.available}
+                for v in details.variants
+            ]
+        variants = filled.values.get("variants") or slots.get("variants") or []
+        if "variant" in slots or not variants:
+            return filled
+        available = [v for v in variants if v["available"]]
+        picked = match_variants(turn, variants)
+        if len(picked) == 1:
+            filled.values["variant"] = picked[0]["variant_id"]
+        elif len(variants) == 1:
+            filled.values["variant"] = variants[0]["variant_id"]
+        elif len(available) == 1 and not picked:
+            filled.values["variant"] = available[0]["variant_id"]
+        return filled
+
+    def ask(self, turn: Turn, kit: Kit, slots: Slots, slot: str) -> Draft:
+        if slot == "product":
+            if not turn.state.last_products:
+                return kit.draft("nothing_shown", failed=True)
+            text, buttons = choices([p.title for p in turn.state.last_products])
+            return kit.draft("which_product", choices=text, quick_replies=buttons)
+        available = [v for v in slots["variants"] if v["available"]] or slots["variants"]
+        text, buttons = choices([variant_label(v["options"]) for v in available])
+        return kit.draft("ask_variant", title=slots["title"], choices=text, quick_replies=buttons)
+
+    def act(self, turn: Turn, kit: Kit, slots: Slots) -> Draft:
+        outcome = turn.call("add_to_cart", {"variant_id": slots["variant"], "quantity": slots["quantity"]})
+        if isinstance(outcome, ToolError):
+            return refusal(kit, outcome)
+        cart: Any = outcome.result
+        if not turn.state.slots.cart_seen:
+            turn.set_slot(SlotName.CART_SEEN, True)
+        line = next(i for i in cart.items if i.variant_id == slots["variant"])
+        return kit.draft(
+            "cart_added",
+            quantity=slots["quantity"],
+            title=line.title,
+            options=options_text(line.options),
+            count=cart.item_count,
+            total=kit.money(cart.quote.total if cart.quote else 0),
+            results=[cart],
+        )
+
+
+def _method_matches(text: str, method: Any) -> bool:
+    said = text.lower()
+    source = str(method.source).replace("_", " ")
+    label = str(method.label).lower()
+    if source in said or ("card" in said and source == "credit card" and "gift" not in said):
+        return True
+    return any(word in said for word in re.findall(r"\d{4}|paypal|visa|mastercard|amex", label))
+
+
+class Checkout(FlowBase):
+    name = "checkout"
+    tools = ("checkout",)
+
+    def fill(self, turn: Turn, kit: Kit, slots: Slots, requested: str | None) -> Filled:
+        filled = Filled()
+        if "cart_checked" not in slots:
+            cart = turn.call("view_cart", {})
+            if isinstance(cart, ToolError):
+                return Filled(problem=refusal(kit, cart), abort=True)
+            view: Any = cart.result
+            if not view.items:
+                return Filled(problem=kit.draft("cart_empty"), abort=True)
+            if view.problems:
+                reason = "; ".join(view.problems)
+                return Filled(problem=kit.draft("action_refused", reason=reason), abort=True)
+            filled.values["cart_checked"] = True
+        if "payment_method" in slots:
+            return filled
+        profile = turn.call("get_customer_profile", {})
+        if isinstance(profile, ToolError):
+            return Filled(problem=refusal(kit, profile), abort=True)
+        methods = list(profile.result.payment_methods)  # type: ignore[attr-defined]
+        filled.values["methods"] = [{"id": m.payment_method_id, "label": m.label} for m in methods]
+        matching = [m for m in methods if _method_matches(turn.text, m)]
+        if len(methods) == 1:
+            filled.values["payment_method"] = methods[0].payment_method_id
+        elif len(matching) == 1:
+            filled.values["payment_method"] = matching[0].payment_method_id
+        return filled
+
+    def ask(self, turn: Turn, kit: Kit, slots: Slots, slot: str) -> Draft:
+        text, buttons = choices([m["label"] for m in slots.get("methods", [])])
+        return kit.draft("ask_payment_method", choices=text, quick_replies=buttons)
+
+    def act(self, turn: Turn, kit: Kit, slots: Slots) -> Draft:
+        return confirm(turn, kit, "checkout", {"payment_method_id": slots["payment_method"]})
+
+    def done(self, turn: Turn, kit: Kit, outcome: ToolOutcome) -> Draft:
+        result: Any = outcome.result
+        turn.set_slot(SlotName.CURRENT_ORDER, result.order_id)
+        return kit.draft(
+            "checkout_done",
+            order_id=result.order_id,
+            count=sum(line.quantity for line in result.items),
+            total=kit.money(result.total),
+            payment=result.payment_method,
+            ship_to=result.ship_to,
+            results=[result],
+        )
+
+
+class Authenticate(NoSlotFlow):
+    name = "authenticate"
+
+    def act(self, turn: Turn, kit: Kit, slots: Slots) -> Draft:
+        return kit.draft("auth_ok", name=turn.state.slots.customer_name or "there")
+
+
+SHOP_FLOWS = (AddToCart, Checkout, Authenticate)

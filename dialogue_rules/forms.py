@@ -1,0 +1,133 @@
+"""Form definitions: which slots a task needs, in which order, and whether it needs a verified
+customer. Loaded from ``forms.yaml``; every pattern compiles at load or the load fails naming it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from dialogue_rules.loading import compile_pattern, parse_rules
+from dialogue_rules.registry import RuleRegistry
+from shopassist.errors import ConfigError
+
+FORMS_FILE = "forms.yaml"
+_SLOT = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
+
+
+class _FormEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    intents: list[str] = Field(default_factory=list)
+    requires_auth: bool = False
+    purpose: str = Field(min_length=1)
+    slots: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _slot_names(self) -> _FormEntry:
+        bad = [s for s in self.slots if not _SLOT.match(s)]
+        if bad or len(set(self.slots)) != len(self.slots):
+            raise ValueError(f"slot names must be unique lower_snake_case: {self.slots}")
+        return self
+
+
+class _FormFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    forms: dict[str, _FormEntry] = Field(min_length=1)
+    abort_patterns: list[str] = Field(min_length=1)
+    cancel_reasons: dict[str, list[str]] = Field(min_length=1)
+    all_items_patterns: list[str] = Field(min_length=1)
+    gift_card_patterns: list[str] = Field(min_length=1)
+    address_patterns: list[str] = Field(min_length=1)
+    default_country: str = Field(min_length=2)
+
+
+@dataclass(frozen=True)
+class FormSpec:
+    name: str
+    intents: tuple[str, ...]
+    requires_auth: bool
+    purpose: str
+    slots: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FormRules:
+    forms: RuleRegistry[FormSpec]
+    abort: tuple[re.Pattern[str], ...]
+    cancel_reasons: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...]
+    all_items: tuple[re.Pattern[str], ...]
+    gift_card: tuple[re.Pattern[str], ...]
+    addresses: tuple[re.Pattern[str], ...]
+    default_country: str
+
+    def form_for_intent(self, intent: str) -> FormSpec | None:
+        return next((form for form in self.forms if intent in form.intents), None)
+
+    def is_abort(self, text: str) -> bool:
+        return any(p.search(text) for p in self.abort)
+
+    def cancel_reason(self, text: str) -> str | None:
+        for reason, patterns in self.cancel_reasons:
+            if text.strip().lower() == reason or any(p.search(text) for p in patterns):
+                return reason
+        return None
+
+    def means_all_items(self, text: str) -> bool:
+        return any(p.search(text) for p in self.all_items)
+
+    def means_gift_card(self, text: str) -> bool:
+        return any(p.search(text) for p in self.gift_card)
+
+    def address(self, text: str) -> dict[str, str] | None:
+        """A shipping address written in ``text`` (the shape of the ``Address`` tool argument)."""
+        for pattern in self.addresses:
+            found = pattern.search(text)
+            if found:
+                parts = {k: (v or "").strip() for k, v in found.groupdict().items()}
+                parts["country"] = parts.get("country") or self.default_country
+                parts.setdefault("address2", "")
+                return parts
+        return None
+
+
+def load_form_rules(path: Path | None = None) -> FormRules:
+    origin, raw = parse_rules(_FormFile, FORMS_FILE, path)
+
+    def compiled(patterns: list[str], where: str) -> tuple[re.Pattern[str], ...]:
+        return tuple(compile_pattern(p, where=f"{origin}: {where}[{i}]") for i, p in enumerate(patterns))
+
+    registry: RuleRegistry[FormSpec] = RuleRegistry("form")
+    claimed: dict[str, str] = {}
+    for name, entry in raw.forms.items():
+        for intent in entry.intents:
+            if intent in claimed:
+                raise ConfigError(
+                    f"{origin}: forms.{name}: intent {intent!r} already starts form {claimed[intent]!r}"
+                )
+            claimed[intent] = name
+        registry.register(
+            FormSpec(name, tuple(entry.intents), entry.requires_auth, entry.purpose, tuple(entry.slots))
+        )
+    registry.freeze()
+    reasons = tuple(
+        (reason, compiled(patterns, f"cancel_reasons.{reason}"))
+        for reason, patterns in raw.cancel_reasons.items()
+    )
+    return FormRules(
+        registry,
+        compiled(raw.abort_patterns, "abort_patterns"),
+        reasons,
+        compiled(raw.all_items_patterns, "all_items_patterns"),
+        compiled(raw.gift_card_patterns, "gift_card_patterns"),
+        compiled(raw.address_patterns, "address_patterns"),
+        raw.default_country,
+    )
+
+
+@lru_cache(maxsize=1)
+def default_form_rules() -> FormRules:
+    return load_form_rules()

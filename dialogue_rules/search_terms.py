@@ -1,0 +1,76 @@
+"""The vocabulary that turns a shopping message into a catalog query (``search_terms.yaml``)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from dialogue_rules.loading import compile_pattern, parse_rules
+
+SEARCH_TERMS_FILE = "search_terms.yaml"
+_WORD = re.compile(r"[\w'-]+")
+
+
+class _File(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    filler_words: list[str] = Field(min_length=1)
+    cheaper_patterns: list[str] = Field(min_length=1)
+    in_stock_patterns: list[str] = Field(min_length=1)
+    refine_patterns: list[str] = Field(min_length=1)
+    policy_words: list[str] = Field(min_length=1)
+
+
+@dataclass(frozen=True)
+class SearchTerms:
+    filler: frozenset[str]
+    cheaper: tuple[re.Pattern[str], ...]
+    in_stock: tuple[re.Pattern[str], ...]
+    refine: tuple[re.Pattern[str], ...]
+    policy: frozenset[str]
+
+    def query_words(self, text: str, spans: list[tuple[int, int]]) -> str:
+        """``text`` without the entity ``spans`` and filler words: the product words."""
+        kept = []
+        for match in _WORD.finditer(text):
+            if any(start < match.end() and match.start() < end for start, end in spans):
+                continue
+            word = match.group(0).lower().strip("'-")
+            if word and word not in self.filler and not word.isdigit():
+                kept.append(match.group(0))
+        return " ".join(kept)
+
+    def wants_cheaper(self, text: str) -> bool:
+        return any(p.search(text) for p in self.cheaper)
+
+    def wants_in_stock(self, text: str) -> bool:
+        return any(p.search(text) for p in self.in_stock)
+
+    def is_policy_question(self, text: str) -> bool:
+        return any(m.group(0).lower() in self.policy for m in _WORD.finditer(text))
+
+    def is_refinement(self, text: str) -> bool:
+        return any(p.search(text) for p in self.refine)
+
+
+def load_search_terms(path: Path | None = None) -> SearchTerms:
+    origin, raw = parse_rules(_File, SEARCH_TERMS_FILE, path)
+
+    def compiled(patterns: list[str], where: str) -> tuple[re.Pattern[str], ...]:
+        return tuple(compile_pattern(p, where=f"{origin}: {where}[{i}]") for i, p in enumerate(patterns))
+
+    return SearchTerms(
+        frozenset(w.lower() for w in raw.filler_words),
+        compiled(raw.cheaper_patterns, "cheaper_patterns"),
+        compiled(raw.in_stock_patterns, "in_stock_patterns"),
+        compiled(raw.refine_patterns, "refine_patterns"),
+        frozenset(w.lower() for w in raw.policy_words),
+    )
+
+
+@lru_cache(maxsize=1)
+def default_search_terms() -> SearchTerms:
+    return load_search_terms()

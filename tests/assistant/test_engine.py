@@ -1,0 +1,205 @@
+"""The Assistant API end to end: persistence across a killed process, agent mode, bad input,
+streaming and turn ordering. Real store, index, session store and models throughout."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from assistant.engine import Assistant, StreamText
+from assistant.events import AgentMessage, BotReply, ModeChange, UserMessage
+from assistant.llm import LlamaCppLLM
+from assistant.types import Mode, Reply
+from eval.dialogue.runner import ScenarioHarness
+from retrieval.embeddings import SentenceTransformerEmbedder
+from shopassist.errors import InvalidArgumentsError
+from shopassist.services import Services
+from tools.store.models import Order, OrderStatus
+
+pytest_plugins = ("tests.assistant.llm_fixtures",)
+REPO = Path(__file__).resolve().parents[2]
+
+CHILD = r"""
+import sys, time
+from shopassist.config import Settings
+from shopassist.services import Services
+from assistant.engine import Assistant
+settings = Settings(data_dir=sys.argv[1], policy={"secret_key": sys.argv[2]}, llm={"enabled": False})
+services = Services.from_settings(settings, with_dialogue=True)
+services.index.ensure_ready()
+assistant = Assistant.from_services(services)
+sid = sys.argv[3]
+for text in sys.argv[4:]:
+    reply = assistant.handle(sid, text, channel="web")
+    print(reply.template, flush=True)
+print("idle", flush=True)
+time.sleep(600)
+"""
+
+
+@pytest.fixture(scope="module")
+def harness(embedder: SentenceTransformerEmbedder) -> Iterator[ScenarioHarness]:
+    built = ScenarioHarness(embedder=embedder, llm=None)
+    yield built
+    built.close()
+
+
+@pytest.fixture
+def rules(harness: ScenarioHarness) -> Iterator[tuple[Assistant, Services]]:
+    with harness.assistant() as pair:
+        yield pair
+
+
+def test_a_killed_process_loses_nothing_and_the_conversation_goes_on(
+    harness: ScenarioHarness, tmp_path: Path
+) -> None:
+    data_dir = tmp_path / "shop"
+    shutil.copytree(harness.workdir / "template", data_dir)
+    secret = "scenario-secret-key-0123456789"
+    turns = ["I want to cancel an order", "alice@example.com", "#W0000001"]
+    env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1"}
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(data_dir), secret, "web-restart-1", *turns],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+        cwd=REPO,
+    )
+    assert child.stdout is not None
+    seen = [child.stdout.readline().strip() for _ in range(4)]
+    assert seen == ["auth_ask", "ask_order_id", "ask_cancel_reason", "idle"]
+    child.send_signal(signal.SIGKILL)
+    child.wait(timeout=30)
+
+    settings = harness.settings_for(data_dir)
+    services = Services.from_settings(settings, with_dialogue=True, embedder=harness.embedder, llm=None)
+    try:
+        assert services.index is not None
+        services.index.ensure_ready()
+        assistant = Assistant.from_services(services, llm=None)
+        state = assistant.store.state(session_id="web-restart-1")
+        assert state.customer_id == "alice_smith_1001"
+        assert state.active_form is not None and state.active_form.requested == "reason"
+        confirm = assistant.handle("web-restart-1", "ordered by mistake")
+        assert confirm.template == "confirm_action"
+        done = assistant.handle("web-restart-1", "yes")
+        assert done.template == "cancel_done"
+        with services.database.session() as session:
+            order = session.get(Order, "#W0000001")
+            assert order is not None and order.status is OrderStatus.CANCELLED
+        texts = [
+            e.event.text
+            for e in assistant.store.events(session_id="web-restart-1")
+            if isinstance(e.event, UserMessage)
+        ]
+        assert texts == [*turns, "ordered by mistake", "yes"]
+    finally:
+        services.close()
+
+
+def test_agent_mode_keeps_the_bot_silent_and_records_the_message(rules: tuple[Assistant, Services]) -> None:
+    assistant, _ = rules
+    sid = assistant.start_session(channel="web")
+    first = assistant.handle(sid, "I want to talk to a human")
+    assert first.mode is Mode.AGENT and first.template == "handoff_started"
+    assistant.store.append(session_id=sid, events=[AgentMessage(agent="sam", text="Hi, Sam here.")])
+    quiet = assistant.handle(sid, "hi Sam, where is my parcel?")
+    assert quiet.silent and quiet.mode is Mode.AGENT
+    events = [e.event for e in assistant.store.events(session_id=sid)]
+    assert isinstance(events[-1], UserMessage) and events[-1].text == "hi Sam, where is my parcel?"
+    assert sum(isinstance(e, BotReply) for e in events) == 1
+
+
+def test_a_closed_conversation_reopens_when_the_customer_writes(rules: tuple[Assistant, Services]) -> None:
+    assistant, _ = rules
+    sid = assistant.start_session(channel="web")
+    assistant.store.append(
+        session_id=sid, events=[ModeChange(mode=Mode.CLOSED, reason="done", by="agent:sam")]
+    )
+    reply = assistant.handle(sid, "hello")
+    assert reply.mode is Mode.BOT and reply.template == "greet"
+
+
+def test_an_oversized_message_is_refused_and_changes_nothing(rules: tuple[Assistant, Services]) -> None:
+    assistant, _ = rules
+    sid = assistant.start_session(channel="web")
+    limit = assistant.settings.dialogue.max_message_chars
+    reply = assistant.handle(sid, "socks " * limit)
+    assert reply.template == "too_long" and str(limit) in reply.text.replace(",", "")
+    assert assistant.store.events(session_id=sid) == []
+    empty = assistant.handle(sid, "   \x00  ")
+    assert empty.steps[0].name == "empty"
+    assert assistant.store.events(session_id=sid) == []
+
+
+def test_bad_session_ids_and_channels_are_refused(rules: tuple[Assistant, Services]) -> None:
+    assistant, _ = rules
+    with pytest.raises(InvalidArgumentsError, match="session id"):
+        assistant.handle("../../etc/passwd", "hi")
+    with pytest.raises(InvalidArgumentsError, match="channel"):
+        assistant.handle(None, "hi", channel="Bad Channel!")
+
+
+def test_a_new_session_id_from_a_channel_is_created(rules: tuple[Assistant, Services]) -> None:
+    assistant, _ = rules
+    reply = assistant.handle("tg:12345", "hi")
+    assert reply.session_id == "tg:12345" and assistant.store.exists(session_id="tg:12345")
+
+
+def test_two_messages_of_one_session_are_processed_in_order(rules: tuple[Assistant, Services]) -> None:
+    assistant, _ = rules
+    sid = assistant.start_session(channel="web")
+    texts = ["socks", "water bottle", "desk lamp", "t-shirt"]
+    threads = [threading.Thread(target=assistant.handle, args=(sid, text)) for text in texts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    events = [e.event for e in assistant.store.events(session_id=sid)]
+    kinds = [type(e).__name__ for e in events if isinstance(e, UserMessage | BotReply)]
+    assert kinds == ["UserMessage", "BotReply"] * 4
+    assert sorted(e.text for e in events if isinstance(e, UserMessage)) == sorted(texts)
+
+
+def test_stream_yields_checked_text_then_the_reply(harness: ScenarioHarness, llm: LlamaCppLLM) -> None:
+    with harness.assistant() as (plain, services):
+        assistant = Assistant.from_services(services, llm=llm)
+        sid = assistant.start_session(channel="web")
+        assistant.handle(sid, "desk lamp")
+
+        async def collect() -> list[StreamText | Reply]:
+            return [item async for item in assistant.stream(sid, "how much is it?")]
+
+        items = asyncio.run(collect())
+        reply = items[-1]
+        assert isinstance(reply, Reply) and reply.template == "price_answer"
+        pieces = [i for i in items[:-1] if isinstance(i, StreamText)]
+        assert pieces
+        after_reset = pieces[max((n for n, p in enumerate(pieces) if p.reset), default=0) :]
+        assert "".join(p.text for p in after_reset).strip() == reply.text
+        assert "45.00" in reply.text
+        del plain
+
+
+def test_search_results_carry_store_prices(rules: tuple[Assistant, Services]) -> None:
+    """A price changed in the store shows in the next reply (no stale index figure)."""
+    assistant, services = rules
+    from tools.store.models import Variant
+
+    with services.database.transaction() as session:
+        lamp = session.scalar(select(Variant).where(Variant.id == "V-LAMP-BK"))
+        assert lamp is not None
+        lamp.price = lamp.price + 1  # 46.00
+    reply = assistant.handle(None, "arc desk lamp")
+    assert reply.products[0].price == 46 and "$46.00" in reply.text

@@ -1,0 +1,37 @@
+"""Handoff triggers, in their order."""
+
+from __future__ import annotations
+
+import pytest
+
+from dialogue_rules.handoff import default_handoff_rules
+from dialogue_rules.intents import IntentMatcher
+
+RULES = default_handoff_rules()
+
+
+def _check(matcher: IntentMatcher, text: str, failed: int = 0) -> str | None:
+    found = RULES.check(intent=matcher.match(text), text=text, failed_turns=failed, max_failed_turns=2)
+    return found.name if found else None
+
+
+@pytest.mark.parametrize(
+    ("text", "trigger"),
+    [
+        ("can I speak to a real person please", "customer_request"),
+        ("this is ridiculous, worst service ever", "negative_sentiment"),
+        ("do you price match amazon?", "out_of_scope"),
+        ("I need to reset my password", "out_of_scope"),
+        ("my package never arrived", "out_of_scope"),
+        ("show me socks", None),
+        ("I want to return the damaged shoes", None),
+    ],
+)
+def test_triggers(rules_only: IntentMatcher, text: str, trigger: str | None) -> None:
+    assert _check(rules_only, text) == trigger
+
+
+def test_repeated_failure_fires_at_the_limit(rules_only: IntentMatcher) -> None:
+    assert _check(rules_only, "blorp", failed=1) is None
+    assert _check(rules_only, "blorp", failed=2) == "repeated_failure"
+    assert RULES.trigger("repeated_failure").template == "handoff_offer"
