@@ -108,7 +108,11 @@ class SearchIndex:
         return None
 
     def ensure_ready(self, progress: Progress | None = None) -> str:
-        """Make the index usable: rebuild on a mismatch or when empty, else catch up with the store."""
+        """Make the index usable: rebuild on a mismatch or when empty, else catch up with the store.
+
+        Also warms the query path (e.g. the ONNX query encoder), so the first customer's search
+        does not pay for it."""
+        self.embedder.embed_query(text="warm up")
         reason = self.mismatch()
         if reason is not None:
             log.warning("search index is stale (%s); rebuilding it from the store", reason)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from retrieval.embeddings import Embedder, SentenceTransformerEmbedder
 from retrieval.index import SCHEMA_VERSION, SearchIndex
 from retrieval.lexical import LexicalIndex
@@ -16,6 +18,8 @@ def load_embedder(settings: Settings) -> SentenceTransformerEmbedder:
         embedding_path(settings.embeddings.model_path),
         max_seq_length=settings.retrieval.max_seq_length,
         torch_threads=settings.embeddings.torch_threads,
+        build_threads=settings.embeddings.build_threads or os.cpu_count() or 1,
+        onnx_dir=settings.index_dir / "onnx" if settings.embeddings.query_backend == "onnx" else None,
     )
 
 

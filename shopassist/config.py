@@ -116,6 +116,18 @@ class EmbeddingSettings(_Section):
         description="CPU threads torch uses for embeddings (null: torch's default). One keeps query "
         "latency steady when other work shares the cores.",
     )
+    build_threads: int | None = Field(
+        default=None,
+        ge=1,
+        description="CPU threads for batch encoding in index builds (null: all cores). Measured: 11.5 "
+        "product texts/s on one thread, 21 on two.",
+    )
+
+    query_backend: Literal["onnx", "torch"] = Field(
+        default="onnx",
+        description="What embeds search queries: onnx (the same model exported locally to ONNX on first "
+        "use, about 2.5x faster for one query) or torch.",
+    )
 
     @field_validator("model_path")
     @classmethod

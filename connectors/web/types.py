@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from assistant.events import AgentMessage, BotReply, ModeChange, StoredEvent, UserMessage
+from assistant.types import Citation, Mode, ProductCard, QuickReply, Reply, ShownProduct
 
 
 class Health(BaseModel):
@@ -16,3 +21,61 @@ class ToolInfo(BaseModel):
     requires_auth: bool
     side_effect: bool
     parameters: dict[str, object] = Field(description="JSON schema of the tool's arguments.")
+
+
+class ChatRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    session_id: str | None = Field(default=None, description="Omit to start a conversation.")
+    message: str = Field(min_length=1, max_length=100_000, description="What the customer wrote.")
+
+
+class ChatResponse(BaseModel):
+    session_id: str
+    session_token: str = Field(description="Send it back (cookie, Bearer or X-Session-Token) to continue.")
+    reply: str = Field(description="The reply text; empty while a person from support has the conversation.")
+    products: list[ProductCard]
+    quick_replies: list[QuickReply]
+    citations: list[Citation]
+    mode: Mode
+
+    @classmethod
+    def from_reply(cls, reply: Reply, token: str) -> ChatResponse:
+        return cls(
+            session_id=reply.session_id,
+            session_token=token,
+            reply=reply.text,
+            products=list(reply.products),
+            quick_replies=list(reply.quick_replies),
+            citations=list(reply.citations),
+            mode=reply.mode,
+        )
+
+
+class TranscriptEntry(BaseModel):
+    seq: int
+    at: datetime
+    role: str = Field(description="customer, bot, agent or system")
+    text: str
+    products: list[ShownProduct] = Field(default_factory=list)
+
+
+class Transcript(BaseModel):
+    session_id: str
+    mode: Mode
+    entries: list[TranscriptEntry]
+
+
+def transcript_entry(stored: StoredEvent) -> TranscriptEntry | None:
+    """What a customer may see of one event: messages and mode changes, never tool internals."""
+    event = stored.event
+    base = {"seq": stored.seq, "at": stored.at}
+    if isinstance(event, UserMessage):
+        return TranscriptEntry(**base, role="customer", text=event.text)
+    if isinstance(event, BotReply):
+        return TranscriptEntry(**base, role="bot", text=event.text, products=list(event.products))
+    if isinstance(event, AgentMessage):
+        return TranscriptEntry(**base, role="agent", text=event.text)
+    if isinstance(event, ModeChange):
+        return TranscriptEntry(**base, role="system", text=f"mode: {event.mode.value}")
+    return None

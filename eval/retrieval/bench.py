@@ -64,6 +64,10 @@ class UncachedQueries:
         return self.inner.embed_documents(texts=texts, batch_size=batch_size, progress=progress)
 
     def embed_query(self, *, text: str) -> np.ndarray:
+        uncached = getattr(self.inner, "embed_query_uncached", None)
+        if uncached is not None:  # the query path the index really uses (ONNX or torch)
+            vector: np.ndarray = uncached(text=text)
+            return vector
         normalized = " ".join(text.lower().split())
         return self.inner.embed_documents(texts=[normalized], batch_size=1)[0]
 

@@ -27,7 +27,8 @@ from assistant.commands import (
     prompts,
     propose_command,
 )
-from assistant.llm import ChatMessage, Completion, LlamaCppLLM, OpenAICompatibleLLM, TokenLogprob
+from assistant.llm import ChatMessage, Completion, LlamaCppLLM, TokenLogprob
+from assistant.llm_openai import OpenAICompatibleLLM
 from shopassist.errors import InvalidArgumentsError
 
 if TYPE_CHECKING:

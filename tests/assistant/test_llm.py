@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from pydantic import ValidationError
 
-from assistant.llm import ChatMessage, LlamaCppLLM, LLMError, OpenAICompatibleLLM, create_llm
+from assistant.llm import ChatMessage, LlamaCppLLM, LLMError, create_llm
+from assistant.llm_openai import OpenAICompatibleLLM
 from shopassist.config import LLMSettings
 from shopassist.errors import ConfigError, InvalidArgumentsError
 from shopassist.models import bundled_llm_path
