@@ -14,12 +14,16 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install system-deps run demo test lint typecheck check clean lock
+.PHONY: install system-deps test-deps run demo test lint typecheck check clean lock
 
 install: $(STAMP)
 
 system-deps:
 	@bash scripts/system-deps.sh
+
+# Headless Chromium (Debian's) for the widget's browser tests, driven by Playwright.
+test-deps:
+	@bash scripts/system-deps.sh --test
 
 $(STAMP): pyproject.toml constraints.txt scripts/system-deps.sh
 	@bash scripts/system-deps.sh
@@ -43,7 +47,7 @@ demo: install
 run: demo
 	$(BIN)/shopassist serve
 
-test: install
+test: install test-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install

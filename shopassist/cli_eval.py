@@ -312,3 +312,45 @@ def bench_dialogue(
             f"< {target:.0f} {verdict}",
         )
     out.print(table)
+
+
+@bench_app.command("web")
+def bench_web(
+    sessions: Annotated[
+        int, typer.Option("--sessions", min=1, max=1000, help="Concurrent WebSocket customers.")
+    ] = 50,
+    turns: Annotated[int, typer.Option("--turns", min=1, max=100, help="Turns each customer sends.")] = 10,
+    llm: Annotated[bool, typer.Option("--llm", help="Use the configured LLM (default: rules only).")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Concurrent WebSocket conversations over loopback: turns/s, latency, errors, lost messages."""
+    from eval.web.bench import run_web_bench
+    from shopassist.cli import out
+
+    harness, model = _dialogue_harness(not llm)
+    try:
+        report = run_web_bench(harness, sessions=sessions, turns=turns).to_dict()
+    finally:
+        harness.close()
+        if model is not None and hasattr(model, "close"):
+            model.close()
+    if json_out:
+        _write_json(report)
+        return
+    table = Table(
+        "measure", "value", title=f"Web channel load ({sessions} WebSocket sessions x {turns} turns)"
+    )
+    for key in (
+        "turns",
+        "seconds",
+        "turns_per_second",
+        "p50_ms",
+        "p95_ms",
+        "errors",
+        "lost_replies",
+        "missing_in_log",
+    ):
+        table.add_row(key, str(report[key]))
+    out.print(table)
+    if report["errors"] or report["lost_replies"] or report["missing_in_log"]:
+        raise typer.Exit(1)

@@ -175,6 +175,29 @@ class ServerSettings(_Section):
     workers: int = Field(default=1, ge=1, description="uvicorn worker processes.")
 
 
+class WebSettings(_Section):
+    rate_limit_per_session: str = Field(
+        default="30/minute", description="Most messages one conversation may send (limits syntax)."
+    )
+    rate_limit_per_ip: str = Field(
+        default="120/minute", description="Most messages from one client address (limits syntax)."
+    )
+    secure_cookies: bool = Field(
+        default=False, description="Mark the session cookie Secure (set true behind HTTPS)."
+    )
+
+    @field_validator("rate_limit_per_session", "rate_limit_per_ip")
+    @classmethod
+    def _limit(cls, value: str) -> str:
+        from limits import parse
+
+        try:
+            parse(value)
+        except ValueError as exc:
+            raise ValueError(f"not a rate limit like '30/minute': {value!r}") from exc
+        return value
+
+
 class PolicySettings(_Section):
     secret_key: SecretStr | None = Field(
         default=None,
@@ -241,6 +264,7 @@ class Settings(BaseSettings):
     sessions: SessionSettings = Field(default_factory=SessionSettings, description="Conversation store.")
     dialogue: DialogueSettings = Field(default_factory=DialogueSettings, description="Dialogue engine.")
     server: ServerSettings = Field(default_factory=ServerSettings, description="HTTP server.")
+    web: WebSettings = Field(default_factory=WebSettings, description="Web channel: limits, cookies.")
     policy: PolicySettings = Field(default_factory=PolicySettings, description="Action policy.")
     shop: ShopSettings = Field(default_factory=ShopSettings, description="Shop identity and pricing rules.")
     logging: LoggingSettings = Field(default_factory=LoggingSettings, description="Logging.")

@@ -11,6 +11,7 @@ import json
 import logging
 import re
 import sys
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,6 +26,8 @@ STREET = re.compile(
 )
 SENSITIVE_KEYS = {"email", "address", "address1", "address2", "shipping_address", "street", "zip"}
 REDACTED = "[redacted]"
+REQUEST_ID: ContextVar[str | None] = ContextVar("shopassist_request_id", default=None)
+"""The id of the HTTP request being served (set by the web app), added to every log line."""
 
 _RESERVED = set(vars(logging.LogRecord("x", 0, "x", 0, "x", None, None))) | {
     "message",
@@ -72,6 +75,9 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        request_id = REQUEST_ID.get()
+        if request_id is not None:
+            payload["request_id"] = request_id
         for key, value in vars(record).items():
             if key not in _RESERVED and not key.startswith("_"):
                 payload[key] = value

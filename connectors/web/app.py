@@ -3,47 +3,84 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 
+from assistant.engine import Assistant
 from connectors.web.errors import install_error_handlers
-from connectors.web.routers import catalog, health, tools
+from connectors.web.metrics import WebMetrics
+from connectors.web.ratelimit import RateLimits
+from connectors.web.routers import catalog, chat, health, pages, tools, ws
+from connectors.web.session_auth import SessionSigner
 from shopassist import __version__
 from shopassist.config import Settings, load_settings
-from shopassist.logging import configure_logging
-from shopassist.services import Services
+from shopassist.logging import REQUEST_ID, configure_logging
+from shopassist.services import Services, load_secret
 
 log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings, *, services: Services | None = None) -> FastAPI:
-    """Build the web app. ``services`` may be passed in (tests); otherwise built at start-up."""
+    """Build the web app. ``services`` may be passed in (tests); otherwise built at start-up
+    with the dialogue engine (store, index, conversation store, intent matcher, LLM)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = services is None
-        if services is None:
-            built = Services.from_settings(settings, with_index=True)
-            if built.index is not None:
-                log.info("search index: %s", built.index.ensure_ready())
-            app.state.services = built
-        else:
-            app.state.services = services
+        built = services or Services.from_settings(settings, with_dialogue=True)
+        if owned and built.index is not None:
+            log.info("search index: %s", built.index.ensure_ready())
+        app.state.services = built
+        app.state.assistant = Assistant.from_services(built) if built.sessions is not None else None
         try:
             yield
         finally:
             if owned:
-                app.state.services.close()
+                built.close()
 
     app = FastAPI(title="Shopassist", version=__version__, lifespan=lifespan)
     app.state.settings = settings
+    app.state.signer = SessionSigner(load_secret(settings))
+    app.state.rate_limits = RateLimits(
+        per_session=settings.web.rate_limit_per_session, per_ip=settings.web.rate_limit_per_ip
+    )
+    app.state.metrics = WebMetrics()
     install_error_handlers(app)
-    app.include_router(health.router)
-    app.include_router(tools.router)
-    app.include_router(catalog.router)
+    app.middleware("http")(_request_context)
+    for module in (health, tools, catalog, chat, ws, pages):
+        app.include_router(module.router)
     return app
+
+
+async def _request_context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    """A request id (the client's X-Request-ID or a new one) on every log line and response."""
+    request_id = request.headers.get("x-request-id", "")[:64] or uuid.uuid4().hex
+    token = REQUEST_ID.set(request_id)
+    started = time.perf_counter()
+    try:
+        response = await call_next(request)
+    finally:
+        REQUEST_ID.reset(token)
+    response.headers["X-Request-ID"] = request_id
+    route = getattr(request.scope.get("route"), "path", "unmatched")
+    request.app.state.metrics.requests.labels(
+        method=request.method, route=route, status=str(response.status_code)
+    ).inc()
+    log.info(
+        "request",
+        extra={
+            "request_id": request_id,
+            "method": request.method,
+            "path": route,
+            "status": response.status_code,
+            "ms": round((time.perf_counter() - started) * 1000, 1),
+        },
+    )
+    return response
 
 
 def app_from_env() -> FastAPI:

@@ -6,9 +6,13 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from assistant.engine import Assistant
+from connectors.web.metrics import WebMetrics
+from connectors.web.ratelimit import RateLimits
+from connectors.web.session_auth import SessionSigner
 from retrieval.index import SearchIndex
 from shopassist.config import Settings
-from shopassist.errors import ToolFailedError
+from shopassist.errors import ShopassistError, ToolFailedError
 from shopassist.services import Services
 from tools.policy import ToolExecutor
 
@@ -37,3 +41,38 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ExecutorDep = Annotated[ToolExecutor, Depends(get_executor)]
 SearchIndexDep = Annotated[SearchIndex, Depends(get_search_index)]
+
+
+class NotReadyError(ShopassistError):
+    """A part the request needs is not loaded (yet)."""
+
+    code = "not_ready"
+    http_status = 503
+
+
+def get_assistant(request: Request) -> Assistant:
+    assistant: Assistant | None = getattr(request.app.state, "assistant", None)
+    if assistant is None:
+        raise NotReadyError("The dialogue engine is not loaded in this process")
+    return assistant
+
+
+def get_signer(request: Request) -> SessionSigner:
+    signer: SessionSigner = request.app.state.signer
+    return signer
+
+
+def get_rate_limits(request: Request) -> RateLimits:
+    limits: RateLimits = request.app.state.rate_limits
+    return limits
+
+
+def get_metrics(request: Request) -> WebMetrics:
+    metrics: WebMetrics = request.app.state.metrics
+    return metrics
+
+
+AssistantDep = Annotated[Assistant, Depends(get_assistant)]
+SignerDep = Annotated[SessionSigner, Depends(get_signer)]
+RateLimitsDep = Annotated[RateLimits, Depends(get_rate_limits)]
+MetricsDep = Annotated[WebMetrics, Depends(get_metrics)]

@@ -65,3 +65,14 @@ def test_bench_dialogue_times_rule_turns(config: Path) -> None:
     assert report["llm"] is None and report["llm_phrased"] is None
     assert report["rule_handled"]["turns"] == 8
     assert report["rule_handled"]["p95_ms"] >= report["rule_handled"]["p50_ms"] > 0
+
+
+def test_bench_web_reports_no_errors_and_no_lost_messages(config: Path) -> None:
+    result = runner.invoke(
+        app, ["--config", str(config), "bench", "web", "--sessions", "3", "--turns", "4", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["turns"] == 12 and report["errors"] == {}
+    assert report["lost_replies"] == 0 and report["missing_in_log"] == 0
+    assert report["p95_ms"] >= report["p50_ms"] > 0

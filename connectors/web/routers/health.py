@@ -1,7 +1,10 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST
 
+from connectors.web.deps import MetricsDep, ServicesDep
 from connectors.web.types import Health
 from shopassist import __version__
 
@@ -11,3 +14,22 @@ router = APIRouter(tags=["health"])
 @router.get("/healthz", response_model=Health, summary="The process is up")
 def healthz() -> Health:
     return Health(status="ok", version=__version__)
+
+
+@router.get("/readyz", summary="Store, index, conversation store and models are loaded")
+def readyz(services: ServicesDep, request: Request) -> JSONResponse:
+    checks = {
+        "store": services.database is not None,
+        "index": services.index is not None,
+        "sessions": services.sessions is not None,
+        "dialogue": getattr(request.app.state, "assistant", None) is not None,
+        "llm": services.llm is not None or not services.settings.llm.enabled,
+    }
+    ready = all(checks.values())
+    body = {"status": "ready" if ready else "not ready", "checks": checks}
+    return JSONResponse(body, status_code=200 if ready else 503)
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse)
+def metrics(metrics: MetricsDep) -> Response:
+    return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,70 @@
+"""REST chat: one turn per request, and the transcript of a conversation for its owner."""
+
+from __future__ import annotations
+
+import time
+
+from fastapi import APIRouter, Request, Response
+
+from connectors.web.deps import AssistantDep, MetricsDep, RateLimitsDep, SettingsDep, SignerDep
+from connectors.web.session_auth import COOKIE, authorize, presented_token
+from connectors.web.types import ChatRequest, ChatResponse, Transcript, TranscriptEntry, transcript_entry
+from shopassist.errors import InvalidArgumentsError
+
+router = APIRouter(prefix="/api/v1", tags=["chat"])
+
+
+class MessageTooLongError(InvalidArgumentsError):
+    http_status = 413
+    code = "message_too_long"
+
+
+def check_length(text: str, limit: int) -> None:
+    if len(text) > limit:
+        raise MessageTooLongError(
+            f"The message is {len(text)} characters; the limit is {limit}",
+            errors=[{"field": "message", "message": f"at most {limit} characters"}],
+            limit=limit,
+        )
+
+
+def set_session_cookie(response: Response, token: str, *, secure: bool) -> None:
+    response.set_cookie(COOKIE, token, httponly=True, samesite="lax", secure=secure, max_age=30 * 86400)
+
+
+@router.post("/chat", response_model=ChatResponse, summary="Send one customer message, get the reply")
+def chat(
+    body: ChatRequest,
+    request: Request,
+    response: Response,
+    assistant: AssistantDep,
+    signer: SignerDep,
+    limits: RateLimitsDep,
+    metrics: MetricsDep,
+    settings: SettingsDep,
+) -> ChatResponse:
+    check_length(body.message, settings.dialogue.max_message_chars)
+    session_id = authorize(signer, presented_token(request), body.session_id)
+    client = request.client.host if request.client else None
+    limits.check(ip=client, session_id=session_id)
+    started = time.perf_counter()
+    reply = assistant.handle(session_id, body.message, channel="web")
+    if session_id is None:
+        limits.count_first(reply.session_id)
+    metrics.observe_reply(reply, "web", time.perf_counter() - started)
+    token = signer.token(reply.session_id)
+    set_session_cookie(response, token, secure=settings.web.secure_cookies)
+    return ChatResponse.from_reply(reply, token)
+
+
+@router.get(
+    "/sessions/{session_id}",
+    response_model=Transcript,
+    summary="The conversation's transcript (only for the visitor who owns it)",
+)
+def transcript(session_id: str, request: Request, assistant: AssistantDep, signer: SignerDep) -> Transcript:
+    authorize(signer, presented_token(request), session_id)
+    events = assistant.store.events(session_id=session_id)
+    entries: list[TranscriptEntry] = [e for e in (transcript_entry(s) for s in events) if e is not None]
+    state = assistant.store.state(session_id=session_id)
+    return Transcript(session_id=session_id, mode=state.mode, entries=entries)

@@ -1,0 +1,197 @@
+"""The chat WebSocket: typed JSON events both ways, streamed replies, replay after reconnects.
+
+Client events: ``hello`` {session_token?, last_seq?} (optional, first), ``message`` {text},
+``typing``, ``ack`` {seq}, ``ping``. Server events: ``session`` {session_id, session_token},
+``typing``, ``token`` {text, reset}, ``reply`` {seq, text, quick_replies, citations, mode},
+``products`` {seq, products}, ``mode`` {seq, mode}, ``agent_message`` {seq, agent, text},
+``error`` {code, message}, ``pong``.
+
+Every server event about the conversation carries the event log's ``seq``. A client that
+reconnects sends the last ``seq`` it saw in ``hello`` and gets every reply, agent message and
+mode change after it, so nothing is lost across a dropped connection. While idle the socket
+checks the log once a second, so a message a support agent wrote (on any worker) arrives
+without a reload. Bad input gets an ``error`` event; the connection stays open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from typing import Any
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from starlette.concurrency import run_in_threadpool
+
+from assistant.engine import Assistant, StreamText
+from assistant.events import AgentMessage, BotReply, ModeChange
+from assistant.types import Reply
+from connectors.web.metrics import WebMetrics
+from connectors.web.ratelimit import RateLimits
+from connectors.web.session_auth import SessionSigner, presented_token
+from shopassist.errors import ShopassistError
+
+router = APIRouter()
+log = logging.getLogger(__name__)
+POLL_SECONDS = 1.0
+CLIENT_EVENTS = ("hello", "message", "typing", "ack", "ping")
+
+
+class ChatSocket:
+    def __init__(self, ws: WebSocket) -> None:
+        app = ws.app
+        self.ws = ws
+        self.assistant: Assistant = app.state.assistant
+        self.signer: SessionSigner = app.state.signer
+        self.limits: RateLimits = app.state.rate_limits
+        self.metrics: WebMetrics = app.state.metrics
+        self.max_chars: int = app.state.settings.dialogue.max_message_chars
+        self.session_id = self.signer.session_of(presented_token(ws))
+        self.delivered = 0
+        self.client = ws.client.host if ws.client else None
+
+    async def send(self, kind: str, **payload: Any) -> None:
+        await self.ws.send_text(json.dumps({"type": kind, **payload}, default=str))
+
+    async def error(self, code: str, message: str) -> None:
+        self.metrics.errors.labels(code=code).inc()
+        await self.send("error", code=code, message=message)
+
+    async def run(self) -> None:
+        await self.ws.accept()
+        self.metrics.active_sessions.inc()
+        try:
+            if self.session_id is not None:
+                await self.announce()
+            while True:
+                try:
+                    raw = await asyncio.wait_for(self.ws.receive_text(), timeout=POLL_SECONDS)
+                except TimeoutError:
+                    await self.deliver_new()
+                    continue
+                await self.on_text(raw)
+        except WebSocketDisconnect:
+            return
+        finally:
+            self.metrics.active_sessions.dec()
+
+    async def announce(self) -> None:
+        if self.session_id is not None:
+            await self.send(
+                "session", session_id=self.session_id, session_token=self.signer.token(self.session_id)
+            )
+
+    async def on_text(self, raw: str) -> None:
+        if len(raw) > self.max_chars * 4 + 1024:
+            await self.error("message_too_long", f"Events are limited to about {self.max_chars} characters")
+            return
+        try:
+            event = json.loads(raw)
+        except ValueError:
+            await self.error("malformed_json", "Events must be JSON objects")
+            return
+        kind = event.get("type") if isinstance(event, dict) else None
+        if kind not in CLIENT_EVENTS:
+            await self.error(
+                "unknown_event", f"Unknown event type {kind!r}; use one of {', '.join(CLIENT_EVENTS)}"
+            )
+            return
+        if kind == "hello":
+            await self.on_hello(event)
+        elif kind == "message":
+            await self.on_message(event)
+        elif kind == "ping":
+            await self.send("pong")
+        # typing and ack need no answer: acks only confirm what the client has seen
+
+    async def on_hello(self, event: dict[str, Any]) -> None:
+        token = event.get("session_token")
+        if token is not None:
+            sid = self.signer.session_of(str(token))
+            if sid is None:
+                await self.error(
+                    "invalid_session", "The session token is not valid; a new conversation starts"
+                )
+                return
+            self.session_id = sid
+        last = event.get("last_seq", 0)
+        self.delivered = last if isinstance(last, int) and last >= 0 else 0
+        await self.announce()
+        await self.deliver_new()
+
+    async def on_message(self, event: dict[str, Any]) -> None:
+        text = event.get("text")
+        if not isinstance(text, str) or not text.strip():
+            await self.error("invalid_message", "A message event needs a non-empty 'text'")
+            return
+        if len(text) > self.max_chars:
+            await self.error(
+                "message_too_long", f"The message is {len(text)} characters; the limit is {self.max_chars}"
+            )
+            return
+        try:
+            self.limits.check(ip=self.client, session_id=self.session_id)
+        except ShopassistError as exc:
+            await self.error(exc.code, exc.message)
+            return
+        await self.send("typing")
+        started = time.perf_counter()
+        try:
+            reply = await self.turn(text)
+        except ShopassistError as exc:
+            await self.error(exc.code, exc.message)
+            return
+        self.metrics.observe_reply(reply, "web", time.perf_counter() - started)
+        await self.deliver_new(reply)
+
+    async def turn(self, text: str) -> Reply:
+        reply: Reply | None = None
+        new_session = self.session_id is None
+        async for item in self.assistant.stream(self.session_id, text, channel="web"):
+            if isinstance(item, StreamText):
+                await self.send("token", text=item.text, reset=item.reset)
+            else:
+                reply = item
+        if reply is None:  # pragma: no cover - stream always ends with a Reply
+            raise RuntimeError("no reply")
+        if new_session:
+            self.session_id = reply.session_id
+            self.limits.count_first(reply.session_id)
+            await self.announce()
+        return reply
+
+    async def deliver_new(self, reply: Reply | None = None) -> None:
+        """Send every reply, agent message and mode change logged after ``delivered``."""
+        if self.session_id is None:
+            return
+        sid = self.session_id
+        events = await run_in_threadpool(
+            self.assistant.store.events, session_id=sid, after_seq=self.delivered
+        )
+        for stored in events:
+            event = stored.event
+            if isinstance(event, BotReply):
+                await self.send(
+                    "reply",
+                    seq=stored.seq,
+                    text=event.text,
+                    quick_replies=[q.model_dump(mode="json") for q in event.quick_replies],
+                    citations=[c.model_dump(mode="json") for c in event.citations],
+                    template=event.template,
+                )
+                cards = reply.products if reply is not None and reply.text == event.text else event.products
+                if cards:
+                    await self.send(
+                        "products", seq=stored.seq, products=[c.model_dump(mode="json") for c in cards]
+                    )
+            elif isinstance(event, AgentMessage):
+                await self.send("agent_message", seq=stored.seq, agent=event.agent, text=event.text)
+            elif isinstance(event, ModeChange):
+                await self.send("mode", seq=stored.seq, mode=event.mode.value, reason=event.reason)
+            self.delivered = stored.seq
+
+
+@router.websocket("/ws/chat")
+async def chat_socket(ws: WebSocket) -> None:
+    await ChatSocket(ws).run()
