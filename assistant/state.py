@@ -43,6 +43,7 @@ class SessionState(BaseModel):
     mode: Mode = Mode.BOT
     mode_reason: str | None = None
     mode_by: str | None = None
+    mode_since: datetime | None = Field(default=None, description="Time of the last mode change.")
     slots: Slots = Field(default_factory=Slots)
     turns: int = Field(default=0, description="Customer messages so far.")
     last_seq: int = Field(default=0, description="Sequence number of the last folded event (0: none).")
@@ -142,6 +143,8 @@ def fold(events: Iterable[StoredEvent], initial: SessionState | None = None) -> 
             )
         changes = _changes(state, stored.event)
         changes.update(session_id=stored.session_id, last_seq=stored.seq, updated_at=stored.at)
+        if isinstance(stored.event, ModeChange):
+            changes["mode_since"] = stored.at
         state = state.model_copy(update=changes)
     return state
 

@@ -10,16 +10,19 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
 
+from assistant.desk import SupportDesk
 from assistant.engine import Assistant
+from connectors.web.agent_auth import AgentSigner
 from connectors.web.errors import install_error_handlers
 from connectors.web.metrics import WebMetrics
 from connectors.web.ratelimit import RateLimits
-from connectors.web.routers import catalog, chat, health, pages, tools, ws
+from connectors.web.routers import agent, catalog, chat, health, pages, tools, ws
 from connectors.web.session_auth import SessionSigner
 from shopassist import __version__
 from shopassist.config import Settings, load_settings
 from shopassist.logging import REQUEST_ID, configure_logging
 from shopassist.services import Services, load_secret
+from tools.agents import AgentAccounts
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +39,12 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
             log.info("search index: %s", built.index.ensure_ready())
         app.state.services = built
         app.state.assistant = Assistant.from_services(built) if built.sessions is not None else None
+        app.state.agent_accounts = AgentAccounts(built.database)
+        app.state.desk = (
+            SupportDesk(built.sessions, lock_timeout=settings.sessions.lock_timeout_seconds)
+            if built.sessions is not None
+            else None
+        )
         try:
             yield
         finally:
@@ -44,14 +53,17 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
 
     app = FastAPI(title="Shopassist", version=__version__, lifespan=lifespan)
     app.state.settings = settings
-    app.state.signer = SessionSigner(load_secret(settings))
+    secret = load_secret(settings)
+    app.state.signer = SessionSigner(secret)
+    app.state.agent_signer = AgentSigner(secret)
+    app.state.login_limits = RateLimits(per_session="10/minute", per_ip="10/minute")
     app.state.rate_limits = RateLimits(
         per_session=settings.web.rate_limit_per_session, per_ip=settings.web.rate_limit_per_ip
     )
     app.state.metrics = WebMetrics()
     install_error_handlers(app)
     app.middleware("http")(_request_context)
-    for module in (health, tools, catalog, chat, ws, pages):
+    for module in (health, tools, catalog, chat, ws, agent, pages):
         app.include_router(module.router)
     return app
 

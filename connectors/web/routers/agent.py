@@ -1,0 +1,164 @@
+"""Agent APIs: log in, list live conversations, read one in full, take over, reply, hand back,
+close, export. Every route but login needs an agent token (``CurrentAgentDep``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from assistant.desk import SupportDesk, desk_state, holder_of
+from connectors.web.agent_auth import AGENT_COOKIE, AgentSigner, CurrentAgentDep
+from connectors.web.deps import AssistantDep, SettingsDep
+from shopassist.errors import AuthenticationRequiredError
+
+router = APIRouter(prefix="/api/v1/agent", tags=["agent"])
+
+
+class Login(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class LoginResult(BaseModel):
+    agent: str
+    display_name: str
+    token: str
+
+
+class ConversationRow(BaseModel):
+    session_id: str
+    channel: str
+    state: str = Field(description="bot, waiting, with_agent or closed")
+    holder: str | None
+    waiting_seconds: float | None
+    reason: str | None
+    customer_id: str | None
+    updated_at: str
+
+
+class ConversationDetail(BaseModel):
+    session_id: str
+    state: str
+    holder: str | None
+    customer_id: str | None = Field(description="The customer the bot verified, if any.")
+    customer_name: str | None
+    events: list[dict[str, Any]] = Field(description="The full log: messages, tool calls, results, slots.")
+
+
+class AgentText(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(min_length=1, max_length=4000)
+
+
+def _desk(request: Request) -> SupportDesk:
+    desk: SupportDesk = request.app.state.desk
+    return desk
+
+
+@router.post("/login", response_model=LoginResult, summary="Log in as a support agent")
+def login(body: Login, request: Request, response: Response, settings: SettingsDep) -> LoginResult:
+    client = request.client.host if request.client else None
+    request.app.state.login_limits.check(ip=client, session_id=None)
+    info = request.app.state.agent_accounts.verify(body.name, body.password)
+    if info is None:
+        raise AuthenticationRequiredError("Unknown agent or wrong password")
+    signer: AgentSigner = request.app.state.agent_signer
+    token = signer.token(info.name)
+    response.set_cookie(
+        AGENT_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=settings.web.secure_cookies,
+        max_age=signer.ttl,
+    )
+    return LoginResult(agent=info.name, display_name=info.display_name, token=token)
+
+
+@router.get(
+    "/conversations", response_model=list[ConversationRow], summary="Live conversations, waiting first"
+)
+def conversations(agent: CurrentAgentDep, request: Request, limit: int = 100) -> list[ConversationRow]:
+    rows = _desk(request).conversations(limit=max(1, min(limit, 500)))
+    return [
+        ConversationRow(
+            session_id=c.summary.session_id,
+            channel=c.summary.channel,
+            state=c.state.value,
+            holder=c.holder,
+            waiting_seconds=c.waiting_seconds,
+            reason=c.reason,
+            customer_id=c.summary.customer_id,
+            updated_at=c.summary.updated_at.isoformat(),
+        )
+        for c in rows
+    ]
+
+
+def _detail(request: Request, assistant: Any, session_id: str) -> ConversationDetail:
+    state = assistant.store.state(session_id=session_id)
+    events = [
+        {"seq": e.seq, "at": e.at.isoformat(), **e.event.model_dump(mode="json")}
+        for e in _desk(request).events(session_id)
+    ]
+    return ConversationDetail(
+        session_id=session_id,
+        state=desk_state(state).value,
+        holder=holder_of(state),
+        customer_id=state.customer_id,
+        customer_name=state.slots.customer_name,
+        events=events,
+    )
+
+
+@router.get(
+    "/conversations/{session_id}", response_model=ConversationDetail, summary="One conversation in full"
+)
+def conversation(
+    session_id: str, agent: CurrentAgentDep, request: Request, assistant: AssistantDep
+) -> ConversationDetail:
+    return _detail(request, assistant, session_id)
+
+
+@router.get("/conversations/{session_id}/export", summary="The transcript as a JSON download")
+def export(session_id: str, agent: CurrentAgentDep, request: Request, assistant: AssistantDep) -> Response:
+    detail = _detail(request, assistant, session_id)
+    headers = {"Content-Disposition": f'attachment; filename="conversation-{session_id}.json"'}
+    return Response(detail.model_dump_json(indent=2), media_type="application/json", headers=headers)
+
+
+@router.post("/conversations/{session_id}/take-over", response_model=ConversationDetail, summary="Take over")
+def take_over(
+    session_id: str, agent: CurrentAgentDep, request: Request, assistant: AssistantDep
+) -> ConversationDetail:
+    _desk(request).take_over(session_id, agent)
+    return _detail(request, assistant, session_id)
+
+
+@router.post(
+    "/conversations/{session_id}/reply", response_model=ConversationDetail, summary="Reply as the agent"
+)
+def reply(
+    session_id: str, body: AgentText, agent: CurrentAgentDep, request: Request, assistant: AssistantDep
+) -> ConversationDetail:
+    _desk(request).reply(session_id, agent, body.text)
+    return _detail(request, assistant, session_id)
+
+
+@router.post("/conversations/{session_id}/hand-back", response_model=ConversationDetail, summary="Hand back")
+def hand_back(
+    session_id: str, agent: CurrentAgentDep, request: Request, assistant: AssistantDep
+) -> ConversationDetail:
+    _desk(request).hand_back(session_id, agent)
+    return _detail(request, assistant, session_id)
+
+
+@router.post("/conversations/{session_id}/close", response_model=ConversationDetail, summary="Close")
+def close(
+    session_id: str, agent: CurrentAgentDep, request: Request, assistant: AssistantDep
+) -> ConversationDetail:
+    _desk(request).close(session_id, agent)
+    return _detail(request, assistant, session_id)

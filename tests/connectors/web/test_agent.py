@@ -1,0 +1,110 @@
+"""Agent APIs: only logged-in agents get in; a scripted customer on the chat socket and a
+scripted agent go through handoff, take over, two agent replies, hand back, and the bot again."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.connectors.web.conftest import WebShop
+from tools.agents import AgentAccounts
+
+PASSWORD = "a long test password"
+
+
+@pytest.fixture
+def agents(web_shop: WebShop) -> AgentAccounts:
+    accounts = AgentAccounts(web_shop.services.database)
+    accounts.add("sam", PASSWORD, display_name="Sam")
+    accounts.add("kim", PASSWORD)
+    return accounts
+
+
+def _login(client: TestClient, name: str) -> dict[str, str]:
+    response = client.post("/api/v1/agent/login", json={"name": name, "password": PASSWORD})
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['token']}"}
+
+
+def _until(ws: Any, kind: str, limit: int = 30) -> dict[str, Any]:
+    for _ in range(limit):
+        event = ws.receive_json()
+        if event["type"] == kind:
+            return event
+    raise AssertionError(f"no {kind} event")
+
+
+def test_customers_and_anonymous_callers_cannot_reach_agent_apis(
+    client: TestClient, agents: AgentAccounts
+) -> None:
+    chat = client.post("/api/v1/chat", json={"message": "hi"}).json()
+    customer = {"Authorization": f"Bearer {chat['session_token']}"}
+    for headers in ({}, customer, {"Authorization": "Bearer sam.9999999999.forged"}):
+        listed = TestClient(client.app).get("/api/v1/agent/conversations", headers=headers)
+        assert listed.status_code == 401, headers
+    wrong = client.post("/api/v1/agent/login", json={"name": "sam", "password": "not the password"})
+    assert wrong.status_code == 401
+    took = TestClient(client.app).post(
+        f"/api/v1/agent/conversations/{chat['session_id']}/take-over", headers=customer
+    )
+    assert took.status_code == 401
+    spec = client.get("/openapi.json").json()["paths"]
+    assert "/api/v1/agent/conversations/{session_id}/take-over" in spec
+
+
+def test_handoff_take_over_two_replies_hand_back(client: TestClient, agents: AgentAccounts) -> None:
+    sam = _login(client, "sam")
+    kim = _login(client, "kim")
+    with client.websocket_connect("/ws/chat") as ws:
+        ws.send_json({"type": "message", "text": "I want to talk to a real person"})
+        session = _until(ws, "session")
+        assert _until(ws, "reply")["template"] == "handoff_started"
+        sid = session["session_id"]
+
+        rows = client.get("/api/v1/agent/conversations", headers=sam).json()
+        assert rows[0]["session_id"] == sid and rows[0]["state"] == "waiting"
+        taken = client.post(f"/api/v1/agent/conversations/{sid}/take-over", headers=sam)
+        assert taken.json()["state"] == "with_agent" and taken.json()["holder"] == "sam"
+        assert _until(ws, "mode")["mode"] == "agent"
+        second = client.post(f"/api/v1/agent/conversations/{sid}/take-over", headers=kim)
+        assert second.status_code == 409 and "sam already has" in second.json()["error"]["message"]
+
+        for text in ("Hi, Sam here. How can I help?", "I have refunded the shipping."):
+            assert (
+                client.post(
+                    f"/api/v1/agent/conversations/{sid}/reply", headers=sam, json={"text": text}
+                ).status_code
+                == 200
+            )
+        first, again = _until(ws, "agent_message"), _until(ws, "agent_message")
+        assert [first["text"], again["text"]] == [
+            "Hi, Sam here. How can I help?",
+            "I have refunded the shipping.",
+        ]
+        assert (
+            client.post(
+                f"/api/v1/agent/conversations/{sid}/reply", headers=kim, json={"text": "x"}
+            ).status_code
+            == 409
+        )
+
+        ws.send_json({"type": "message", "text": "thanks Sam"})  # the bot stays silent with an agent
+        back = client.post(f"/api/v1/agent/conversations/{sid}/hand-back", headers=sam)
+        assert back.json()["state"] == "bot"
+        assert _until(ws, "mode")["mode"] == "bot"
+        ws.send_json({"type": "message", "text": "desk lamp"})
+        reply = _until(ws, "reply")
+        assert "Arc Desk Lamp" in reply["text"]
+
+    detail = client.get(f"/api/v1/agent/conversations/{sid}", headers=kim).json()
+    types = [e["type"] for e in detail["events"]]
+    assert types.count("agent_message") == 2 and "tool_call" in types
+    customer_texts = [e["text"] for e in detail["events"] if e["type"] == "user_message"]
+    assert customer_texts == ["I want to talk to a real person", "thanks Sam", "desk lamp"]
+    bot_texts = [e["text"] for e in detail["events"] if e["type"] == "bot_reply"]
+    assert len(bot_texts) == 2  # handoff notice and the lamp: nothing while Sam had it
+    exported = client.get(f"/api/v1/agent/conversations/{sid}/export", headers=sam)
+    assert exported.headers["content-disposition"].startswith("attachment;")
+    assert exported.json()["session_id"] == sid

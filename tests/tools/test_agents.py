@@ -1,0 +1,34 @@
+"""Agent accounts: Argon2 hashes, no clear-text password, clear refusals."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from shopassist.errors import ActionRefusedError, InvalidArgumentsError
+from tools.agents import AgentAccounts
+from tools.store.models import SupportAgent
+
+
+def test_add_and_verify(database) -> None:
+    accounts = AgentAccounts(database)
+    info = accounts.add("sam", "correct horse battery", display_name="Sam")
+    assert info.display_name == "Sam"
+    assert accounts.verify("sam", "correct horse battery") == info
+    assert accounts.verify("sam", "wrong password!!") is None
+    assert accounts.verify("nobody", "correct horse battery") is None
+    with database.session() as session:
+        stored = session.scalar(select(SupportAgent.password_hash).where(SupportAgent.name == "sam"))
+    assert stored is not None and stored.startswith("$argon2id$") and "correct horse" not in stored
+    assert [a.name for a in accounts.list()] == ["sam"]
+
+
+def test_bad_accounts_are_refused(database) -> None:
+    accounts = AgentAccounts(database)
+    accounts.add("sam", "long enough password")
+    with pytest.raises(ActionRefusedError, match="already exists"):
+        accounts.add("sam", "another long password")
+    with pytest.raises(InvalidArgumentsError, match="at least 10"):
+        accounts.add("kim", "short")
+    with pytest.raises(InvalidArgumentsError, match="Invalid agent name"):
+        accounts.add("Kim Smith", "long enough password")
