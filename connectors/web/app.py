@@ -16,7 +16,7 @@ from connectors.web.agent_auth import AgentSigner
 from connectors.web.errors import install_error_handlers
 from connectors.web.metrics import WebMetrics
 from connectors.web.ratelimit import RateLimits
-from connectors.web.routers import agent, catalog, chat, health, pages, tools, ws
+from connectors.web.routers import agent, agent_ws, catalog, chat, health, pages, tools, ws
 from connectors.web.session_auth import SessionSigner
 from shopassist import __version__
 from shopassist.config import Settings, load_settings
@@ -63,7 +63,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     app.state.metrics = WebMetrics()
     install_error_handlers(app)
     app.middleware("http")(_request_context)
-    for module in (health, tools, catalog, chat, ws, agent, pages):
+    for module in (health, tools, catalog, chat, ws, agent, agent_ws, pages):
         app.include_router(module.router)
     return app
 

@@ -20,6 +20,16 @@ def demo_page() -> HTMLResponse:
     return HTMLResponse(_asset("demo.html"))
 
 
+@router.get("/agent", response_class=HTMLResponse, summary="The agent console")
+def agent_console() -> HTMLResponse:
+    return HTMLResponse(_asset("agent.html"))
+
+
+@router.get("/agent.js", summary="The agent console's script")
+def agent_js() -> Response:
+    return Response(_asset("agent.js"), media_type="text/javascript", headers={"Cache-Control": "no-cache"})
+
+
 @router.get("/widget.js", summary="The embeddable chat widget (add data-server to the script tag)")
 def widget_js() -> Response:
     return Response(

@@ -19,6 +19,7 @@ from connectors.web.app import create_app
 from eval.dialogue.runner import ScenarioHarness
 from retrieval.embeddings import SentenceTransformerEmbedder
 from shopassist.services import Services
+from tests.connectors.web.browser import browser  # noqa: F401  (the Chromium fixture)
 
 
 @pytest.fixture(scope="module")

@@ -6,53 +6,17 @@ cart. Screenshots are kept in artifacts/ as test artifacts."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[3] / "artifacts"
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.is_file():
-        pytest.fail("Chromium is missing at /usr/bin/chromium: run `make test` (it installs it)")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS, headless=True)
-        yield launched
-        launched.close()
-
-
-def _open_chat(page: Page, base: str) -> None:
-    page.goto(base + "/")
-    launcher = page.get_by_role("button", name="Chat with us")
-    expect(launcher).to_be_visible()
-    launcher.click()
-    expect(page.locator(".sa-widget")).to_have_attribute("data-connected", "true", timeout=15_000)
-
-
-def _say(page: Page, text: str) -> None:
-    box = page.get_by_label("Your message")
-    box.fill(text)
-    box.press("Enter")
+from tests.connectors.web.browser import ARTIFACTS, open_chat, say
 
 
 def test_shop_by_chat_in_a_browser(browser: Browser, live_server: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page = browser.new_page(viewport={"width": 1280, "height": 800})
-    _open_chat(page, live_server)
-    _say(page, "desk lamp")
+    open_chat(page, live_server)
+    say(page, "desk lamp")
     bot = page.locator('.sa-msg[data-role="bot"]').last
     expect(bot).to_contain_text("Arc Desk Lamp", timeout=20_000)
     card = page.locator('.sa-card[data-product-id="P-LAMP"]')
@@ -62,7 +26,7 @@ def test_shop_by_chat_in_a_browser(browser: Browser, live_server: str) -> None:
     expect(page.locator('.sa-msg[data-role="bot"]').last).to_contain_text(
         "Added 1 x Arc Desk Lamp", timeout=20_000
     )
-    _say(page, "what's in my cart?")
+    say(page, "what's in my cart?")
     cart = page.locator('.sa-msg[data-role="bot"]').last
     expect(cart).to_contain_text("Your cart:", timeout=20_000)
     expect(cart).to_contain_text("Arc Desk Lamp")
@@ -74,11 +38,11 @@ def test_shop_by_chat_in_a_browser(browser: Browser, live_server: str) -> None:
 def test_widget_on_a_narrow_phone_viewport(browser: Browser, live_server: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page = browser.new_page(viewport={"width": 375, "height": 740})
-    _open_chat(page, live_server)
+    open_chat(page, live_server)
     panel = page.get_by_role("dialog", name="Demo shop assistant")
     box = panel.bounding_box()
     assert box is not None and box["width"] <= 375 and box["x"] >= 0
-    _say(page, "hi")
+    say(page, "hi")
     expect(page.locator('.sa-msg[data-role="bot"]').last).to_contain_text(
         "What can I do for you?", timeout=20_000
     )

@@ -1,0 +1,102 @@
+"""The agent console's WebSocket: live updates without reloads.
+
+Authenticated like the agent APIs (the ``shopassist_agent`` cookie, ``?token=`` or a first
+``hello {token}`` event). The server sends ``conversations {rows}`` whenever the list changes
+and, for the conversation the agent opened with ``open {session_id, after_seq?}``, every new
+event of its log as ``event {...}``; actions (take over, reply...) go through the REST APIs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from starlette.concurrency import run_in_threadpool
+
+from assistant.desk import SupportDesk
+from connectors.web.agent_auth import AgentSigner, agent_token
+
+router = APIRouter()
+POLL_SECONDS = 1.0
+
+
+def _rows(desk: SupportDesk) -> list[dict[str, Any]]:
+    return [
+        {
+            "session_id": c.summary.session_id,
+            "channel": c.summary.channel,
+            "state": c.state.value,
+            "holder": c.holder,
+            "waiting_seconds": None if c.waiting_seconds is None else int(c.waiting_seconds),
+            "customer_id": c.summary.customer_id,
+            "updated_at": c.summary.updated_at.isoformat(),
+        }
+        for c in desk.conversations(limit=200)
+    ]
+
+
+@router.websocket("/ws/agent")
+async def agent_socket(ws: WebSocket) -> None:
+    signer: AgentSigner = ws.app.state.agent_signer
+    desk: SupportDesk | None = ws.app.state.desk
+    await ws.accept()
+    agent = signer.agent_of(agent_token(ws) or ws.query_params.get("token"))
+    opened: str | None = None
+    after = 0
+    last_rows: list[dict[str, Any]] | None = None
+    try:
+        while True:
+            if agent is None or desk is None:
+                try:
+                    first = json.loads(await ws.receive_text())
+                except ValueError:
+                    first = {}
+                token = first.get("token") if isinstance(first, dict) else None
+                agent = signer.agent_of(token if isinstance(token, str) else None)
+                if agent is None or desk is None:
+                    await ws.send_json(
+                        {"type": "error", "code": "authentication_required", "message": "Log in first"}
+                    )
+                    await ws.close(code=4401)
+                    return
+                continue
+            rows = await run_in_threadpool(_rows, desk)
+            if rows != last_rows:
+                await ws.send_json({"type": "conversations", "rows": rows, "agent": agent})
+                last_rows = rows
+            if opened is not None:
+                events = await run_in_threadpool(desk.events, opened)
+                for stored in events:
+                    if stored.seq > after:
+                        payload = {
+                            "seq": stored.seq,
+                            "at": stored.at.isoformat(),
+                            **stored.event.model_dump(mode="json"),
+                        }
+                        await ws.send_json({"type": "event", "session_id": opened, "event": payload})
+                        after = stored.seq
+            try:
+                message = json.loads(await asyncio.wait_for(ws.receive_text(), timeout=POLL_SECONDS))
+            except TimeoutError:
+                continue
+            except ValueError:
+                await ws.send_json(
+                    {"type": "error", "code": "malformed_json", "message": "Events must be JSON"}
+                )
+                continue
+            if (
+                isinstance(message, dict)
+                and message.get("type") == "open"
+                and isinstance(message.get("session_id"), str)
+            ):
+                opened = message["session_id"]
+                seq = message.get("after_seq", 0)
+                after = seq if isinstance(seq, int) and seq >= 0 else 0
+            elif not (isinstance(message, dict) and message.get("type") in ("hello", "ping")):
+                await ws.send_json(
+                    {"type": "error", "code": "unknown_event", "message": "Use open {session_id}"}
+                )
+    except WebSocketDisconnect:
+        return
