@@ -14,7 +14,7 @@ import enum
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from assistant.events import AgentMessage, ModeChange, StoredEvent
+from assistant.events import AgentMessage, ModeChange, StoredEvent, UserMessage
 from assistant.session_store import SessionStore
 from assistant.state import SessionState
 from assistant.types import Mode, SessionSummary
@@ -100,7 +100,7 @@ class SupportDesk:
             raise ActionRefusedError(f"You do not hold this conversation ({who})", holder=holder)
         return state
 
-    def reply(self, session_id: str, agent: str, text: str) -> StoredEvent:
+    def reply(self, session_id: str, agent: str, text: str, *, draft: str | None = None) -> StoredEvent:
         text = text.strip()
         if not text or len(text) > MAX_AGENT_TEXT:
             raise InvalidArgumentsError(
@@ -109,7 +109,30 @@ class SupportDesk:
             )
         with self.store.lock(session_id=session_id, timeout=self.lock_timeout):
             self._held(session_id, agent)
-            return self.store.append(session_id=session_id, events=[AgentMessage(agent=agent, text=text)])[0]
+            message = AgentMessage(agent=agent, text=text, draft=draft)
+            return self.store.append(session_id=session_id, events=[message])[0]
+
+    def feedback(self, *, limit: int = 200) -> list[dict[str, object]]:
+        """Agent messages that edited the bot's draft: (customer message, draft, sent) examples."""
+        examples: list[dict[str, object]] = []
+        for summary in self.store.list_sessions(limit=limit):
+            last_customer = ""
+            for stored in self.store.events(session_id=summary.session_id):
+                event = stored.event
+                if isinstance(event, UserMessage):
+                    last_customer = event.text
+                elif isinstance(event, AgentMessage) and event.edited:
+                    examples.append(
+                        {
+                            "session_id": summary.session_id,
+                            "seq": stored.seq,
+                            "agent": event.agent,
+                            "customer": last_customer,
+                            "draft": event.draft,
+                            "sent": event.text,
+                        }
+                    )
+        return examples
 
     def hand_back(self, session_id: str, agent: str) -> SessionState:
         return self._change(session_id, agent, Mode.BOT, "handed back to the bot")

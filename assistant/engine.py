@@ -32,8 +32,9 @@ from assistant.llm import LLM
 from assistant.responder import Chunk, Draft, Responder
 from assistant.router import Router
 from assistant.session_store import SessionStore
+from assistant.state import SessionState
 from assistant.templates import Templates, default_templates
-from assistant.turn import Turn
+from assistant.turn import DraftExecutor, Turn
 from assistant.types import Mode, Reply, ReplySource, TurnStep, validate_channel, validate_session_id
 from dialogue_rules.entities import extract_all
 from dialogue_rules.forms import FormRules, default_form_rules
@@ -41,7 +42,7 @@ from dialogue_rules.guardrails import check_input
 from dialogue_rules.handoff import HandoffRules, default_handoff_rules
 from dialogue_rules.intents import IntentMatcher
 from dialogue_rules.search_terms import SearchTerms, default_search_terms
-from dialogue_rules.types import ViolationCode
+from dialogue_rules.types import GuardedInput, ViolationCode
 from shopassist.config import Settings
 from shopassist.errors import InvalidArgumentsError
 from tools.policy import ToolExecutor
@@ -191,18 +192,8 @@ class Assistant:
                 message = guarded.violation.message
                 yield Reply(session_id=sid, text=message, mode=state.mode, template=name, steps=(step,))
                 return
-            entities = extract_all(guarded.text)
-            intent = self.matcher.match_guarded(guarded)
-            turn = Turn(
-                session_id=sid,
-                channel=channel,
-                state=state,
-                guarded=guarded,
-                entities=entities,
-                intent=intent,
-                executor=self.executor,
-                now=self._clock(),
-            )
+            turn = self._turn(sid, channel, state, guarded, self.executor)
+            intent = turn.intent
             flags = tuple(sorted({f.kind.value for f in guarded.flags}))
             if state.mode is Mode.CLOSED:
                 turn.record(ModeChange(mode=Mode.BOT, reason="customer wrote again", by="customer"))
@@ -247,6 +238,55 @@ class Assistant:
             source=source,
             template=draft.template,
             intent=intent.intent,
+            steps=tuple(turn.steps),
+        )
+
+    def _turn(
+        self, sid: str, channel: str, state: SessionState, guarded: GuardedInput, executor: ToolExecutor
+    ) -> Turn:
+        return Turn(
+            session_id=sid,
+            channel=channel,
+            state=state,
+            guarded=guarded,
+            entities=extract_all(guarded.text),
+            intent=self.matcher.match_guarded(guarded),
+            executor=executor,
+            now=self._clock(),
+        )
+
+    def suggest(self, session_id: str) -> Reply:
+        """A draft answer to the customer's last message, for the agent who has the conversation.
+
+        The engine decides and phrases it as if the bot were answering (grounding check
+        included), on a copy of the state, with tools that change nothing: cart changes and side
+        effects are refused in a draft, confirmations are not recorded. Nothing is written.
+        """
+        sid = validate_session_id(session_id)
+        state = self.store.state(session_id=sid)
+        last = state.last_user_message
+        if last is None:
+            raise InvalidArgumentsError("There is no customer message to draft a reply to", session_id=sid)
+        guarded = check_input(last.text, settings=self.settings.dialogue)
+        turn = self._turn(
+            sid,
+            last.channel,
+            state.model_copy(update={"mode": Mode.BOT}),
+            guarded,
+            DraftExecutor(self.executor),
+        )
+        draft = self.router.route(turn)
+        phrased = self.responder.respond(draft, user_text=turn.text)
+        return Reply(
+            session_id=sid,
+            text=phrased.text,
+            products=draft.products,
+            quick_replies=draft.buttons(),
+            citations=draft.citations,
+            mode=state.mode,
+            source=phrased.source,
+            template=draft.template,
+            intent=turn.intent.intent,
             steps=tuple(turn.steps),
         )
 

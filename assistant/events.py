@@ -165,6 +165,14 @@ class AgentMessage(_Event):
     type: Literal["agent_message"] = "agent_message"
     agent: str = Field(min_length=1, max_length=120)
     text: str = Field(max_length=MAX_TEXT)
+    draft: str | None = Field(
+        default=None, max_length=MAX_TEXT, description="The bot's suggested draft the agent started from."
+    )
+
+    @property
+    def edited(self) -> bool:
+        """The agent changed the bot's draft before sending (a feedback example)."""
+        return self.draft is not None and self.draft.strip() != self.text.strip()
 
 
 Event = Annotated[

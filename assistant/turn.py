@@ -31,7 +31,7 @@ from assistant.state import SessionState, apply
 from assistant.types import ConfirmationOutcome, Mode, SlotName, TurnStep
 from dialogue_rules.entities import extract_all
 from dialogue_rules.types import Entities, GuardedInput, IntentResult
-from shopassist.errors import InvalidArgumentsError, ShopassistError
+from shopassist.errors import ActionRefusedError, InvalidArgumentsError, ShopassistError
 from tools.base import ToolContext
 from tools.policy import PendingAction, ToolExecutor, ToolOutcome
 
@@ -146,6 +146,25 @@ class Turn:
         if pending is not None:
             self.record(ConfirmationResolved(outcome=outcome, token=pending.token))
             self.step("confirmation", pending.tool, outcome=outcome.value)
+
+
+#: Tools that change the store although they need no confirmation (the conversation's cart).
+WRITING_TOOLS = frozenset({"add_to_cart", "remove_from_cart"})
+
+
+class DraftExecutor(ToolExecutor):
+    """A :class:`ToolExecutor` for drafts: read-only tools run, anything that writes is refused."""
+
+    def __init__(self, inner: ToolExecutor) -> None:
+        self.__dict__.update(inner.__dict__)
+
+    def run(self, name: str, args: dict[str, Any] | BaseModel, *, ctx: ToolContext) -> ToolOutcome:
+        tool = self.registry.get(name)
+        if tool.side_effect or name in WRITING_TOOLS:
+            raise ActionRefusedError(
+                f"{name} changes the shop's records and does not run in a draft", tool=name
+            )
+        return super().run(name, args, ctx=ctx)
 
 
 def _short(value: Any) -> Any:

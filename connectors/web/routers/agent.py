@@ -51,6 +51,16 @@ class ConversationDetail(BaseModel):
 class AgentText(BaseModel):
     model_config = ConfigDict(extra="forbid")
     text: str = Field(min_length=1, max_length=4000)
+    draft: str | None = Field(
+        default=None, max_length=4000, description="The suggested draft it started from."
+    )
+
+
+class Suggestion(BaseModel):
+    text: str = Field(description="A draft reply to the customer's last message, grounded like bot replies.")
+    template: str | None
+    source: str
+    products: list[dict[str, Any]]
 
 
 def _desk(request: Request) -> SupportDesk:
@@ -144,7 +154,7 @@ def take_over(
 def reply(
     session_id: str, body: AgentText, agent: CurrentAgentDep, request: Request, assistant: AssistantDep
 ) -> ConversationDetail:
-    _desk(request).reply(session_id, agent, body.text)
+    _desk(request).reply(session_id, agent, body.text, draft=body.draft)
     return _detail(request, assistant, session_id)
 
 
@@ -162,3 +172,21 @@ def close(
 ) -> ConversationDetail:
     _desk(request).close(session_id, agent)
     return _detail(request, assistant, session_id)
+
+
+@router.post(
+    "/conversations/{session_id}/suggest", response_model=Suggestion, summary="The bot's draft reply"
+)
+def suggest(session_id: str, agent: CurrentAgentDep, assistant: AssistantDep) -> Suggestion:
+    draft = assistant.suggest(session_id)
+    return Suggestion(
+        text=draft.text,
+        template=draft.template,
+        source=draft.source.value,
+        products=[p.model_dump(mode="json") for p in draft.products],
+    )
+
+
+@router.get("/feedback", summary="Agent edits of bot drafts, as examples for evaluation")
+def feedback(agent: CurrentAgentDep, request: Request) -> list[dict[str, Any]]:
+    return [dict(item) for item in _desk(request).feedback()]

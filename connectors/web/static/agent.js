@@ -2,7 +2,7 @@
 (function () {
   "use strict";
   var $ = function (id) { return document.getElementById(id); };
-  var me = null, token = null, socket = null, current = null, rows = [];
+  var me = null, token = null, socket = null, current = null, rows = [], draft = null;
 
   function api(path, body) {
     return fetch("/api/v1/agent" + path, {
@@ -63,6 +63,7 @@
     $("close").disabled = !mine;
     $("reply-text").disabled = !mine;
     $("send").disabled = !mine;
+    $("suggest").disabled = !mine;
     $("notice").textContent = holder && !mine ? "Held by " + holder : (mine ? "You have this conversation" : "");
   }
 
@@ -129,14 +130,23 @@
       .catch(function (err) { $("login-error").textContent = err.message; });
   });
   $("take").addEventListener("click", function () { act("/take-over"); });
+  $("suggest").addEventListener("click", function () {
+    if (!current) return;
+    api("/conversations/" + encodeURIComponent(current.session_id) + "/suggest", {}).then(function (s) {
+      draft = s.text;
+      $("reply-text").value = s.text;
+      $("reply-text").focus();
+    }).catch(function (e) { $("notice").textContent = e.message; });
+  });
   $("back").addEventListener("click", function () { act("/hand-back"); });
   $("close").addEventListener("click", function () { act("/close"); });
   $("reply").addEventListener("submit", function (e) {
     e.preventDefault();
     var text = $("reply-text").value.trim();
     if (!text || !current) return;
-    api("/conversations/" + encodeURIComponent(current.session_id) + "/reply", { text: text }).then(function () {
+    api("/conversations/" + encodeURIComponent(current.session_id) + "/reply", { text: text, draft: draft }).then(function () {
       $("reply-text").value = "";
+      draft = null;
     }).catch(function (err) { $("notice").textContent = err.message; });
   });
 })();

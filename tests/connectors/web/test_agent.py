@@ -108,3 +108,45 @@ def test_handoff_take_over_two_replies_hand_back(client: TestClient, agents: Age
     exported = client.get(f"/api/v1/agent/conversations/{sid}/export", headers=sam)
     assert exported.headers["content-disposition"].startswith("attachment;")
     assert exported.json()["session_id"] == sid
+
+
+def test_drafts_are_grounded_write_nothing_and_edits_become_feedback(
+    client: TestClient, agents: AgentAccounts, web_shop: WebShop
+) -> None:
+    sam = _login(client, "sam")
+    first = client.post("/api/v1/chat", json={"message": "desk lamp"}).json()
+    sid = first["session_id"]
+    client.post("/api/v1/chat", json={"session_id": sid, "message": "I want to talk to a person"})
+    client.post("/api/v1/agent/conversations/" + sid + "/take-over", headers=sam)
+    client.post("/api/v1/chat", json={"session_id": sid, "message": "how much is it?"})
+    suggestion = client.post(f"/api/v1/agent/conversations/{sid}/suggest", headers=sam).json()
+    assert suggestion["template"] == "price_answer" and "$45.00" in suggestion["text"]
+
+    client.post("/api/v1/chat", json={"session_id": sid, "message": "add it to my cart"})
+    blocked = client.post(f"/api/v1/agent/conversations/{sid}/suggest", headers=sam).json()
+    assert "does not run in a draft" in blocked["text"]
+    store = web_shop.services.sessions
+    assert store is not None
+    before = len(store.events(session_id=sid))
+    client.post(f"/api/v1/agent/conversations/{sid}/suggest", headers=sam)
+    assert len(store.events(session_id=sid)) == before  # a suggestion records nothing
+    cart = client.post("/api/v1/chat", json={"session_id": sid, "message": "what's in my cart?"})
+    assert cart.json()["reply"] == ""  # still with the agent: the bot stays silent
+
+    sent = "The Arc Desk Lamp is $45.00; I've added it to your cart for you."
+    reply = client.post(
+        f"/api/v1/agent/conversations/{sid}/reply",
+        headers=sam,
+        json={"text": sent, "draft": suggestion["text"]},
+    )
+    assert reply.status_code == 200
+    client.post(
+        f"/api/v1/agent/conversations/{sid}/reply",
+        headers=sam,
+        json={"text": "unedited", "draft": "unedited"},
+    )
+    examples = client.get("/api/v1/agent/feedback", headers=sam).json()
+    assert [(e["draft"], e["sent"], e["customer"]) for e in examples] == [
+        (suggestion["text"], sent, "what's in my cart?")
+    ]
+    assert TestClient(client.app).get("/api/v1/agent/feedback").status_code == 401
