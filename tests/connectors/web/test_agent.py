@@ -150,3 +150,43 @@ def test_drafts_are_grounded_write_nothing_and_edits_become_feedback(
         (suggestion["text"], sent, "what's in my cart?")
     ]
     assert TestClient(client.app).get("/api/v1/agent/feedback").status_code == 401
+
+
+def test_agent_socket_pushes_the_queue_and_events_and_replays_after_reconnect(
+    client: TestClient, agents: AgentAccounts
+) -> None:
+    sam = _login(client, "sam")
+    token = sam["Authorization"].removeprefix("Bearer ")
+    with TestClient(client.app).websocket_connect("/ws/agent") as anonymous:  # no agent cookie
+        anonymous.send_json({"type": "hello", "token": "forged.1.2"})
+        assert anonymous.receive_json()["code"] == "authentication_required"
+    with client.websocket_connect("/ws/chat") as customer:
+        customer.send_json({"type": "message", "text": "get me a real person"})
+        sid = _until(customer, "session")["session_id"]
+        _until(customer, "reply")
+        with client.websocket_connect("/ws/agent") as agent_ws:
+            agent_ws.send_json({"type": "hello", "token": token})
+            queue = _until(agent_ws, "conversations")
+            assert queue["rows"][0]["session_id"] == sid and queue["rows"][0]["state"] == "waiting"
+            agent_ws.send_json({"type": "open", "session_id": sid})
+            seen = [_until(agent_ws, "event")["event"] for _ in range(3)]
+            assert [e["type"] for e in seen] == ["user_message", "mode_change", "bot_reply"]
+            client.post(f"/api/v1/agent/conversations/{sid}/take-over", headers=sam)
+            client.post(f"/api/v1/agent/conversations/{sid}/reply", headers=sam, json={"text": "Sam here."})
+            pushed = [_until(agent_ws, "event")["event"] for _ in range(2)]
+            assert [e["type"] for e in pushed] == ["mode_change", "agent_message"]
+            last = pushed[-1]["seq"]
+        customer.send_json({"type": "message", "text": "my parcel is late"})  # while the agent is away
+        assert _until(customer, "mode")["mode"] == "agent"
+        assert _until(customer, "agent_message")["text"] == "Sam here."
+        with client.websocket_connect("/ws/agent") as again:
+            again.send_json({"type": "hello", "token": token})
+            again.send_json({"type": "open", "session_id": sid, "after_seq": last})
+            missed = _until(again, "event")["event"]
+            assert missed["type"] == "user_message" and missed["text"] == "my parcel is late"
+            client.post(
+                f"/api/v1/agent/conversations/{sid}/reply", headers=sam, json={"text": "Checking it."}
+            )
+            nxt = _until(again, "event")["event"]
+            assert nxt["type"] == "agent_message" and nxt["seq"] == missed["seq"] + 1  # no gap, no repeat
+        assert _until(customer, "agent_message")["text"] == "Checking it."
