@@ -14,10 +14,18 @@ import enum
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from assistant.events import AgentMessage, ModeChange, StoredEvent, UserMessage
+from assistant.events import (
+    AgentMessage,
+    ConfirmationResolved,
+    Event,
+    ModeChange,
+    SlotSet,
+    StoredEvent,
+    UserMessage,
+)
 from assistant.session_store import SessionStore
 from assistant.state import SessionState
-from assistant.types import Mode, SessionSummary
+from assistant.types import ConfirmationOutcome, Mode, SessionSummary, SlotName
 from shopassist.errors import ActionRefusedError, InvalidArgumentsError
 
 AGENT_PREFIX = "agent:"
@@ -86,10 +94,8 @@ class SupportDesk:
                 return state
             if holder is not None:
                 raise ActionRefusedError(f"{holder} already has this conversation", holder=holder)
-            self.store.append(
-                session_id=session_id,
-                events=[ModeChange(mode=Mode.AGENT, reason="taken over", by=AGENT_PREFIX + agent)],
-            )
+            events: list[Event] = [ModeChange(mode=Mode.AGENT, reason="taken over", by=AGENT_PREFIX + agent)]
+            self.store.append(session_id=session_id, events=[*events, *_drop_pending(state)])
             return self.store.state(session_id=session_id)
 
     def _held(self, session_id: str, agent: str) -> SessionState:
@@ -142,8 +148,18 @@ class SupportDesk:
 
     def _change(self, session_id: str, agent: str, mode: Mode, reason: str) -> SessionState:
         with self.store.lock(session_id=session_id, timeout=self.lock_timeout):
-            self._held(session_id, agent)
-            self.store.append(
-                session_id=session_id, events=[ModeChange(mode=mode, reason=reason, by=AGENT_PREFIX + agent)]
-            )
+            state = self._held(session_id, agent)
+            change = ModeChange(mode=mode, reason=reason, by=AGENT_PREFIX + agent)
+            self.store.append(session_id=session_id, events=[change, *_drop_pending(state)])
             return self.store.state(session_id=session_id)
+
+
+def _drop_pending(state: SessionState) -> list[Event]:
+    """Events that void a confirmation or form left from before: a person has been involved since,
+    so an old "yes" must never run an old action."""
+    events: list[Event] = []
+    if state.pending_confirmation is not None:
+        events.append(ConfirmationResolved(outcome=ConfirmationOutcome.DECLINED))
+    if state.active_form is not None:
+        events.append(SlotSet(name=SlotName.ACTIVE_FORM, value=None))
+    return events

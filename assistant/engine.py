@@ -31,11 +31,19 @@ from assistant.kit import Kit
 from assistant.llm import LLM
 from assistant.responder import Chunk, Draft, Responder
 from assistant.router import Router
-from assistant.session_store import SessionStore
+from assistant.session_store import SessionBusyError, SessionStore
 from assistant.state import SessionState
 from assistant.templates import Templates, default_templates
 from assistant.turn import DraftExecutor, Turn
-from assistant.types import Mode, Reply, ReplySource, TurnStep, validate_channel, validate_session_id
+from assistant.types import (
+    ConfirmationOutcome,
+    Mode,
+    Reply,
+    ReplySource,
+    TurnStep,
+    validate_channel,
+    validate_session_id,
+)
 from dialogue_rules.entities import extract_all
 from dialogue_rules.forms import FormRules, default_form_rules
 from dialogue_rules.guardrails import check_input
@@ -179,7 +187,7 @@ class Assistant:
         started = time.perf_counter()
         sid = self._ensure_session(session_id, channel)
         timeout = self.settings.sessions.lock_timeout_seconds
-        with self.store.lock(session_id=sid, timeout=timeout):
+        with self.store.lock(session_id=sid, timeout=timeout) as lease:
             state = self.store.state(session_id=sid)
             guarded = check_input(text, settings=self.settings.dialogue)
             if guarded.violation is not None and guarded.violation.code in (
@@ -197,6 +205,7 @@ class Assistant:
             flags = tuple(sorted({f.kind.value for f in guarded.flags}))
             if state.mode is Mode.CLOSED:
                 turn.record(ModeChange(mode=Mode.BOT, reason="customer wrote again", by="customer"))
+                turn.resolve_confirmation(ConfirmationOutcome.DECLINED)
             turn.record(UserMessage(text=guarded.text, channel=channel, flags=flags))
             if turn.state.mode is Mode.AGENT:
                 # A person has the conversation: the bot stays silent; the agent sees the message.
@@ -206,6 +215,7 @@ class Assistant:
                 )
                 return
             draft = self.router.route(turn)
+            lease.renew()  # phrasing may wait for the model: keep the conversation's lock
             text_out, source = yield from self._phrase(draft, turn.text, stream=stream)
             turn.record(
                 BotReply(
@@ -217,6 +227,12 @@ class Assistant:
                     template=draft.template,
                 )
             )
+            if lease.lost or not lease.renew():
+                raise SessionBusyError(
+                    f"Conversation {sid!r}: the turn outlived its lock and another turn took over; "
+                    "nothing of this turn was recorded",
+                    session_id=sid,
+                )
             self.store.append(session_id=sid, events=turn.events)
         log.info(
             "turn",

@@ -159,22 +159,27 @@ class CancelOrder(OrderFlow):
         )
 
 
-def _stems(text: str) -> set[str]:
-    return {w.rstrip("s") for w in _WORD.findall(text.lower()) if len(w) >= 3}
+def _stems(text: str, stop: frozenset[str] = frozenset()) -> set[str]:
+    return {w.rstrip("s") for w in _WORD.findall(text.lower()) if len(w) >= 3 and w not in stop}
 
 
 def pick_items(kit: Kit, text: str, lines: list[dict[str, Any]], *, asked: bool) -> list[str]:
     """Variant ids of the order lines the customer means ("the socks", "all of them")."""
     if kit.forms.means_all_items(text):
         return [line["variant_id"] for line in lines]
-    said = _stems(text)
+    stop = kit.forms.item_stopwords
+    said = _stems(text, stop)
     scored = []
     for line in lines:
-        words = _stems(line["name"] + " " + " ".join(str(v) for v in (line.get("options") or {}).values()))
+        words = _stems(
+            line["name"] + " " + " ".join(str(v) for v in (line.get("options") or {}).values()), stop
+        )
         scored.append((len(words & said), line["variant_id"]))
     best = max((score for score, _ in scored), default=0)
+    tied = [vid for score, vid in scored if score == best]
     if best > 0:
-        return [vid for score, vid in scored if score == best]
+        return tied if len(tied) == 1 else []  # two lines fit equally: ask which
+
     if len(lines) == 1 and not asked:
         return [lines[0]["variant_id"]]
     return []

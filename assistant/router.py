@@ -137,6 +137,8 @@ class Router:
         turn.change_mode(Mode.AGENT, reason=trigger.name)
         if turn.state.active_form is not None:
             turn.set_slot(SlotName.ACTIVE_FORM, None)
+        # A "yes" given later, after the person hands back, must not run an old action.
+        turn.resolve_confirmation(ConfirmationOutcome.DECLINED)
         if turn.state.failed_turns:
             turn.set_slot(SlotName.FAILED_TURNS, 0)
         return self.kit.draft(trigger.template)

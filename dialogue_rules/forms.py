@@ -40,6 +40,7 @@ class _FormFile(BaseModel):
     abort_patterns: list[str] = Field(min_length=1)
     cancel_reasons: dict[str, list[str]] = Field(min_length=1)
     all_items_patterns: list[str] = Field(min_length=1)
+    item_stopwords: list[str] = Field(default_factory=list)
     gift_card_patterns: list[str] = Field(min_length=1)
     address_patterns: list[str] = Field(min_length=1)
     default_country: str = Field(min_length=2)
@@ -63,6 +64,7 @@ class FormRules:
     gift_card: tuple[re.Pattern[str], ...]
     addresses: tuple[re.Pattern[str], ...]
     default_country: str
+    item_stopwords: frozenset[str] = frozenset()
 
     def form_for_intent(self, intent: str) -> FormSpec | None:
         return next((form for form in self.forms if intent in form.intents), None)
@@ -125,6 +127,7 @@ def load_form_rules(path: Path | None = None) -> FormRules:
         compiled(raw.gift_card_patterns, "gift_card_patterns"),
         compiled(raw.address_patterns, "address_patterns"),
         raw.default_country,
+        frozenset(w.lower() for w in raw.item_stopwords),
     )
 
 

@@ -11,6 +11,7 @@ pipeline before it is used; any problem logs a warning and queries stay on torch
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import logging
 import os
@@ -132,7 +133,9 @@ def build_query_encoder(
         options.inter_op_num_threads = 1
         session = onnxruntime.InferenceSession(str(target), options, providers=["CPUExecutionProvider"])
         names = tuple(i.name for i in session.get_inputs())
-        encoder = OnnxQueryEncoder(session, model.tokenizer, max_length=model.max_seq_length, inputs=names)
+        # Its own tokenizer: the torch model's one changes padding settings while it encodes.
+        tokenizer = copy.deepcopy(model.tokenizer)
+        encoder = OnnxQueryEncoder(session, tokenizer, max_length=model.max_seq_length, inputs=names)
         for probe in _PROBES:
             reference = model.encode([probe], normalize_embeddings=True, show_progress_bar=False)[0]
             agreement = float(np.dot(reference, encoder.encode(probe)))

@@ -35,7 +35,7 @@ class AgentSigner:
         return f"{body}.{self._mac(body)}"
 
     def agent_of(self, token: str | None, *, now: float | None = None) -> str | None:
-        if not token or len(token) > 300 or token.count(".") < 2:
+        if not token or len(token) > 300 or token.count(".") < 2 or not token.isascii():
             return None
         body, _, mac = token.rpartition(".")
         agent, _, expires = body.rpartition(".")

@@ -36,7 +36,7 @@ class SessionSigner:
 
     def session_of(self, token: str | None) -> str | None:
         """The session id a valid token names, else None."""
-        if not token or "." not in token or len(token) > 300:
+        if not token or "." not in token or len(token) > 300 or not token.isascii():
             return None
         sid, _, mac = token.rpartition(".")
         try:

@@ -203,3 +203,23 @@ def test_search_results_carry_store_prices(rules: tuple[Assistant, Services]) ->
         lamp.price = lamp.price + 1  # 46.00
     reply = assistant.handle(None, "arc desk lamp")
     assert reply.products[0].price == 46 and "$46.00" in reply.text
+
+
+def test_a_handoff_voids_a_pending_confirmation(rules: tuple[Assistant, Services]) -> None:
+    """An old "yes" after a person took over and handed back must not run the old action."""
+    from assistant.desk import SupportDesk
+
+    assistant, services = rules
+    sid = assistant.start_session(channel="web")
+    asked = assistant.handle(sid, "cancel order #W0000001 because I ordered by mistake, alice@example.com")
+    assert asked.template == "confirm_action"
+    assert assistant.handle(sid, "actually, let me talk to a person").mode is Mode.AGENT
+    assert assistant.store.state(session_id=sid).pending_confirmation is None
+    desk = SupportDesk(assistant.store)
+    desk.take_over(sid, "sam")
+    desk.hand_back(sid, "sam")
+    later = assistant.handle(sid, "yes")
+    assert "cancel_order" not in later.tool_calls()
+    with services.database.session() as session:
+        order = session.get(Order, "#W0000001")
+        assert order is not None and order.status is OrderStatus.PENDING

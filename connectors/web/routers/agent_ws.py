@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from assistant.desk import SupportDesk
 from connectors.web.agent_auth import AgentSigner, agent_token
+from shopassist.errors import ShopassistError
 
 router = APIRouter()
 POLL_SECONDS = 1.0
@@ -42,7 +43,13 @@ async def agent_socket(ws: WebSocket) -> None:
     signer: AgentSigner = ws.app.state.agent_signer
     desk: SupportDesk | None = ws.app.state.desk
     await ws.accept()
-    agent = signer.agent_of(agent_token(ws) or ws.query_params.get("token"))
+    accounts = ws.app.state.agent_accounts
+
+    def active(name: str | None) -> str | None:
+        info = accounts.get(name) if name is not None and accounts is not None else None
+        return name if info is not None and info.active else None
+
+    agent = active(signer.agent_of(agent_token(ws) or ws.query_params.get("token")))
     opened: str | None = None
     after = 0
     last_rows: list[dict[str, Any]] | None = None
@@ -54,7 +61,7 @@ async def agent_socket(ws: WebSocket) -> None:
                 except ValueError:
                     first = {}
                 token = first.get("token") if isinstance(first, dict) else None
-                agent = signer.agent_of(token if isinstance(token, str) else None)
+                agent = active(signer.agent_of(token if isinstance(token, str) else None))
                 if agent is None or desk is None:
                     await ws.send_json(
                         {"type": "error", "code": "authentication_required", "message": "Log in first"}
@@ -67,7 +74,11 @@ async def agent_socket(ws: WebSocket) -> None:
                 await ws.send_json({"type": "conversations", "rows": rows, "agent": agent})
                 last_rows = rows
             if opened is not None:
-                events = await run_in_threadpool(desk.events, opened)
+                try:
+                    events = await run_in_threadpool(desk.events, opened)
+                except ShopassistError as exc:
+                    await ws.send_json({"type": "error", "code": exc.code, "message": exc.message})
+                    opened, events = None, []
                 for stored in events:
                     if stored.seq > after:
                         payload = {

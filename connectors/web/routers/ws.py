@@ -30,7 +30,7 @@ from assistant.types import Reply
 from connectors.web.metrics import WebMetrics
 from connectors.web.ratelimit import RateLimits
 from connectors.web.session_auth import SessionSigner, presented_token
-from shopassist.errors import ShopassistError
+from shopassist.errors import NotFoundError, ShopassistError
 
 router = APIRouter()
 log = logging.getLogger(__name__)
@@ -66,15 +66,38 @@ class ChatSocket:
                 await self.announce()
             while True:
                 try:
-                    raw = await asyncio.wait_for(self.ws.receive_text(), timeout=POLL_SECONDS)
+                    message = await asyncio.wait_for(self.ws.receive(), timeout=POLL_SECONDS)
                 except TimeoutError:
-                    await self.deliver_new()
+                    await self.guarded(self.deliver_new())
                     continue
-                await self.on_text(raw)
+                if message["type"] == "websocket.disconnect":
+                    return
+                text = message.get("text")
+                if text is None:
+                    await self.error("malformed_json", "Events must be JSON text frames")
+                    continue
+                await self.guarded(self.on_text(text))
         except WebSocketDisconnect:
             return
         finally:
             self.metrics.active_sessions.dec()
+
+    async def guarded(self, work: Any) -> None:
+        """Run one event's work; a failure becomes an error event, never a dropped connection."""
+        try:
+            await work
+        except WebSocketDisconnect:
+            raise
+        except NotFoundError:
+            self.session_id, self.delivered = None, 0  # e.g. the conversation store was reset
+            await self.error("invalid_session", "That conversation no longer exists; a new one starts")
+        except ShopassistError as exc:
+            await self.error(exc.code, exc.message)
+        except Exception:
+            log.exception("chat socket event failed", extra={"session_id": self.session_id})
+            await self.error(
+                "internal_error", "Something went wrong on our side. Please try again in a moment."
+            )
 
     async def announce(self) -> None:
         if self.session_id is not None:
@@ -141,6 +164,12 @@ class ChatSocket:
             reply = await self.turn(text)
         except ShopassistError as exc:
             await self.error(exc.code, exc.message)
+            return
+        except Exception:  # keep the connection: the customer can try again
+            log.exception("chat turn failed", extra={"session_id": self.session_id})
+            await self.error(
+                "internal_error", "Something went wrong on our side. Please try again in a moment."
+            )
             return
         self.metrics.observe_reply(reply, "web", time.perf_counter() - started)
         await self.deliver_new(reply)

@@ -190,3 +190,16 @@ def test_agent_socket_pushes_the_queue_and_events_and_replays_after_reconnect(
             nxt = _until(again, "event")["event"]
             assert nxt["type"] == "agent_message" and nxt["seq"] == missed["seq"] + 1  # no gap, no repeat
         assert _until(customer, "agent_message")["text"] == "Checking it."
+
+
+def test_agent_socket_reports_an_unknown_conversation_and_stays_open(
+    client: TestClient, agents: AgentAccounts
+) -> None:
+    token = _login(client, "sam")["Authorization"].removeprefix("Bearer ")
+    with client.websocket_connect("/ws/agent") as agent_ws:
+        agent_ws.send_json({"type": "hello", "token": token})
+        _until(agent_ws, "conversations")
+        agent_ws.send_json({"type": "open", "session_id": "no-such-conversation"})
+        assert _until(agent_ws, "error")["code"] == "not_found"
+        agent_ws.send_text("{bad json")
+        assert _until(agent_ws, "error")["code"] == "malformed_json"

@@ -182,3 +182,16 @@ def test_a_real_websocket_client_over_loopback(live_server: str) -> None:
 
     events = asyncio.run(talk())
     assert events[-1]["products"][0]["product_id"] == "P-BOTTLE"
+
+
+def test_odd_tokens_and_frames_are_refused_cleanly(client: TestClient) -> None:
+    body = client.post("/api/v1/chat", json={"message": "hi"}).json()
+    odd = TestClient(client.app).get(
+        f"/api/v1/sessions/{body['session_id']}", params={"token": body["session_id"] + ".\u00e9"}
+    )
+    assert odd.status_code == 403
+    with client.websocket_connect("/ws/chat") as ws:
+        ws.send_bytes(b"\x00\x01")
+        assert _receive_until(ws, "error")[-1]["code"] == "malformed_json"
+        ws.send_json({"type": "ping"})
+        assert ws.receive_json()["type"] == "pong"
