@@ -27,8 +27,8 @@ from assistant.types import ActiveForm, SlotName
 from dialogue_rules.forms import FormSpec
 from dialogue_rules.registry import RuleRegistry
 from dialogue_rules.types import AuthIdentity
-from shopassist.errors import ActionRefusedError, InvalidArgumentsError, RegistryError
-from tools.policy import PendingAction, ToolOutcome
+from shopassist.errors import ActionRefusedError, ConfigError, InvalidArgumentsError, RegistryError
+from tools.policy import ToolOutcome
 
 Slots = dict[str, Any]
 SAID = "_said"  # form slot: the message that started a form, kept while the customer is verified
@@ -75,7 +75,15 @@ class NoSlotFlow(FlowBase):
         return Filled()
 
     def ask(self, turn: Turn, kit: Kit, slots: Slots, slot: str) -> Draft:  # pragma: no cover - no slots
-        raise NotImplementedError(slot)
+        raise no_question(self.name, slot)
+
+
+def no_question(form: str, slot: str) -> ConfigError:
+    """forms.yaml lists a slot the flow's code does not ask for."""
+    return ConfigError(
+        f"form {form!r} has no question for slot {slot!r}: add it to its flow in assistant/flows_*.py",
+        key=f"forms.{form}.slots",
+    )
 
 
 def lookup_customer(turn: Turn, identity: AuthIdentity) -> ToolOutcome | ToolError:
@@ -91,11 +99,12 @@ def confirm(turn: Turn, kit: Kit, tool: str, args: dict[str, Any]) -> Draft:
     pending = turn.prepare(tool, args)
     if isinstance(pending, ToolError):
         return refusal(kit, pending)
-    return confirmation_draft(kit, pending)
+    return confirmation_draft(kit, pending.summary)
 
 
-def confirmation_draft(kit: Kit, pending: PendingAction) -> Draft:
-    return kit.draft("confirm_action", summary=pending.summary, facts=[pending.summary])
+def confirmation_draft(kit: Kit, summary: str) -> Draft:
+    """Ask the customer to confirm exactly ``summary`` (the policy layer's text)."""
+    return kit.draft("confirm_action", summary=summary, facts=[summary])
 
 
 def refusal(kit: Kit, error: ToolError) -> Draft:

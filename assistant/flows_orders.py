@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from assistant.flows import Filled, FlowBase, NoSlotFlow, Slots, confirm, refusal
+from assistant.flows import Filled, FlowBase, NoSlotFlow, Slots, confirm, no_question, refusal
 from assistant.kit import Kit, choices, options_text
 from assistant.responder import Draft
 from assistant.turn import ToolError, Turn
@@ -73,7 +73,7 @@ class OrderFlow(FlowBase):
         return self.ask_more(turn, kit, slots, slot)
 
     def ask_more(self, turn: Turn, kit: Kit, slots: Slots, slot: str) -> Draft:
-        raise NotImplementedError(slot)
+        raise no_question(self.name, slot)
 
 
 def _refund_text(kit: Kit, records: list[Any]) -> str:

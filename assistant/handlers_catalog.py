@@ -10,7 +10,7 @@ from assistant.kit import Kit, card_from, choices, options_text, shown_from
 from assistant.references import resolve_products
 from assistant.responder import Draft
 from assistant.turn import ToolError, Turn
-from assistant.types import SearchMemory, ShownProduct, SlotName
+from assistant.types import SearchMemory, SlotName
 from dialogue_rules.search_terms import SearchTerms
 from tools.types import to_money
 
@@ -103,12 +103,8 @@ def _listing(
         )
         for i, card in enumerate(cards, 1)
     )
-    turn.set_slot(SlotName.LAST_PRODUCTS, [_shown(p) for p in products])
+    turn.set_slot(SlotName.LAST_PRODUCTS, [shown_from(p) for p in products])
     return kit.draft(template, for_query=for_query, lines=lines, products=cards, results=results)
-
-
-def _shown(product: Any) -> ShownProduct:
-    return shown_from(product)
 
 
 def recommend(turn: Turn, kit: Kit, terms: SearchTerms) -> Draft:

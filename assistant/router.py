@@ -36,7 +36,7 @@ from assistant.commands import (
     StartFlow,
     propose_command,
 )
-from assistant.flows import FormRunner, refusal
+from assistant.flows import FormRunner, confirmation_draft, refusal
 from assistant.kit import Kit
 from assistant.llm import LLM
 from assistant.responder import Draft
@@ -192,7 +192,7 @@ class Router:
             return self.kit.draft("confirm_declined")
         if intent in ("unknown", "thanks") and not turn.entities.items:
             # Neither yes nor no: ask again rather than guess.
-            return confirmation_draft_from(self.kit, pending.summary)
+            return confirmation_draft(self.kit, pending.summary)
         turn.resolve_confirmation(ConfirmationOutcome.DECLINED)
         return None
 
@@ -298,10 +298,6 @@ def _unsure_search(draft: Draft) -> Draft:
     if draft.template == "search_none":
         draft.failed = True
     return draft
-
-
-def confirmation_draft_from(kit: Kit, summary: str) -> Draft:
-    return kit.draft("confirm_action", summary=summary, facts=[summary])
 
 
 def _fills_requested(turn: Turn, requested: str | None) -> bool:
