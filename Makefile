@@ -55,7 +55,7 @@ lint: install
 	$(BIN)/ruff format --check .
 
 typecheck: install
-	$(BIN)/mypy shopassist tools connectors assistant retrieval dialogue_rules eval
+	$(BIN)/mypy shopassist tools connectors assistant retrieval dialogue_rules eval speech
 
 check: lint typecheck test
 

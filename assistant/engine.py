@@ -137,10 +137,16 @@ class Assistant:
         return sid
 
     # Turns ------------------------------------------------------------------------------------
-    def handle(self, session_id: str | None, text: str, *, channel: str = "web") -> Reply:
-        """Run one customer turn; returns the reply (empty text while an agent has the session)."""
+    def handle(
+        self, session_id: str | None, text: str, *, channel: str = "web", product_id: str | None = None
+    ) -> Reply:
+        """Run one customer turn; returns the reply (empty text while an agent has the session).
+
+        ``product_id``: the message came from that product card's button ("Details", "Add to
+        cart"), so "it" and "this one" mean that product even if it is no longer on screen.
+        """
         reply: Reply | None = None
-        for item in self._run(session_id, text, channel, stream=False):
+        for item in self._run(session_id, text, channel, stream=False, product_id=product_id):
             if isinstance(item, Reply):
                 reply = item
         if reply is None:  # pragma: no cover - _run always ends with a Reply
@@ -148,13 +154,13 @@ class Assistant:
         return reply
 
     def handle_stream(
-        self, session_id: str | None, text: str, *, channel: str = "web"
+        self, session_id: str | None, text: str, *, channel: str = "web", product_id: str | None = None
     ) -> Iterator[StreamText | Reply]:
         """Like :meth:`handle`, yielding checked reply text as it is generated, then the Reply."""
-        yield from self._run(session_id, text, channel, stream=True)
+        yield from self._run(session_id, text, channel, stream=True, product_id=product_id)
 
     async def stream(
-        self, session_id: str | None, text: str, *, channel: str = "web"
+        self, session_id: str | None, text: str, *, channel: str = "web", product_id: str | None = None
     ) -> AsyncIterator[StreamText | Reply]:
         """Async :meth:`handle_stream`: the turn runs in a worker thread, items arrive as made."""
         items: queue.Queue[object] = queue.Queue()
@@ -162,7 +168,7 @@ class Assistant:
 
         def work() -> None:
             try:
-                for item in self.handle_stream(session_id, text, channel=channel):
+                for item in self.handle_stream(session_id, text, channel=channel, product_id=product_id):
                     items.put(item)
             except BaseException as exc:
                 items.put(exc)
@@ -179,11 +185,16 @@ class Assistant:
             yield item  # type: ignore[misc]
 
     def _run(
-        self, session_id: str | None, text: str, channel: str, *, stream: bool
+        self, session_id: str | None, text: str, channel: str, *, stream: bool, product_id: str | None
     ) -> Iterator[StreamText | Reply]:
         channel = validate_channel(channel)
         if not isinstance(text, str):
             raise InvalidArgumentsError("message text must be a string", errors=[{"field": "text"}])
+        if product_id is not None and (not isinstance(product_id, str) or not 0 < len(product_id) <= 120):
+            raise InvalidArgumentsError(
+                "product_id must be a product id of 1 to 120 characters",
+                errors=[{"field": "product_id", "message": "invalid product id"}],
+            )
         started = time.perf_counter()
         sid = self._ensure_session(session_id, channel)
         timeout = self.settings.sessions.lock_timeout_seconds
@@ -200,13 +211,13 @@ class Assistant:
                 message = guarded.violation.message
                 yield Reply(session_id=sid, text=message, mode=state.mode, template=name, steps=(step,))
                 return
-            turn = self._turn(sid, channel, state, guarded, self.executor)
+            turn = self._turn(sid, channel, state, guarded, self.executor, product_id=product_id)
             intent = turn.intent
             flags = tuple(sorted({f.kind.value for f in guarded.flags}))
             if state.mode is Mode.CLOSED:
                 turn.record(ModeChange(mode=Mode.BOT, reason="customer wrote again", by="customer"))
                 turn.resolve_confirmation(ConfirmationOutcome.DECLINED)
-            turn.record(UserMessage(text=guarded.text, channel=channel, flags=flags))
+            turn.record(UserMessage(text=guarded.text, channel=channel, flags=flags, product_id=product_id))
             if turn.state.mode is Mode.AGENT:
                 # A person has the conversation: the bot stays silent; the agent sees the message.
                 self.store.append(session_id=sid, events=turn.events)
@@ -258,7 +269,14 @@ class Assistant:
         )
 
     def _turn(
-        self, sid: str, channel: str, state: SessionState, guarded: GuardedInput, executor: ToolExecutor
+        self,
+        sid: str,
+        channel: str,
+        state: SessionState,
+        guarded: GuardedInput,
+        executor: ToolExecutor,
+        *,
+        product_id: str | None = None,
     ) -> Turn:
         return Turn(
             session_id=sid,
@@ -269,6 +287,7 @@ class Assistant:
             intent=self.matcher.match_guarded(guarded),
             executor=executor,
             now=self._clock(),
+            product_id=product_id,
         )
 
     def suggest(self, session_id: str) -> Reply:
@@ -290,6 +309,7 @@ class Assistant:
             state.model_copy(update={"mode": Mode.BOT}),
             guarded,
             DraftExecutor(self.executor),
+            product_id=last.product_id,
         )
         draft = self.router.route(turn)
         phrased = self.responder.respond(draft, user_text=turn.text)

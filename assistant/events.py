@@ -54,6 +54,9 @@ class UserMessage(_Event):
     text: str = Field(max_length=MAX_TEXT)
     channel: str = Field(min_length=1, max_length=32)
     flags: tuple[Identifier, ...] = Field(default=(), description="e.g. injection_suspected.")
+    product_id: str | None = Field(
+        default=None, max_length=120, description="The product card the message came from (a button tap)."
+    )
 
     @field_validator("flags")
     @classmethod

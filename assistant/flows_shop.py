@@ -85,8 +85,11 @@ class AddToCart(FlowBase):
             return filled
         available = [v for v in variants if v["available"]]
         picked = match_variants(turn, variants)
+        picked_available = [v for v in picked if v["available"]]
         if len(picked) == 1:
             filled.values["variant"] = picked[0]["variant_id"]
+        elif len(picked_available) == 1:  # "size 9" when only the blue size 9 is in stock
+            filled.values["variant"] = picked_available[0]["variant_id"]
         elif len(variants) == 1:
             filled.values["variant"] = variants[0]["variant_id"]
         elif len(available) == 1 and not picked:

@@ -89,7 +89,13 @@ def _describe(kit: Kit, filters: dict[str, Any]) -> str:
 
 
 def _listing(
-    turn: Turn, kit: Kit, template: str, products: list[Any], for_query: str, results: list[Any]
+    turn: Turn,
+    kit: Kit,
+    template: str,
+    products: list[Any],
+    for_query: str,
+    results: list[Any],
+    **values: Any,
 ) -> Draft:
     cards = [card_from(p) for p in products]
     lines = "\n".join(
@@ -104,7 +110,7 @@ def _listing(
         for i, card in enumerate(cards, 1)
     )
     turn.set_slot(SlotName.LAST_PRODUCTS, [shown_from(p) for p in products])
-    return kit.draft(template, for_query=for_query, lines=lines, products=cards, results=results)
+    return kit.draft(template, for_query=for_query, lines=lines, products=cards, results=results, **values)
 
 
 def recommend(turn: Turn, kit: Kit, terms: SearchTerms) -> Draft:
@@ -125,6 +131,9 @@ def recommend(turn: Turn, kit: Kit, terms: SearchTerms) -> Draft:
     products = [r.product for r in recs.recommendations]
     if not products:
         return kit.draft("search_none", query="recommendations", constraints="")
+    based_on = getattr(recs, "based_on", None)
+    if based_on is not None:
+        return _listing(turn, kit, "similar_results", products, "", [recs], title=based_on.title)
     return _listing(turn, kit, "recommend_results", products, "", [recs])
 
 

@@ -18,6 +18,22 @@ from tools.types import FactValue, ToolResult, to_money
 _SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "CAD": "CA$", "AUD": "A$", "JPY": "¥"}
 
 
+def format_money(amount: Decimal | float | str | None, currency: str) -> str:
+    """``$1,234.50`` (or ``1,234.50 CHF`` for a currency without a symbol here); ``?`` for None."""
+    if amount is None:
+        return "?"
+    value = to_money(amount)
+    symbol = _SYMBOLS.get(currency)
+    return f"{symbol}{value:,.2f}" if symbol else f"{value:,.2f} {currency}"
+
+
+def format_price_range(low: Decimal, high: Decimal | None, currency: str) -> str:
+    """One price, or ``$10.00 to $12.00`` when the variants differ."""
+    if high is None or to_money(high) == to_money(low):
+        return format_money(low, currency)
+    return f"{format_money(low, currency)} to {format_money(high, currency)}"
+
+
 @dataclass(frozen=True)
 class Kit:
     templates: Templates
@@ -26,16 +42,10 @@ class Kit:
     max_failed_turns: int = 2
 
     def money(self, amount: Decimal | float | str | None) -> str:
-        if amount is None:
-            return "?"
-        value = to_money(amount)
-        symbol = _SYMBOLS.get(self.shop.currency)
-        return f"{symbol}{value:,.2f}" if symbol else f"{value:,.2f} {self.shop.currency}"
+        return format_money(amount, self.shop.currency)
 
     def price_range(self, low: Decimal, high: Decimal | None) -> str:
-        if high is None or to_money(high) == to_money(low):
-            return self.money(low)
-        return f"{self.money(low)} to {self.money(high)}"
+        return format_price_range(low, high, self.shop.currency)
 
     def text(self, template: str, /, **values: Any) -> str:
         return self.templates.text(template, **values)

@@ -26,7 +26,12 @@ def last_product(shown: ShownProduct) -> LastProduct:
 
 
 def resolve_products(turn: Turn) -> list[str]:
-    """Ids of the shown products the message refers to, in the order shown (may be several)."""
+    """Ids of the shown products the message refers to, in the order shown (may be several).
+
+    A message sent from a product card's button is about that card's product, shown or not.
+    """
+    if turn.product_id is not None:
+        return [turn.product_id]
     shown = list(turn.state.last_products)
     if not shown:
         return []

@@ -211,7 +211,9 @@ class Router:
             and intent.source is MatchSource.PATTERN
             and self.kit.forms.form_for_intent(intent.intent) is not self.runner.flows.forms.get(form.name)
         )
-        if switching and not _fills_requested(turn, form.requested):
+        # A tap on a product card's button is a new request, unless it repeats this form's product.
+        tapped = turn.product_id is not None and form.slots.get("product") != turn.product_id
+        if (switching or tapped) and not _fills_requested(turn, form.requested):
             turn.set_slot(SlotName.ACTIVE_FORM, None)
             turn.step("form", form.name, event="left")
             return None

@@ -53,7 +53,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -88,7 +88,14 @@ class SessionStore(Protocol):
     ) -> list[StoredEvent]: ...
     def state(self, *, session_id: str) -> SessionState: ...
     def lock(self, *, session_id: str, timeout: float) -> AbstractContextManager[SessionLease]: ...
-    def list_sessions(self, *, mode: Mode | None = None, limit: int = 50) -> list[SessionSummary]: ...
+    def list_sessions(
+        self,
+        *,
+        mode: Mode | None = None,
+        limit: int = 50,
+        channel: str | None = None,
+        updated_after: datetime | None = None,
+    ) -> list[SessionSummary]: ...
     def close(self) -> None: ...
 
 
@@ -110,6 +117,9 @@ SESSIONS = sa.Table(
     sa.Column("created_at_us", sa.BigInteger, nullable=False),
     sa.Column("updated_at_us", sa.BigInteger, nullable=False),
     sa.Index("ix_conversation_sessions_mode_updated", "mode", "updated_at_us"),
+)
+CHANNEL_INDEX = sa.Index(
+    "ix_conversation_sessions_channel_updated", SESSIONS.c.channel, SESSIONS.c.updated_at_us
 )
 EVENTS = sa.Table(
     "conversation_events",
@@ -135,7 +145,12 @@ def _create_v1(conn: sa.Connection) -> None:
     METADATA.create_all(conn, tables=[SESSIONS, EVENTS, LOCKS], checkfirst=True)
 
 
-MIGRATIONS: dict[int, Callable[[sa.Connection], None]] = {1: _create_v1}
+def _channel_index_v2(conn: sa.Connection) -> None:
+    # Channels (Telegram's agent-message delivery) ask "my sessions changed since T".
+    CHANNEL_INDEX.create(conn, checkfirst=True)
+
+
+MIGRATIONS: dict[int, Callable[[sa.Connection], None]] = {1: _create_v1, 2: _channel_index_v2}
 
 
 def _from_us(micros: int) -> datetime:
@@ -337,13 +352,25 @@ class SqlSessionStore:
     def _unknown(sid: str) -> NotFoundError:
         return NotFoundError(f"Unknown session {sid!r}", session_id=sid)
 
-    def list_sessions(self, *, mode: Mode | None = None, limit: int = 50) -> list[SessionSummary]:
-        """Sessions by most recent activity first, optionally only those in ``mode``."""
+    def list_sessions(
+        self,
+        *,
+        mode: Mode | None = None,
+        limit: int = 50,
+        channel: str | None = None,
+        updated_after: datetime | None = None,
+    ) -> list[SessionSummary]:
+        """Sessions by most recent activity first, optionally only those in ``mode``, on
+        ``channel``, or with activity after ``updated_after``."""
         if not isinstance(limit, int) or not 1 <= limit <= 10_000:
             raise InvalidArgumentsError("limit must be between 1 and 10000", limit=limit)
         query = sa.select(SESSIONS).order_by(SESSIONS.c.updated_at_us.desc(), SESSIONS.c.session_id)
         if mode is not None:
             query = query.where(SESSIONS.c.mode == Mode(mode).value)
+        if channel is not None:
+            query = query.where(SESSIONS.c.channel == validate_channel(channel))
+        if updated_after is not None:
+            query = query.where(SESSIONS.c.updated_at_us > round(updated_after.timestamp() * 1_000_000))
         with self.engine.connect() as conn:
             rows = conn.execute(query.limit(limit)).all()
         return [

@@ -60,6 +60,8 @@ class Turn:
     intent: IntentResult
     executor: ToolExecutor
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    product_id: str | None = None
+    """The product card the message came from (a button tap), if any."""
     events: list[Event] = field(default_factory=list)
     steps: list[TurnStep] = field(default_factory=list)
 

@@ -56,8 +56,10 @@ def _register_groups() -> None:
     from shopassist.cli_agents import agents_app
     from shopassist.cli_chat import chat
     from shopassist.cli_eval import bench_app, eval_app
+    from shopassist.cli_telegram import telegram
 
     app.command("chat")(chat)
+    app.command("telegram")(telegram)
     app.add_typer(agents_app, name="agents")
     app.add_typer(eval_app, name="eval")
     app.add_typer(bench_app, name="bench")

@@ -354,3 +354,41 @@ def bench_web(
     out.print(table)
     if report["errors"] or report["lost_replies"] or report["missing_in_log"]:
         raise typer.Exit(1)
+
+
+@bench_app.command("speech")
+def bench_speech(
+    rounds: Annotated[
+        int, typer.Option("--rounds", min=1, max=50, help="Timed rounds over the utterances.")
+    ] = 3,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Speech recognition real-time factor and end-of-speech-to-first-reply-audio latency over
+    /ws/speech (fixture shop, rules only, bundled Whisper tiny.en, espeak-ng)."""
+    from eval.speech.bench import run_speech_bench
+    from shopassist.cli import out, progress_bar
+
+    harness, _model = _dialogue_harness(True)
+    try:
+        with progress_bar() as update:
+            report = run_speech_bench(harness, rounds=rounds, progress=update).to_dict()
+    finally:
+        harness.close()
+    if json_out:
+        _write_json(report)
+        return
+    table = Table(
+        "measure",
+        "p50",
+        "p95",
+        title=f"Speech ({report['utterances']} utterances, {report['mean_audio_seconds']} s on average)",
+    )
+    table.add_row("recognition real-time factor", str(report["rtf_p50"]), str(report["rtf_p95"]))
+    for key in ("recognition_ms", "end_to_transcript_ms", "end_to_reply_text_ms", "end_to_first_audio_ms"):
+        table.add_row(key, str(report[key]["p50"]), str(report[key]["p95"]))
+    out.print(table)
+    out.print(
+        f"partials: {report['partials']}, errors: {report['errors']}, load average: {report['load_average']}"
+    )
+    if report["errors"]:
+        raise typer.Exit(1)

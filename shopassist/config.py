@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -25,15 +25,13 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from shopassist.config_channels import SpeechSettings, TelegramSettings, WebSettings
+from shopassist.config_sections import Section as _Section
 from shopassist.errors import ConfigError
 
 CONFIG_ENV = "SHOPASSIST_CONFIG"
 DEFAULT_CONFIG = Path("config.yaml")
 _yaml_file: ContextVar[Path | None] = ContextVar("shopassist_yaml_file", default=None)
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class StoreSettings(_Section):
@@ -175,29 +173,6 @@ class ServerSettings(_Section):
     workers: int = Field(default=1, ge=1, description="uvicorn worker processes.")
 
 
-class WebSettings(_Section):
-    rate_limit_per_session: str = Field(
-        default="30/minute", description="Most messages one conversation may send (limits syntax)."
-    )
-    rate_limit_per_ip: str = Field(
-        default="120/minute", description="Most messages from one client address (limits syntax)."
-    )
-    secure_cookies: bool = Field(
-        default=False, description="Mark the session cookie Secure (set true behind HTTPS)."
-    )
-
-    @field_validator("rate_limit_per_session", "rate_limit_per_ip")
-    @classmethod
-    def _limit(cls, value: str) -> str:
-        from limits import parse
-
-        try:
-            parse(value)
-        except ValueError as exc:
-            raise ValueError(f"not a rate limit like '30/minute': {value!r}") from exc
-        return value
-
-
 class PolicySettings(_Section):
     secret_key: SecretStr | None = Field(
         default=None,
@@ -265,6 +240,12 @@ class Settings(BaseSettings):
     dialogue: DialogueSettings = Field(default_factory=DialogueSettings, description="Dialogue engine.")
     server: ServerSettings = Field(default_factory=ServerSettings, description="HTTP server.")
     web: WebSettings = Field(default_factory=WebSettings, description="Web channel: limits, cookies.")
+    telegram: TelegramSettings = Field(
+        default_factory=TelegramSettings, description="Telegram connector (off without a token)."
+    )
+    speech: SpeechSettings = Field(
+        default_factory=SpeechSettings, description="Speech API: recognition and synthesis."
+    )
     policy: PolicySettings = Field(default_factory=PolicySettings, description="Action policy.")
     shop: ShopSettings = Field(default_factory=ShopSettings, description="Shop identity and pricing rules.")
     logging: LoggingSettings = Field(default_factory=LoggingSettings, description="Logging.")

@@ -112,3 +112,46 @@ class ImportFailedError(ShopassistError):
 
     code = "import_failed"
     http_status = 400
+
+
+class AudioRejectedError(InvalidArgumentsError):
+    """Audio the speech API cannot use; each subclass names the reason."""
+
+    code = "audio_rejected"
+    http_status = 400
+
+
+class EmptyAudioError(AudioRejectedError):
+    code = "empty_audio"
+    http_status = 400
+
+
+class UnsupportedAudioError(AudioRejectedError):
+    """Not WAV, OGG/Opus, WebM or MP3."""
+
+    code = "unsupported_audio_format"
+    http_status = 415
+
+
+class CorruptAudioError(AudioRejectedError):
+    code = "corrupt_audio"
+    http_status = 400
+
+
+class AudioTooLongError(AudioRejectedError):
+    code = "audio_too_long"
+    http_status = 413
+
+
+class NoSpeechError(AudioRejectedError):
+    """Silence, or nothing the recognizer could turn into words."""
+
+    code = "no_speech"
+    http_status = 422
+
+
+class SpeechUnavailableError(ShopassistError):
+    """Recognition or synthesis is not available (model or espeak-ng missing, synthesis failed)."""
+
+    code = "speech_unavailable"
+    http_status = 503

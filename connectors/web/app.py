@@ -12,16 +12,20 @@ from fastapi import FastAPI, Request, Response
 
 from assistant.desk import SupportDesk
 from assistant.engine import Assistant
+from connectors.telegram import webhook as telegram_webhook
+from connectors.telegram.runner import start_telegram
 from connectors.web.agent_auth import AgentSigner
 from connectors.web.errors import install_error_handlers
 from connectors.web.metrics import WebMetrics
 from connectors.web.ratelimit import RateLimits
-from connectors.web.routers import agent, agent_ws, catalog, chat, health, pages, tools, ws
+from connectors.web.routers import agent, agent_ws, catalog, chat, health, pages, speech, speech_ws, tools, ws
 from connectors.web.session_auth import SessionSigner
 from shopassist import __version__
 from shopassist.config import Settings, load_settings
+from shopassist.errors import ShopassistError
 from shopassist.logging import REQUEST_ID, configure_logging
 from shopassist.services import Services, load_secret
+from speech.turns import VoiceAssistant, voice_from_services
 from tools.agents import AgentAccounts
 
 log = logging.getLogger(__name__)
@@ -45,9 +49,15 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
             if built.sessions is not None
             else None
         )
+        app.state.voice = (
+            _load_voice(app.state.assistant, built, settings) if settings.speech.enabled else None
+        )
+        app.state.telegram = await start_telegram(settings, app.state.assistant)
         try:
             yield
         finally:
+            if app.state.telegram is not None:
+                await app.state.telegram.stop()
             if owned:
                 built.close()
 
@@ -63,9 +73,32 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     app.state.metrics = WebMetrics()
     install_error_handlers(app)
     app.middleware("http")(_request_context)
-    for module in (health, tools, catalog, chat, ws, agent, agent_ws, pages):
+    for module in (
+        health,
+        tools,
+        catalog,
+        chat,
+        ws,
+        agent,
+        agent_ws,
+        speech,
+        speech_ws,
+        pages,
+        telegram_webhook,
+    ):
         app.include_router(module.router)
     return app
+
+
+def _load_voice(assistant: Assistant | None, services: Services, settings: Settings) -> VoiceAssistant | None:
+    """The speech channel, loaded once; if it cannot load, the rest of the app still serves."""
+    if assistant is None:
+        return None
+    try:
+        return voice_from_services(assistant, services, settings)
+    except ShopassistError as exc:
+        log.error("speech API off: %s", exc.message)
+        return None
 
 
 async def _request_context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

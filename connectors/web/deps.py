@@ -14,6 +14,7 @@ from retrieval.index import SearchIndex
 from shopassist.config import Settings
 from shopassist.errors import ShopassistError, ToolFailedError
 from shopassist.services import Services
+from speech.turns import VoiceAssistant
 from tools.policy import ToolExecutor
 
 
@@ -76,3 +77,19 @@ AssistantDep = Annotated[Assistant, Depends(get_assistant)]
 SignerDep = Annotated[SessionSigner, Depends(get_signer)]
 RateLimitsDep = Annotated[RateLimits, Depends(get_rate_limits)]
 MetricsDep = Annotated[WebMetrics, Depends(get_metrics)]
+
+
+class SpeechOffError(NotReadyError):
+    code = "speech_unavailable"
+
+
+def get_voice(request: Request) -> VoiceAssistant:
+    voice: VoiceAssistant | None = getattr(request.app.state, "voice", None)
+    if voice is None:
+        raise SpeechOffError(
+            "The speech API is not available in this process (speech.enabled, or see the log)"
+        )
+    return voice
+
+
+VoiceDep = Annotated[VoiceAssistant, Depends(get_voice)]

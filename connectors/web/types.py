@@ -28,6 +28,12 @@ class ChatRequest(BaseModel):
 
     session_id: str | None = Field(default=None, description="Omit to start a conversation.")
     message: str = Field(min_length=1, max_length=100_000, description="What the customer wrote.")
+    product_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=120,
+        description="Set when the message comes from a product card's button: the card's product.",
+    )
 
 
 class ChatResponse(BaseModel):
@@ -79,3 +85,18 @@ def transcript_entry(stored: StoredEvent) -> TranscriptEntry | None:
     if isinstance(event, ModeChange):
         return TranscriptEntry(**base, role="system", text=f"mode: {event.mode.value}")
     return None
+
+
+class SpeechResponse(BaseModel):
+    session_id: str
+    session_token: str = Field(description="Send it back (Bearer or X-Session-Token) to continue.")
+    transcript: str = Field(description="What was heard, normalised (spelled ids and emails written out).")
+    reply_text: str = Field(description="The reply as spoken: rewritten for the ear.")
+    products: list[ProductCard]
+    mode: Mode
+    confidence: float = Field(description="Recognition confidence, exp(average token log-probability).")
+    awaiting_confirmation: bool = Field(
+        description="True when the reply asks 'did you say ...?': the transcript is held until a yes."
+    )
+    audio_format: str = Field(default="wav", description="Format of ``audio_base64``.")
+    audio_base64: str = Field(description="The spoken reply, base64-encoded.")

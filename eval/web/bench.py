@@ -14,14 +14,18 @@ import json
 import socket
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import uvicorn
+from fastapi import FastAPI
 
 from assistant.events import BotReply, UserMessage
 from connectors.web.app import create_app
 from eval.dialogue.runner import ScenarioHarness
+from shopassist.services import Services
 
 TURNS = (
     "running shoes",
@@ -96,20 +100,30 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@contextmanager
+def bench_server(services: Services) -> Iterator[tuple[FastAPI, int]]:
+    """The app over ``services`` on uvicorn at 127.0.0.1, and its port. A benchmark is one
+    client address, so the per-address and per-session limits are lifted."""
+    web = services.settings.web.model_copy(
+        update={"rate_limit_per_ip": "1000000/minute", "rate_limit_per_session": "1000/minute"}
+    )
+    app = create_app(services.settings.model_copy(update={"web": web}), services=services)
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    try:
+        yield app, port
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
 def run_web_bench(harness: ScenarioHarness, *, sessions: int = 50, turns: int = 10) -> WebBench:
     bench = WebBench(sessions, turns)
-    with harness.assistant() as (_assistant, services):
-        # The benchmark is one client address: lift the per-address limit for it.
-        web = services.settings.web.model_copy(
-            update={"rate_limit_per_ip": "1000000/minute", "rate_limit_per_session": "1000/minute"}
-        )
-        app = create_app(services.settings.model_copy(update={"web": web}), services=services)
-        port = _free_port()
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        while not server.started:
-            time.sleep(0.05)
+    with harness.assistant() as (_assistant, services), bench_server(services) as (_app, port):
         seen: list[str] = []
         url = f"ws://127.0.0.1:{port}/ws/chat"
 
@@ -121,8 +135,6 @@ def run_web_bench(harness: ScenarioHarness, *, sessions: int = 50, turns: int = 
             asyncio.run(crowd())
         finally:
             bench.seconds = time.perf_counter() - started
-            server.should_exit = True
-            thread.join(timeout=30)
         store = services.sessions
         if store is not None:
             for sid in seen:

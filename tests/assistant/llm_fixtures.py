@@ -8,21 +8,19 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from assistant.llm import Completion, LlamaCppLLM
 from shopassist.models import bundled_llm_path
+from tests.servers import serve_in_thread
 
 API_KEY = "test-key-123"
 
@@ -139,21 +137,8 @@ class StubServer:
 def _stub_server(llm: LlamaCppLLM) -> Iterator[StubServer]:
     state = StubState()
     app = build_stub_app(llm, state, API_KEY)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the stub OpenAI server did not start")
-        time.sleep(0.01)
-    yield StubServer(f"http://127.0.0.1:{port}/v1", state, API_KEY)
-    server.should_exit = True
-    thread.join(timeout=30)
-    sock.close()
+    with serve_in_thread(app, name="stub OpenAI server", lifespan="off") as url:
+        yield StubServer(f"{url}/v1", state, API_KEY)
 
 
 @pytest.fixture

@@ -151,6 +151,25 @@ def test_bad_session_ids_and_channels_are_refused(rules: tuple[Assistant, Servic
         assistant.handle(None, "hi", channel="Bad Channel!")
 
 
+def test_a_card_button_turn_is_about_its_product(rules: tuple[Assistant, Services]) -> None:
+    assistant, _ = rules
+    sid = assistant.start_session(channel="telegram")
+    assistant.handle(sid, "desk lamp")
+    asked = assistant.handle(sid, "Add this to my cart", product_id="P-SHOE")  # not the one shown
+    assert asked.template == "ask_variant" and "Trailblazer Running Shoe" in asked.text
+    # A tap on another product's card leaves the open question and is about that product.
+    lamp = assistant.handle(sid, "Add this to my cart", product_id="P-LAMP")
+    assert lamp.template == "cart_added" and "Arc Desk Lamp" in lamp.text
+    similar = assistant.handle(sid, "Show me more like this", product_id="P-SHOE")
+    assert similar.template == "similar_results" and "Trailblazer Running Shoe" in similar.text
+    taps = [e.event for e in assistant.store.events(session_id=sid) if isinstance(e.event, UserMessage)]
+    assert [t.product_id for t in taps] == [None, "P-SHOE", "P-LAMP", "P-SHOE"]
+    missing = assistant.handle(sid, "Tell me more about this one", product_id="P-NOPE")
+    assert missing.template != "product_details" and "P-NOPE" not in missing.text
+    with pytest.raises(InvalidArgumentsError, match="product_id"):
+        assistant.handle(sid, "add it", product_id="x" * 121)
+
+
 def test_a_new_session_id_from_a_channel_is_created(rules: tuple[Assistant, Services]) -> None:
     assistant, _ = rules
     reply = assistant.handle("tg:12345", "hi")

@@ -164,14 +164,39 @@ def test_list_sessions_by_recent_activity_and_mode(tmp_path: Path) -> None:
 
 
 def test_schema_is_versioned_and_a_newer_one_is_refused(sessions_url: str, store: SqlSessionStore) -> None:
-    assert store.schema_version() == SCHEMA_VERSION == 1
+    assert store.schema_version() == SCHEMA_VERSION == 2
     sid = store.create(channel="web")
     reopened = SqlSessionStore(sessions_url)
-    assert reopened.schema_version() == 1 and reopened.exists(session_id=sid)
+    assert reopened.schema_version() == 2 and reopened.exists(session_id=sid)
     with store.engine.begin() as conn:
         conn.execute(sa.insert(SCHEMA_TABLE).values(version=SCHEMA_VERSION + 1, applied_at_us=0))
-    with pytest.raises(ConfigError, match="schema version 2, newer than this Shopassist understands"):
+    with pytest.raises(ConfigError, match="schema version 3, newer than this Shopassist understands"):
         SqlSessionStore(sessions_url)
+
+
+def test_a_version_1_database_is_upgraded_in_place(sessions_url: str, store: SqlSessionStore) -> None:
+    sid = store.create(channel="telegram")
+    with store.engine.begin() as conn:
+        conn.execute(sa.text("DROP INDEX ix_conversation_sessions_channel_updated"))
+        conn.execute(sa.delete(SCHEMA_TABLE).where(SCHEMA_TABLE.c.version == 2))
+    reopened = SqlSessionStore(sessions_url)
+    indexes = {ix["name"] for ix in sa.inspect(reopened.engine).get_indexes("conversation_sessions")}
+    assert reopened.schema_version() == 2 and "ix_conversation_sessions_channel_updated" in indexes
+    assert reopened.exists(session_id=sid)
+
+
+def test_list_sessions_by_channel_and_activity_since(store: SqlSessionStore) -> None:
+    web = store.create(channel="web")
+    tg = store.create(channel="telegram")
+    assert [s.session_id for s in store.list_sessions(channel="telegram")] == [tg]
+    later = store.list_sessions(channel="telegram")[0].updated_at
+    assert store.list_sessions(channel="telegram", updated_after=later) == []
+    store.append(session_id=tg, events=[UserMessage(text="hi", channel="telegram")])
+    changed = store.list_sessions(channel="telegram", updated_after=later)
+    assert [s.session_id for s in changed] == [tg] and changed[0].last_seq == 1
+    assert web not in {s.session_id for s in store.list_sessions(updated_after=later)}
+    with pytest.raises(InvalidArgumentsError):
+        store.list_sessions(channel="Not A Channel")
 
 
 def test_in_memory_sqlite_is_refused() -> None:

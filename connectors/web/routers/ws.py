@@ -1,6 +1,7 @@
 """The chat WebSocket: typed JSON events both ways, streamed replies, replay after reconnects.
 
-Client events: ``hello`` {session_token?, last_seq?} (optional, first), ``message`` {text},
+Client events: ``hello`` {session_token?, last_seq?} (optional, first), ``message`` {text,
+action?: {kind, product_id}} (``action`` when a product card's button sent it),
 ``typing``, ``ack`` {seq}, ``ping``. Server events: ``session`` {session_id, session_token},
 ``typing``, ``token`` {text, reset}, ``reply`` {seq, text, quick_replies, citations, mode},
 ``products`` {seq, products}, ``mode`` {seq, mode}, ``agent_message`` {seq, agent, text},
@@ -27,7 +28,7 @@ from starlette.concurrency import run_in_threadpool
 from assistant.engine import Assistant, StreamText
 from assistant.events import AgentMessage, BotReply, ModeChange
 from assistant.types import Reply
-from connectors.web.metrics import WebMetrics
+from connectors.web.event_socket import EventSocket
 from connectors.web.ratelimit import RateLimits
 from connectors.web.session_auth import SessionSigner, presented_token
 from shopassist.errors import NotFoundError, ShopassistError
@@ -38,25 +39,16 @@ POLL_SECONDS = 1.0
 CLIENT_EVENTS = ("hello", "message", "typing", "ack", "ping")
 
 
-class ChatSocket:
+class ChatSocket(EventSocket):
     def __init__(self, ws: WebSocket) -> None:
+        super().__init__(ws)
         app = ws.app
-        self.ws = ws
         self.assistant: Assistant = app.state.assistant
         self.signer: SessionSigner = app.state.signer
         self.limits: RateLimits = app.state.rate_limits
-        self.metrics: WebMetrics = app.state.metrics
         self.max_chars: int = app.state.settings.dialogue.max_message_chars
         self.session_id = self.signer.session_of(presented_token(ws))
         self.delivered = 0
-        self.client = ws.client.host if ws.client else None
-
-    async def send(self, kind: str, **payload: Any) -> None:
-        await self.ws.send_text(json.dumps({"type": kind, **payload}, default=str))
-
-    async def error(self, code: str, message: str) -> None:
-        self.metrics.errors.labels(code=code).inc()
-        await self.send("error", code=code, message=message)
 
     async def run(self) -> None:
         await self.ws.accept()
@@ -158,10 +150,15 @@ class ChatSocket:
         except ShopassistError as exc:
             await self.error(exc.code, exc.message)
             return
+        action = event.get("action")
+        product_id = action.get("product_id") if isinstance(action, dict) else None
+        if product_id is not None and (not isinstance(product_id, str) or not 0 < len(product_id) <= 120):
+            await self.error("invalid_message", "action.product_id must be a product id string")
+            return
         await self.send("typing")
         started = time.perf_counter()
         try:
-            reply = await self.turn(text)
+            reply = await self.turn(text, product_id)
         except ShopassistError as exc:
             await self.error(exc.code, exc.message)
             return
@@ -174,10 +171,10 @@ class ChatSocket:
         self.metrics.observe_reply(reply, "web", time.perf_counter() - started)
         await self.deliver_new(reply)
 
-    async def turn(self, text: str) -> Reply:
+    async def turn(self, text: str, product_id: str | None = None) -> Reply:
         reply: Reply | None = None
         new_session = self.session_id is None
-        async for item in self.assistant.stream(self.session_id, text, channel="web"):
+        async for item in self.assistant.stream(self.session_id, text, channel="web", product_id=product_id):
             if isinstance(item, StreamText):
                 await self.send("token", text=item.text, reset=item.reset)
             else:

@@ -4,29 +4,18 @@ the browser."""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from connectors.web.app import create_app
 from eval.dialogue.runner import ScenarioHarness
-from retrieval.embeddings import SentenceTransformerEmbedder
 from shopassist.services import Services
 from tests.connectors.web.browser import browser  # noqa: F401  (the Chromium fixture)
-
-
-@pytest.fixture(scope="module")
-def harness(embedder: SentenceTransformerEmbedder) -> Iterator[ScenarioHarness]:
-    built = ScenarioHarness(embedder=embedder, llm=None)
-    yield built
-    built.close()
+from tests.servers import serve_in_thread
 
 
 @dataclass
@@ -50,26 +39,8 @@ def client(web_shop: WebShop) -> Iterator[TestClient]:
         yield test_client
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def live_server(web_shop: WebShop) -> Iterator[str]:
     """The app on a real uvicorn server at http://127.0.0.1:<port>."""
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(web_shop.app, host="127.0.0.1", port=port, log_config=None, ws="websockets")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve_in_thread(web_shop.app, name="web app", ws="websockets") as url:
+        yield url

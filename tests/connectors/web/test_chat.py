@@ -82,6 +82,25 @@ def test_websocket_streams_the_reply_and_product_cards(client: TestClient) -> No
     assert products[0]["product_id"] == "P-LAMP" and products[0]["price"] == 45.0
 
 
+def test_a_card_button_means_its_product_even_when_no_longer_shown(client: TestClient) -> None:
+    client.post("/api/v1/chat", json={"message": "desk lamp"})
+    client.post("/api/v1/chat", json={"message": "running socks"})
+    body = client.post("/api/v1/chat", json={"message": "Add this to my cart", "product_id": "P-LAMP"}).json()
+    assert body["reply"].startswith("Added 1 x Arc Desk Lamp")
+    client.cookies.clear()  # a new visitor on the socket
+    with client.websocket_connect("/ws/chat") as ws:
+        ws.send_json(
+            {"type": "message", "text": "Tell me more", "action": {"kind": "details", "product_id": "P-SHOE"}}
+        )
+        reply = next(e for e in _receive_until(ws, "reply") if e["type"] == "reply")
+        assert reply["text"].startswith("Trailblazer Running Shoe by Stridewell")
+        ws.send_json({"type": "message", "text": "add it", "action": {"product_id": 42}})
+        error = _receive_until(ws, "error")[-1]
+        assert error["code"] == "invalid_message"
+    refused = client.post("/api/v1/chat", json={"message": "add it", "product_id": ""})
+    assert refused.status_code == 422
+
+
 def test_websocket_bad_input_keeps_the_connection(client: TestClient, web_shop: WebShop) -> None:
     limit = web_shop.services.settings.dialogue.max_message_chars
     with client.websocket_connect("/ws/chat") as ws:

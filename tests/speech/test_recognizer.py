@@ -1,0 +1,52 @@
+import pytest
+
+from shopassist.config_channels import SpeechSettings
+from speech.audio import decode
+from speech.recognizer import WhisperRecognizer, cut_repetition
+from speech.vocabulary import vocabulary_prompt
+from tests.speech.voices import say
+
+PROMPT = vocabulary_prompt(
+    [
+        "Stridewell",
+        "Hydrapeak",
+        "Lumenor",
+        "Trailblazer Running Shoe",
+        "Merino Running Socks",
+        "Arc Desk Lamp",
+    ],
+    max_chars=640,
+)
+
+
+@pytest.mark.parametrize("fmt", ["wav", "ogg", "webm", "mp3"])
+def test_a_spoken_request_is_transcribed_in_each_format(recognizer: WhisperRecognizer, fmt: str) -> None:
+    audio = decode(say("do you have running shoes", fmt), SpeechSettings())
+    heard = recognizer.transcribe(audio=audio.samples, prompt=PROMPT)
+    assert heard.text.lower().strip(" ?.") == "do you have running shoes"
+    assert heard.avg_logprob > -0.8
+    assert 0 < heard.confidence <= 1
+
+
+def test_catalog_vocabulary_gets_product_names_right(recognizer: WhisperRecognizer) -> None:
+    audio = decode(say("do you have merino running socks"), SpeechSettings())
+    assert "Merino Running Socks" in recognizer.transcribe(audio=audio.samples, prompt=PROMPT).text
+    assert "Merino" not in recognizer.transcribe(audio=audio.samples, prompt=None).text
+
+
+def test_the_full_window_mode_transcribes_too() -> None:
+    full = WhisperRecognizer(SpeechSettings(window="full"))
+    audio = decode(say("what is your return policy"), SpeechSettings())
+    heard = full.transcribe(audio=audio.samples, prompt=PROMPT)
+    assert heard.text.lower().strip("?") == "what is your return policy"
+
+
+def test_a_transcript_that_starts_over_is_cut() -> None:
+    assert cut_repetition("Do you have shoes? Do you have shoes? Do you") == "Do you have shoes?"
+    assert cut_repetition("Where is my order? Where is my order? Where is my order") == "Where is my order?"
+    assert cut_repetition("Do you have Socks, Do you have Socks, Do you have So") == "Do you have Socks"
+    assert cut_repetition("Hi. Any shoes? Any shoes? Any sh") == "Hi. Any shoes?"
+    assert cut_repetition("More. More. More.") == "More."
+    assert cut_repetition("zero, zero, zero, zero, one") == "zero, zero, zero, zero, one"
+    assert cut_repetition("zero zero zero zero one") == "zero zero zero zero one"
+    assert cut_repetition("Yes. Yes, please do.") == "Yes. Yes, please do."
