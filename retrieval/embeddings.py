@@ -2,7 +2,8 @@
 
 The model is loaded once per :class:`SentenceTransformerEmbedder` and shared by the index;
 query embeddings are cached (queries repeat: "headphones", "running shoes") and, with an
-``onnx_dir``, computed by onnxruntime (:mod:`retrieval.onnx_query`, ~2.5x faster).
+``onnx_dir``, queries and documents are computed by onnxruntime (:mod:`retrieval.onnx_query`,
+~2.5x faster for a query, ~1.4x for build batches; the same vectors), else by torch.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ log = logging.getLogger(__name__)
 
 ProgressFn = Callable[[int, int], None]
 BUILD_BATCH = 16  # texts from which an encode counts as a build (more threads)
+ONNX_BATCH = 16  # texts per onnxruntime batch in builds (measured faster than 64: less padding)
 
 
 class Embedder(Protocol):
@@ -51,9 +53,9 @@ class SentenceTransformerEmbedder:
         onnx_dir: Path | None = None,
         build_threads: int | None = None,
     ) -> None:
-        """``onnx_dir``: embed queries with onnxruntime, caching the exported model there
-        (:mod:`retrieval.onnx_query`); None keeps queries on torch. ``build_threads``: torch
-        threads while encoding batches of at least ``BUILD_BATCH`` texts (index builds)."""
+        """``onnx_dir``: embed with onnxruntime, caching the exported model there
+        (:mod:`retrieval.onnx_query`); None keeps everything on torch. ``build_threads``: threads
+        while encoding batches of at least ``BUILD_BATCH`` texts (index builds)."""
         from sentence_transformers import SentenceTransformer
 
         if torch_threads is not None:
@@ -75,6 +77,8 @@ class SentenceTransformerEmbedder:
         self._onnx: OnnxQueryEncoder | None = None
         self._onnx_ready = onnx_dir is None
         self._onnx_lock = threading.Lock()
+        self._onnx_build: OnnxQueryEncoder | None = None
+        self._onnx_build_ready = onnx_dir is None
 
     @property
     def query_backend(self) -> str:
@@ -89,6 +93,20 @@ class SentenceTransformerEmbedder:
                     self._onnx = build_query_encoder(self._model, self._onnx_dir, self._name)
                     self._onnx_ready = True
         return self._onnx
+
+    def _build_encoder(self) -> OnnxQueryEncoder | None:
+        """The ONNX encoder for index-build batches (``build_threads`` threads), if queries use ONNX."""
+        if self._query_encoder() is None:
+            return None
+        if not self._onnx_build_ready:
+            with self._onnx_lock:
+                if not self._onnx_build_ready and self._onnx_dir is not None:
+                    threads = self._build_threads or 1
+                    self._onnx_build = build_query_encoder(
+                        self._model, self._onnx_dir, self._name, threads=threads
+                    )
+                    self._onnx_build_ready = True
+        return self._onnx_build
 
     def _read_model_id(self) -> str:
         # The bundled package stores the model under "model/"; name it by its config for the manifest.
@@ -112,6 +130,9 @@ class SentenceTransformerEmbedder:
     ) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        onnx = self._build_encoder() if len(texts) >= BUILD_BATCH else self._query_encoder()
+        if onnx is not None:
+            return self._encode_onnx(onnx, texts, progress)
         if self._build_threads and len(texts) >= BUILD_BATCH:
             import torch
 
@@ -123,6 +144,23 @@ class SentenceTransformerEmbedder:
                 finally:
                     torch.set_num_threads(before)
         return self._encode_batches(texts, batch_size, progress)
+
+    @staticmethod
+    def _encode_onnx(
+        encoder: OnnxQueryEncoder, texts: Sequence[str], progress: ProgressFn | None
+    ) -> np.ndarray:
+        """Batches of similar length (less padding), vectors back in the input order."""
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out: np.ndarray | None = None
+        for start in range(0, len(order), ONNX_BATCH):
+            rows = order[start : start + ONNX_BATCH]
+            vectors = encoder.encode_batch([texts[i] for i in rows])
+            if out is None:
+                out = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
+            out[rows] = vectors
+            if progress is not None:
+                progress(min(start + ONNX_BATCH, len(texts)), len(texts))
+        return out if out is not None else np.zeros((0, 0), dtype=np.float32)
 
     def _encode_batches(
         self, texts: Sequence[str], batch_size: int, progress: ProgressFn | None

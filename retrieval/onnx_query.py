@@ -1,8 +1,10 @@
-"""Query embeddings with onnxruntime: the same model, about 2.5x faster for one short text.
+"""Embeddings with onnxruntime: the same model, about 2.5x faster for one short text and 1.4x
+for index-build batches.
 
 Measured on the 2-core dev machine (one thread, 12-token queries, all-MiniLM-L6-v2):
 sentence-transformers ``encode`` 25 ms p50, the bare torch forward 22 ms, onnxruntime 8.6 ms,
-with identical vectors (cosine 1.0). Index builds keep using torch (batches), queries use this.
+with identical vectors (cosine 1.0). Batches of 256 product-length texts on two threads: torch
+11.4 texts/s, onnxruntime 16.3 (batches of 16 sorted by length), minimum cosine 1.000000.
 
 The ONNX file is exported locally from the bundled model on first use (about 3 s, no network)
 into a cache folder next to the index, written atomically, and checked against the torch
@@ -40,14 +42,20 @@ class OnnxQueryEncoder:
         self._lock = threading.Lock()  # the tokenizer is shared with the torch model
 
     def encode(self, text: str) -> np.ndarray:
+        return self.encode_batch([text])[0]
+
+    def encode_batch(self, texts: list[str]) -> np.ndarray:
+        """One vector per text (padded to the longest; keep batches of similar lengths)."""
         with self._lock:
-            batch = self._tokenizer([text], return_tensors="np", truncation=True, max_length=self._max_length)
+            batch = self._tokenizer(
+                texts, return_tensors="np", truncation=True, max_length=self._max_length, padding=True
+            )
         feeds = {name: batch[name].astype(np.int64) for name in self._inputs}
         hidden = self._session.run(None, feeds)[0]
         mask = batch["attention_mask"][..., None].astype(np.float32)
         pooled = (hidden * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
         pooled /= np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
-        return pooled[0].astype(np.float32)
+        return pooled.astype(np.float32)
 
 
 def _pooling_mode(module: Any) -> str | None:

@@ -50,3 +50,19 @@ def test_a_corrupt_cached_file_falls_back_to_torch(tmp_path: Path, embedder, cap
 
 def test_without_onnx_dir_queries_stay_on_torch(embedder) -> None:
     assert embedder.query_backend == "torch"
+
+
+def test_documents_embed_with_onnx_in_input_order_and_match_torch(
+    onnx_embedder: SentenceTransformerEmbedder, embedder
+) -> None:
+    texts = [f"{'merino wool ' * (i % 7)}product number {i} with a description" for i in range(40)]
+    seen: list[tuple[int, int]] = []
+    fast = onnx_embedder.embed_documents(texts=texts, progress=lambda done, total: seen.append((done, total)))
+    slow = embedder.embed_documents(texts=texts)
+    assert onnx_embedder._build_encoder() is not None, "builds use the ONNX batch encoder"
+    assert fast.shape == slow.shape and fast.dtype == np.float32
+    agreement = np.sum(fast * slow, axis=1)
+    assert float(agreement.min()) > 0.9999  # the same vector for each text, in the input order
+    assert seen[-1] == (40, 40) and len(seen) == 3
+    one = onnx_embedder.embed_documents(texts=texts[:1])
+    assert float(one[0] @ slow[0]) > 0.9999
