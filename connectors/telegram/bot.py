@@ -194,12 +194,8 @@ class TelegramConnector:
                     await self.sender.reply(chat_id, reply)
                 return
             text = self.texts.fill(command.reply or "", shop=self.settings.shop.name)
-            shown = Reply(
-                session_id="-",
-                text=text,
-                quick_replies=tuple(QuickReply(label=label) for label in command.quick_replies),
-            )
-            await self.sender.reply(chat_id, shown)
+            buttons = tuple(QuickReply(label=label) for label in command.quick_replies)
+            await self.sender.with_buttons(chat_id, text, buttons)
 
     async def _on_callback(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query

@@ -46,16 +46,19 @@ def engine_for(url: str) -> sa.Engine:
 
 
 class ChatDirectory:
-    def __init__(self, engine: sa.Engine) -> None:
+    def __init__(self, engine: sa.Engine, *, owns_engine: bool = False) -> None:
+        """``engine``: the conversation store's own engine (shared, not disposed here)."""
         self.engine = engine
+        self._owns_engine = owns_engine
         METADATA.create_all(engine, checkfirst=True)
 
     @classmethod
     def from_url(cls, url: str) -> ChatDirectory:
-        return cls(engine_for(url))
+        return cls(engine_for(url), owns_engine=True)
 
     def close(self) -> None:
-        self.engine.dispose()
+        if self._owns_engine:
+            self.engine.dispose()
 
     def link(self, chat_id: int) -> ChatLink | None:
         with self.engine.connect() as conn:

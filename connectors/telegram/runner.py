@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 
+import sqlalchemy as sa
+
 from assistant.engine import Assistant
 from connectors.telegram.bot import ALLOWED_UPDATES, TelegramConnector
 from connectors.telegram.chats import ChatDirectory
@@ -13,7 +15,13 @@ log = logging.getLogger(__name__)
 
 
 def build_connector(settings: Settings, assistant: Assistant, *, polling: bool) -> TelegramConnector:
-    directory = ChatDirectory.from_url(settings.sessions_url)
+    # The chat table lives beside the conversations: share the store's engine when it has one.
+    engine = getattr(assistant.store, "engine", None)
+    directory = (
+        ChatDirectory(engine)
+        if isinstance(engine, sa.Engine)
+        else ChatDirectory.from_url(settings.sessions_url)
+    )
     return TelegramConnector(settings=settings, assistant=assistant, directory=directory, polling=polling)
 
 

@@ -10,7 +10,7 @@ from telegram import Bot, InlineKeyboardMarkup, Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
-from assistant.types import ProductCard, Reply
+from assistant.types import ProductCard, QuickReply, Reply
 from connectors.telegram.format import CAPTION_LIMIT, TEXT_LIMIT, card_html, escape, split_text
 from connectors.telegram.keyboards import card_keyboard, quick_reply_keyboard
 from connectors.telegram.texts import TelegramTexts
@@ -49,12 +49,16 @@ class ReplySender:
             )
         return sent
 
+    async def with_buttons(self, chat_id: int, text: str, replies: tuple[QuickReply, ...]) -> None:
+        """Text with quick replies as a reply keyboard (remembered: a tap sends the label)."""
+        if replies:
+            self._remember(chat_id, {q.label: q.value for q in replies})
+        if text:
+            await self.text(chat_id, text, keyboard=quick_reply_keyboard(replies))
+
     async def reply(self, chat_id: int, reply: Reply, *, with_cards: bool = True) -> None:
         """The reply's text with its quick replies, then its product cards."""
-        if reply.quick_replies:
-            self._remember(chat_id, {q.label: q.value for q in reply.quick_replies})
-        if reply.text:
-            await self.text(chat_id, reply.text, keyboard=quick_reply_keyboard(reply.quick_replies))
+        await self.with_buttons(chat_id, reply.text, reply.quick_replies)
         if with_cards:
             for card in reply.products[:MAX_CARDS]:
                 await self.card(chat_id, card)
