@@ -12,7 +12,7 @@ from connectors.web.ratelimit import RateLimits
 from connectors.web.session_auth import SessionSigner
 from retrieval.index import SearchIndex
 from shopassist.config import Settings
-from shopassist.errors import ShopassistError, ToolFailedError
+from shopassist.errors import ShopassistError, SpeechUnavailableError, ToolFailedError
 from shopassist.services import Services
 from speech.turns import VoiceAssistant
 from tools.policy import ToolExecutor
@@ -79,14 +79,10 @@ RateLimitsDep = Annotated[RateLimits, Depends(get_rate_limits)]
 MetricsDep = Annotated[WebMetrics, Depends(get_metrics)]
 
 
-class SpeechOffError(NotReadyError):
-    code = "speech_unavailable"
-
-
 def get_voice(request: Request) -> VoiceAssistant:
     voice: VoiceAssistant | None = getattr(request.app.state, "voice", None)
     if voice is None:
-        raise SpeechOffError(
+        raise SpeechUnavailableError(
             "The speech API is not available in this process (speech.enabled, or see the log)"
         )
     return voice

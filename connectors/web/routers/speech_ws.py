@@ -25,7 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from connectors.web.event_socket import EventSocket
 from connectors.web.ratelimit import RateLimits
 from connectors.web.session_auth import SessionSigner, presented_token
-from shopassist.errors import AudioTooLongError, EmptyAudioError, ShopassistError
+from shopassist.errors import AudioTooLongError, EmptyAudioError, ShopassistError, SpeechUnavailableError
 from speech.audio import PCM_FORMAT, STREAM_FORMATS, decode_any
 from speech.turns import VoiceAssistant
 
@@ -53,7 +53,7 @@ class SpeechSocket(EventSocket):
     async def run(self) -> None:
         await self.ws.accept()
         if self.voice is None:
-            await self.error("speech_unavailable", "The speech API is not available in this process")
+            await self.error(SpeechUnavailableError.code, "The speech API is not available in this process")
             await self.ws.close()
             return
         self.metrics.active_sessions.inc()
