@@ -10,8 +10,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request
 
-from connectors.telegram.bot import TelegramConnector
-from shopassist.errors import InvalidArgumentsError, NotFoundError, PermissionDeniedError
+from connectors.web.deps import TelegramDep
+from shopassist.errors import InvalidArgumentsError, PermissionDeniedError
 
 router = APIRouter(prefix="/api/v1/telegram", tags=["telegram"])
 MAX_UPDATE_BYTES = 1_000_000
@@ -22,16 +22,6 @@ class WebhookSecretError(PermissionDeniedError):
     code = "invalid_webhook_secret"
 
 
-def _connector(request: Request) -> TelegramConnector:
-    connector: TelegramConnector | None = getattr(request.app.state, "telegram", None)
-    if connector is None:
-        raise NotFoundError(
-            "The Telegram connector is off: set SHOPASSIST_TELEGRAM__TOKEN and "
-            "SHOPASSIST_TELEGRAM__WEBHOOK_SECRET and restart"
-        )
-    return connector
-
-
 @router.post(
     "/webhook",
     summary="Telegram Bot API webhook (updates from Telegram; needs the secret-token header)",
@@ -39,9 +29,9 @@ def _connector(request: Request) -> TelegramConnector:
 )
 async def telegram_webhook(
     request: Request,
+    connector: TelegramDep,
     secret_token: Annotated[str | None, Header(alias=SECRET_HEADER)] = None,
 ) -> dict[str, bool]:
-    connector = _connector(request)
     expected = connector.settings.telegram.webhook_secret
     if expected is None:
         raise WebhookSecretError("No webhook secret is configured (telegram.webhook_secret); refused")

@@ -7,12 +7,13 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from assistant.engine import Assistant
+from connectors.telegram.bot import TelegramConnector
 from connectors.web.metrics import WebMetrics
 from connectors.web.ratelimit import RateLimits
 from connectors.web.session_auth import SessionSigner
 from retrieval.index import SearchIndex
 from shopassist.config import Settings
-from shopassist.errors import ShopassistError, SpeechUnavailableError, ToolFailedError
+from shopassist.errors import NotFoundError, ShopassistError, SpeechUnavailableError, ToolFailedError
 from shopassist.services import Services
 from speech.turns import VoiceAssistant
 from tools.policy import ToolExecutor
@@ -89,3 +90,16 @@ def get_voice(request: Request) -> VoiceAssistant:
 
 
 VoiceDep = Annotated[VoiceAssistant, Depends(get_voice)]
+
+
+def get_telegram(request: Request) -> TelegramConnector:
+    connector: TelegramConnector | None = getattr(request.app.state, "telegram", None)
+    if connector is None:
+        raise NotFoundError(
+            "The Telegram connector is off: set SHOPASSIST_TELEGRAM__TOKEN and "
+            "SHOPASSIST_TELEGRAM__WEBHOOK_SECRET and restart"
+        )
+    return connector
+
+
+TelegramDep = Annotated[TelegramConnector, Depends(get_telegram)]
