@@ -37,7 +37,9 @@ class ProductDocument:
 
     @property
     def meta_hash(self) -> str:
-        return hashlib.sha1(json.dumps(self.metadata(), sort_keys=True).encode()).hexdigest()
+        """Everything indexed besides the text: filter metadata and exact-match codes."""
+        payload = {**self.metadata(), "\0codes": list(self.codes)}
+        return hashlib.sha1(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
     def metadata(self) -> dict[str, Any]:
         meta: dict[str, Any] = {

@@ -1,7 +1,7 @@
 """The search index: builds, keeps up to date and queries the product and policy collections.
 
 Products are found by three retrievers: an exact lookup of ids/variant ids/SKUs, BM25 over the
-product text (SQLite FTS5) and dense vectors (Chroma); their rankings are fused by reciprocal
+product text (tantivy) and dense vectors (Chroma); their rankings are fused by reciprocal
 rank fusion, a brand named in the query lifts that brand's products, and the survivors are read
 back from the store so the prices and stock in results are the store's, at query time.
 """
@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,7 +23,7 @@ from typing import Any, Literal
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
-from retrieval.documents import product_document
+from retrieval.documents import ProductDocument, product_document
 from retrieval.embeddings import Embedder
 from retrieval.fusion import reciprocal_rank_fusion
 from retrieval.hydrate import hydrate_products
@@ -35,10 +37,14 @@ from tools.store.models import Product, Variant
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"  # 3: products' BM25 moved from FTS5 to tantivy
 SearchMode = Literal["hybrid", "bm25", "dense"]
 SEARCH_MODES: tuple[str, ...] = ("hybrid", "bm25", "dense")
 Progress = Callable[[str, int, int], None]
+# A filter letting at least this share of the catalog through is applied after a nearest-
+# neighbour search over everything (asking for more neighbours); a narrower one restricts the
+# search to the ids it lets through.
+BROAD_FILTER_SHARE = 0.25
 
 
 @dataclass(frozen=True)
@@ -81,6 +87,7 @@ class SearchIndex:
         self.settings = settings
         self.batch_size = batch_size
         self._write_lock = threading.RLock()
+        self._keyword_writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="keywords")
         self._brands: set[str] | None = None
 
     @property
@@ -105,6 +112,9 @@ class SearchIndex:
             ):
                 if found != expected:
                     return f"the {where} was built with {key}={found!r}, this build uses {expected!r}"
+        documents, searchable = self.lexical.count(), self.lexical.keywords.count()
+        if documents != searchable:
+            return f"the keyword index holds {searchable} of the {documents} indexed products"
         return None
 
     def ensure_ready(self, progress: Progress | None = None) -> str:
@@ -225,33 +235,44 @@ class SearchIndex:
             gone = set(part) - {d.product_id for d in documents}
             with self._write_lock:
                 self.delete_products(gone)
-                known = {} if force_embed else self.lexical.hashes(d.product_id for d in documents)
-                embed = [d for d in documents if known.get(d.product_id, ("", ""))[0] != d.text_hash]
-                # Same text: keep the vector; touch Chroma only if the filterable metadata moved.
-                same = [
-                    d
-                    for d in documents
-                    if d.product_id in known
-                    and known[d.product_id][0] == d.text_hash
-                    and known[d.product_id][1] != d.meta_hash
-                ]
-                if embed:
-                    vectors = self.embedder.embed_documents(
-                        texts=[d.text for d in embed], batch_size=self.batch_size
-                    )
-                    self.vectors.upsert_products(
-                        [d.product_id for d in embed],
-                        vectors,
-                        [d.text for d in embed],
-                        [d.metadata() for d in embed],
-                    )
-                if same:
-                    self.vectors.update_metadata([d.product_id for d in same], [d.metadata() for d in same])
-                self.lexical.upsert_products(documents)
+                self._write_documents(documents, force_embed=force_embed)
                 self._brands = None
             done += len(part)
             if progress is not None:
                 progress("products", done, len(ids))
+
+    def _write_documents(self, documents: list[ProductDocument], *, force_embed: bool) -> None:
+        """Index what changed: re-embed changed text; same text, other metadata: update Chroma's
+        metadata only; nothing changed: write nothing.
+
+        The BM25 commit (an fsync-bound ~20 ms that releases the GIL) runs on its own thread
+        while the texts are embedded and Chroma written; the SQLite rows, which hold the hashes
+        that say what is indexed, are written last."""
+        known = {} if force_embed else self.lexical.hashes(d.product_id for d in documents)
+        changed = [d for d in documents if known.get(d.product_id) != (d.text_hash, d.meta_hash)]
+        if not changed:
+            return
+        embed = [d for d in changed if known.get(d.product_id, ("", ""))[0] != d.text_hash]
+        same_text = [d for d in changed if d.product_id in known and known[d.product_id][0] == d.text_hash]
+        keywords = self._keyword_writer.submit(self.lexical.keywords.upsert, changed)
+        try:
+            if embed:
+                vectors = self.embedder.embed_documents(
+                    texts=[d.text for d in embed], batch_size=self.batch_size
+                )
+                self.vectors.upsert_products(
+                    [d.product_id for d in embed],
+                    vectors,
+                    [d.text for d in embed],
+                    [d.metadata() for d in embed],
+                )
+            if same_text:
+                self.vectors.update_metadata(
+                    [d.product_id for d in same_text], [d.metadata() for d in same_text]
+                )
+        finally:
+            keywords.result()  # raises what the BM25 write raised, after the vector write settled
+        self.lexical.upsert_rows(changed)
 
     def _policy_digest(self) -> str:
         digest = hashlib.sha1()
@@ -310,7 +331,7 @@ class SearchIndex:
         if mode in ("hybrid", "dense"):
             vector = self.embedder.embed_query(text=query)
             floor = self.settings.dense_min_similarity
-            dense = [pid for pid, sim in self.vectors.search_products(vector, filters, pool) if sim >= floor]
+            dense = [pid for pid, sim in self._dense_candidates(vector, filters, pool) if sim >= floor]
         fused = reciprocal_rank_fusion([r for r in (lexical, dense) if r], k=self.settings.rrf_k)
         lowered = f" {' '.join(query.lower().split())} "
         brands = {b for b in self._known_brands() if f" {b} " in lowered} if mode == "hybrid" else set()
@@ -328,6 +349,21 @@ class SearchIndex:
         ranked = [(pid, 2.0 + 1.0 / (i + 1)) for i, pid in enumerate(exact)]
         ranked += [(pid, score) for pid, score in fused if pid not in sources["exact"]]
         return hydrate_products(self.database, ranked, filters, k=k, sources=sources, query=query)
+
+    def _dense_candidates(self, vector: Any, filters: SearchFilters, pool: int) -> list[tuple[str, float]]:
+        """The ``pool`` nearest products that the filters let through (index-time values)."""
+        if filters.is_empty():
+            return self.vectors.search_products(vector, pool)
+        total = self.lexical.count_matching(SearchFilters())
+        matching = self.lexical.count_matching(filters)
+        if matching == 0:
+            return []
+        if matching >= total * BROAD_FILTER_SHARE:
+            fetch = min(total, math.ceil(pool * total / matching * 1.5))
+            nearest = self.vectors.search_products(vector, fetch)
+            allowed = self.lexical.passing([pid for pid, _ in nearest], filters)
+            return [(pid, sim) for pid, sim in nearest if pid in allowed][:pool]
+        return self.vectors.search_products(vector, pool, ids=self.lexical.filtered_ids(filters))
 
     def search_policies(self, query: str, *, k: int = 5) -> list[PolicyHit]:
         pool = max(self.settings.candidates // 2, k * 3)
@@ -347,4 +383,5 @@ class SearchIndex:
         return hits
 
     def close(self) -> None:
+        self._keyword_writer.shutdown(wait=True)
         self.lexical.close()

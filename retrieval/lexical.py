@@ -1,8 +1,9 @@
-"""BM25 keyword search over products and policy passages, with SQLite FTS5.
+"""The keyword side of the index: exact codes, filter values, and BM25 over products and policies.
 
-FTS5's built-in ``bm25()`` ranks (SQLite's maintained implementation; no hand-written scoring),
-and, unlike in-memory BM25 libraries, the index updates one document at a time in well under a
-millisecond, persists in one file, and filters in the same query through a side table.
+Products' BM25 runs in tantivy (:mod:`retrieval.keywords`: top-k without scoring every match);
+this SQLite file keeps what needs plain lookups: the index metadata, each product's filter
+values and content hashes (``docs``), ids/SKUs for exact matches (``codes``) and the policy
+passages, whose few hundred rows FTS5's built-in ``bm25()`` ranks. No hand-written scoring.
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from retrieval.documents import ProductDocument, option_flag
+from retrieval.keywords import ProductKeywords
 from retrieval.types import SearchFilters
 
 TOKEN = re.compile(r"\w+", re.UNICODE)
-# Column weights for bm25(): product_id (unindexed), title, brand, category, body.
-PRODUCT_WEIGHTS = "0.0, 8.0, 4.0, 3.0, 1.0"
+# Column weights for bm25(): chunk_id and source (unindexed), page, section, text.
 POLICY_WEIGHTS = "0.0, 0.0, 2.0, 3.0, 1.0"
 
 SCHEMA = """
@@ -35,9 +36,6 @@ CREATE TABLE IF NOT EXISTS codes (
     code TEXT NOT NULL, product_id TEXT NOT NULL, PRIMARY KEY (code, product_id)
 );
 CREATE INDEX IF NOT EXISTS ix_codes_product ON codes (product_id);
-CREATE VIRTUAL TABLE IF NOT EXISTS product_fts USING fts5(
-    product_id UNINDEXED, title, brand, category, body, tokenize = 'porter unicode61 remove_diacritics 2'
-);
 CREATE VIRTUAL TABLE IF NOT EXISTS policy_fts USING fts5(
     chunk_id UNINDEXED, source UNINDEXED, page, section, text,
     tokenize = 'porter unicode61 remove_diacritics 2'
@@ -86,6 +84,7 @@ class LexicalIndex:
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.executescript(SCHEMA)
         self._lock = threading.RLock()
+        self.keywords = ProductKeywords(path.parent / "keywords")
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
@@ -109,7 +108,10 @@ class LexicalIndex:
             conn.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", list(values.items()))
 
     # Products -----------------------------------------------------------------------------
-    def upsert_products(self, documents: Iterable[ProductDocument]) -> None:
+    def upsert_rows(self, documents: Iterable[ProductDocument]) -> None:
+        """The SQLite rows (filter values, hashes, codes) of products whose BM25 entries
+        (``self.keywords.upsert``) were written first: if this write then fails, the old hashes
+        stay and the next sync writes both again."""
         with self._tx() as conn:
             for doc in documents:
                 self._delete(conn, [doc.product_id])
@@ -130,23 +132,22 @@ class LexicalIndex:
                 conn.executemany(
                     "INSERT OR IGNORE INTO codes VALUES (?, ?)", [(c, doc.product_id) for c in doc.codes]
                 )
-                conn.execute(
-                    "INSERT INTO product_fts VALUES (?, ?, ?, ?, ?)",
-                    (doc.product_id, doc.title, doc.brand, doc.category, doc.text),
-                )
 
     @staticmethod
     def _delete(conn: sqlite3.Connection, product_ids: list[str]) -> None:
-        for table in ("docs", "codes", "product_fts"):
+        for table in ("docs", "codes"):
             conn.executemany(f"DELETE FROM {table} WHERE product_id = ?", [(p,) for p in product_ids])
 
     def delete_products(self, product_ids: Iterable[str]) -> None:
+        ids = list(product_ids)
+        self.keywords.delete(ids)
         with self._tx() as conn:
-            self._delete(conn, list(product_ids))
+            self._delete(conn, ids)
 
     def reset(self) -> None:
         """Drop and recreate every table, so a rebuild also picks up a changed layout."""
-        with self._tx() as conn:
+        self.keywords.reset()
+        with self._tx() as conn:  # product_fts: where schema version 2 kept products' BM25
             for table in ("meta", "docs", "codes", "product_fts", "policy_fts"):
                 conn.execute(f"DROP TABLE IF EXISTS {table}")
         with self._lock:
@@ -189,18 +190,31 @@ class LexicalIndex:
             return [row[0] for row in rows]
 
     def search_products(self, query: str, filters: SearchFilters, limit: int) -> list[tuple[str, float]]:
-        expression = match_expression(query)
-        if expression is None:
-            return []
+        """(product id, BM25 score), best first; the filters apply inside the query."""
+        return self.keywords.search(query, filters, limit)
+
+    def count_matching(self, filters: SearchFilters) -> int:
+        """How many indexed products the filters let through (cheap: no ids are read)."""
+        return self.keywords.count(filters)
+
+    def filtered_ids(self, filters: SearchFilters) -> list[str]:
+        """Every indexed product the filters let through."""
         where, params = filter_sql(filters)
-        sql = (
-            f"SELECT product_fts.product_id, bm25(product_fts, {PRODUCT_WEIGHTS}) AS score "
-            "FROM product_fts JOIN docs d ON d.product_id = product_fts.product_id "
-            f"WHERE product_fts MATCH ?{where} ORDER BY score LIMIT ?"
-        )
         with self._lock:
-            rows = self._conn.execute(sql, [expression, *params, limit]).fetchall()
-        return [(pid, -float(score)) for pid, score in rows]
+            rows = self._conn.execute(f"SELECT d.product_id FROM docs d WHERE 1 = 1{where}", params)
+            return [row[0] for row in rows]
+
+    def passing(self, product_ids: list[str], filters: SearchFilters) -> set[str]:
+        """Those of ``product_ids`` that the filters let through."""
+        where, params = filter_sql(filters)
+        found: set[str] = set()
+        with self._lock:
+            for start in range(0, len(product_ids), 500):
+                chunk = product_ids[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                sql = f"SELECT d.product_id FROM docs d WHERE d.product_id IN ({marks}){where}"
+                found.update(row[0] for row in self._conn.execute(sql, [*chunk, *params]))
+        return found
 
     # Policies -----------------------------------------------------------------------------
     def replace_policies(self, chunks: Iterable[tuple[str, str, str, str, str]]) -> None:

@@ -127,6 +127,9 @@ def bench_retrieval(
             help="Where the temporary shops go (default: system temp).",
         ),
     ] = None,
+    keep: Annotated[
+        bool, typer.Option("--keep", help="Keep each size's shop and index (the report says where).")
+    ] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Index build throughput, hybrid query latency and one-product update time per catalog size.
@@ -148,6 +151,7 @@ def bench_retrieval(
             update_repetitions=repetitions,
             progress=update,
             work_dir=work_dir,
+            keep=keep,
         )
     if json_out:
         _write_json(report.to_dict())
@@ -194,6 +198,9 @@ def _print_bench(report: BenchReport) -> None:
             )
     out.print(targets)
     out.print("Query timings include the query embedding; 'cached' reuses the embedder's query cache.")
+    for size in report.sizes:
+        if size.kept_at:
+            out.print(f"The {size.products:,}-product shop was kept in {size.kept_at}")
 
 
 def _dialogue_harness(no_llm: bool) -> Any:

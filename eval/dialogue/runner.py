@@ -1,5 +1,5 @@
 """Runs dialogue scenarios against the real engine: a fresh copy of the fixture shop per
-scenario, a real search index (Chroma + FTS5 + MiniLM) over it, the demo shop's policy pages,
+scenario, a real search index (Chroma + tantivy + MiniLM) over it, the demo shop's policy pages,
 and the bundled LLM (or none, for a rules-only run).
 
 ``ScenarioHarness`` loads the heavy parts once (embedding model, LLM, a template store) and

@@ -14,6 +14,7 @@ import os
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -100,6 +101,7 @@ class SizeReport:
     update_price_p50_ms: float
     update_title_p50_ms: float
     delete_p50_ms: float
+    kept_at: str | None = None  # the shop's data directory, when kept for inspection
 
     def checks(self) -> list[Check]:
         return [
@@ -209,9 +211,17 @@ def bench_size(
     update_repetitions: int = 20,
     progress: Progress | None = None,
     work_dir: Path | None = None,
+    keep: bool = False,
 ) -> SizeReport:
-    """One size, measured in a temporary data directory that is deleted afterwards."""
-    with tempfile.TemporaryDirectory(prefix="shopassist-bench-", dir=work_dir) as tmp:
+    """One size, measured in a temporary data directory that is deleted afterwards (unless
+    ``keep``: then it stays, with the index as the update timings left it)."""
+    prefix = f"shopassist-bench-{products}-"
+    place = (
+        nullcontext(tempfile.mkdtemp(prefix=prefix, dir=work_dir))
+        if keep
+        else tempfile.TemporaryDirectory(prefix=prefix, dir=work_dir)
+    )
+    with place as tmp:
         local = settings.model_copy(
             update={
                 "data_dir": Path(tmp),
@@ -257,6 +267,7 @@ def bench_size(
         update_price_p50_ms=price,
         update_title_p50_ms=title,
         delete_p50_ms=delete,
+        kept_at=tmp if keep else None,
     )
 
 
@@ -271,6 +282,7 @@ def run_benchmark(
     embedder: Embedder | None = None,
     progress: Progress | None = None,
     work_dir: Path | None = None,
+    keep: bool = False,
 ) -> BenchReport:
     """Benchmark each catalog size in turn (the embedding model is loaded once)."""
     specs = pick_queries(load_queries(query_file), max_queries)
@@ -287,6 +299,7 @@ def run_benchmark(
                 update_repetitions=update_repetitions,
                 progress=progress,
                 work_dir=work_dir,
+                keep=keep,
             )
         )
     return report

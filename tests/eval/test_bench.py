@@ -71,6 +71,13 @@ def test_bench_cli_on_a_tiny_catalog(
     assert all(isinstance(c["passed"], bool) for c in size["checks"])
     assert list(work.iterdir()) == []  # the temporary data dir is gone
     assert not (settings.data_dir / "shop.db").exists()  # the configured store is not touched
+    assert size["kept_at"] is None
+
+    kept = CliRunner().invoke(app, ["--config", str(config), *args, "--keep", "--json"])
+    assert kept.exit_code == 0, kept.output
+    kept_at = Path(json.loads(kept.stdout)["sizes"][0]["kept_at"])
+    assert kept_at.parent == work and (kept_at / "shop.db").is_file()
+    assert (kept_at / "index" / "keywords").is_dir() and (kept_at / "index" / "chroma").is_dir()
 
 
 def test_uncached_queries_give_the_cached_vectors(embedder: SentenceTransformerEmbedder) -> None:

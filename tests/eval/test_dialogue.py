@@ -1,5 +1,5 @@
 """Every dialogue scenario in eval/scenarios/ against the real engine: the fixture shop, a real
-index (Chroma + FTS5 + MiniLM), and the bundled SmolLM2 GGUF (greedy decoding), then again with
+index (Chroma + tantivy + MiniLM), and the bundled SmolLM2 GGUF (greedy decoding), then again with
 the LLM switched off (rules and templates alone must serve the same conversations)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""A real search index (Chroma + FTS5 + the bundled MiniLM) over the fixture shop."""
+"""A real search index (Chroma + tantivy + SQLite + the bundled MiniLM) over the fixture shop."""
 
 from __future__ import annotations
 

@@ -1,13 +1,18 @@
-"""The search index against the fixture shop, with real Chroma, FTS5 and the bundled MiniLM."""
+"""The search index against the fixture shop, with real Chroma, tantivy, SQLite and the bundled MiniLM."""
 
 from __future__ import annotations
 
+import shutil
 from decimal import Decimal
 
+import pytest
+import tantivy
 from sqlalchemy import update
 
+from retrieval import index as index_module
 from retrieval.index import SCHEMA_VERSION, SearchIndex
 from retrieval.types import SearchFilters
+from retrieval.vector import PRODUCTS
 from shopassist.services import Services
 from tools.store.models import Product, Variant
 
@@ -202,3 +207,91 @@ def test_an_index_of_an_older_schema_is_rebuilt(index: SearchIndex):
     assert "schema_version='1'" in index.mismatch()
     assert index.ensure_ready().startswith("rebuilt")
     assert index.status()["products"] == 5 and ids(index.search_products("desk lamp"))[0] == "P-LAMP"
+
+
+def test_a_version_2_index_with_products_in_fts5_is_rebuilt_into_tantivy(index: SearchIndex):
+    conn = index.lexical._conn  # schema version 2 kept products' BM25 in an FTS5 table
+    conn.executescript(
+        "CREATE VIRTUAL TABLE product_fts USING fts5(product_id UNINDEXED, title, brand, category, body);"
+        "UPDATE meta SET value = '2' WHERE key = 'schema_version';"
+    )
+    index.lexical.keywords.reset()  # and had no tantivy index
+    assert "schema_version='2'" in index.mismatch()
+    assert index.ensure_ready().startswith("rebuilt")
+    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert "product_fts" not in tables
+    assert index.lexical.keywords.count() == 5
+    assert ids(index.search_products("desk lamp", mode="bm25"))[0] == "P-LAMP"
+
+
+@pytest.mark.parametrize("share", [0.0, 1.01], ids=["broad-path", "narrow-path"])
+def test_dense_candidates_under_filters_match_chromas_own_filtering(index: SearchIndex, monkeypatch, share):
+    """Both ways of narrowing the nearest-neighbour search (over-fetch then filter, or search
+    only the ids the filters let through) give what a Chroma ``where`` on the same metadata
+    gives."""
+    monkeypatch.setattr(index_module, "BROAD_FILTER_SHARE", share)
+    collection = index.vectors._collection(PRODUCTS)
+    vector = index.embedder.embed_query(text="something warm to wear for running")
+    cases = [
+        (SearchFilters(in_stock=True), {"in_stock": True}),
+        (SearchFilters(max_price=Decimal("50")), {"min_price": {"$lte": 50.0}}),
+        (SearchFilters(category="Running Shoes"), {"category": "running shoes"}),
+        (
+            SearchFilters(options={"color": "red"}, min_price=Decimal("10")),
+            {"$and": [{"opt:color=red": True}, {"max_price": {"$gte": 10.0}}]},
+        ),
+        (SearchFilters(brand="nobody"), {"brand": "nobody"}),
+    ]
+    for filters, where in cases:
+        reference = collection.query(
+            query_embeddings=[vector], n_results=10, where=where, include=["distances"]
+        )["ids"][0]
+        found = [pid for pid, _ in index._dense_candidates(vector, filters, 10)]
+        assert found == reference, filters
+
+
+def test_a_keyword_index_of_another_layout_is_started_afresh_and_rebuilt(
+    index_settings, embedder, indexed: Services, caplog
+):
+    path = indexed.index.lexical.keywords.path
+    indexed.close()
+    shutil.rmtree(path)
+    path.mkdir()
+    builder = tantivy.SchemaBuilder()
+    builder.add_text_field("something_else", stored=True)
+    tantivy.Index(builder.build(), path=str(path))
+    with caplog.at_level("WARNING"):
+        reopened = Services.from_settings(index_settings, with_index=True, embedder=embedder)
+    try:
+        assert "another layout" in caplog.text
+        assert "holds 0 of the 5" in reopened.index.mismatch()
+        assert reopened.index.ensure_ready().startswith("rebuilt")
+        assert reopened.index.mismatch() is None
+        assert ids(reopened.index.search_products("desk lamp", mode="bm25"))[0] == "P-LAMP"
+    finally:
+        reopened.close()
+
+
+def test_a_change_that_moves_nothing_indexed_writes_nothing(index: SearchIndex, database, monkeypatch):
+    writes: list[str] = []
+    monkeypatch.setattr(index.lexical.keywords, "upsert", lambda docs: writes.append("bm25"))
+    monkeypatch.setattr(index.embedder, "embed_documents", lambda **kw: writes.append("embed"))
+    with database.transaction() as session:  # 30 -> 29 in stock: still in stock, same price
+        session.get(Variant, "V-SOCK-M").stock = 29
+    assert writes == []
+
+
+def test_a_new_sku_with_the_same_text_is_found_by_exact_lookup(index: SearchIndex, database):
+    with database.transaction() as session:
+        session.add(
+            Variant(
+                id="V-SOCK-M2",
+                product_id="P-SOCK",
+                sku="SKU-SOCK-TWIN",
+                options={"size": "M"},
+                price=Decimal("12.00"),
+                stock=3,
+            )
+        )
+    hit = index.search_products("SKU-SOCK-TWIN")[0]
+    assert hit.product_id == "P-SOCK" and hit.matched_by[0] == "exact"
