@@ -37,14 +37,16 @@ from tools.store.models import Product, Variant
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = "3"  # 3: products' BM25 moved from FTS5 to tantivy
+SCHEMA_VERSION = "4"  # 3: products' BM25 moved from FTS5 to tantivy; 4: option flags table
 SearchMode = Literal["hybrid", "bm25", "dense"]
 SEARCH_MODES: tuple[str, ...] = ("hybrid", "bm25", "dense")
 Progress = Callable[[str, int, int], None]
-# A filter letting at least this share of the catalog through is applied after a nearest-
-# neighbour search over everything (asking for more neighbours); a narrower one restricts the
-# search to the ids it lets through.
-BROAD_FILTER_SHARE = 0.25
+# A filtered dense search asks Chroma for pool * catalog / matching * 1.5 neighbours of all
+# products and keeps those the filters let through, while that is at most this many; a
+# narrower filter restricts the search to the ids it lets through. At 100,000 products Chroma
+# returns 1,000 neighbours in 6.5 ms and 4,000 in 21 ms, while a search restricted to ids
+# costs ~22 ms whatever their number, plus reading them (2026-12-02).
+MAX_OVERFETCH = 4000
 
 
 @dataclass(frozen=True)
@@ -358,8 +360,8 @@ class SearchIndex:
         matching = self.lexical.count_matching(filters)
         if matching == 0:
             return []
-        if matching >= total * BROAD_FILTER_SHARE:
-            fetch = min(total, math.ceil(pool * total / matching * 1.5))
+        fetch = min(total, math.ceil(pool * total / matching * 1.5))
+        if fetch <= MAX_OVERFETCH:
             nearest = self.vectors.search_products(vector, fetch)
             allowed = self.lexical.passing([pid for pid, _ in nearest], filters)
             return [(pid, sim) for pid, sim in nearest if pid in allowed][:pool]

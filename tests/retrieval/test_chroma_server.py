@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from retrieval.types import SearchFilters
 from shopassist.services import Services
 
 
@@ -74,5 +75,14 @@ def test_index_on_a_chroma_server(index_settings, embedder, chroma_server):
         assert services.index.vectors.count() == 5
         hit = services.index.search_products("something to light my desk", mode="dense")[0]
         assert hit.product_id == "P-LAMP" and hit.matched_by == ["dense"]
+        # Filtered: a narrow filter searches by id on the server, a broad one over-fetches.
+        narrow = services.index.search_products(
+            "something to keep my drinks cold", SearchFilters(category="outdoor"), mode="dense"
+        )
+        assert [h.product_id for h in narrow] == ["P-BOTTLE"]
+        broad = services.index.search_products(
+            "something to keep my drinks cold", SearchFilters(in_stock=True), mode="dense"
+        )
+        assert broad[0].product_id == "P-BOTTLE" and all(h.in_stock for h in broad)
     finally:
         services.close()

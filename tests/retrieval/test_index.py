@@ -224,12 +224,14 @@ def test_a_version_2_index_with_products_in_fts5_is_rebuilt_into_tantivy(index: 
     assert ids(index.search_products("desk lamp", mode="bm25"))[0] == "P-LAMP"
 
 
-@pytest.mark.parametrize("share", [0.0, 1.01], ids=["broad-path", "narrow-path"])
-def test_dense_candidates_under_filters_match_chromas_own_filtering(index: SearchIndex, monkeypatch, share):
+@pytest.mark.parametrize("overfetch", [10**6, 0], ids=["broad-path", "narrow-path"])
+def test_dense_candidates_under_filters_match_chromas_own_filtering(
+    index: SearchIndex, monkeypatch, overfetch
+):
     """Both ways of narrowing the nearest-neighbour search (over-fetch then filter, or search
     only the ids the filters let through) give what a Chroma ``where`` on the same metadata
     gives."""
-    monkeypatch.setattr(index_module, "BROAD_FILTER_SHARE", share)
+    monkeypatch.setattr(index_module, "MAX_OVERFETCH", overfetch)
     collection = index.vectors._collection(PRODUCTS)
     vector = index.embedder.embed_query(text="something warm to wear for running")
     cases = [
