@@ -37,7 +37,9 @@ from tools.store.models import Product, Variant
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = "4"  # 3: products' BM25 moved from FTS5 to tantivy; 4: option flags table
+# 3: products' BM25 moved from FTS5 to tantivy; 4: option flags in their own table;
+# 5: docs.options (the flags as one string, which filters scanned) dropped.
+SCHEMA_VERSION = "5"
 SearchMode = Literal["hybrid", "bm25", "dense"]
 SEARCH_MODES: tuple[str, ...] = ("hybrid", "bm25", "dense")
 Progress = Callable[[str, int, int], None]

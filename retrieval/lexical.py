@@ -28,7 +28,7 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS docs (
     product_id TEXT PRIMARY KEY, category TEXT NOT NULL, brand TEXT NOT NULL,
     min_price REAL NOT NULL, max_price REAL NOT NULL, in_stock INTEGER NOT NULL,
-    options TEXT NOT NULL, text_hash TEXT NOT NULL, meta_hash TEXT NOT NULL
+    text_hash TEXT NOT NULL, meta_hash TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS ix_docs_category ON docs (category);
 CREATE INDEX IF NOT EXISTS ix_docs_brand ON docs (brand);
@@ -122,7 +122,7 @@ class LexicalIndex:
             for doc in documents:
                 self._delete(conn, [doc.product_id])
                 conn.execute(
-                    "INSERT INTO docs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO docs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         doc.product_id,
                         doc.category.lower(),
@@ -130,7 +130,6 @@ class LexicalIndex:
                         doc.min_price,
                         doc.max_price,
                         int(doc.in_stock),
-                        " " + " ".join(doc.option_flags) + " ",
                         doc.text_hash,
                         doc.meta_hash,
                     ),
