@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from assistant.events import BotReply, ModeChange, UserMessage
+from assistant.events import MAX_KEY, BotReply, ModeChange, UserMessage
 from assistant.flows import FlowRegistry, FormRunner
 from assistant.flows_orders import ORDER_FLOWS
 from assistant.flows_shop import SHOP_FLOWS
@@ -138,15 +138,28 @@ class Assistant:
 
     # Turns ------------------------------------------------------------------------------------
     def handle(
-        self, session_id: str | None, text: str, *, channel: str = "web", product_id: str | None = None
+        self,
+        session_id: str | None,
+        text: str,
+        *,
+        channel: str = "web",
+        product_id: str | None = None,
+        message_key: str | None = None,
     ) -> Reply:
         """Run one customer turn; returns the reply (empty text while an agent has the session).
 
         ``product_id``: the message came from that product card's button ("Details", "Add to
         cart"), so "it" and "this one" mean that product even if it is no longer on screen.
+
+        ``message_key``: the channel's id for the message (Telegram's update id). When the
+        conversation's last message has the same key, it was handled already (a redelivery, or
+        a replay after a crash): nothing is run again and the reply recorded then comes back,
+        marked ``replayed``.
         """
         reply: Reply | None = None
-        for item in self._run(session_id, text, channel, stream=False, product_id=product_id):
+        for item in self._run(
+            session_id, text, channel, stream=False, product_id=product_id, message_key=message_key
+        ):
             if isinstance(item, Reply):
                 reply = item
         if reply is None:  # pragma: no cover - _run always ends with a Reply
@@ -154,13 +167,27 @@ class Assistant:
         return reply
 
     def handle_stream(
-        self, session_id: str | None, text: str, *, channel: str = "web", product_id: str | None = None
+        self,
+        session_id: str | None,
+        text: str,
+        *,
+        channel: str = "web",
+        product_id: str | None = None,
+        message_key: str | None = None,
     ) -> Iterator[StreamText | Reply]:
         """Like :meth:`handle`, yielding checked reply text as it is generated, then the Reply."""
-        yield from self._run(session_id, text, channel, stream=True, product_id=product_id)
+        yield from self._run(
+            session_id, text, channel, stream=True, product_id=product_id, message_key=message_key
+        )
 
     async def stream(
-        self, session_id: str | None, text: str, *, channel: str = "web", product_id: str | None = None
+        self,
+        session_id: str | None,
+        text: str,
+        *,
+        channel: str = "web",
+        product_id: str | None = None,
+        message_key: str | None = None,
     ) -> AsyncIterator[StreamText | Reply]:
         """Async :meth:`handle_stream`: the turn runs in a worker thread, items arrive as made."""
         items: queue.Queue[object] = queue.Queue()
@@ -168,7 +195,9 @@ class Assistant:
 
         def work() -> None:
             try:
-                for item in self.handle_stream(session_id, text, channel=channel, product_id=product_id):
+                for item in self.handle_stream(
+                    session_id, text, channel=channel, product_id=product_id, message_key=message_key
+                ):
                     items.put(item)
             except BaseException as exc:
                 items.put(exc)
@@ -185,7 +214,14 @@ class Assistant:
             yield item  # type: ignore[misc]
 
     def _run(
-        self, session_id: str | None, text: str, channel: str, *, stream: bool, product_id: str | None
+        self,
+        session_id: str | None,
+        text: str,
+        channel: str,
+        *,
+        stream: bool,
+        product_id: str | None,
+        message_key: str | None,
     ) -> Iterator[StreamText | Reply]:
         channel = validate_channel(channel)
         if not isinstance(text, str):
@@ -195,11 +231,22 @@ class Assistant:
                 "product_id must be a product id of 1 to 120 characters",
                 errors=[{"field": "product_id", "message": "invalid product id"}],
             )
+        bad_key = not isinstance(message_key, str) or not 0 < len(message_key) <= MAX_KEY
+        if message_key is not None and bad_key:
+            raise InvalidArgumentsError(
+                f"message_key must be a string of 1 to {MAX_KEY} characters",
+                errors=[{"field": "message_key", "message": "invalid message key"}],
+            )
         started = time.perf_counter()
         sid = self._ensure_session(session_id, channel)
         timeout = self.settings.sessions.lock_timeout_seconds
         with self.store.lock(session_id=sid, timeout=timeout) as lease:
             state = self.store.state(session_id=sid)
+            previous = recorded_reply(sid, state, message_key) if message_key is not None else None
+            if previous is not None:
+                log.info("turn replayed", extra={"session_id": sid, "message_key": message_key})
+                yield previous
+                return
             guarded = check_input(text, settings=self.settings.dialogue)
             if guarded.violation is not None and guarded.violation.code in (
                 ViolationCode.TOO_LONG,
@@ -217,7 +264,11 @@ class Assistant:
             if state.mode is Mode.CLOSED:
                 turn.record(ModeChange(mode=Mode.BOT, reason="customer wrote again", by="customer"))
                 turn.resolve_confirmation(ConfirmationOutcome.DECLINED)
-            turn.record(UserMessage(text=guarded.text, channel=channel, flags=flags, product_id=product_id))
+            turn.record(
+                UserMessage(
+                    text=guarded.text, channel=channel, flags=flags, product_id=product_id, key=message_key
+                )
+            )
             if turn.state.mode is Mode.AGENT:
                 # A person has the conversation: the bot stays silent; the agent sees the message.
                 self.store.append(session_id=sid, events=turn.events)
@@ -236,6 +287,7 @@ class Assistant:
                     citations=draft.citations,
                     source=source,
                     template=draft.template,
+                    in_reply_to=message_key,
                 )
             )
             if lease.lost or not lease.renew():
@@ -349,3 +401,26 @@ class Assistant:
             else ReplySource.LLM
         )
         return text, source
+
+
+def recorded_reply(sid: str, state: SessionState, key: str) -> Reply | None:
+    """The reply already recorded for the message ``key``, if it is the conversation's last
+    customer message (empty when the bot stayed silent); None when that message is new."""
+    last = state.last_user_message
+    if last is None or last.key != key:
+        return None
+    answer = state.last_bot_reply
+    if answer is None or answer.in_reply_to != key:
+        return Reply(session_id=sid, text="", mode=state.mode, replayed=True)
+    cards = tuple(card for card in (shown.card() for shown in answer.products) if card is not None)
+    return Reply(
+        session_id=sid,
+        text=answer.text,
+        products=cards,
+        quick_replies=answer.quick_replies,
+        citations=answer.citations,
+        mode=state.mode,
+        source=answer.source,
+        template=answer.template,
+        replayed=True,
+    )

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from tools.policy import PendingAction
 
 MAX_TEXT = 100_000
+MAX_KEY = 64
 INJECTION_SUSPECTED = "injection_suspected"
 """User-message flag set by the input guardrails."""
 
@@ -57,6 +58,12 @@ class UserMessage(_Event):
     product_id: str | None = Field(
         default=None, max_length=120, description="The product card the message came from (a button tap)."
     )
+    key: str | None = Field(
+        default=None,
+        max_length=MAX_KEY,
+        description="The channel's id for this message (e.g. Telegram's update id), so a message "
+        "delivered twice is answered once.",
+    )
 
     @field_validator("flags")
     @classmethod
@@ -74,6 +81,9 @@ class BotReply(_Event):
     citations: tuple[Citation, ...] = ()
     source: ReplySource = ReplySource.TEMPLATE
     template: str | None = Field(default=None, description="The template's name, for template replies.")
+    in_reply_to: str | None = Field(
+        default=None, max_length=MAX_KEY, description="The key of the customer message answered."
+    )
 
 
 class ToolCall(_Event):

@@ -86,6 +86,24 @@ class ShownProduct(_Shape):
     options: dict[str, tuple[str, ...]] = Field(
         default_factory=dict, description="Option values on offer, e.g. {'color': ('blue', 'red')}."
     )
+    brand: str = ""
+    in_stock: bool | None = Field(default=None, description="Availability shown (None: not recorded).")
+    image_url: str | None = None
+
+    def card(self) -> ProductCard | None:
+        """The card as it was shown (None when no price was shown, so there was no card)."""
+        if self.price is None:
+            return None
+        return ProductCard(
+            product_id=self.product_id,
+            title=self.title,
+            brand=self.brand,
+            price=self.price,
+            max_price=self.max_price,
+            in_stock=self.in_stock is not False,
+            image_url=self.image_url,
+            variant_id=self.variant_id,
+        )
 
 
 class QuickReply(_Shape):
@@ -206,6 +224,9 @@ class ProductCard(_Shape):
             max_price=self.max_price,
             variant_id=self.variant_id,
             options=options or {},
+            brand=self.brand,
+            in_stock=self.in_stock,
+            image_url=self.image_url,
         )
 
 
@@ -231,6 +252,11 @@ class Reply(_Shape):
     template: str | None = None
     intent: str | None = None
     steps: tuple[TurnStep, ...] = ()
+    replayed: bool = Field(
+        default=False,
+        description="The message was handled before (same message key): this is the reply recorded "
+        "then, and nothing was run again.",
+    )
 
     @property
     def silent(self) -> bool:

@@ -69,6 +69,19 @@ class TelegramSettings(_Section):
     max_retry_wait_seconds: float = Field(
         default=60.0, gt=0, description="Longest wait before one retry (Telegram's retry_after included)."
     )
+    max_update_attempts: int = Field(
+        default=3,
+        ge=1,
+        le=20,
+        description="Tries at one update whose handling was cut short by a crash before it is given "
+        "up (and logged). Updates are recorded before Telegram is told they arrived.",
+    )
+    inbox_sweep_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        le=3600,
+        description="How often updates a crashed worker left unfinished are looked for and handled.",
+    )
 
     @field_validator("webhook_secret")
     @classmethod

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import weakref
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
+from pydantic import SecretStr
 from telegram import BotCommand, Message, Update
 from telegram.constants import ChatAction
 from telegram.error import TelegramError
@@ -34,6 +36,13 @@ from assistant.engine import Assistant
 from assistant.types import QuickReply, Reply
 from connectors.telegram.chats import ChatDirectory
 from connectors.telegram.delivery import CHANNEL, AgentDelivery
+from connectors.telegram.inbox import (
+    DueUpdate,
+    InboxProcessor,
+    InboxQueue,
+    UpdateInbox,
+    sweep_forever,
+)
 from connectors.telegram.keyboards import card_keyboard, parse_callback
 from connectors.telegram.retry import RetryingLimiter
 from connectors.telegram.sender import ReplySender
@@ -46,6 +55,14 @@ ALLOWED_UPDATES = ["message", "callback_query"]
 _PRIVATE = filters.ChatType.PRIVATE
 
 
+def bot_key(token: SecretStr) -> str:
+    """The bot's public id (the token's numeric part before ``:``), never the secret itself."""
+    head, sep, _rest = token.get_secret_value().partition(":")
+    if sep and head.isdigit() and len(head) <= 20:
+        return head
+    return "h" + hashlib.sha256(token.get_secret_value().encode("utf-8")).hexdigest()[:16]
+
+
 class TelegramConnector:
     def __init__(
         self,
@@ -55,7 +72,10 @@ class TelegramConnector:
         directory: ChatDirectory,
         polling: bool = False,
         texts: TelegramTexts | None = None,
+        inbox: UpdateInbox | None = None,
     ) -> None:
+        """``inbox``: where updates are recorded before they are handled (default: a table in
+        the conversation database, beside the chat directory)."""
         tg = settings.telegram
         if tg.token is None or not tg.token.get_secret_value():
             raise ConfigError(
@@ -66,13 +86,18 @@ class TelegramConnector:
         self.assistant = assistant
         self.directory = directory
         self.texts = texts or default_texts()
+        self.inbox = inbox or UpdateInbox(
+            directory.engine, bot=bot_key(tg.token), max_attempts=tg.max_update_attempts
+        )
+        self._queue = InboxQueue(self.inbox)
         api = tg.api_url.rstrip("/")
         builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
             Application.builder()
             .token(tg.token.get_secret_value())
             .base_url(f"{api}/bot")
             .base_file_url(f"{api}/file/bot")
-            .concurrent_updates(tg.concurrent_updates)
+            .update_queue(self._queue)
+            .concurrent_updates(InboxProcessor(self._queue, tg.concurrent_updates))
             .rate_limiter(RetryingLimiter(max_retries=tg.max_retries, max_wait=tg.max_retry_wait_seconds))
         )
         if not polling:
@@ -89,6 +114,7 @@ class TelegramConnector:
         )
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
         self._delivery_task: asyncio.Task[None] | None = None
+        self._sweep_task: asyncio.Task[None] | None = None
         self._add_handlers()
 
     # Wiring -----------------------------------------------------------------------------
@@ -117,15 +143,28 @@ class TelegramConnector:
         self.directory.close()
 
     def start_delivery(self) -> None:
+        """Start delivering agent messages and handling updates a crash left unfinished."""
         if self._delivery_task is None:
             self._delivery_task = asyncio.create_task(self.delivery.run(), name="telegram-delivery")
+        if self._sweep_task is None:
+            self._sweep_task = asyncio.create_task(
+                sweep_forever(
+                    self.inbox, self._requeue, every_seconds=self.settings.telegram.inbox_sweep_seconds
+                ),
+                name="telegram-inbox",
+            )
 
     async def stop_delivery(self) -> None:
-        task, self._delivery_task = self._delivery_task, None
-        if task is not None:
+        tasks = [t for t in (self._delivery_task, self._sweep_task) if t is not None]
+        self._delivery_task = self._sweep_task = None
+        for task in tasks:
             task.cancel()
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+    async def _requeue(self, due: DueUpdate) -> bool:
+        return await self._queue.requeue(due, self.application.bot)
 
     async def set_commands(self) -> None:
         """The command menu Telegram shows next to the input field."""
@@ -150,7 +189,8 @@ class TelegramConnector:
             log.error("telegram setWebhook failed", extra={"error": str(exc)})
 
     async def enqueue(self, data: dict[str, Any]) -> None:
-        """An update from the webhook: handled in the background, like a polled one."""
+        """An update from the webhook: recorded in the inbox when this returns (so the webhook
+        may acknowledge it), then handled in the background like a polled one."""
         update = Update.de_json(data, self.application.bot)
         await self.application.update_queue.put(update)
 
@@ -170,7 +210,8 @@ class TelegramConnector:
             return
         chat_id = message.chat.id
         async with self._chat(chat_id):
-            reply = await self._turn(chat_id, self.sender.meaning(chat_id, message.text))
+            meaning = self.sender.meaning(chat_id, message.text)
+            reply = await self._turn(chat_id, meaning, key=self.inbox.key(update.update_id))
             if reply is not None:
                 await self.sender.reply(chat_id, reply)
 
@@ -189,7 +230,7 @@ class TelegramConnector:
             elif command.engine is None:
                 await asyncio.to_thread(self.directory.session_for, chat_id)
             if command.engine is not None:
-                reply = await self._turn(chat_id, command.engine)
+                reply = await self._turn(chat_id, command.engine, key=self.inbox.key(update.update_id))
                 if reply is not None:
                     await self.sender.reply(chat_id, reply)
                 return
@@ -210,7 +251,9 @@ class TelegramConnector:
         await query.answer(toast)
         chat_id = message.chat.id
         async with self._chat(chat_id):
-            reply = await self._turn(chat_id, text, product_id=tap.product_id)
+            reply = await self._turn(
+                chat_id, text, product_id=tap.product_id, key=self.inbox.key(update.update_id)
+            )
             if reply is None:
                 return
             if tap.action == "details" and reply.template == "product_details":
@@ -226,14 +269,22 @@ class TelegramConnector:
         if message is not None:
             await self.sender.text(message.chat.id, self.texts.not_text)
 
-    async def _turn(self, chat_id: int, text: str, *, product_id: str | None = None) -> Reply | None:
-        """Run the customer's turn; a failure is told to the customer, never raised."""
+    async def _turn(
+        self, chat_id: int, text: str, *, key: str, product_id: str | None = None
+    ) -> Reply | None:
+        """Run the customer's turn; a failure is told to the customer, never raised. ``key``: the
+        update's message key, so an update handled again after a crash is not run twice."""
         session_id = await asyncio.to_thread(self.directory.session_for, chat_id)
         with contextlib.suppress(TelegramError):
             await self.application.bot.send_chat_action(chat_id, ChatAction.TYPING)
         try:
             return await asyncio.to_thread(
-                self.assistant.handle, session_id, text, channel=CHANNEL, product_id=product_id
+                self.assistant.handle,
+                session_id,
+                text,
+                channel=CHANNEL,
+                product_id=product_id,
+                message_key=key,
             )
         except ShopassistError as exc:
             log.warning("telegram turn refused", extra={"session_id": session_id, "code": exc.code})

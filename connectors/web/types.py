@@ -34,6 +34,12 @@ class ChatRequest(BaseModel):
         max_length=120,
         description="Set when the message comes from a product card's button: the card's product.",
     )
+    message_id: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_.:-]{1,48}$",
+        description="The client's id for this message. Send the same id when retrying after a lost "
+        "response: the message is answered once, and the retry gets the same reply (replayed: true).",
+    )
 
 
 class ChatResponse(BaseModel):
@@ -44,6 +50,7 @@ class ChatResponse(BaseModel):
     quick_replies: list[QuickReply]
     citations: list[Citation]
     mode: Mode
+    replayed: bool = Field(default=False, description="This message_id was answered before; same reply.")
 
     @classmethod
     def from_reply(cls, reply: Reply, token: str) -> ChatResponse:
@@ -55,6 +62,7 @@ class ChatResponse(BaseModel):
             quick_replies=list(reply.quick_replies),
             citations=list(reply.citations),
             mode=reply.mode,
+            replayed=reply.replayed,
         )
 
 

@@ -242,3 +242,60 @@ def test_a_handoff_voids_a_pending_confirmation(rules: tuple[Assistant, Services
     with services.database.session() as session:
         order = session.get(Order, "#W0000001")
         assert order is not None and order.status is OrderStatus.PENDING
+
+
+def _cart_quantities(services: Services, sid: str) -> dict[str, int]:
+    from tools.store.models import Cart
+
+    with services.database.session() as session:
+        carts = session.scalars(select(Cart).where(Cart.session_id == sid)).all()
+        return {item.variant_id: item.quantity for cart in carts for item in cart.items}
+
+
+def test_a_message_delivered_twice_is_answered_once(rules: tuple[Assistant, Services]) -> None:
+    """Same message key (a Telegram update, a client's retry): the second time nothing runs and
+    the recorded reply comes back, with its cards."""
+    assistant, services = rules
+    sid = assistant.start_session(channel="telegram")
+    found = assistant.handle(sid, "desk lamp", message_key="tg:1")
+    again = assistant.handle(sid, "desk lamp", message_key="tg:1")
+    assert not found.replayed and again.replayed
+    assert again.text == found.text and again.template == found.template
+    assert [c.product_id for c in again.products] == [c.product_id for c in found.products]
+    assert again.products[0].price == found.products[0].price
+    assert again.products[0].in_stock == found.products[0].in_stock
+    added = assistant.handle(sid, "Add this to my cart", product_id="P-LAMP", message_key="tg:2")
+    assert added.template == "cart_added"
+    before = len(assistant.store.events(session_id=sid))
+    replay = assistant.handle(sid, "Add this to my cart", product_id="P-LAMP", message_key="tg:2")
+    assert replay.replayed and replay.text == added.text
+    assert len(assistant.store.events(session_id=sid)) == before, "a replay records nothing"
+    assert sum(_cart_quantities(services, sid).values()) == 1, "the cart was changed once"
+    # A new key is a new message, even with the same words.
+    more = assistant.handle(sid, "Add this to my cart", product_id="P-LAMP", message_key="tg:3")
+    assert not more.replayed and sum(_cart_quantities(services, sid).values()) == 2
+    keys = [e.event.key for e in assistant.store.events(session_id=sid) if isinstance(e.event, UserMessage)]
+    assert keys == ["tg:1", "tg:2", "tg:3"]
+
+
+def test_a_replay_while_an_agent_has_the_conversation_stays_silent(rules: tuple[Assistant, Services]) -> None:
+    from assistant.desk import SupportDesk
+
+    assistant, _ = rules
+    sid = assistant.start_session(channel="telegram")
+    assistant.handle(sid, "I want to talk to a person", message_key="tg:10")
+    SupportDesk(assistant.store).take_over(sid, "sam")
+    first = assistant.handle(sid, "are you there?", message_key="tg:11")
+    again = assistant.handle(sid, "are you there?", message_key="tg:11")
+    assert first.silent and again.silent and again.replayed and again.mode is Mode.AGENT
+    texts = [e.event.text for e in assistant.store.events(session_id=sid) if isinstance(e.event, UserMessage)]
+    assert texts.count("are you there?") == 1
+
+
+@pytest.mark.parametrize("key", ["", "k" * 65, 7])
+def test_a_bad_message_key_is_refused(rules: tuple[Assistant, Services], key: object) -> None:
+    assistant, _ = rules
+    sid = assistant.start_session(channel="web")
+    with pytest.raises(InvalidArgumentsError, match="message_key"):
+        assistant.handle(sid, "hi", message_key=key)  # type: ignore[arg-type]
+    assert assistant.store.events(session_id=sid) == []

@@ -48,7 +48,10 @@ def chat(
     client = request.client.host if request.client else None
     limits.check(ip=client, session_id=session_id)
     started = time.perf_counter()
-    reply = assistant.handle(session_id, body.message, channel="web", product_id=body.product_id)
+    key = f"web:{body.message_id}" if body.message_id is not None else None
+    reply = assistant.handle(
+        session_id, body.message, channel="web", product_id=body.product_id, message_key=key
+    )
     if session_id is None:
         limits.count_first(reply.session_id)
     metrics.observe_reply(reply, "web", time.perf_counter() - started)

@@ -190,7 +190,9 @@ def test_human_hands_over_and_the_agents_reply_reaches_the_chat(telegram_shop: T
     assert "maria: Hi, I'm Maria. How can I help with &lt;your&gt; order?" in texts
     # The customer's next message reaches the console; the bot stays quiet.
     assert shop.say(CHAT, "my parcel is damaged") == []
-    assert desk.events(sid)[-1].event == UserMessage(text="my parcel is damaged", channel="telegram")
+    last = desk.events(sid)[-1].event
+    assert isinstance(last, UserMessage) and (last.text, last.channel) == ("my parcel is damaged", "telegram")
+    assert last.key is not None and last.key.startswith("tg:123456:"), "keyed by the bot and update id"
     # Nothing is delivered twice, and the hand-back is announced.
     desk.hand_back(sid, "maria")
     shop.run(shop.connector.delivery.poll_once())

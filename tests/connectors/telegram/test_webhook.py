@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
+from assistant.events import BotReply, UserMessage
 from connectors.telegram.webhook import SECRET_HEADER
 from connectors.web.app import create_app
 from eval.dialogue.runner import ScenarioHarness
@@ -40,6 +41,31 @@ def test_updates_with_the_secret_are_handled(webhook_client: TestClient, bot_api
     )
     assert response.status_code == 200 and response.json() == {"ok": True}
     bot_api.wait_for(lambda: any("Arc Desk Lamp" in t for t in bot_api.texts(CHAT)))
+
+
+def test_an_update_sent_twice_is_answered_once(harness: ScenarioHarness, bot_api: FakeBotApi) -> None:
+    """Telegram sends an update again when it misses the 200; the second copy changes nothing."""
+    bot_api.reset()
+    headers = {SECRET_HEADER: WEBHOOK_SECRET}
+    lamp, bottle = message_update(CHAT, "desk lamp"), message_update(CHAT, "water bottle")
+    with harness.assistant() as (assistant, services):
+        settings = telegram_settings(services.settings, bot_api)
+        with TestClient(create_app(settings, services=services)) as client:
+            for update in (lamp, lamp, bottle):
+                assert client.post(PATH, json=update, headers=headers).json() == {"ok": True}
+
+            def said() -> list[UserMessage | BotReply]:
+                if not assistant.store.exists(session_id=f"tg:{CHAT}"):
+                    return []
+                events = assistant.store.events(session_id=f"tg:{CHAT}")
+                return [e.event for e in events if isinstance(e.event, UserMessage | BotReply)]
+
+            bot_api.wait_for(lambda: len(said()) >= 4)
+            # One chat is answered in order: a second run of the lamp would come before the bottle.
+            turns = said()
+    assert [type(e).__name__ for e in turns] == ["UserMessage", "BotReply"] * 2
+    assert [e.text for e in turns if isinstance(e, UserMessage)] == ["desk lamp", "water bottle"]
+    assert bot_api.texts(CHAT).count(turns[1].text) == 1, "the answer was not even sent again"
 
 
 @pytest.mark.parametrize("headers", [{}, {SECRET_HEADER: "wrong"}, {SECRET_HEADER: ""}])

@@ -51,6 +51,23 @@ def test_rest_chat_binds_the_session_to_the_visitor(client: TestClient) -> None:
     assert "tool" not in json.dumps(transcript.json())
 
 
+def test_a_retried_message_id_is_answered_once(client: TestClient) -> None:
+    """A client that lost the response sends the message again with the same message_id."""
+    sid = client.post("/api/v1/chat", json={"message": "hi"}).json()["session_id"]
+    first = client.post("/api/v1/chat", json={"session_id": sid, "message": "t-shirt", "message_id": "m-1"})
+    retry = client.post("/api/v1/chat", json={"session_id": sid, "message": "t-shirt", "message_id": "m-1"})
+    assert first.status_code == retry.status_code == 200
+    assert first.json()["replayed"] is False and retry.json()["replayed"] is True
+    assert retry.json()["reply"] == first.json()["reply"]
+    assert retry.json()["products"] == first.json()["products"]
+    other = client.post("/api/v1/chat", json={"session_id": sid, "message": "in black", "message_id": "m-2"})
+    assert other.json()["replayed"] is False and "color black" in other.json()["reply"]
+    roles = [e["role"] for e in client.get(f"/api/v1/sessions/{sid}").json()["entries"]]
+    assert roles == ["customer", "bot"] * 3
+    bad = client.post("/api/v1/chat", json={"session_id": sid, "message": "hi", "message_id": "no spaces!"})
+    assert bad.status_code == 422 and "message_id" in bad.text
+
+
 def test_rest_bad_input_gets_clear_errors(client: TestClient, web_shop: WebShop) -> None:
     limit = web_shop.services.settings.dialogue.max_message_chars
     long = client.post("/api/v1/chat", json={"message": "a" * (limit + 1)})
