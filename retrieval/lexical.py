@@ -30,10 +30,15 @@ CREATE TABLE IF NOT EXISTS docs (
     min_price REAL NOT NULL, max_price REAL NOT NULL, in_stock INTEGER NOT NULL,
     text_hash TEXT NOT NULL, meta_hash TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS ix_docs_category ON docs (category);
 CREATE INDEX IF NOT EXISTS ix_docs_brand ON docs (brand);
 CREATE INDEX IF NOT EXISTS ix_docs_min_price ON docs (min_price);
 CREATE INDEX IF NOT EXISTS ix_docs_max_price ON docs (max_price);
+-- Covers a category's filters: its rows are never read from the table (~4x faster at 100k).
+CREATE INDEX IF NOT EXISTS ix_docs_filter
+    ON docs (category, in_stock, min_price, max_price, brand, product_id);
+-- Covers checking given products against the filters (one b-tree descent per product, not two).
+CREATE INDEX IF NOT EXISTS ix_docs_lookup
+    ON docs (product_id, category, in_stock, min_price, max_price, brand);
 CREATE TABLE IF NOT EXISTS flags (
     flag TEXT NOT NULL, product_id TEXT NOT NULL, PRIMARY KEY (flag, product_id)
 );
@@ -57,8 +62,13 @@ def match_expression(query: str) -> str | None:
     return " OR ".join(f'"{t}"' for t in dict.fromkeys(tokens))
 
 
-def filter_sql(filters: SearchFilters) -> tuple[str, list[object]]:
-    """SQL conditions on the ``docs`` side table (index-time values; the store re-checks)."""
+def filter_sql(filters: SearchFilters, *, whole_table: bool = False) -> tuple[str, list[object]]:
+    """SQL conditions on the ``docs`` side table (index-time values; the store re-checks).
+
+    ``whole_table``: the conditions select from all products rather than check given ones.
+    Without a category to walk (the covering ``ix_docs_filter``), the first option's flag rows
+    then drive the query: an EXISTS probe for each of 100,000 rows costs ~100 ms, the flag's
+    list a few ms."""
     clauses: list[str] = []
     params: list[object] = []
     if filters.category:
@@ -75,8 +85,11 @@ def filter_sql(filters: SearchFilters) -> tuple[str, list[object]]:
         params.append(float(filters.max_price))
     if filters.in_stock:
         clauses.append("d.in_stock = 1")
-    for name, value in filters.options.items():  # one probe of the flags key per candidate row
-        clauses.append("EXISTS (SELECT 1 FROM flags f WHERE f.flag = ? AND f.product_id = d.product_id)")
+    for n, (name, value) in enumerate(filters.options.items()):
+        if n == 0 and whole_table and not filters.category:
+            clauses.append("d.product_id IN (SELECT product_id FROM flags WHERE flag = ?)")
+        else:  # one probe of the flags key per candidate row
+            clauses.append("EXISTS (SELECT 1 FROM flags f WHERE f.flag = ? AND f.product_id = d.product_id)")
         params.append(option_flag(name, value))
     return (" AND " + " AND ".join(clauses)) if clauses else "", params
 
@@ -208,7 +221,7 @@ class LexicalIndex:
 
     def filtered_ids(self, filters: SearchFilters) -> list[str]:
         """Every indexed product the filters let through."""
-        where, params = filter_sql(filters)
+        where, params = filter_sql(filters, whole_table=True)
         with self._lock:
             rows = self._conn.execute(f"SELECT d.product_id FROM docs d WHERE 1 = 1{where}", params)
             return [row[0] for row in rows]
@@ -216,8 +229,8 @@ class LexicalIndex:
     def passing(self, product_ids: list[str], filters: SearchFilters) -> set[str]:
         """Those of ``product_ids`` that the filters let through.
 
-        Looked up by primary key (INDEXED BY: the planner would otherwise walk a category's
-        thousands of rows once per chunk)."""
+        Looked up by product id in the covering ``ix_docs_lookup`` (INDEXED BY: the planner would
+        otherwise walk a category's thousands of rows once per chunk)."""
         where, params = filter_sql(filters)
         found: set[str] = set()
         with self._lock:
@@ -225,7 +238,7 @@ class LexicalIndex:
                 chunk = product_ids[start : start + 500]
                 marks = ",".join("?" * len(chunk))
                 sql = (
-                    "SELECT d.product_id FROM docs d INDEXED BY sqlite_autoindex_docs_1 "
+                    "SELECT d.product_id FROM docs d INDEXED BY ix_docs_lookup "
                     f"WHERE d.product_id IN ({marks}){where}"
                 )
                 found.update(row[0] for row in self._conn.execute(sql, [*chunk, *params]))
