@@ -130,6 +130,16 @@ def bench_retrieval(
     keep: Annotated[
         bool, typer.Option("--keep", help="Keep each size's shop and index (the report says where).")
     ] = False,
+    reuse: Annotated[
+        Path | None,
+        typer.Option(
+            "--reuse",
+            exists=True,
+            file_okay=False,
+            help="Time queries and updates again on a shop an earlier --keep run left, without "
+            "building (no build figures; --products is ignored; the updates change that shop).",
+        ),
+    ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Index build throughput, hybrid query latency and one-product update time per catalog size.
@@ -138,21 +148,25 @@ def bench_retrieval(
 
     A 100,000-product build embeds 100,000 texts: expect more than an hour on 2 cores.
     """
-    from eval.retrieval.bench import run_benchmark
+    from eval.retrieval.bench import KeptShopError, run_benchmark
     from shopassist.cli import progress_bar, state
 
     settings = state.settings()
     with progress_bar() as update:
-        report = run_benchmark(
-            settings,
-            products or [2000],
-            max_queries=queries,
-            min_timings=timings,
-            update_repetitions=repetitions,
-            progress=update,
-            work_dir=work_dir,
-            keep=keep,
-        )
+        try:
+            report = run_benchmark(
+                settings,
+                products or [2000],
+                max_queries=queries,
+                min_timings=timings,
+                update_repetitions=repetitions,
+                progress=update,
+                work_dir=work_dir,
+                keep=keep,
+                reuse=reuse,
+            )
+        except KeptShopError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--reuse") from exc
     if json_out:
         _write_json(report.to_dict())
         return
@@ -170,6 +184,7 @@ def _print_bench(report: BenchReport) -> None:
         "p50 ms",
         "p95 ms",
         "cached p50 ms",
+        "embed p50 ms",
         "price upd ms",
         "title upd ms",
         "delete ms",
@@ -178,12 +193,13 @@ def _print_bench(report: BenchReport) -> None:
     for size in report.sizes:
         table.add_row(
             f"{size.products:,}",
-            f"{size.build_seconds:.1f}",
-            f"{size.build_products_per_second:.1f}",
+            "reused" if size.build_seconds is None else f"{size.build_seconds:.1f}",
+            "-" if size.build_products_per_second is None else f"{size.build_products_per_second:.1f}",
             f"{size.query_timings} ({size.distinct_queries} distinct)",
             f"{size.query_p50_ms:.1f}",
             f"{size.query_p95_ms:.1f}",
             f"{size.cached_query_p50_ms:.1f}",
+            f"{size.embed_p50_ms:.1f}",
             f"{size.update_price_p50_ms:.1f}",
             f"{size.update_title_p50_ms:.1f}",
             f"{size.delete_p50_ms:.1f}",
@@ -197,9 +213,15 @@ def _print_bench(report: BenchReport) -> None:
                 f"{size.products:,}", check.name, f"{check.value_ms:.1f}", f"< {check.target_ms:.0f}", verdict
             )
     out.print(targets)
-    out.print("Query timings include the query embedding; 'cached' reuses the embedder's query cache.")
+    out.print(
+        "Query timings include the query embedding; 'cached' reuses the embedder's query cache; "
+        "'embed' is the query embedding alone, the same work at any catalog size: compare runs "
+        "(and machines) by it."
+    )
     for size in report.sizes:
-        if size.kept_at:
+        if size.kept_at and size.build_seconds is None:
+            out.print(f"Timed again on the shop kept in {size.kept_at}: reused, nothing was built")
+        elif size.kept_at:
             out.print(f"The {size.products:,}-product shop was kept in {size.kept_at}")
 
 

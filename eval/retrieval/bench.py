@@ -6,6 +6,10 @@ For each size, in a temporary data directory: generate the demo shop (seed 7), b
 cache is bypassed; a cached figure is reported beside it), and time ``refresh_products`` after
 one product's price change (no re-embedding), title change (re-embedding) and deletion.
 Timings use :func:`time.perf_counter`; percentiles are numpy's (linear interpolation).
+
+:func:`reuse_shop` times the queries and updates again on a shop an earlier run kept
+(``--keep``), without generating or building: for measuring a query-side change at 100,000
+products without another hour of embedding. Its report has no build figures.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from eval.retrieval.labels import DEFAULT_QUERIES, QuerySpec, StoreCodes, load_queries, resolve_text
 from retrieval.embeddings import Embedder, ProgressFn
@@ -88,15 +92,16 @@ class Check:
 class SizeReport:
     products: int
     variants: int
-    generate_seconds: float
-    build_seconds: float
-    build_products_per_second: float
+    generate_seconds: float | None  # None: a kept shop was reused, nothing was built
+    build_seconds: float | None
+    build_products_per_second: float | None
     distinct_queries: int
     query_timings: int
     query_p50_ms: float
     query_p95_ms: float
     query_mean_ms: float
     cached_query_p50_ms: float
+    embed_p50_ms: float  # the query embedding alone: the machine's speed, to compare runs by
     update_repetitions: int
     update_price_p50_ms: float
     update_title_p50_ms: float
@@ -222,13 +227,7 @@ def bench_size(
         else tempfile.TemporaryDirectory(prefix=prefix, dir=work_dir)
     )
     with place as tmp:
-        local = settings.model_copy(
-            update={
-                "data_dir": Path(tmp),
-                "store": StoreSettings(),
-                "retrieval": settings.retrieval.model_copy(update={"chroma": ChromaSettings()}),
-            }
-        )
+        local = _local_settings(settings, Path(tmp))
         database = Database(local.database_url)
         database.migrate()
         started = time.perf_counter()
@@ -238,16 +237,7 @@ def bench_size(
         index = open_search_index(local, database, embedder=uncached)
         try:
             build = index.rebuild(progress)
-            codes = StoreCodes(database)
-            queries = [(resolve_text(s, codes)[0], s.filters or SearchFilters()) for s in specs]
-            for text, filters in queries:  # warm-up: SQLite pages, Chroma segments, torch kernels
-                index.search_products(text, filters, k=10, mode="hybrid")
-            timings = _time_searches(index, queries, min_timings)
-            index.embedder = embedder  # the caching embedder: repeated queries skip the model
-            _time_searches(index, queries, 1)
-            cached = _time_searches(index, queries, min_timings)
-            index.embedder = uncached
-            price, title, delete = _time_updates(database, index, update_repetitions)
+            timed = _measure(database, index, embedder, specs, min_timings, update_repetitions)
         finally:
             index.close()
             database.dispose()
@@ -257,18 +247,106 @@ def bench_size(
         generate_seconds=generated,
         build_seconds=build.seconds,
         build_products_per_second=build.products_per_second,
-        distinct_queries=len(queries),
-        query_timings=len(timings),
-        query_p50_ms=percentile_ms(timings, 50),
-        query_p95_ms=percentile_ms(timings, 95),
-        query_mean_ms=float(np.mean(timings)) * 1000.0,
-        cached_query_p50_ms=percentile_ms(cached, 50),
         update_repetitions=update_repetitions,
-        update_price_p50_ms=price,
-        update_title_p50_ms=title,
-        delete_p50_ms=delete,
         kept_at=tmp if keep else None,
+        **timed,
     )
+
+
+class KeptShopError(ValueError):
+    """The directory is not a usable kept benchmark shop."""
+
+
+def reuse_shop(
+    settings: Settings,
+    shop_dir: Path,
+    embedder: Embedder,
+    specs: Sequence[QuerySpec],
+    *,
+    min_timings: int = 200,
+    update_repetitions: int = 20,
+) -> SizeReport:
+    """Time queries and updates on a shop kept by an earlier run (``--keep``); nothing is built.
+    The updates change it (as they did the first time)."""
+    if not (shop_dir / "shop.db").is_file() or not (shop_dir / "index" / "keyword.db").is_file():
+        raise KeptShopError(f"{shop_dir} is not a kept benchmark shop (no shop.db and index/keyword.db)")
+    local = _local_settings(settings, shop_dir)
+    database = Database(local.database_url)
+    index = open_search_index(local, database, embedder=UncachedQueries(embedder))
+    try:
+        reason = index.mismatch()
+        if reason is not None or index.lexical.get_meta("built_at") is None:
+            raise KeptShopError(
+                f"the kept shop's index cannot be reused ({reason or 'it was never built'}); "
+                "run the benchmark without --reuse"
+            )
+        with database.session() as session:
+            products = session.scalar(select(func.count()).select_from(Product)) or 0
+            variants = session.scalar(select(func.count()).select_from(Variant)) or 0
+        timed = _measure(database, index, embedder, specs, min_timings, update_repetitions)
+    finally:
+        index.close()
+        database.dispose()
+    return SizeReport(
+        products=products,
+        variants=variants,
+        generate_seconds=None,
+        build_seconds=None,
+        build_products_per_second=None,
+        update_repetitions=update_repetitions,
+        kept_at=str(shop_dir),
+        **timed,
+    )
+
+
+def _local_settings(settings: Settings, data_dir: Path) -> Settings:
+    """The settings with the shop and index in ``data_dir`` (embedded Chroma, SQLite store)."""
+    return settings.model_copy(
+        update={
+            "data_dir": data_dir,
+            "store": StoreSettings(),
+            "retrieval": settings.retrieval.model_copy(update={"chroma": ChromaSettings()}),
+        }
+    )
+
+
+def _measure(
+    database: Database,
+    index: SearchIndex,
+    embedder: Embedder,
+    specs: Sequence[QuerySpec],
+    min_timings: int,
+    update_repetitions: int,
+) -> dict[str, Any]:
+    """Query and update timings on a built index (its embedder bypasses the query cache)."""
+    uncached = index.embedder
+    codes = StoreCodes(database)
+    queries = [(resolve_text(s, codes)[0], s.filters or SearchFilters()) for s in specs]
+    for text, filters in queries:  # warm-up: SQLite pages, Chroma segments, torch kernels
+        index.search_products(text, filters, k=10, mode="hybrid")
+    timings = _time_searches(index, queries, min_timings)
+    index.embedder = embedder  # the caching embedder: repeated queries skip the model
+    _time_searches(index, queries, 1)
+    cached = _time_searches(index, queries, min_timings)
+    index.embedder = uncached
+    embeds = []
+    for text, _filters in queries:  # pure model time, the same at any catalog size
+        started = time.perf_counter()
+        uncached.embed_query(text=text)
+        embeds.append(time.perf_counter() - started)
+    price, title, delete = _time_updates(database, index, update_repetitions)
+    return {
+        "distinct_queries": len(queries),
+        "query_timings": len(timings),
+        "query_p50_ms": percentile_ms(timings, 50),
+        "query_p95_ms": percentile_ms(timings, 95),
+        "query_mean_ms": float(np.mean(timings)) * 1000.0,
+        "cached_query_p50_ms": percentile_ms(cached, 50),
+        "embed_p50_ms": percentile_ms(embeds, 50),
+        "update_price_p50_ms": price,
+        "update_title_p50_ms": title,
+        "delete_p50_ms": delete,
+    }
 
 
 def run_benchmark(
@@ -283,11 +361,20 @@ def run_benchmark(
     progress: Progress | None = None,
     work_dir: Path | None = None,
     keep: bool = False,
+    reuse: Path | None = None,
 ) -> BenchReport:
-    """Benchmark each catalog size in turn (the embedding model is loaded once)."""
+    """Benchmark each catalog size in turn (the embedding model is loaded once); with ``reuse``,
+    only that kept shop, without building (see :func:`reuse_shop`)."""
     specs = pick_queries(load_queries(query_file), max_queries)
     model = embedder or load_embedder(settings)
     report = BenchReport(embedding_model=model.model_name, cpu_count=os.cpu_count() or 1)
+    if reuse is not None:
+        report.sizes.append(
+            reuse_shop(
+                settings, reuse, model, specs, min_timings=min_timings, update_repetitions=update_repetitions
+            )
+        )
+        return report
     for size in sizes:
         report.sizes.append(
             bench_size(

@@ -25,6 +25,7 @@ POSITIVE = (
     "query_p95_ms",
     "query_mean_ms",
     "cached_query_p50_ms",
+    "embed_p50_ms",
     "update_price_p50_ms",
     "update_title_p50_ms",
     "delete_p50_ms",
@@ -78,6 +79,23 @@ def test_bench_cli_on_a_tiny_catalog(
     kept_at = Path(json.loads(kept.stdout)["sizes"][0]["kept_at"])
     assert kept_at.parent == work and (kept_at / "shop.db").is_file()
     assert (kept_at / "index" / "keywords").is_dir() and (kept_at / "index" / "chroma").is_dir()
+
+    # --reuse times that shop again without building it.
+    before = (kept_at / "index" / "keyword.db").stat().st_mtime_ns
+    again = CliRunner().invoke(app, ["--config", str(config), *args, "--reuse", str(kept_at), "--json"])
+    assert again.exit_code == 0, again.output
+    (reused,) = json.loads(again.stdout)["sizes"]
+    assert reused["kept_at"] == str(kept_at) and reused["build_seconds"] is None
+    assert reused["generate_seconds"] is None and reused["build_products_per_second"] is None
+    assert reused["products"] == 60 - 2, "the first run's update timings deleted two products"
+    assert reused["query_timings"] >= 6 and reused["query_p95_ms"] > 0 and reused["delete_p50_ms"] > 0
+    assert (kept_at / "index" / "keyword.db").stat().st_mtime_ns >= before
+    assert sorted(p.name for p in work.iterdir()) == [kept_at.name], "no new shop was made"
+    printed = CliRunner().invoke(app, ["--config", str(config), *args, "--reuse", str(kept_at)])
+    assert printed.exit_code == 0 and "reused, nothing was built" in " ".join(printed.stdout.split())
+    not_a_shop = CliRunner().invoke(app, ["--config", str(config), *args, "--reuse", str(work)])
+    assert not_a_shop.exit_code == 2
+    assert "not a kept benchmark shop" in " ".join(not_a_shop.output.replace("│", " ").split())
 
 
 def test_uncached_queries_give_the_cached_vectors(embedder: SentenceTransformerEmbedder) -> None:
