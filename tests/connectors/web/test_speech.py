@@ -56,7 +56,10 @@ def test_accept_audio_wav_returns_the_audio_with_texts_in_headers(client: TestCl
     assert response.status_code == 200
     assert response.headers["content-type"] == "audio/wav"
     assert response.content[:4] == b"RIFF"
-    assert unquote(response.headers["x-transcript"]) == "Do you have Merino Running Socks?"
+    # (Whisper's punctuation here differs between CPUs: "?" on one, "," on another)
+    transcript = unquote(response.headers["x-transcript"])
+    assert words(transcript) == "do you have merino running socks"
+    assert response.headers["x-transcript"].isascii()
     assert "12 dollars" in unquote(response.headers["x-reply-text"])
     assert response.headers["x-reply-text"].isascii()
     assert response.headers["x-session-token"].startswith(response.headers["x-session-id"] + ".")
