@@ -151,10 +151,10 @@ class Assistant:
         ``product_id``: the message came from that product card's button ("Details", "Add to
         cart"), so "it" and "this one" mean that product even if it is no longer on screen.
 
-        ``message_key``: the channel's id for the message (Telegram's update id). When the
-        conversation's last message has the same key, it was handled already (a redelivery, or
-        a replay after a crash): nothing is run again and the reply recorded then comes back,
-        marked ``replayed``.
+        ``message_key``: the channel's id for the message (Telegram's update id, a web client's
+        message id). When one of the conversation's recent messages has the same key, it was
+        handled already (a redelivery, a client's retry, a replay after a crash): nothing is run
+        again and the reply recorded then comes back, marked ``replayed``.
         """
         reply: Reply | None = None
         for item in self._run(
@@ -404,13 +404,15 @@ class Assistant:
 
 
 def recorded_reply(sid: str, state: SessionState, key: str) -> Reply | None:
-    """The reply already recorded for the message ``key``, if it is the conversation's last
-    customer message (empty when the bot stayed silent); None when that message is new."""
-    last = state.last_user_message
-    if last is None or last.key != key:
+    """The reply already recorded for the message ``key`` (empty when the bot stayed silent,
+    e.g. an agent had the conversation); None when that message is new. The conversation
+    remembers its last :data:`~assistant.state.KEPT_KEYS` keyed messages, so a client that
+    sends several messages again after a lost connection gets each answer once."""
+    turn = state.answered(key)
+    if turn is None:
         return None
-    answer = state.last_bot_reply
-    if answer is None or answer.in_reply_to != key:
+    answer = turn.reply
+    if answer is None:
         return Reply(session_id=sid, text="", mode=state.mode, replayed=True)
     cards = tuple(card for card in (shown.card() for shown in answer.products) if card is not None)
     return Reply(

@@ -33,6 +33,18 @@ from assistant.events import (
 from assistant.types import ActiveForm, Mode, PendingConfirmation, ShownProduct, SlotName, Slots
 from shopassist.errors import InvalidArgumentsError
 
+KEPT_KEYS = 32
+"""How many keyed customer messages a conversation remembers for replays (see ``keyed``)."""
+
+
+class KeyedTurn(BaseModel):
+    """A customer message that came with a channel key, and the bot's reply to it (if any)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    key: str
+    reply: BotReply | None = None
+
 
 class SessionState(BaseModel):
     """What a conversation knows now. Build it with :func:`fold`; it is immutable."""
@@ -54,6 +66,15 @@ class SessionState(BaseModel):
     last_agent_message: AgentMessage | None = None
     last_tool_call: ToolCall | None = None
     last_tool_result: ToolResult | None = None
+    keyed: tuple[KeyedTurn, ...] = Field(
+        default=(),
+        description=f"The last {KEPT_KEYS} customer messages that carried a key, with their replies: "
+        "a message sent again with the same key is answered from here instead of run twice.",
+    )
+
+    def answered(self, key: str) -> KeyedTurn | None:
+        """The latest message recorded with ``key`` (None: that message is new)."""
+        return next((turn for turn in reversed(self.keyed) if turn.key == key), None)
 
     # Shortcuts to the slots the pipeline reads most.
     @property
@@ -97,13 +118,30 @@ def _slot(state: SessionState, name: SlotName, value: object) -> dict[str, Any]:
     return {"slots": state.slots.model_copy(update={name.value: value})}
 
 
+def _answer(keyed: tuple[KeyedTurn, ...], reply: BotReply) -> tuple[KeyedTurn, ...]:
+    """``keyed`` with ``reply`` attached to the latest unanswered message it answers."""
+    for i in range(len(keyed) - 1, -1, -1):
+        if keyed[i].key == reply.in_reply_to and keyed[i].reply is None:
+            return (*keyed[:i], keyed[i].model_copy(update={"reply": reply}), *keyed[i + 1 :])
+    return keyed
+
+
 def _changes(state: SessionState, event: Event) -> dict[str, Any]:
     """The fields ``event`` changes (one rule per event type)."""
     match event:
         case UserMessage():
-            return {"turns": state.turns + 1, "channel": event.channel, "last_user_message": event}
+            changes: dict[str, Any] = {
+                "turns": state.turns + 1,
+                "channel": event.channel,
+                "last_user_message": event,
+            }
+            if event.key is not None:
+                changes["keyed"] = (*state.keyed, KeyedTurn(key=event.key))[-KEPT_KEYS:]
+            return changes
         case BotReply():
-            return {"last_bot_reply": event}
+            if event.in_reply_to is None:
+                return {"last_bot_reply": event}
+            return {"last_bot_reply": event, "keyed": _answer(state.keyed, event)}
         case AgentMessage():
             return {"last_agent_message": event}
         case ToolCall():

@@ -19,7 +19,7 @@ class EventSocket:
     async def send(self, kind: str, **payload: Any) -> None:
         await self.ws.send_text(json.dumps({"type": kind, **payload}, default=str))
 
-    async def error(self, code: str, message: str) -> None:
-        """An ``error`` event; the connection stays open."""
+    async def error(self, code: str, message: str, **context: Any) -> None:
+        """An ``error`` event (``context``: e.g. ``in_reply_to``); the connection stays open."""
         self.metrics.errors.labels(code=code).inc()
-        await self.send("error", code=code, message=message)
+        await self.send("error", code=code, message=message, **context)

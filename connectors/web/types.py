@@ -2,12 +2,33 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from assistant.events import AgentMessage, BotReply, ModeChange, StoredEvent, UserMessage
 from assistant.types import Citation, Mode, ProductCard, QuickReply, Reply, ShownProduct
+
+MESSAGE_ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,48}$"
+"""A client's id for one message (REST ``message_id``, WebSocket ``message_id``)."""
+KEY_PREFIX = "web:"
+
+
+def message_key(message_id: str | None) -> str | None:
+    """The conversation's key for a web client's message id (None: the message has none)."""
+    return None if message_id is None else KEY_PREFIX + message_id
+
+
+def valid_message_id(value: object) -> bool:
+    return isinstance(value, str) and re.fullmatch(MESSAGE_ID_PATTERN, value) is not None
+
+
+def message_id_of(key: str | None) -> str | None:
+    """The web client's message id back from a recorded key (None for other channels' keys)."""
+    if key is None or not key.startswith(KEY_PREFIX):
+        return None
+    return key[len(KEY_PREFIX) :]
 
 
 class Health(BaseModel):
@@ -36,7 +57,7 @@ class ChatRequest(BaseModel):
     )
     message_id: str | None = Field(
         default=None,
-        pattern=r"^[A-Za-z0-9_.:-]{1,48}$",
+        pattern=MESSAGE_ID_PATTERN,
         description="The client's id for this message. Send the same id when retrying after a lost "
         "response: the message is answered once, and the retry gets the same reply (replayed: true).",
     )

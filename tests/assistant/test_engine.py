@@ -278,6 +278,22 @@ def test_a_message_delivered_twice_is_answered_once(rules: tuple[Assistant, Serv
     assert keys == ["tg:1", "tg:2", "tg:3"]
 
 
+def test_an_earlier_message_sent_again_is_still_answered_once(rules: tuple[Assistant, Services]) -> None:
+    """A client that lost its connection sends every unanswered message again, in order: each
+    key is found in the conversation's recent keyed messages, not only the last one."""
+    assistant, services = rules
+    sid = assistant.start_session(channel="web")
+    added = assistant.handle(sid, "Add this to my cart", product_id="P-LAMP", message_key="web:a")
+    cart = assistant.handle(sid, "what's in my cart?", message_key="web:b")
+    before = len(assistant.store.events(session_id=sid))
+    first_again = assistant.handle(sid, "Add this to my cart", product_id="P-LAMP", message_key="web:a")
+    second_again = assistant.handle(sid, "what's in my cart?", message_key="web:b")
+    assert first_again.replayed and first_again.text == added.text
+    assert second_again.replayed and second_again.text == cart.text
+    assert len(assistant.store.events(session_id=sid)) == before, "replays record nothing"
+    assert sum(_cart_quantities(services, sid).values()) == 1, "the cart was changed once"
+
+
 def test_a_replay_while_an_agent_has_the_conversation_stays_silent(rules: tuple[Assistant, Services]) -> None:
     from assistant.desk import SupportDesk
 

@@ -21,7 +21,7 @@ from assistant.events import (
     ToolResult,
     UserMessage,
 )
-from assistant.state import SessionState, SnapshotCache, apply, fold
+from assistant.state import KEPT_KEYS, SessionState, SnapshotCache, apply, fold
 from assistant.types import (
     ActiveForm,
     ConfirmationOutcome,
@@ -151,6 +151,27 @@ def test_messages_count_turns_and_the_last_ones_are_kept() -> None:
     assert state.last_tool_result is not None and state.last_tool_result.ok
     assert state.last_seq == 7 and state.session_id == "s1"
     assert state.updated_at == T0 + timedelta(seconds=6)
+
+
+def test_keyed_messages_remember_their_replies_up_to_a_bound() -> None:
+    state = run(
+        UserMessage(text="hi", channel="web", key="web:a"),
+        BotReply(text="Hello!", in_reply_to="web:a"),
+        UserMessage(text="no key", channel="web"),
+        BotReply(text="unkeyed"),
+        UserMessage(text="still there?", channel="web", key="web:b"),
+    )
+    a, b = state.answered("web:a"), state.answered("web:b")
+    assert a is not None and a.reply is not None and a.reply.text == "Hello!"
+    assert b is not None and b.reply is None, "not answered (yet, or an agent has the conversation)"
+    assert state.answered("web:c") is None
+    assert [t.key for t in state.keyed] == ["web:a", "web:b"], "messages without a key are not kept"
+    # A reply to a key nobody sent changes nothing.
+    assert apply(state, BotReply(text="stray", in_reply_to="web:zz")).keyed == state.keyed
+
+    many = run(*(UserMessage(text=str(i), channel="web", key=f"k{i}") for i in range(KEPT_KEYS + 5)))
+    assert len(many.keyed) == KEPT_KEYS
+    assert many.answered("k0") is None and many.answered(f"k{KEPT_KEYS + 4}") is not None
 
 
 def test_agent_messages_do_not_change_the_mode_and_do_not_count_as_turns() -> None:

@@ -8,7 +8,14 @@ from fastapi import APIRouter, Request, Response
 
 from connectors.web.deps import AssistantDep, MetricsDep, RateLimitsDep, SettingsDep, SignerDep
 from connectors.web.session_auth import COOKIE, authorize, presented_token
-from connectors.web.types import ChatRequest, ChatResponse, Transcript, TranscriptEntry, transcript_entry
+from connectors.web.types import (
+    ChatRequest,
+    ChatResponse,
+    Transcript,
+    TranscriptEntry,
+    message_key,
+    transcript_entry,
+)
 from shopassist.errors import InvalidArgumentsError
 
 router = APIRouter(prefix="/api/v1", tags=["chat"])
@@ -48,13 +55,14 @@ def chat(
     client = request.client.host if request.client else None
     limits.check(ip=client, session_id=session_id)
     started = time.perf_counter()
-    key = f"web:{body.message_id}" if body.message_id is not None else None
+    key = message_key(body.message_id)
     reply = assistant.handle(
         session_id, body.message, channel="web", product_id=body.product_id, message_key=key
     )
     if session_id is None:
         limits.count_first(reply.session_id)
-    metrics.observe_reply(reply, "web", time.perf_counter() - started)
+    if not reply.replayed:
+        metrics.observe_reply(reply, "web", time.perf_counter() - started)
     token = signer.token(reply.session_id)
     set_session_cookie(response, token, secure=settings.web.secure_cookies)
     return ChatResponse.from_reply(reply, token)

@@ -1,11 +1,18 @@
 """The chat WebSocket: typed JSON events both ways, streamed replies, replay after reconnects.
 
 Client events: ``hello`` {session_token?, last_seq?} (optional, first), ``message`` {text,
-action?: {kind, product_id}} (``action`` when a product card's button sent it),
+message_id?, action?: {kind, product_id}} (``action`` when a product card's button sent it),
 ``typing``, ``ack`` {seq}, ``ping``. Server events: ``session`` {session_id, session_token},
-``typing``, ``token`` {text, reset}, ``reply`` {seq, text, quick_replies, citations, mode},
-``products`` {seq, products}, ``mode`` {seq, mode}, ``agent_message`` {seq, agent, text},
-``error`` {code, message}, ``pong``.
+``typing``, ``token`` {text, reset}, ``reply`` {seq, text, quick_replies, citations, template,
+in_reply_to}, ``products`` {seq, products}, ``mode`` {seq, mode}, ``agent_message`` {seq,
+agent, text}, ``received`` {message_id, replayed}, ``error`` {code, message, in_reply_to?},
+``pong``.
+
+A ``message_id`` (the REST API's pattern) makes sending a message again safe: once its turn
+is done the server answers ``received``, and a message sent again with the same id after a
+dropped connection is not run twice (``received`` with ``replayed: true``; its reply is in the
+event log, so a ``hello`` with ``last_seq`` has already brought it). ``reply.in_reply_to`` and
+``error.in_reply_to`` name the message they answer.
 
 Every server event about the conversation carries the event log's ``seq``. A client that
 reconnects sends the last ``seq`` it saw in ``hello`` and gets every reply, agent message and
@@ -31,6 +38,7 @@ from assistant.types import Reply
 from connectors.web.event_socket import EventSocket
 from connectors.web.ratelimit import RateLimits
 from connectors.web.session_auth import SessionSigner, presented_token
+from connectors.web.types import message_id_of, message_key, valid_message_id
 from shopassist.errors import NotFoundError, ShopassistError
 
 router = APIRouter()
@@ -136,45 +144,60 @@ class ChatSocket(EventSocket):
         await self.deliver_new()
 
     async def on_message(self, event: dict[str, Any]) -> None:
+        message_id = event.get("message_id")
+        if message_id is not None and not valid_message_id(message_id):
+            await self.error(
+                "invalid_message", "message_id must be 1 to 48 letters, digits or any of _ . : -"
+            )
+            return
+        about = {"in_reply_to": message_id} if message_id is not None else {}
         text = event.get("text")
         if not isinstance(text, str) or not text.strip():
-            await self.error("invalid_message", "A message event needs a non-empty 'text'")
+            await self.error("invalid_message", "A message event needs a non-empty 'text'", **about)
             return
         if len(text) > self.max_chars:
             await self.error(
-                "message_too_long", f"The message is {len(text)} characters; the limit is {self.max_chars}"
+                "message_too_long",
+                f"The message is {len(text)} characters; the limit is {self.max_chars}",
+                **about,
             )
             return
         try:
             self.limits.check(ip=self.client, session_id=self.session_id)
         except ShopassistError as exc:
-            await self.error(exc.code, exc.message)
+            await self.error(exc.code, exc.message, **about)
             return
         action = event.get("action")
         product_id = action.get("product_id") if isinstance(action, dict) else None
         if product_id is not None and (not isinstance(product_id, str) or not 0 < len(product_id) <= 120):
-            await self.error("invalid_message", "action.product_id must be a product id string")
+            await self.error("invalid_message", "action.product_id must be a product id string", **about)
             return
         await self.send("typing")
         started = time.perf_counter()
         try:
-            reply = await self.turn(text, product_id)
+            reply = await self.turn(text, product_id, message_key(message_id))
         except ShopassistError as exc:
-            await self.error(exc.code, exc.message)
+            await self.error(exc.code, exc.message, **about)
             return
         except Exception:  # keep the connection: the customer can try again
             log.exception("chat turn failed", extra={"session_id": self.session_id})
             await self.error(
-                "internal_error", "Something went wrong on our side. Please try again in a moment."
+                "internal_error", "Something went wrong on our side. Please try again in a moment.", **about
             )
             return
-        self.metrics.observe_reply(reply, "web", time.perf_counter() - started)
+        if not reply.replayed:
+            self.metrics.observe_reply(reply, "web", time.perf_counter() - started)
         await self.deliver_new(reply)
+        if message_id is not None:
+            await self.send("received", message_id=message_id, replayed=reply.replayed)
 
-    async def turn(self, text: str, product_id: str | None = None) -> Reply:
+    async def turn(self, text: str, product_id: str | None = None, key: str | None = None) -> Reply:
         reply: Reply | None = None
         new_session = self.session_id is None
-        async for item in self.assistant.stream(self.session_id, text, channel="web", product_id=product_id):
+        stream = self.assistant.stream(
+            self.session_id, text, channel="web", product_id=product_id, message_key=key
+        )
+        async for item in stream:
             if isinstance(item, StreamText):
                 await self.send("token", text=item.text, reset=item.reset)
             else:
@@ -205,6 +228,7 @@ class ChatSocket(EventSocket):
                     quick_replies=[q.model_dump(mode="json") for q in event.quick_replies],
                     citations=[c.model_dump(mode="json") for c in event.citations],
                     template=event.template,
+                    in_reply_to=message_id_of(event.in_reply_to),
                 )
                 cards = reply.products if reply is not None and reply.text == event.text else event.products
                 if cards:

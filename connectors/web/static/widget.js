@@ -7,6 +7,9 @@
  * cards with an add-to-cart button, quick-reply chips, citations, a notice when a person from
  * support joins, and a reconnecting state. It keeps the last event seq it saw (sessionStorage)
  * and sends it on reconnect, so replies that arrived while the connection was down are replayed.
+ * Each message carries a message_id and stays pending (sessionStorage) until the server says
+ * "received"; pending messages are sent again after a reconnect, and the server answers each
+ * id once, so a message lost with the connection is neither dropped nor run twice.
  * The session token lives in an HttpOnly cookie set by the server; a cross-origin embed keeps it
  * in sessionStorage and sends it in the hello event.
  */
@@ -16,7 +19,7 @@
   var server = (script && script.getAttribute("data-server")) || window.location.origin;
   var title = (script && script.getAttribute("data-title")) || "Shop assistant";
   var store = window.sessionStorage;
-  var KEY_TOKEN = "shopassist.token", KEY_SEQ = "shopassist.seq";
+  var KEY_TOKEN = "shopassist.token", KEY_SEQ = "shopassist.seq", KEY_PENDING = "shopassist.pending";
 
   function el(tag, cls, text) {
     var node = document.createElement(tag);
@@ -81,7 +84,28 @@
   link.href = new URL("/widget.css", server).toString();
   document.head.appendChild(link);
 
-  var socket = null, streaming = null, retry = 0, queue = [], open = false;
+  var socket = null, streaming = null, retry = 0, open = false;
+  var pending = loadPending();
+
+  function loadPending() {
+    try {
+      var saved = JSON.parse(store.getItem(KEY_PENDING) || "[]");
+      return Array.isArray(saved) ? saved : [];
+    } catch (e) {
+      return [];
+    }
+  }
+
+  function settle(messageId) {
+    if (!messageId) return;
+    pending = pending.filter(function (event) { return event.message_id !== messageId; });
+    store.setItem(KEY_PENDING, JSON.stringify(pending));
+  }
+
+  function newMessageId() {
+    if (window.crypto && window.crypto.randomUUID) return window.crypto.randomUUID();
+    return Date.now().toString(36) + "-" + Math.random().toString(36).slice(2, 12);
+  }
   var lastSeq = Number(store.getItem(KEY_SEQ) || 0);
 
   function scroll() { log.scrollTop = log.scrollHeight; }
@@ -195,9 +219,13 @@
         else if (event.mode === "closed") bubble("system", "This conversation was closed.");
         seen(event.seq);
         break;
+      case "received":
+        settle(event.message_id);
+        break;
       case "error":
         typing.textContent = "";
         streaming = null;
+        settle(event.in_reply_to);
         bubble("system", event.message || "Something went wrong.");
         break;
     }
@@ -205,15 +233,16 @@
 
   function emit(event) {
     if (socket && socket.readyState === 1) socket.send(JSON.stringify(event));
-    else if (event.type === "message") queue.push(event);
   }
 
   function say(text, action) {
     text = (text || "").trim();
     if (!text) return;
     bubble("user", text);
-    var event = { type: "message", text: text };
+    var event = { type: "message", text: text, message_id: newMessageId() };
     if (action) event.action = action;
+    pending.push(event);
+    store.setItem(KEY_PENDING, JSON.stringify(pending));
     emit(event);
   }
 
@@ -226,7 +255,7 @@
       root.setAttribute("data-connected", "true");
       var token = store.getItem(KEY_TOKEN);
       socket.send(JSON.stringify({ type: "hello", session_token: token || undefined, last_seq: lastSeq }));
-      while (queue.length) socket.send(JSON.stringify(queue.shift()));
+      pending.forEach(function (event) { socket.send(JSON.stringify(event)); });
     };
     socket.onmessage = function (message) {
       try { onEvent(JSON.parse(message.data)); } catch (e) { /* ignore a malformed frame */ }

@@ -9,7 +9,7 @@ from typing import Any
 import websockets
 from fastapi.testclient import TestClient
 
-from assistant.events import AgentMessage, ModeChange
+from assistant.events import AgentMessage, ModeChange, UserMessage
 from assistant.types import Mode
 from connectors.web.session_auth import COOKIE
 from tests.connectors.web.conftest import WebShop
@@ -185,6 +185,49 @@ def test_reconnect_replays_what_was_missed(client: TestClient, web_shop: WebShop
     with client.websocket_connect("/ws/chat") as ws:
         ws.send_json({"type": "hello", "session_token": token + "x", "last_seq": 0})
         assert ws.receive_json()["code"] == "invalid_session"
+
+
+def test_a_message_sent_again_after_a_lost_connection_runs_once(
+    client: TestClient, web_shop: WebShop
+) -> None:
+    """The widget sends its unanswered messages again after reconnecting; the ids make it safe."""
+    with client.websocket_connect("/ws/chat") as ws:
+        ws.send_json({"type": "message", "text": "I want to talk to a person", "message_id": "m-1"})
+        first = _receive_until(ws, "received")
+    token = next(e for e in first if e["type"] == "session")["session_token"]
+    reply = next(e for e in first if e["type"] == "reply")
+    assert reply["in_reply_to"] == "m-1"
+    assert first[-1] == {"type": "received", "message_id": "m-1", "replayed": False}
+    with client.websocket_connect("/ws/chat") as ws:
+        ws.send_json({"type": "hello", "session_token": token, "last_seq": 0})
+        ws.send_json({"type": "message", "text": "I want to talk to a person", "message_id": "m-1"})
+        again = _receive_until(ws, "received")
+        assert again[-1] == {"type": "received", "message_id": "m-1", "replayed": True}
+        replies = [e for e in again if e["type"] == "reply"]
+        assert [r["seq"] for r in replies] == [reply["seq"]], "the log brought the reply once, not a new one"
+        assert not any(e["type"] == "token" for e in again), "nothing was generated again"
+
+        ws.send_json({"type": "message", "text": "hi", "message_id": "no spaces!"})
+        refused = ws.receive_json()
+        assert refused["code"] == "invalid_message" and "message_id" in refused["message"]
+        limit = web_shop.services.settings.dialogue.max_message_chars
+        ws.send_json({"type": "message", "text": "x" * (limit + 1), "message_id": "m-2"})
+        too_long = ws.receive_json()
+        assert too_long["code"] == "message_too_long" and too_long["in_reply_to"] == "m-2"
+    session_id = token.rpartition(".")[0]
+    store = web_shop.services.sessions
+    assert store is not None
+    messages = [e.event for e in store.events(session_id=session_id) if isinstance(e.event, UserMessage)]
+    assert [m.key for m in messages] == ["web:m-1"], "one customer message, recorded once"
+    # The same id over REST is the same message.
+    client.cookies.clear()
+    retry = client.post(
+        "/api/v1/chat",
+        json={"session_id": session_id, "message": "I want to talk to a person", "message_id": "m-1"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert retry.status_code == 200 and retry.json()["replayed"] is True
+    assert retry.json()["reply"] == reply["text"]
 
 
 def test_health_readiness_metrics_and_openapi(client: TestClient) -> None:

@@ -5,11 +5,14 @@ cart. Screenshots are kept in artifacts/ as test artifacts."""
 
 from __future__ import annotations
 
+import json
 import re
 
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, WebSocketRoute, expect
 
+from assistant.events import UserMessage
 from tests.connectors.web.browser import ARTIFACTS, open_chat, say
+from tests.connectors.web.conftest import WebShop
 
 
 def test_shop_by_chat_in_a_browser(browser: Browser, live_server: str) -> None:
@@ -52,4 +55,48 @@ def test_widget_on_a_narrow_phone_viewport(browser: Browser, live_server: str) -
     page.keyboard.press("Escape")
     expect(page.get_by_role("button", name="Chat with us")).to_be_focused()
     page.screenshot(path=str(ARTIFACTS / "widget-mobile.png"))
+    page.close()
+
+
+def test_a_reply_lost_with_the_connection_arrives_once(
+    browser: Browser, live_server: str, web_shop: WebShop
+) -> None:
+    """The first socket drops just as the reply comes (Playwright cuts it between the page and
+    the real server). The widget reconnects, gets the reply from the event log and sends the
+    unanswered message again; the server answers that id once, so nothing is lost or doubled."""
+    connections: list[str] = []
+
+    def route(ws: WebSocketRoute) -> None:
+        connections.append(ws.url)
+        server = ws.connect_to_server()
+        if len(connections) > 1:
+            return  # later connections: plain forwarding both ways
+
+        def from_server(message: str | bytes) -> None:
+            kind = json.loads(message)["type"]
+            if kind == "reply":
+                ws.close()  # the reply is lost with the connection
+            elif kind != "token":  # (so what the page shows can only come from the replay)
+                ws.send(message)
+
+        server.on_message(from_server)
+
+    page = browser.new_page()
+    page.route_web_socket(re.compile(r".*/ws/chat$"), route)
+    open_chat(page, live_server)
+    say(page, "desk lamp")
+    bot = page.locator('.sa-msg[data-role="bot"]')
+    expect(bot.last).to_contain_text("Arc Desk Lamp", timeout=30_000)
+    page.wait_for_function("() => sessionStorage.getItem('shopassist.pending') === '[]'", timeout=20_000)
+    assert len(connections) >= 2, "the widget reconnected"
+    expect(bot).to_have_count(1)
+    expect(page.locator('.sa-card[data-product-id="P-LAMP"]')).to_have_count(1)
+    expect(page.locator('.sa-msg[data-role="user"]')).to_have_count(1)
+    token = page.evaluate("() => sessionStorage.getItem('shopassist.token')")
+    store = web_shop.services.sessions
+    assert store is not None and isinstance(token, str)
+    events = store.events(session_id=token.rpartition(".")[0])
+    messages = [e.event for e in events if isinstance(e.event, UserMessage)]
+    assert [m.text for m in messages] == ["desk lamp"], "the message sent twice ran once"
+    assert messages[0].key is not None and messages[0].key.startswith("web:")
     page.close()
