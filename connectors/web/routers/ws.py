@@ -179,6 +179,11 @@ class ChatSocket(EventSocket):
         except ShopassistError as exc:
             await self.error(exc.code, exc.message, **about)
             return
+        except WebSocketDisconnect:
+            # Gone mid-turn: the turn still finishes and is recorded; the client gets its
+            # reply from the log after reconnecting (and a message sent again runs once).
+            log.info("chat socket closed during a turn", extra={"session_id": self.session_id})
+            raise
         except Exception:  # keep the connection: the customer can try again
             log.exception("chat turn failed", extra={"session_id": self.session_id})
             await self.error(
@@ -192,8 +197,13 @@ class ChatSocket(EventSocket):
             await self.send("received", message_id=message_id, replayed=reply.replayed)
 
     async def turn(self, text: str, product_id: str | None = None, key: str | None = None) -> Reply:
+        if self.session_id is None:
+            # The token goes out before the turn runs: a client whose connection drops during
+            # its first turn can still send the message again into the same conversation.
+            self.session_id = await run_in_threadpool(self.assistant.start_session, channel="web")
+            self.limits.count_first(self.session_id)
+            await self.announce()
         reply: Reply | None = None
-        new_session = self.session_id is None
         stream = self.assistant.stream(
             self.session_id, text, channel="web", product_id=product_id, message_key=key
         )
@@ -204,10 +214,6 @@ class ChatSocket(EventSocket):
                 reply = item
         if reply is None:  # pragma: no cover - stream always ends with a Reply
             raise RuntimeError("no reply")
-        if new_session:
-            self.session_id = reply.session_id
-            self.limits.count_first(reply.session_id)
-            await self.announce()
         return reply
 
     async def deliver_new(self, reply: Reply | None = None) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
 from playwright.sync_api import Browser, WebSocketRoute, expect
 
 from assistant.events import UserMessage
@@ -58,12 +59,14 @@ def test_widget_on_a_narrow_phone_viewport(browser: Browser, live_server: str) -
     page.close()
 
 
+@pytest.mark.parametrize("cut_at", ["token", "reply"])
 def test_a_reply_lost_with_the_connection_arrives_once(
-    browser: Browser, live_server: str, web_shop: WebShop
+    browser: Browser, live_server: str, web_shop: WebShop, cut_at: str
 ) -> None:
-    """The first socket drops just as the reply comes (Playwright cuts it between the page and
-    the real server). The widget reconnects, gets the reply from the event log and sends the
-    unanswered message again; the server answers that id once, so nothing is lost or doubled."""
+    """The first socket drops mid-turn (at the first streamed token) or just as the reply comes:
+    Playwright cuts it between the page and the real server. The widget reconnects, gets the
+    reply from the event log and sends the unanswered message again; the server answers that
+    id once, in the same conversation, so nothing is lost or doubled."""
     connections: list[str] = []
 
     def route(ws: WebSocketRoute) -> None:
@@ -74,9 +77,9 @@ def test_a_reply_lost_with_the_connection_arrives_once(
 
         def from_server(message: str | bytes) -> None:
             kind = json.loads(message)["type"]
-            if kind == "reply":
-                ws.close()  # the reply is lost with the connection
-            elif kind != "token":  # (so what the page shows can only come from the replay)
+            if kind == cut_at:
+                ws.close()  # the rest of the turn is lost with the connection
+            elif kind not in ("token", "reply"):  # what the page shows can only come from the replay
                 ws.send(message)
 
         server.on_message(from_server)
@@ -95,8 +98,16 @@ def test_a_reply_lost_with_the_connection_arrives_once(
     token = page.evaluate("() => sessionStorage.getItem('shopassist.token')")
     store = web_shop.services.sessions
     assert store is not None and isinstance(token, str)
-    events = store.events(session_id=token.rpartition(".")[0])
-    messages = [e.event for e in events if isinstance(e.event, UserMessage)]
-    assert [m.text for m in messages] == ["desk lamp"], "the message sent twice ran once"
-    assert messages[0].key is not None and messages[0].key.startswith("web:")
+    sessions = store.list_sessions(channel="web")
+    messages = [
+        (summary.session_id, e.event)
+        for summary in sessions
+        for e in store.events(session_id=summary.session_id)
+        if isinstance(e.event, UserMessage)
+    ]
+    assert [(sid, m.text) for sid, m in messages] == [(token.rpartition(".")[0], "desk lamp")], (
+        "the message sent twice ran once, in the widget's conversation"
+    )
+    key = messages[0][1].key
+    assert key is not None and key.startswith("web:")
     page.close()
