@@ -258,7 +258,9 @@ class Assistant:
                 message = guarded.violation.message
                 yield Reply(session_id=sid, text=message, mode=state.mode, template=name, steps=(step,))
                 return
-            turn = self._turn(sid, channel, state, guarded, self.executor, product_id=product_id)
+            turn = self._turn(
+                sid, channel, state, guarded, self.executor, product_id=product_id, message_key=message_key
+            )
             intent = turn.intent
             flags = tuple(sorted({f.kind.value for f in guarded.flags}))
             if state.mode is Mode.CLOSED:
@@ -329,6 +331,7 @@ class Assistant:
         executor: ToolExecutor,
         *,
         product_id: str | None = None,
+        message_key: str | None = None,
     ) -> Turn:
         return Turn(
             session_id=sid,
@@ -340,6 +343,7 @@ class Assistant:
             executor=executor,
             now=self._clock(),
             product_id=product_id,
+            message_key=message_key,
         )
 
     def suggest(self, session_id: str) -> Reply:

@@ -11,7 +11,9 @@ records nothing of itself (tool side effects are idempotent and confirmed before
 
 from __future__ import annotations
 
+import itertools
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -62,6 +64,10 @@ class Turn:
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     product_id: str | None = None
     """The product card the message came from (a button tap), if any."""
+    message_key: str | None = None
+    """The channel's key for the message; names this turn's tool calls (``ToolContext.request``)."""
+    call_numbers: Iterator[int] = field(default_factory=itertools.count)
+    """Numbers this turn's tool calls in order; shared with :meth:`about` views."""
     events: list[Event] = field(default_factory=list)
     steps: list[TurnStep] = field(default_factory=list)
 
@@ -109,6 +115,9 @@ class Turn:
         call = ToolCall(tool=tool, args=_jsonable(args))
         self.record(call)
         ctx = self.ctx if confirmation is None else self.ctx.confirmed(confirmation)
+        number = next(self.call_numbers)
+        if self.message_key is not None:
+            ctx = replace(ctx, request=f"{self.message_key}#{number}")
         try:
             outcome = self.executor.run(tool, args, ctx=ctx)
         except ShopassistError as exc:
@@ -150,10 +159,6 @@ class Turn:
             self.step("confirmation", pending.tool, outcome=outcome.value)
 
 
-#: Tools that change the store although they need no confirmation (the conversation's cart).
-WRITING_TOOLS = frozenset({"add_to_cart", "remove_from_cart"})
-
-
 class DraftExecutor(ToolExecutor):
     """A :class:`ToolExecutor` for drafts: read-only tools run, anything that writes is refused."""
 
@@ -162,7 +167,7 @@ class DraftExecutor(ToolExecutor):
 
     def run(self, name: str, args: dict[str, Any] | BaseModel, *, ctx: ToolContext) -> ToolOutcome:
         tool = self.registry.get(name)
-        if tool.side_effect or name in WRITING_TOOLS:
+        if tool.side_effect or tool.writes:
             raise ActionRefusedError(
                 f"{name} changes the shop's records and does not run in a draft", tool=name
             )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
@@ -37,15 +37,20 @@ class ToolContext:
     ``customer_id`` is set only by the dialogue layer after a successful authentication;
     never from what the customer types. ``confirmation`` is the token the dialogue layer got
     from :meth:`ToolExecutor.prepare` and hands back after the customer said yes.
+    ``request`` names this call within the customer message that caused it (the message's
+    key and the call's place in the turn): when a turn runs again for the same message (a
+    crash before it was recorded, then a redelivery), a store-writing tool called with the
+    same request and arguments replays its first result instead of writing twice.
     """
 
     session_id: str | None = None
     customer_id: str | None = None
     channel: str = "api"
     confirmation: str | None = None
+    request: str | None = None
 
     def confirmed(self, token: str) -> ToolContext:
-        return ToolContext(self.session_id, self.customer_id, self.channel, token)
+        return replace(self, confirmation=token)
 
 
 @dataclass
@@ -68,6 +73,9 @@ class Tool(Generic[A, R]):
     result_model: ClassVar[type[ToolResult]]
     requires_auth: ClassVar[bool] = False
     side_effect: ClassVar[bool] = False
+    """Changes the shop's records and runs only after the customer confirmed (orders)."""
+    writes: ClassVar[bool] = False
+    """Changes the store without a confirmation (the conversation's cart)."""
 
     def run(self, args: A, *, ctx: ToolContext, env: ToolEnv) -> R:
         raise NotImplementedError
@@ -100,7 +108,7 @@ def validate_tool_class(tool: Tool[Any, Any]) -> None:
         model = getattr(cls, attr, None)
         if not (isinstance(model, type) and issubclass(model, base)):
             raise RegistryError(f"{where}: {attr} of tool {name!r} must subclass {base.__name__}")
-    for flag in ("requires_auth", "side_effect"):
+    for flag in ("requires_auth", "side_effect", "writes"):
         if not isinstance(getattr(cls, flag), bool):
             raise RegistryError(f"{where}: {flag} of tool {name!r} must be a bool")
     if cls.run is Tool.run:

@@ -108,6 +108,7 @@ class AddToCart(Tool[AddToCartArgs, CartView]):
     description = "Add units of an item to the conversation's cart (or more of one already there)."
     args_model = AddToCartArgs
     result_model = CartView
+    writes = True
 
     def run(self, args: AddToCartArgs, *, ctx: ToolContext, env: ToolEnv) -> CartView:
         session_id = require_session(ctx, self.name)
@@ -157,6 +158,7 @@ class RemoveFromCart(Tool[RemoveFromCartArgs, CartView]):
     description = "Remove an item from the conversation's cart, or reduce how many units of it are there."
     args_model = RemoveFromCartArgs
     result_model = CartView
+    writes = True
 
     def run(self, args: RemoveFromCartArgs, *, ctx: ToolContext, env: ToolEnv) -> CartView:
         cart = find_open_cart(env, require_session(ctx, self.name))

@@ -220,13 +220,22 @@ class ToolExecutor:
         material = "\x1f".join([tool.name, ctx.customer_id or "", canonical_args(args), scope])
         return hashlib.sha256(material.encode()).hexdigest()
 
+    @staticmethod
+    def _request_key(tool: Tool[Any, Any], args: BaseModel, ctx: ToolContext) -> str | None:
+        """A store-writing call's key: its conversation, request and arguments (None: no request)."""
+        if ctx.request is None:
+            return None
+        parts = ["request", tool.name, ctx.session_id or "", ctx.request, canonical_args(args)]
+        material = "\x1f".join(parts)
+        return hashlib.sha256(material.encode()).hexdigest()
+
     def run(self, name: str, args: dict[str, Any] | BaseModel, *, ctx: ToolContext) -> ToolOutcome:
         tool = self.registry.get(name)
         parsed = validate_args(tool, args)
         try:
             return self._run_once(tool, parsed, ctx)
         except IntegrityError:
-            if not tool.side_effect:
+            if not (tool.side_effect or (tool.writes and ctx.request is not None)):
                 raise
             # A concurrent identical call committed first: replay its stored result.
             return self._run_once(tool, parsed, ctx)
@@ -241,6 +250,9 @@ class ToolExecutor:
                 scope = tool.idempotency_scope(args, ctx=ctx, env=env)
                 self._check_confirmation(tool, args, scope, ctx)
                 key = self._idempotency_key(tool, args, ctx, scope)
+            elif tool.writes:
+                key = self._request_key(tool, args, ctx)
+            if key is not None:
                 stored = session.get(IdempotencyRecord, key)
                 if stored is not None:
                     log.info("replayed idempotent tool call", extra={"tool": tool.name})

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from assistant.engine import Assistant, StreamText
-from assistant.events import AgentMessage, BotReply, ModeChange, UserMessage
+from assistant.events import AgentMessage, BotReply, ModeChange, ToolResult, UserMessage
 from assistant.llm import LlamaCppLLM
 from assistant.types import Mode, Reply
 from eval.dialogue.runner import ScenarioHarness
@@ -292,6 +292,35 @@ def test_an_earlier_message_sent_again_is_still_answered_once(rules: tuple[Assis
     assert second_again.replayed and second_again.text == cart.text
     assert len(assistant.store.events(session_id=sid)) == before, "replays record nothing"
     assert sum(_cart_quantities(services, sid).values()) == 1, "the cart was changed once"
+
+
+def test_a_turn_that_crashed_before_it_was_recorded_changes_the_cart_once(
+    rules: tuple[Assistant, Services], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The process dies after the cart write but before the turn's events are stored; the
+    channel delivers the message again (same key). The turn runs again, and its cart call
+    replays the first one's result instead of adding the item a second time."""
+    assistant, services = rules
+    sid = assistant.start_session(channel="telegram")
+    real_append = assistant.store.append
+
+    def crash(**_: object) -> None:
+        raise RuntimeError("killed before the turn was recorded")
+
+    monkeypatch.setattr(assistant.store, "append", crash)
+    with pytest.raises(RuntimeError, match="killed"):
+        assistant.handle(sid, "Add this to my cart", product_id="P-LAMP", message_key="tg:7")
+    monkeypatch.setattr(assistant.store, "append", real_append)
+    assert assistant.store.events(session_id=sid) == [], "nothing of the turn was recorded"
+    assert sum(_cart_quantities(services, sid).values()) == 1, "but the cart was written"
+    again = assistant.handle(sid, "Add this to my cart", product_id="P-LAMP", message_key="tg:7")
+    assert not again.replayed and again.template == "cart_added"
+    assert sum(_cart_quantities(services, sid).values()) == 1, "the write was not repeated"
+    results = [e.event for e in assistant.store.events(session_id=sid) if isinstance(e.event, ToolResult)]
+    assert [(r.tool, r.replayed) for r in results if r.tool == "add_to_cart"] == [("add_to_cart", True)]
+    # Without a key there is nothing to tell a redelivery from a new message.
+    assistant.handle(sid, "Add this to my cart", product_id="P-LAMP")
+    assert sum(_cart_quantities(services, sid).values()) == 2
 
 
 def test_a_replay_while_an_agent_has_the_conversation_stays_silent(rules: tuple[Assistant, Services]) -> None:

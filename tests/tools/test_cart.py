@@ -7,6 +7,7 @@ Springfield 10001. Bob: paypal_2002.
 """
 
 import re
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -68,6 +69,29 @@ def test_add_to_cart_creates_one_cart_and_accumulates(executor, anonymous, datab
     assert view.quote.lines[0].line_total == Decimal("56.97")  # 3+ units: 5% off 19.99
     assert view.items[0].unit_price == Decimal("19.99") and view.items[0].stock == 40
     assert carts_of(database, "sess-anon") == [(CartStatus.OPEN, None)]
+
+
+def test_a_cart_write_run_again_for_the_same_request_replays(executor, anonymous, database):
+    """A turn run again for the same message (a crash before it was recorded) makes the same
+    calls with the same request names: the cart is changed once."""
+    first = replace(anonymous, request="tg:1#0")
+    ran = executor.run("add_to_cart", {"variant_id": "V-SOCK-M", "quantity": 2}, ctx=first)
+    again = executor.run("add_to_cart", {"variant_id": "V-SOCK-M", "quantity": 2}, ctx=first)
+    assert not ran.replayed and again.replayed
+    assert again.result == ran.result
+    assert executor.run("view_cart", {}, ctx=anonymous).result.item_count == 2
+    # Another request, other arguments or no request at all: a new write.
+    executor.run("add_to_cart", {"variant_id": "V-SOCK-M"}, ctx=replace(anonymous, request="tg:1#1"))
+    executor.run("add_to_cart", {"variant_id": "V-SOCK-M", "quantity": 3}, ctx=first)
+    executor.run("add_to_cart", {"variant_id": "V-SOCK-M"}, ctx=anonymous)
+    assert executor.run("view_cart", {}, ctx=anonymous).result.item_count == 7
+    removed = executor.run("remove_from_cart", {"variant_id": "V-SOCK-M", "quantity": 1}, ctx=first)
+    again = executor.run("remove_from_cart", {"variant_id": "V-SOCK-M", "quantity": 1}, ctx=first)
+    assert again.replayed and again.result == removed.result
+    assert executor.run("view_cart", {}, ctx=anonymous).result.item_count == 6
+    # The same request name in another conversation is another request.
+    other = ToolContext(session_id="sess-other", request="tg:1#0")
+    assert not executor.run("add_to_cart", {"variant_id": "V-SOCK-M", "quantity": 2}, ctx=other).replayed
 
 
 def test_carts_belong_to_their_conversation(executor, alice, bob):

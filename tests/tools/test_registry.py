@@ -49,6 +49,7 @@ def test_failed_lookup_lists_valid_names():
         ({"args_model": dict}, "args_model"),
         ({"result_model": EchoArgs}, "result_model"),
         ({"side_effect": "yes"}, "side_effect of tool .echo. must be a bool"),
+        ({"writes": 1}, "writes of tool .echo. must be a bool"),
     ],
 )
 def test_registration_validates_metadata(attrs, problem):
@@ -113,3 +114,5 @@ def test_default_registry_has_every_commerce_tool():
         "checkout",
     }
     assert all(t.requires_auth for t in default_registry() if t.side_effect)
+    writers = {t.name for t in default_registry() if t.writes}
+    assert writers == {"add_to_cart", "remove_from_cart"}, "store writes without a confirmation"
