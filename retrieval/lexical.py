@@ -39,6 +39,8 @@ CREATE INDEX IF NOT EXISTS ix_docs_filter
 -- Covers checking given products against the filters (one b-tree descent per product, not two).
 CREATE INDEX IF NOT EXISTS ix_docs_lookup
     ON docs (product_id, category, in_stock, min_price, max_price, brand);
+-- Indexes built before 2026-12-02 also had this one; ix_docs_filter's prefix covers it.
+DROP INDEX IF EXISTS ix_docs_category;
 CREATE TABLE IF NOT EXISTS flags (
     flag TEXT NOT NULL, product_id TEXT NOT NULL, PRIMARY KEY (flag, product_id)
 );

@@ -11,6 +11,7 @@ from sqlalchemy import update
 
 from retrieval import index as index_module
 from retrieval.index import SCHEMA_VERSION, SearchIndex
+from retrieval.lexical import LexicalIndex
 from retrieval.types import SearchFilters
 from retrieval.vector import PRODUCTS
 from shopassist.services import Services
@@ -222,6 +223,20 @@ def test_a_version_2_index_with_products_in_fts5_is_rebuilt_into_tantivy(index: 
     assert "product_fts" not in tables
     assert index.lexical.keywords.count() == 5
     assert ids(index.search_products("desk lamp", mode="bm25"))[0] == "P-LAMP"
+
+
+def test_an_older_keyword_index_loses_its_redundant_category_index_on_open(index: SearchIndex):
+    path = index.lexical.path
+    index.lexical._conn.execute("CREATE INDEX ix_docs_category ON docs (category)")  # as before 12-02
+    reopened = LexicalIndex(path)
+    try:
+        rows = reopened._conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'").fetchall()
+        names = {row[0] for row in rows}
+        assert "ix_docs_category" not in names
+        assert {"ix_docs_filter", "ix_docs_lookup"} <= names
+        assert reopened.product_ids() == index.lexical.product_ids(), "the data is untouched"
+    finally:
+        reopened.close()
 
 
 @pytest.mark.parametrize("overfetch", [10**6, 0], ids=["broad-path", "narrow-path"])
