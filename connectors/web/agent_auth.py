@@ -1,8 +1,11 @@
 """Agent console sessions: a signed, expiring token per logged-in agent.
 
-``<name>.<expires>.<HMAC>`` with a key derived from the policy secret for this purpose only, so
-a customer's session token is never an agent token. Sent as ``Authorization: Bearer`` or the
-``shopassist_agent`` cookie (HttpOnly).
+``<name>.<credential>.<expires>.<HMAC>`` with a key derived from the policy secret for this
+purpose only, so a customer's session token is never an agent token. Sent as
+``Authorization: Bearer`` or the ``shopassist_agent`` cookie (HttpOnly). ``credential`` is the
+account's tag (:class:`tools.agents.AgentInfo`): a token counts only while the account is
+active and its password unchanged, so ``shopassist agents disable`` or ``set-password`` signs
+the agent out everywhere at once.
 """
 
 from __future__ import annotations
@@ -15,10 +18,12 @@ from typing import Annotated
 from fastapi import Depends, Request, WebSocket
 
 from shopassist.errors import AuthenticationRequiredError
+from tools.agents import AgentAccounts
 
 AGENT_COOKIE = "shopassist_agent"
 _PURPOSE = b"shopassist-agent-console\x1f"
 TTL_SECONDS = 12 * 3600
+LOGIN_ENDED = "This login has ended (the account was disabled or its password changed); log in again"
 
 
 class AgentSigner:
@@ -29,22 +34,35 @@ class AgentSigner:
     def _mac(self, body: str) -> str:
         return hmac.new(self._key, body.encode(), hashlib.sha256).hexdigest()[:48]
 
-    def token(self, agent: str, *, now: float | None = None) -> str:
+    def token(self, agent: str, *, credential: str, now: float | None = None) -> str:
         expires = int((now if now is not None else time.time()) + self.ttl)
-        body = f"{agent}.{expires}"
+        body = f"{agent}.{credential}.{expires}"
         return f"{body}.{self._mac(body)}"
 
-    def agent_of(self, token: str | None, *, now: float | None = None) -> str | None:
-        if not token or len(token) > 300 or token.count(".") < 2 or not token.isascii():
+    def signed(self, token: str | None, *, now: float | None = None) -> tuple[str, str] | None:
+        """(agent, credential) of a well-signed, unexpired token; None otherwise."""
+        if not token or len(token) > 300 or token.count(".") < 3 or not token.isascii():
             return None
         body, _, mac = token.rpartition(".")
-        agent, _, expires = body.rpartition(".")
-        if not agent or not hmac.compare_digest(self._mac(body), mac):
+        if not hmac.compare_digest(self._mac(body), mac):
             return None
+        rest, _, expires = body.rpartition(".")
+        agent, _, credential = rest.rpartition(".")
         try:
-            if int(expires) < (now if now is not None else time.time()):
+            if not agent or int(expires) < (now if now is not None else time.time()):
                 return None
         except ValueError:
+            return None
+        return agent, credential
+
+    def agent_of(self, token: str | None, accounts: AgentAccounts | None) -> str | None:
+        """The agent a token logs in: well signed, unexpired, account active, password unchanged."""
+        signed = self.signed(token)
+        if signed is None or accounts is None:
+            return None
+        agent, credential = signed
+        info = accounts.get(agent)
+        if info is None or not info.active or not hmac.compare_digest(info.credential, credential):
             return None
         return agent
 
@@ -59,13 +77,12 @@ def agent_token(connection: Request | WebSocket) -> str | None:
 def current_agent(request: Request) -> str:
     """The logged-in agent, or 401: customers and anonymous callers never reach agent APIs."""
     signer: AgentSigner = request.app.state.agent_signer
-    agent = signer.agent_of(agent_token(request))
-    if agent is None:
+    token = agent_token(request)
+    if signer.signed(token) is None:
         raise AuthenticationRequiredError("Agent APIs need an agent login (POST /api/v1/agent/login)")
-    accounts = request.app.state.agent_accounts
-    info = accounts.get(agent) if accounts is not None else None
-    if info is None or not info.active:
-        raise AuthenticationRequiredError("This agent account is not active")
+    agent = signer.agent_of(token, request.app.state.agent_accounts)
+    if agent is None:
+        raise AuthenticationRequiredError(LOGIN_ENDED)
     return agent
 
 

@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from shopassist.cli import app
-from shopassist.errors import ActionRefusedError, InvalidArgumentsError
+from shopassist.errors import ActionRefusedError, InvalidArgumentsError, NotFoundError
 from tools.agents import AgentAccounts
 
 runner = CliRunner()
@@ -53,3 +53,24 @@ def test_bad_input_is_refused(config: Path) -> None:
         app, ["--config", str(config), "agents", "add", "kim", "--password-stdin"], input="long enough pw\n"
     )
     assert isinstance(again.exception, ActionRefusedError)
+
+
+def test_set_password_disable_and_enable(config: Path, database) -> None:
+    base = ["--config", str(config), "agents"]
+    runner.invoke(app, [*base, "add", "sam", "--password-stdin"], input="a long cli password\n")
+    changed = runner.invoke(
+        app, [*base, "set-password", "sam", "--password-stdin"], input="the new cli pass\n"
+    )
+    assert changed.exit_code == 0, changed.output
+    assert "their console logins have ended" in changed.output
+    accounts = AgentAccounts(database)
+    assert accounts.verify("sam", "a long cli password") is None
+    assert accounts.verify("sam", "the new cli pass") is not None
+    disabled = runner.invoke(app, [*base, "disable", "sam"])
+    assert disabled.exit_code == 0 and "disabled" in disabled.output
+    listed = runner.invoke(app, [*base, "list"])
+    assert any(line.split() == ["sam", "sam", "inactive"] for line in listed.output.splitlines())
+    assert runner.invoke(app, [*base, "enable", "sam"]).exit_code == 0
+    assert accounts.verify("sam", "the new cli pass") is not None
+    unknown = runner.invoke(app, [*base, "disable", "nobody"])
+    assert isinstance(unknown.exception, NotFoundError)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from shopassist.errors import ActionRefusedError, InvalidArgumentsError
+from shopassist.errors import ActionRefusedError, InvalidArgumentsError, NotFoundError
 from tools.agents import AgentAccounts
 from tools.store.models import SupportAgent
 
@@ -32,3 +32,21 @@ def test_bad_accounts_are_refused(database) -> None:
         accounts.add("kim", "short")
     with pytest.raises(InvalidArgumentsError, match="Invalid agent name"):
         accounts.add("Kim Smith", "long enough password")
+
+
+def test_new_password_and_disabling_change_what_logs_in(database) -> None:
+    accounts = AgentAccounts(database)
+    first = accounts.add("sam", "correct horse battery")
+    changed = accounts.set_password("sam", "another long password")
+    assert changed.credential != first.credential, "open logins carry the old credential"
+    assert accounts.verify("sam", "correct horse battery") is None
+    assert accounts.verify("sam", "another long password") == changed
+    disabled = accounts.set_active("sam", False)
+    assert not disabled.active and accounts.verify("sam", "another long password") is None
+    assert accounts.set_active("sam", True).credential == changed.credential
+    with pytest.raises(InvalidArgumentsError, match="at least 10"):
+        accounts.set_password("sam", "short")
+    with pytest.raises(NotFoundError, match="no agent 'kim'"):
+        accounts.set_active("kim", False)
+    with pytest.raises(NotFoundError):
+        accounts.set_password("kim", "long enough password")

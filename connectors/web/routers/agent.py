@@ -76,7 +76,7 @@ def login(body: Login, request: Request, response: Response, settings: SettingsD
     if info is None:
         raise AuthenticationRequiredError("Unknown agent or wrong password")
     signer: AgentSigner = request.app.state.agent_signer
-    token = signer.token(info.name)
+    token = signer.token(info.name, credential=info.credential)
     response.set_cookie(
         AGENT_COOKIE,
         token,

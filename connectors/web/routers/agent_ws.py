@@ -4,23 +4,27 @@ Authenticated like the agent APIs (the ``shopassist_agent`` cookie, ``?token=`` 
 ``hello {token}`` event). The server sends ``conversations {rows}`` whenever the list changes
 and, for the conversation the agent opened with ``open {session_id, after_seq?}``, every new
 event of its log as ``event {...}``; actions (take over, reply...) go through the REST APIs.
+The login is checked again every few seconds: a disabled account or a changed password ends
+the socket too (``error {authentication_required}``, close code 4401).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import time
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.concurrency import run_in_threadpool
 
 from assistant.desk import SupportDesk
-from connectors.web.agent_auth import AgentSigner, agent_token
+from connectors.web.agent_auth import LOGIN_ENDED, AgentSigner, agent_token
 from shopassist.errors import ShopassistError
 
 router = APIRouter()
 POLL_SECONDS = 1.0
+RECHECK_SECONDS = 5.0
 
 
 def _rows(desk: SupportDesk) -> list[dict[str, Any]]:
@@ -44,12 +48,9 @@ async def agent_socket(ws: WebSocket) -> None:
     desk: SupportDesk | None = ws.app.state.desk
     await ws.accept()
     accounts = ws.app.state.agent_accounts
-
-    def active(name: str | None) -> str | None:
-        info = accounts.get(name) if name is not None and accounts is not None else None
-        return name if info is not None and info.active else None
-
-    agent = active(signer.agent_of(agent_token(ws) or ws.query_params.get("token")))
+    token = agent_token(ws) or ws.query_params.get("token")
+    agent = signer.agent_of(token, accounts)
+    checked = time.monotonic()
     opened: str | None = None
     after = 0
     last_rows: list[dict[str, Any]] | None = None
@@ -60,8 +61,10 @@ async def agent_socket(ws: WebSocket) -> None:
                     first = json.loads(await ws.receive_text())
                 except ValueError:
                     first = {}
-                token = first.get("token") if isinstance(first, dict) else None
-                agent = active(signer.agent_of(token if isinstance(token, str) else None))
+                given = first.get("token") if isinstance(first, dict) else None
+                token = given if isinstance(given, str) else None
+                agent = signer.agent_of(token, accounts)
+                checked = time.monotonic()
                 if agent is None or desk is None:
                     await ws.send_json(
                         {"type": "error", "code": "authentication_required", "message": "Log in first"}
@@ -69,6 +72,13 @@ async def agent_socket(ws: WebSocket) -> None:
                     await ws.close(code=4401)
                     return
                 continue
+            if time.monotonic() - checked > RECHECK_SECONDS:
+                checked = time.monotonic()
+                if await run_in_threadpool(signer.agent_of, token, accounts) is None:
+                    ended = {"type": "error", "code": "authentication_required", "message": LOGIN_ENDED}
+                    await ws.send_json(ended)
+                    await ws.close(code=4401)
+                    return
             rows = await run_in_threadpool(_rows, desk)
             if rows != last_rows:
                 await ws.send_json({"type": "conversations", "rows": rows, "agent": agent})

@@ -54,6 +54,37 @@ def test_customers_and_anonymous_callers_cannot_reach_agent_apis(
     assert "/api/v1/agent/conversations/{session_id}/take-over" in spec
 
 
+def test_a_new_password_or_a_disabled_account_ends_open_logins(
+    client: TestClient, agents: AgentAccounts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from connectors.web.routers import agent_ws
+
+    monkeypatch.setattr(agent_ws, "RECHECK_SECONDS", 0.0)
+    sam, kim = _login(client, "sam"), _login(client, "kim")
+    assert client.get("/api/v1/agent/conversations", headers=sam).status_code == 200
+    with TestClient(client.app).websocket_connect("/ws/agent") as live:  # (no cookie: kim's)
+        live.send_json({"type": "hello", "token": sam["Authorization"].removeprefix("Bearer ")})
+        assert _until(live, "conversations")["agent"] == "sam"
+        agents.set_password("sam", "a brand new password")
+        ended = _until(live, "error")
+        assert ended["code"] == "authentication_required" and "log in again" in ended["message"]
+    refused = TestClient(client.app).get("/api/v1/agent/conversations", headers=sam)
+    assert refused.status_code == 401 and "has ended" in refused.json()["error"]["message"]
+    old = client.post("/api/v1/agent/login", json={"name": "sam", "password": PASSWORD})
+    assert old.status_code == 401, "the old password no longer logs in"
+    fresh = client.post("/api/v1/agent/login", json={"name": "sam", "password": "a brand new password"})
+    assert fresh.status_code == 200
+    new_sam = {"Authorization": f"Bearer {fresh.json()['token']}"}
+    assert client.get("/api/v1/agent/conversations", headers=new_sam).status_code == 200
+    assert client.get("/api/v1/agent/conversations", headers=kim).status_code == 200, "others stay in"
+
+    agents.set_active("kim", False)
+    assert TestClient(client.app).get("/api/v1/agent/conversations", headers=kim).status_code == 401
+    assert client.post("/api/v1/agent/login", json={"name": "kim", "password": PASSWORD}).status_code == 401
+    agents.set_active("kim", True)
+    assert client.post("/api/v1/agent/login", json={"name": "kim", "password": PASSWORD}).status_code == 200
+
+
 def test_handoff_take_over_two_replies_hand_back(client: TestClient, agents: AgentAccounts) -> None:
     sam = _login(client, "sam")
     kim = _login(client, "kim")
