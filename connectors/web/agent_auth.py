@@ -57,14 +57,19 @@ class AgentSigner:
 
     def agent_of(self, token: str | None, accounts: AgentAccounts | None) -> str | None:
         """The agent a token logs in: well signed, unexpired, account active, password unchanged."""
-        signed = self.signed(token)
-        if signed is None or accounts is None:
-            return None
-        agent, credential = signed
-        info = accounts.get(agent)
-        if info is None or not info.active or not hmac.compare_digest(info.credential, credential):
-            return None
-        return agent
+        return still_valid(self.signed(token), accounts)
+
+
+def still_valid(signed: tuple[str, str] | None, accounts: AgentAccounts | None) -> str | None:
+    """The agent of a signed token's (agent, credential) while the account is active and its
+    password unchanged; None otherwise."""
+    if signed is None or accounts is None:
+        return None
+    agent, credential = signed
+    info = accounts.get(agent)
+    if info is None or not info.active or not hmac.compare_digest(info.credential, credential):
+        return None
+    return agent
 
 
 def agent_token(connection: Request | WebSocket) -> str | None:
@@ -77,10 +82,10 @@ def agent_token(connection: Request | WebSocket) -> str | None:
 def current_agent(request: Request) -> str:
     """The logged-in agent, or 401: customers and anonymous callers never reach agent APIs."""
     signer: AgentSigner = request.app.state.agent_signer
-    token = agent_token(request)
-    if signer.signed(token) is None:
+    signed = signer.signed(agent_token(request))
+    if signed is None:
         raise AuthenticationRequiredError("Agent APIs need an agent login (POST /api/v1/agent/login)")
-    agent = signer.agent_of(token, request.app.state.agent_accounts)
+    agent = still_valid(signed, request.app.state.agent_accounts)
     if agent is None:
         raise AuthenticationRequiredError(LOGIN_ENDED)
     return agent
