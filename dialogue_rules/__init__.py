@@ -13,21 +13,13 @@ Typical use in one turn (the caller owns the embedder and builds the matcher onc
 Patterns, vocabularies and customer-facing messages live in the YAML files beside this module.
 """
 
-from dialogue_rules.entities import build_extractors, default_extractors, extract_all
-from dialogue_rules.guardrails import check_input, load_guardrail_rules
-from dialogue_rules.intents import IntentMatcher, load_intent_config
-from dialogue_rules.references import resolve_reference
+from dialogue_rules.entities.extract import build_extractors, default_extractors, extract_all
+from dialogue_rules.entities.references import resolve_reference
+from dialogue_rules.entities.values import Entities, Entity, LastProduct
+from dialogue_rules.guardrails import GuardedInput, GuardrailViolation, check_input, load_guardrail_rules
+from dialogue_rules.intents import UNKNOWN_INTENT, IntentMatcher, IntentResult, load_intent_config
 from dialogue_rules.registry import RuleRegistry
 from dialogue_rules.sentiment import score_sentiment
-from dialogue_rules.types import (
-    UNKNOWN_INTENT,
-    Entities,
-    Entity,
-    GuardedInput,
-    GuardrailViolation,
-    IntentResult,
-    LastProduct,
-)
 
 __all__ = [
     "UNKNOWN_INTENT",

@@ -13,7 +13,6 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from dialogue_rules.loading import compile_pattern, parse_rules
 from dialogue_rules.registry import RuleRegistry
-from shopassist.errors import ConfigError
 
 FORMS_FILE = "forms.yaml"
 _SLOT = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
@@ -21,7 +20,6 @@ _SLOT = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
 
 class _FormEntry(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    intents: list[str] = Field(default_factory=list)
     requires_auth: bool = False
     purpose: str = Field(min_length=1)
     slots: list[str] = Field(default_factory=list)
@@ -49,7 +47,6 @@ class _FormFile(BaseModel):
 @dataclass(frozen=True)
 class FormSpec:
     name: str
-    intents: tuple[str, ...]
     requires_auth: bool
     purpose: str
     slots: tuple[str, ...]
@@ -65,9 +62,6 @@ class FormRules:
     addresses: tuple[re.Pattern[str], ...]
     default_country: str
     item_stopwords: frozenset[str] = frozenset()
-
-    def form_for_intent(self, intent: str) -> FormSpec | None:
-        return next((form for form in self.forms if intent in form.intents), None)
 
     def is_abort(self, text: str) -> bool:
         return any(p.search(text) for p in self.abort)
@@ -103,17 +97,8 @@ def load_form_rules(path: Path | None = None) -> FormRules:
         return tuple(compile_pattern(p, where=f"{origin}: {where}[{i}]") for i, p in enumerate(patterns))
 
     registry: RuleRegistry[FormSpec] = RuleRegistry("form")
-    claimed: dict[str, str] = {}
     for name, entry in raw.forms.items():
-        for intent in entry.intents:
-            if intent in claimed:
-                raise ConfigError(
-                    f"{origin}: forms.{name}: intent {intent!r} already starts form {claimed[intent]!r}"
-                )
-            claimed[intent] = name
-        registry.register(
-            FormSpec(name, tuple(entry.intents), entry.requires_auth, entry.purpose, tuple(entry.slots))
-        )
+        registry.register(FormSpec(name, entry.requires_auth, entry.purpose, tuple(entry.slots)))
     registry.freeze()
     reasons = tuple(
         (reason, compiled(patterns, f"cancel_reasons.{reason}"))

@@ -9,23 +9,91 @@ customer-facing messages live in ``guardrails.yaml``.
 
 from __future__ import annotations
 
+import enum
 import re
 import unicodedata
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from core.config import DialogueSettings
 from dialogue_rules.loading import compile_pattern, parse_rules
-from dialogue_rules.types import (
-    FlagKind,
-    GuardedInput,
-    GuardFlag,
-    GuardrailViolation,
-    ViolationCode,
+
+
+class ViolationCode(enum.StrEnum):
+    TOO_LONG = "too_long"
+    EMPTY = "empty"
+    OFF_TOPIC = "off_topic"
+
+
+@dataclass(frozen=True)
+class GuardrailViolation:
+    """The message is not processed further; ``message`` is what the customer is told."""
+
+    code: ViolationCode
+    message: str
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+
+class FlagKind(enum.StrEnum):
+    PROMPT_INJECTION = "prompt_injection"
+    PRICE_MANIPULATION = "price_manipulation"
+    AUTHORITY_CLAIM = "authority_claim"
+    TEMPLATE_TOKEN = "template_token"
+    CONTROL_CHARS = "control_chars"
+
+
+#: Flags that mean "the customer tried to steer the assistant": never act on such a message.
+SUSPICIOUS_FLAGS = frozenset(
+    {FlagKind.PROMPT_INJECTION, FlagKind.PRICE_MANIPULATION, FlagKind.AUTHORITY_CLAIM}
 )
-from shopassist.config import DialogueSettings
+
+
+@dataclass(frozen=True)
+class GuardFlag:
+    kind: FlagKind
+    rule: str
+    excerpt: str
+
+
+@dataclass(frozen=True)
+class GuardedInput:
+    """A customer message after the input guardrails.
+
+    ``text`` is safe to put into a prompt (control characters stripped, NFKC-normalized,
+    chat-template tokens neutralized). ``violation`` set: answer with its message and stop.
+    ``suspicious``: the message tried to steer the assistant; later steps must not act on its
+    instructions (``notice`` is a reply they may use).
+    """
+
+    text: str
+    original_length: int
+    flags: tuple[GuardFlag, ...] = ()
+    violation: GuardrailViolation | None = None
+    notice: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.violation is None
+
+    @property
+    def off_topic(self) -> bool:
+        return self.violation is not None and self.violation.code is ViolationCode.OFF_TOPIC
+
+    @property
+    def suspicious(self) -> bool:
+        return any(flag.kind in SUSPICIOUS_FLAGS for flag in self.flags)
+
+    def has_flag(self, kind: FlagKind) -> bool:
+        return any(flag.kind is kind for flag in self.flags)
+
+    def flag_kinds(self) -> frozenset[FlagKind]:
+        return frozenset(flag.kind for flag in self.flags)
+
 
 GUARDRAILS_FILE = "guardrails.yaml"
 _KEEP_CONTROLS = frozenset("\n\t")

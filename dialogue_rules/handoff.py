@@ -1,7 +1,9 @@
 """Handoff triggers: when a conversation should pass from the bot to a person.
 
-``HandoffRules.check(intent=..., text=..., failed_turns=...)`` returns the first trigger that
-fires (see ``handoff.yaml``), or None. The engine switches the session to ``agent`` mode with the
+``HandoffRules.check(sentiment=..., text=..., failed_turns=...)`` returns the first trigger that
+fires for a message (see ``handoff.yaml``), or None. Intents that hand off (the customer asks for
+a person, a complaint) are actions of the registry in ``assistant/decide/actions.py``, which
+name their trigger here. The engine switches the session to ``agent`` mode with the
 trigger's name as the reason and answers with the trigger's template.
 """
 
@@ -14,9 +16,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from core.errors import ConfigError, UnknownNameError
 from dialogue_rules.loading import compile_pattern, parse_rules
-from dialogue_rules.types import IntentResult
-from shopassist.errors import ConfigError
+from dialogue_rules.sentiment import Sentiment
 
 HANDOFF_FILE = "handoff.yaml"
 TRIGGER_ORDER = ("customer_request", "negative_sentiment", "out_of_scope", "repeated_failure")
@@ -25,7 +27,6 @@ TRIGGER_ORDER = ("customer_request", "negative_sentiment", "out_of_scope", "repe
 class _Trigger(BaseModel):
     model_config = ConfigDict(extra="forbid")
     template: str = Field(min_length=1)
-    intents: list[str] = Field(default_factory=list)
     patterns: list[str] = Field(default_factory=list)
 
 
@@ -43,22 +44,19 @@ class HandoffTrigger:
 @dataclass(frozen=True)
 class HandoffRules:
     templates: dict[str, str]
-    intents: dict[str, frozenset[str]]
     out_of_scope: tuple[re.Pattern[str], ...]
 
     def _fire(self, name: str) -> HandoffTrigger:
         return HandoffTrigger(name, self.templates[name])
 
     def check(
-        self, *, intent: IntentResult, text: str, failed_turns: int, max_failed_turns: int
+        self, *, sentiment: Sentiment, text: str, failed_turns: int, max_failed_turns: int
     ) -> HandoffTrigger | None:
         """The first trigger that fires for this message, or None.
 
         ``failed_turns`` counts the failed turns in a row including this one.
         """
-        if intent.intent in self.intents["customer_request"]:
-            return self._fire("customer_request")
-        if intent.intent in self.intents["negative_sentiment"] or intent.sentiment.strong_negative:
+        if sentiment.strong_negative:
             return self._fire("negative_sentiment")
         if self.is_out_of_scope(text):
             return self._fire("out_of_scope")
@@ -69,7 +67,13 @@ class HandoffRules:
     def is_out_of_scope(self, text: str) -> bool:
         return any(p.search(text) for p in self.out_of_scope)
 
+    def names(self) -> list[str]:
+        return list(self.templates)
+
     def trigger(self, name: str) -> HandoffTrigger:
+        """The trigger called ``name``; an unknown name lists the valid ones."""
+        if name not in self.templates:
+            raise UnknownNameError("handoff trigger", name, self.templates)
         return self._fire(name)
 
 
@@ -89,7 +93,6 @@ def load_handoff_rules(path: Path | None = None) -> HandoffRules:
     )
     return HandoffRules(
         templates={name: t.template for name, t in raw.triggers.items()},
-        intents={name: frozenset(t.intents) for name, t in raw.triggers.items()},
         out_of_scope=patterns,
     )
 

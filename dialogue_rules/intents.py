@@ -15,6 +15,7 @@ Without an embedder only steps 1-2 run (rules-only deployments, tests of the pat
 
 from __future__ import annotations
 
+import enum
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -23,17 +24,51 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from core.errors import UnknownNameError
+from dialogue_rules.guardrails import GuardedInput
 from dialogue_rules.loading import compile_pattern, parse_rules
-from dialogue_rules.sentiment import SentimentLexicon, score_sentiment
-from dialogue_rules.types import (
-    UNKNOWN_INTENT,
-    GuardedInput,
-    IntentCandidate,
-    IntentResult,
-    MatchSource,
-)
+from dialogue_rules.sentiment import Sentiment, SentimentLexicon, score_sentiment
 from retrieval.embeddings import Embedder
-from shopassist.errors import UnknownNameError
+
+UNKNOWN_INTENT = "unknown"
+
+
+class MatchSource(enum.StrEnum):
+    PATTERN = "pattern"
+    EXAMPLE = "example"
+    SENTIMENT = "sentiment"
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class IntentCandidate:
+    intent: str
+    score: float
+    source: MatchSource
+    evidence: str  # the pattern's id, the nearest example, or the sentiment terms
+
+
+@dataclass(frozen=True)
+class IntentResult:
+    """The best intent (``"unknown"`` below the confidence threshold) and every candidate,
+    best first, with its score and where it came from."""
+
+    intent: str
+    confidence: float
+    source: MatchSource
+    candidates: tuple[IntentCandidate, ...]
+    sentiment: Sentiment
+
+    @property
+    def is_unknown(self) -> bool:
+        return self.intent == UNKNOWN_INTENT
+
+    def has(self, intent: str) -> bool:
+        return any(c.intent == intent for c in self.candidates)
+
+    def score_of(self, intent: str) -> float:
+        return max((c.score for c in self.candidates if c.intent == intent), default=0.0)
+
 
 INTENTS_FILE = "intents.yaml"
 MIN_EXAMPLES = 8
@@ -43,6 +78,7 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]{1,47}$")
 class _IntentEntry(BaseModel):
     model_config = ConfigDict(extra="forbid")
     priority: int = Field(default=50, ge=0, le=99)
+    interrupts_form: bool = False
     min_similarity: float | None = Field(default=None, gt=0, lt=1)
     patterns: list[str] = Field(default_factory=list)
     exclude: list[str] = Field(default_factory=list)
@@ -82,6 +118,8 @@ class IntentRule:
     exclude: tuple[re.Pattern[str], ...]
     examples: tuple[str, ...]
     min_similarity: float | None = None
+    interrupts_form: bool = False
+    """Said while a form is open, this intent may leave the form (see ``intents.yaml``)."""
 
 
 @dataclass(frozen=True)
@@ -103,6 +141,10 @@ class IntentConfig:
                 return rule
         raise UnknownNameError("intent", name, self.names())
 
+    def interrupts_form(self, name: str) -> bool:
+        """Whether intent ``name`` may leave an open form (False for ``unknown``)."""
+        return name != UNKNOWN_INTENT and self.get(name).interrupts_form
+
 
 def load_intent_config(path: Path | None = None) -> IntentConfig:
     """Compile ``path`` (default: the packaged intents.yaml). Every pattern is compiled here,
@@ -118,7 +160,11 @@ def load_intent_config(path: Path | None = None) -> IntentConfig:
             compile_pattern(p, where=f"{where}.exclude[{i}]") for i, p in enumerate(entry.exclude)
         )
         examples = tuple(e.strip() for e in entry.examples if e.strip())
-        rules.append(IntentRule(name, entry.priority, patterns, exclude, examples, entry.min_similarity))
+        rules.append(
+            IntentRule(
+                name, entry.priority, patterns, exclude, examples, entry.min_similarity, entry.interrupts_form
+            )
+        )
     s = raw.settings
     return IntentConfig(
         tuple(rules), s.pattern_score, s.similarity_threshold, s.sentiment_intent, s.off_topic_intent

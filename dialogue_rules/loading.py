@@ -14,19 +14,21 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from shopassist.errors import ConfigError
+from core.errors import ConfigError
 
 M = TypeVar("M", bound=BaseModel)
 
 
-def read_rules_yaml(filename: str, path: Path | None = None) -> tuple[str, dict[str, Any]]:
-    """The mapping in ``path``, or in the packaged ``filename``; returns (origin, data)."""
+def read_rules_yaml(
+    filename: str, path: Path | None = None, *, package: str = "dialogue_rules"
+) -> tuple[str, dict[str, Any]]:
+    """The mapping in ``path``, or in ``filename`` of ``package``; returns (origin, data)."""
     origin = str(path) if path is not None else filename
     try:
         if path is not None:
             text = Path(path).read_text(encoding="utf-8")
         else:
-            text = resources.files("dialogue_rules").joinpath(filename).read_text(encoding="utf-8")
+            text = resources.files(package).joinpath(filename).read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{origin}: cannot read rule file: {exc}", key=filename) from exc
     try:
@@ -38,9 +40,11 @@ def read_rules_yaml(filename: str, path: Path | None = None) -> tuple[str, dict[
     return origin, data
 
 
-def parse_rules(model: type[M], filename: str, path: Path | None = None) -> tuple[str, M]:
+def parse_rules(
+    model: type[M], filename: str, path: Path | None = None, *, package: str = "dialogue_rules"
+) -> tuple[str, M]:
     """Validate a rule file against ``model``; errors name each bad entry."""
-    origin, data = read_rules_yaml(filename, path)
+    origin, data = read_rules_yaml(filename, path, package=package)
     try:
         return origin, model.model_validate(data)
     except ValidationError as exc:

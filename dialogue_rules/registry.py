@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Generic, Protocol, TypeVar
 
-from shopassist.errors import RegistryError, UnknownNameError
+from core.errors import RegistryError, UnknownNameError
 
 
 class Named(Protocol):

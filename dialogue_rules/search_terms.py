@@ -9,10 +9,10 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from core.words import tokens, words
 from dialogue_rules.loading import compile_pattern, parse_rules
 
 SEARCH_TERMS_FILE = "search_terms.yaml"
-_WORD = re.compile(r"[\w'-]+")
 
 
 class _File(BaseModel):
@@ -35,12 +35,12 @@ class SearchTerms:
     def query_words(self, text: str, spans: list[tuple[int, int]]) -> str:
         """``text`` without the entity ``spans`` and filler words: the product words."""
         kept = []
-        for match in _WORD.finditer(text):
-            if any(start < match.end() and match.start() < end for start, end in spans):
+        for token in tokens(text, keep="'-"):
+            if any(start < token.end and token.start < end for start, end in spans):
                 continue
-            word = match.group(0).lower().strip("'-")
+            word = token.text.lower().strip("'-")
             if word and word not in self.filler and not word.isdigit():
-                kept.append(match.group(0))
+                kept.append(token.text)
         return " ".join(kept)
 
     def wants_cheaper(self, text: str) -> bool:
@@ -50,7 +50,7 @@ class SearchTerms:
         return any(p.search(text) for p in self.in_stock)
 
     def is_policy_question(self, text: str) -> bool:
-        return any(m.group(0).lower() in self.policy for m in _WORD.finditer(text))
+        return any(word in self.policy for word in words(text, keep="'-"))
 
     def is_refinement(self, text: str) -> bool:
         return any(p.search(text) for p in self.refine)

@@ -16,9 +16,18 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from dialogue_rules.entity_config import alternation
+from dialogue_rules.entities.config import alternation
 from dialogue_rules.loading import compile_pattern, parse_rules
-from dialogue_rules.types import Sentiment
+
+
+@dataclass(frozen=True)
+class Sentiment:
+    """``score`` in [-1, 1]; ``strong_negative`` is the complaint/handoff signal."""
+
+    score: float
+    strong_negative: bool
+    terms: tuple[str, ...] = ()
+
 
 SENTIMENT_FILE = "sentiment.yaml"
 _TOKEN = re.compile(r"[a-z*]+(?:'[a-z]+)?", re.IGNORECASE)

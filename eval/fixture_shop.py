@@ -11,7 +11,7 @@ from decimal import Decimal as D
 
 from sqlalchemy.orm import Session
 
-from tools.store.models import (
+from store.models import (
     Address,
     Customer,
     Fulfillment,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from tools.store.models import Product
+from store.models import Product
 
 DESCRIPTION_CHARS = 600
 

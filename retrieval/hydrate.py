@@ -15,10 +15,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from retrieval.types import ProductHit, SearchFilters
-from tools.store.db import Database
-from tools.store.models import Product, Variant
-from tools.types import collect_option_values
+from retrieval.filters import SearchFilters
+from retrieval.hits import ProductHit
+from store.db import Database
+from store.models import Product, Variant
+from store.options import collect_option_values
 
 SENTENCE = re.compile(r"(?<=[.!?])\s+")
 WORD = re.compile(r"\w+")

@@ -23,17 +23,18 @@ from typing import Any, Literal
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
+from core.config import RetrievalSettings
 from retrieval.documents import ProductDocument, product_document
 from retrieval.embeddings import Embedder
+from retrieval.filters import SearchFilters
 from retrieval.fusion import reciprocal_rank_fusion
+from retrieval.hits import PolicyHit, ProductHit
 from retrieval.hydrate import hydrate_products
 from retrieval.lexical import LexicalIndex
 from retrieval.policies import DEMO_POLICY_DIR, PolicyChunk, load_policy_pages
-from retrieval.types import PolicyHit, ProductHit, SearchFilters
 from retrieval.vector import VectorStore
-from shopassist.config import RetrievalSettings
-from tools.store.db import Database
-from tools.store.models import Product, Variant
+from store.db import Database
+from store.models import Product, Variant
 
 log = logging.getLogger(__name__)
 
@@ -67,10 +68,6 @@ class SyncReport:
     updated: int
     deleted: int
     policy_passages: int | None = None  # set when the policy pages changed and were re-indexed
-
-
-class IndexMismatchError(Exception):
-    """The stored index was built with another embedding model or schema."""
 
 
 class SearchIndex:

@@ -26,7 +26,7 @@ import tantivy
 from tenacity import retry, retry_if_exception, stop_after_delay, wait_exponential
 
 from retrieval.documents import ProductDocument, option_flag
-from retrieval.types import SearchFilters
+from retrieval.filters import SearchFilters
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, Field
 
+from retrieval.filters import SearchFilters
 from retrieval.index import SearchIndex
-from retrieval.types import SearchFilters
 
 
 class ShopRetriever(BaseRetriever):

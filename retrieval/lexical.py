@@ -16,8 +16,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from retrieval.documents import ProductDocument, option_flag
+from retrieval.filters import SearchFilters
 from retrieval.keywords import ProductKeywords
-from retrieval.types import SearchFilters
 
 TOKEN = re.compile(r"\w+", re.UNICODE)
 # Column weights for bm25(): chunk_id and source (unindexed), page, section, text.

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 
+from core.bundled_models import embedding_path
+from core.config import Settings
 from retrieval.embeddings import Embedder, SentenceTransformerEmbedder
 from retrieval.index import SCHEMA_VERSION, SearchIndex
 from retrieval.lexical import LexicalIndex
 from retrieval.vector import VectorStore, make_client
-from shopassist.config import Settings
-from shopassist.models import embedding_path
-from tools.store.db import Database
+from store.db import Database
 
 
 def load_embedder(settings: Settings) -> SentenceTransformerEmbedder:

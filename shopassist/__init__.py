@@ -1,3 +1,6 @@
-"""Shopassist: a self-hosted conversational shopping assistant."""
+"""Shopassist: a self-hosted conversational shopping assistant. This package is its command line
+(``shopassist``), the top layer: it builds :class:`services.Services` and runs the rest."""
 
-__version__ = "0.1.0"
+from core import VERSION as __version__
+
+__all__ = ["__version__"]

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 import av
 import numpy as np
 
-from shopassist.config_channels import SpeechSettings
-from shopassist.errors import (
+from core.config import SpeechSettings
+from core.errors import (
     AudioTooLongError,
     CorruptAudioError,
     EmptyAudioError,

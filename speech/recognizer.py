@@ -24,8 +24,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from shopassist.config_channels import SpeechSettings
-from shopassist.errors import SpeechUnavailableError
+from core.config import SpeechSettings
+from core.errors import SpeechUnavailableError
 from speech.audio import SAMPLE_RATE
 
 log = logging.getLogger(__name__)
@@ -180,22 +180,3 @@ class WhisperRecognizer:
         text = self.tokenizer.decode(ids).strip()
         logprob = float(result.scores[0]) * len(ids) / (len(ids) + 1) if ids else -10.0
         return text, logprob, float(result.no_speech_prob)
-
-
-_SHARED: dict[tuple[str, str, int, int, str], WhisperRecognizer] = {}
-_SHARED_LOCK = threading.Lock()
-
-
-def shared_recognizer(settings: SpeechSettings) -> WhisperRecognizer:
-    """One loaded model per process and configuration (apps and tests built again reuse it)."""
-    key = (
-        str(settings.model_path or ""),
-        settings.compute_type,
-        settings.cpu_threads,
-        settings.beam_size,
-        settings.window,
-    )
-    with _SHARED_LOCK:
-        if key not in _SHARED:
-            _SHARED[key] = WhisperRecognizer(settings)
-        return _SHARED[key]

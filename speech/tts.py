@@ -8,8 +8,8 @@ import shutil
 import subprocess
 from typing import Protocol
 
-from shopassist.config_channels import SpeechSettings
-from shopassist.errors import SpeechUnavailableError
+from core.config import SpeechSettings
+from core.errors import SpeechUnavailableError
 
 log = logging.getLogger(__name__)
 _MAX_CHARS = 4000

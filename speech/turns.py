@@ -18,11 +18,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from assistant.engine import Assistant
-from assistant.types import Mode, ProductCard, Reply
+from assistant.reply.message import Reply
+from assistant.sessions.shown import ProductCard
+from assistant.sessions.slots import Mode
+from core.config import SpeechSettings
+from core.errors import NoSpeechError
+from core.logging import redact_text
 from dialogue_rules.intents import IntentRule, default_intent_config
-from shopassist.config_channels import SpeechSettings
-from shopassist.errors import NoSpeechError
-from shopassist.logging import redact_text
 from speech.audio import Audio, check_speech_present
 from speech.for_ear import for_ear, more_prompt
 from speech.holds import VoiceHolds
@@ -32,8 +34,10 @@ from speech.recognizer import SpeechRecognizer, Transcript
 from speech.tts import TTS
 
 if TYPE_CHECKING:
-    from shopassist.config import Settings
-    from shopassist.services import Services
+    import sqlalchemy as sa
+
+    from core.config import Settings
+    from store.db import Database
 
 log = logging.getLogger(__name__)
 CHANNEL = "voice"
@@ -177,29 +181,32 @@ class VoiceAssistant:
         return [s for s in _SENTENCE.split(text) if s.strip()]
 
 
-def voice_from_services(
-    assistant: Assistant, services: Services, settings: Settings | None = None
+def build_voice(
+    assistant: Assistant,
+    *,
+    settings: Settings,
+    engine: sa.Engine,
+    database: Database,
+    recognizer: SpeechRecognizer | None = None,
 ) -> VoiceAssistant:
-    """The voice channel over a running assistant: the shared recognizer, espeak-ng, the holds
-    table in the conversation database and the catalog vocabulary."""
-    from speech.recognizer import shared_recognizer
+    """The voice channel over a running assistant: the recognizer (loaded here unless given),
+    espeak-ng, the holds table in the conversation database (``engine``) and the catalog
+    vocabulary from the shop's store."""
+    from speech.recognizer import WhisperRecognizer
     from speech.tts import EspeakTTS
     from speech.vocabulary import catalog_prompt
 
-    settings = settings or services.settings
-    engine = services.sessions.engine if services.sessions is not None else None
-    holds = VoiceHolds(engine) if engine is not None else VoiceHolds.from_url(settings.sessions_url)
     return VoiceAssistant(
         assistant,
-        recognizer=shared_recognizer(settings.speech),
+        recognizer=recognizer if recognizer is not None else WhisperRecognizer(settings.speech),
         tts=EspeakTTS(settings.speech),
-        holds=holds,
+        holds=VoiceHolds(engine),
         settings=settings.speech,
         currency=settings.shop.currency,
         prompt=" ".join(
             p
             for p in (
-                catalog_prompt(services.database, max_tokens=settings.speech.vocabulary_tokens),
+                catalog_prompt(database, max_tokens=settings.speech.vocabulary_tokens),
                 load_phrases().prompt_words,
             )
             if p

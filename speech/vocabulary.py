@@ -7,8 +7,8 @@ import logging
 
 import sqlalchemy as sa
 
-from tools.store.db import Database
-from tools.store.models import Product
+from store.db import Database
+from store.models import Product
 
 log = logging.getLogger(__name__)
 _CHARS_PER_TOKEN = 4  # a fair estimate for English product names with Whisper's BPE

@@ -12,17 +12,27 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from core.bundled_models import bundled_embedding_path
+from core.config import Settings, SpeechSettings
 from retrieval.embeddings import SentenceTransformerEmbedder
-from shopassist.config import Settings
-from shopassist.models import bundled_embedding_path
-from shopassist.services import Services
+from services import Services
+from speech.recognizer import WhisperRecognizer
+from store.db import Database
 from tests.shop_fixture import ALICE, BOB, build_fixture_shop
 from tools.base import ToolContext
 from tools.policy import ToolExecutor, ToolOutcome
-from tools.store.db import Database
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
+#: A test that uses one of these fixtures gets the marker (see pyproject's markers).
+MARKER_OF_FIXTURE = {"llm": "llm", "recognizer": "speech", "browser": "browser"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        for fixture, marker in MARKER_OF_FIXTURE.items():
+            if fixture in getattr(item, "fixturenames", ()):
+                item.add_marker(marker)
 
 
 @pytest.fixture(autouse=True)
@@ -37,6 +47,12 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
 def embedder() -> SentenceTransformerEmbedder:
     """The bundled all-MiniLM-L6-v2, loaded once for every test that embeds."""
     return SentenceTransformerEmbedder(bundled_embedding_path())
+
+
+@pytest.fixture(scope="session")
+def recognizer() -> WhisperRecognizer:
+    """The bundled Whisper tiny.en, loaded once for every test that listens."""
+    return WhisperRecognizer(SpeechSettings())
 
 
 @pytest.fixture(scope="session")

@@ -14,15 +14,33 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session
 
-from shopassist.config import ShopSettings
-from shopassist.errors import RegistryError
-from tools.types import ArgsModel, ToolResult
+from core.config import ShopSettings
+from core.errors import RegistryError
+from core.facts import FactValue, facts_of
 
 if TYPE_CHECKING:
-    from retrieval.index import SearchIndex
+    from tools.search import ShopSearch
+
+
+class ArgsModel(BaseModel):
+    """Base of every tool's argument model: unknown arguments are an error, not ignored."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ToolResult(BaseModel):
+    """Base of every tool's result; fields marked as facts (:mod:`core.facts`) are what a reply
+    may state."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    def facts(self) -> list[FactValue]:
+        """Every value in this result that is marked as a checkable fact."""
+        return facts_of(self)
+
 
 A = TypeVar("A", bound=ArgsModel)
 R = TypeVar("R", bound=ToolResult)
@@ -61,7 +79,7 @@ class ToolEnv:
     db: Session
     shop: ShopSettings
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
-    search: SearchIndex | None = None
+    search: ShopSearch | None = None
 
 
 class Tool(Generic[A, R]):
@@ -119,7 +137,3 @@ def validate_tool_class(tool: Tool[Any, Any]) -> None:
                 f"{where}: argument {field_name!r} of tool {name!r} needs a description "
                 "(the LLM and the API docs show it)"
             )
-
-
-def dump_result(result: BaseModel) -> dict[str, Any]:
-    return result.model_dump(mode="json")

@@ -11,24 +11,17 @@ from typing import Any
 
 from pydantic import Field
 
-from shopassist.errors import ActionRefusedError, NotFoundError
-from tools.base import Tool, ToolContext, ToolEnv
-from tools.pricing import Quote, describe_variant, find_open_cart, load_variants, price_lines
-from tools.store.models import (
+from core.errors import ActionRefusedError, NotFoundError
+from core.facts import Id, Name, Price, StockCount
+from store.models import (
     Cart,
     CartItem,
     CartStatus,
     Variant,
 )
-from tools.types import (
-    ArgsModel,
-    Id,
-    Name,
-    Price,
-    StockCount,
-    ToolResult,
-    VariantId,
-)
+from tools.arguments import VariantId
+from tools.base import ArgsModel, Tool, ToolContext, ToolEnv, ToolResult
+from tools.pricing import Quote, describe_variant, find_open_cart, load_variants, price_lines
 
 PROMO_FIELD = Field(
     default=None, min_length=1, max_length=40, description="A promo code to apply (optional)."

@@ -6,7 +6,6 @@ loaded, and a SQL keyword search otherwise (e.g. a bare CLI call before any inde
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -14,22 +13,16 @@ from pydantic import Field
 from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.orm import selectinload
 
-from shopassist.errors import NotFoundError
-from tools.base import Tool, ToolContext, ToolEnv
-from tools.store.models import Product, Variant
-from tools.types import (
-    ArgsModel,
-    Id,
-    Name,
-    Price,
-    ProductId,
-    StockCount,
-    ToolResult,
-    collect_option_values,
-)
+from core.errors import NotFoundError
+from core.facts import Id, Name, Price, StockCount
+from core.words import words
+from store.models import Product, Variant
+from store.options import collect_option_values
+from tools.arguments import ProductId
+from tools.base import ArgsModel, Tool, ToolContext, ToolEnv, ToolResult
 
 if TYPE_CHECKING:
-    from retrieval.index import SearchIndex
+    from tools.search import ShopSearch
 
 
 class VariantInfo(ToolResult):
@@ -188,7 +181,6 @@ class CatalogSearchResult(ToolResult):
     engine: str = Field(description="'hybrid' (index) or 'keyword' (SQL fallback without an index).")
 
 
-_WORD = re.compile(r"[\w'-]+", re.UNICODE)
 _STOP = {"a", "an", "the", "for", "with", "and", "or", "of", "in", "to", "me", "i", "some", "any", "show"}
 
 
@@ -207,10 +199,10 @@ class CatalogSearch(Tool[CatalogSearchArgs, CatalogSearchResult]):
         return self._keyword(args, env)
 
     @staticmethod
-    def _hybrid(args: CatalogSearchArgs, search: SearchIndex) -> CatalogSearchResult:
-        from retrieval.types import SearchFilters
-
-        filters = SearchFilters(
+    def _hybrid(args: CatalogSearchArgs, search: ShopSearch) -> CatalogSearchResult:
+        hits = search.find_products(
+            query=args.query,
+            k=args.limit,
             category=args.category,
             brand=args.brand,
             min_price=args.min_price,
@@ -218,14 +210,12 @@ class CatalogSearch(Tool[CatalogSearchArgs, CatalogSearchResult]):
             in_stock=args.in_stock_only,
             options=args.options,
         )
-        hits = search.search_products(args.query, filters, k=args.limit)
-        fields = set(SearchedProduct.model_fields)
-        products = [SearchedProduct.model_validate(h.model_dump(include=fields)) for h in hits]
+        products = [SearchedProduct.model_validate(hit, from_attributes=True) for hit in hits]
         return CatalogSearchResult(products=products, total=len(products), engine="hybrid")
 
     @staticmethod
     def _keyword(args: CatalogSearchArgs, env: ToolEnv) -> CatalogSearchResult:
-        terms = [t for t in _WORD.findall(args.query.lower()) if t not in _STOP][:12]
+        terms = [t for t in words(args.query, keep="'-") if t not in _STOP][:12]
         query = select(Product)
         score: Any = 0
         if terms:

@@ -14,11 +14,10 @@ from typing import Any, cast
 from pydantic import Field
 from sqlalchemy import CursorResult, select, update
 
-from shopassist.errors import ActionRefusedError, NotFoundError, ToolFailedError
-from tools.base import Tool, ToolContext, ToolEnv
-from tools.cart import require_session, stock_problem
-from tools.pricing import Quote, describe_variant, find_open_cart, price_lines
-from tools.store.models import (
+from core.errors import ActionRefusedError, NotFoundError, ToolFailedError
+from core.facts import Amount, Id, Name, Price, Status
+from core.money import to_money
+from store.models import (
     Cart,
     CartStatus,
     Customer,
@@ -31,18 +30,10 @@ from tools.store.models import (
     TransactionKind,
     Variant,
 )
-from tools.types import (
-    Address,
-    Amount,
-    ArgsModel,
-    Id,
-    Name,
-    PaymentMethodId,
-    Price,
-    Status,
-    ToolResult,
-    to_money,
-)
+from tools.arguments import Address, PaymentMethodId
+from tools.base import ArgsModel, Tool, ToolContext, ToolEnv, ToolResult
+from tools.cart import require_session, stock_problem
+from tools.pricing import Quote, describe_variant, find_open_cart, price_lines
 
 PROMO_FIELD = Field(
     default=None, min_length=1, max_length=40, description="A promo code to apply (optional)."

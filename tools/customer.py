@@ -15,10 +15,10 @@ from pydantic import EmailStr, Field
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from shopassist.errors import ActionRefusedError, AuthenticationRequiredError, NotFoundError
-from tools.base import Tool, ToolContext, ToolEnv
-from tools.store.models import Address, Customer, Order, PaymentSource
-from tools.types import Amount, ArgsModel, Fact, FactKind, Id, Name, Status, ToolResult
+from core.errors import ActionRefusedError, AuthenticationRequiredError, NotFoundError
+from core.facts import Amount, Fact, FactKind, Id, Name, Status
+from store.models import Address, Customer, Order, PaymentSource
+from tools.base import ArgsModel, Tool, ToolContext, ToolEnv, ToolResult
 
 
 def _same(a: str, b: str) -> bool:

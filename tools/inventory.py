@@ -14,11 +14,12 @@ from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from shopassist.errors import InvalidArgumentsError, NotFoundError
-from tools.base import Tool, ToolContext, ToolEnv
+from core.errors import InvalidArgumentsError, NotFoundError
+from core.facts import Id, Name, Price, StockCount
+from store.models import Variant
+from tools.arguments import ProductId, VariantId
+from tools.base import ArgsModel, Tool, ToolContext, ToolEnv, ToolResult
 from tools.catalog import VariantInfo, load_product, product_details, variant_info
-from tools.store.models import Variant
-from tools.types import ArgsModel, Id, Name, Price, ProductId, StockCount, ToolResult, VariantId
 
 MAX_ALTERNATIVES = 5
 

@@ -6,9 +6,8 @@ from typing import Any
 
 from pydantic import Field
 
-from shopassist.errors import ToolFailedError
-from tools.base import Tool, ToolContext, ToolEnv
-from tools.types import ArgsModel, ToolResult
+from core.errors import ToolFailedError
+from tools.base import ArgsModel, Tool, ToolContext, ToolEnv, ToolResult
 
 
 class PolicyLookupArgs(ArgsModel):
@@ -42,7 +41,7 @@ class PolicyLookup(Tool[PolicyLookupArgs, PolicyLookupResult]):
     def run(self, args: PolicyLookupArgs, *, ctx: ToolContext, env: ToolEnv) -> PolicyLookupResult:
         if env.search is None:
             raise ToolFailedError("Policy search needs the search index, which is not loaded", tool=self.name)
-        hits = env.search.search_policies(args.question, k=args.limit)
+        hits = env.search.find_policies(query=args.question, k=args.limit)
         return PolicyLookupResult(
             passages=[
                 PolicyPassage(page=h.page, source=h.source, section=h.section, text=h.text, score=h.score)

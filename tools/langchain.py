@@ -14,7 +14,7 @@ from typing import Any
 
 from langchain_core.tools import StructuredTool, ToolException
 
-from shopassist.errors import ShopassistError
+from core.errors import ShopassistError
 from tools.base import Tool, ToolContext
 from tools.policy import ToolExecutor
 

@@ -1,4 +1,5 @@
-"""Shared pieces of the order tools: result shapes, loading and checks, payment bookkeeping.
+"""Shared pieces of the order tools: loading and checks, payment bookkeeping, result building
+(the result shapes are in :mod:`tools.order_results`).
 
 Everything here only reads, except :func:`record_refund`, :func:`record_charge` and
 :func:`restock`, which mutate objects of the caller's session; the policy layer's single
@@ -9,17 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from shopassist.errors import ActionRefusedError, AuthenticationRequiredError, NotFoundError
-from tools.base import ToolContext, ToolEnv
-from tools.store.models import (
+from core.errors import ActionRefusedError, AuthenticationRequiredError, NotFoundError
+from core.money import to_money
+from store.models import (
     Fulfillment,
     Order,
     OrderItem,
@@ -30,109 +29,17 @@ from tools.store.models import (
     TransactionKind,
     Variant,
 )
-from tools.types import Amount, Fact, FactKind, Id, Money, Name, Price, Status, ToolResult, to_money
+from tools.base import ToolContext, ToolEnv
+from tools.order_results import (
+    ExchangedItem,
+    OrderDetails,
+    OrderLine,
+    OrderSummary,
+    PaymentRecord,
+    Shipment,
+)
 
-OptionalId = Annotated[str | None, Fact(FactKind.ID)]
-OptionalAmount = Annotated[Money | None, Fact(FactKind.AMOUNT)]
 ZERO = Decimal("0.00")
-
-
-class OrderLine(ToolResult):
-    variant_id: Id
-    product_id: Id
-    name: Name
-    options: dict[str, str]
-    price: Price
-    quantity: int
-    disposition: str | None = None
-
-
-class Shipment(ToolResult):
-    carrier: str
-    tracking_id: OptionalId
-    item_ids: list[str]
-
-
-class PaymentRecord(ToolResult):
-    kind: str = Field(description="payment or refund")
-    amount: Amount
-    payment_method_id: Id
-    payment_method: str
-    created_at: datetime | None = None
-
-
-class OrderDetails(ToolResult):
-    order_id: Id
-    status: Status
-    created_at: datetime
-    items: list[OrderLine]
-    item_count: int
-    total: Amount
-    paid: Amount
-    shipping_address: dict[str, str]
-    tracking: list[Shipment]
-    transactions: list[PaymentRecord]
-    cancel_reason: str | None = None
-
-
-class OrderSummary(ToolResult):
-    order_id: Id
-    status: Status
-    total: Amount
-    item_count: int
-    created: date
-
-
-class OrderList(ToolResult):
-    orders: list[OrderSummary]
-    total: int = Field(description="How many orders matched before the limit.")
-
-
-class CancelResult(ToolResult):
-    order_id: Id
-    status: Status
-    cancel_reason: str
-    refunded_total: Amount
-    refunds: list[PaymentRecord]
-    restocked_items: int
-
-
-class ReturnResult(ToolResult):
-    order_id: Id
-    status: Status
-    returned: list[OrderLine]
-    refund_amount: Amount
-    refund: PaymentRecord | None
-    payment_method_id: Id
-    gift_card_balance: OptionalAmount = None
-
-
-class ExchangedItem(ToolResult):
-    item_id: Id
-    new_item_id: Id
-    name: Name
-    new_options: dict[str, str]
-    quantity: int
-    old_price: Price
-    new_price: Price
-
-
-class ExchangeResult(ToolResult):
-    order_id: Id
-    status: Status
-    exchanges: list[ExchangedItem]
-    price_difference: Amount = Field(description="New items minus old items; negative means a refund.")
-    charged: Amount
-    refunded: Amount
-    transaction: PaymentRecord | None
-    payment_method_id: Id
-    gift_card_balance: OptionalAmount = None
-
-
-class AddressChangeResult(ToolResult):
-    order_id: Id
-    status: Status
-    shipping_address: dict[str, str]
 
 
 # Loading ----------------------------------------------------------------------------------

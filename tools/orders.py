@@ -20,21 +20,20 @@ from pydantic import BeforeValidator, Field, ValidationInfo, field_validator
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from core.money import to_money
+from store.models import Order, OrderItem, OrderStatus, PaymentMethod
 from tools import order_support as support
-from tools.base import Tool, ToolContext, ToolEnv
-from tools.order_support import (
-    ZERO,
+from tools.arguments import Address, OrderId, PaymentMethodId, VariantId
+from tools.base import ArgsModel, Tool, ToolContext, ToolEnv
+from tools.order_results import (
     AddressChangeResult,
     CancelResult,
     ExchangeResult,
     OrderDetails,
     OrderList,
     ReturnResult,
-    Swap,
-    money,
 )
-from tools.store.models import Order, OrderItem, OrderStatus, PaymentMethod
-from tools.types import Address, ArgsModel, OrderId, PaymentMethodId, VariantId, to_money
+from tools.order_support import ZERO, Swap, money
 
 ORDER_ID_HELP = "The order id, like #W0000001."
 

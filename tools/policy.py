@@ -14,36 +14,39 @@ For every call, inside one database transaction:
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import hmac
 import json
 import logging
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from shopassist.config import ShopSettings
-from shopassist.errors import (
+from core.config import ShopSettings
+from core.errors import (
+    ActionRefusedError,
     AuthenticationRequiredError,
     ConfirmationRequiredError,
     InvalidArgumentsError,
     NotFoundError,
     PermissionDeniedError,
+    RegistryError,
     ShopassistError,
     ToolFailedError,
 )
-from tools.base import Tool, ToolContext, ToolEnv
+from store.db import Database
+from store.models import IdempotencyRecord, Order, PaymentMethod
+from tools.arguments import Owned
+from tools.base import Tool, ToolContext, ToolEnv, ToolResult
 from tools.registry import ToolRegistry
-from tools.store.db import Database
-from tools.store.models import IdempotencyRecord, Order, PaymentMethod
-from tools.types import Owned, ToolResult
 
 if TYPE_CHECKING:
-    from retrieval.index import SearchIndex
+    from tools.search import ShopSearch
 
 log = logging.getLogger(__name__)
 
@@ -65,11 +68,17 @@ class PendingAction:
     expires_at: float
 
 
+R = TypeVar("R", bound=ToolResult)
+
+
 @dataclass(frozen=True)
-class ToolOutcome:
+class ToolOutcome(Generic[R]):
+    """A tool's result, typed by the tool: ``executor.run(GetOrderStatus, ...)`` gives a
+    ``ToolOutcome[OrderStatus]``. ``replayed``: an idempotent replay of an earlier call."""
+
     tool: str
     args: dict[str, Any]
-    result: ToolResult
+    result: R
     replayed: bool = False
 
     def to_dict(self) -> dict[str, Any]:
@@ -119,7 +128,7 @@ class ToolExecutor:
         shop: ShopSettings,
         secret: bytes,
         confirmation_ttl: float = 900.0,
-        search: SearchIndex | None = None,
+        search: ShopSearch | None = None,
     ) -> None:
         if len(secret) < 16:
             raise ValueError("the confirmation secret must be at least 16 bytes")
@@ -129,19 +138,42 @@ class ToolExecutor:
         self._secret = secret
         self._ttl = confirmation_ttl
         self.search = search
+        self.read_only = False
+
+    def drafting(self) -> ToolExecutor:
+        """This executor for drafts (an agent's suggested reply): tools that read run as usual,
+        anything that writes (side effects, cart changes) is refused and nothing is written."""
+        clone = copy.copy(self)
+        clone.read_only = True
+        return clone
+
+    def tool(self, tool: type[Tool[Any, Any]] | str) -> Tool[Any, Any]:
+        """The registered tool for a name, or for a tool class (which must be what is registered)."""
+        if isinstance(tool, str):
+            return self.registry.get(tool)
+        registered = self.registry.get(tool.name)
+        if not isinstance(registered, tool):
+            raise RegistryError(
+                f"Tool {tool.name!r} is registered as {type(registered).__qualname__}, "
+                f"not {tool.__qualname__}",
+                tool=tool.name,
+            )
+        return registered
 
     # Confirmation -------------------------------------------------------------------------
     def _signature(self, tool: str, args: str, scope: str, ctx: ToolContext, expires: int) -> str:
         message = "\x1f".join([tool, args, scope, ctx.session_id or "", ctx.customer_id or "", str(expires)])
         return hmac.new(self._secret, message.encode(), hashlib.sha256).hexdigest()
 
-    def prepare(self, name: str, args: dict[str, Any] | BaseModel, *, ctx: ToolContext) -> PendingAction:
+    def prepare(
+        self, name: type[Tool[Any, Any]] | str, args: dict[str, Any] | BaseModel, *, ctx: ToolContext
+    ) -> PendingAction:
         """Check a side-effect call fully and return its summary plus a confirmation token.
 
         Nothing is written. Raises the same errors the call itself would (bad arguments,
         authentication, ownership), so the customer is never asked to confirm an impossible action.
         """
-        tool = self.registry.get(name)
+        tool = self.tool(name)
         parsed = validate_args(tool, args)
         with self.database.session() as session:
             env = ToolEnv(db=session, shop=self.shop, search=self.search)
@@ -149,8 +181,8 @@ class ToolExecutor:
             summary = tool.summarize(parsed, ctx=ctx, env=env)
             scope = tool.idempotency_scope(parsed, ctx=ctx, env=env)
         expires = int(time.time() + self._ttl)
-        token = f"{expires}.{self._signature(name, canonical_args(parsed), scope, ctx, expires)}"
-        return PendingAction(name, parsed.model_dump(mode="json"), summary, token, float(expires))
+        token = f"{expires}.{self._signature(tool.name, canonical_args(parsed), scope, ctx, expires)}"
+        return PendingAction(tool.name, parsed.model_dump(mode="json"), summary, token, float(expires))
 
     def _check_confirmation(
         self, tool: Tool[Any, Any], args: BaseModel, scope: str, ctx: ToolContext
@@ -229,8 +261,23 @@ class ToolExecutor:
         material = "\x1f".join(parts)
         return hashlib.sha256(material.encode()).hexdigest()
 
-    def run(self, name: str, args: dict[str, Any] | BaseModel, *, ctx: ToolContext) -> ToolOutcome:
-        tool = self.registry.get(name)
+    @overload
+    def run(
+        self, name: type[Tool[Any, R]], args: dict[str, Any] | BaseModel, *, ctx: ToolContext
+    ) -> ToolOutcome[R]: ...
+    @overload
+    def run(
+        self, name: str, args: dict[str, Any] | BaseModel, *, ctx: ToolContext
+    ) -> ToolOutcome[ToolResult]: ...
+    def run(
+        self, name: type[Tool[Any, Any]] | str, args: dict[str, Any] | BaseModel, *, ctx: ToolContext
+    ) -> ToolOutcome[Any]:
+        """Run a tool (by class: the outcome is typed by its result; or by name) under the policy."""
+        tool = self.tool(name)
+        if self.read_only and (tool.side_effect or tool.writes):
+            raise ActionRefusedError(
+                f"{tool.name} changes the shop's records and does not run in a draft", tool=tool.name
+            )
         parsed = validate_args(tool, args)
         try:
             return self._run_once(tool, parsed, ctx)
@@ -240,7 +287,7 @@ class ToolExecutor:
             # A concurrent identical call committed first: replay its stored result.
             return self._run_once(tool, parsed, ctx)
 
-    def _run_once(self, tool: Tool[Any, Any], args: BaseModel, ctx: ToolContext) -> ToolOutcome:
+    def _run_once(self, tool: Tool[Any, Any], args: BaseModel, ctx: ToolContext) -> ToolOutcome[Any]:
         dumped = args.model_dump(mode="json")
         with self.database.transaction() as session:
             env = ToolEnv(db=session, shop=self.shop, search=self.search)

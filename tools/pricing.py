@@ -32,10 +32,12 @@ from pydantic import Field
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from shopassist.errors import ActionRefusedError, InvalidArgumentsError, NotFoundError
-from tools.base import Tool, ToolContext, ToolEnv
-from tools.store.models import Cart, CartItem, CartStatus, Promotion, Variant
-from tools.types import Amount, ArgsModel, Id, Name, Price, ToolResult, VariantId, to_money
+from core.errors import ActionRefusedError, InvalidArgumentsError, NotFoundError
+from core.facts import Amount, Id, Name, Price
+from core.money import to_money
+from store.models import Cart, CartItem, CartStatus, Promotion, Variant
+from tools.arguments import VariantId
+from tools.base import ArgsModel, Tool, ToolContext, ToolEnv, ToolResult
 
 HUNDRED = Decimal("100")
 

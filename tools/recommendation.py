@@ -14,11 +14,11 @@ from pydantic import Field
 from sqlalchemy import ColumnElement, Select, case, distinct, exists, func, select
 from sqlalchemy.orm import aliased, selectinload
 
-from shopassist.errors import NotFoundError
-from tools.base import Tool, ToolContext, ToolEnv
+from core.errors import NotFoundError
+from store.models import Order, OrderItem, OrderStatus, Product, Variant
+from tools.arguments import ProductId
+from tools.base import ArgsModel, Tool, ToolContext, ToolEnv, ToolResult
 from tools.catalog import ProductSummary, load_product, summarize_product
-from tools.store.models import Order, OrderItem, OrderStatus, Product, Variant
-from tools.types import ArgsModel, ProductId, ToolResult
 
 # A same-brand product in the same category ranks as if its price were this share of the
 # reference price closer than it is.

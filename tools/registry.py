@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from shopassist.errors import RegistryError, UnknownNameError
+from core.errors import RegistryError, UnknownNameError
 from tools.base import Tool, validate_tool_class
 
 

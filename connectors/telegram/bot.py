@@ -33,7 +33,8 @@ from telegram.ext import (
 )
 
 from assistant.engine import Assistant
-from assistant.types import QuickReply, Reply
+from assistant.reply.message import Reply
+from assistant.sessions.shown import QuickReply
 from connectors.telegram.chats import ChatDirectory
 from connectors.telegram.delivery import CHANNEL, AgentDelivery
 from connectors.telegram.inbox import (
@@ -47,8 +48,8 @@ from connectors.telegram.keyboards import card_keyboard, parse_callback
 from connectors.telegram.retry import RetryingLimiter
 from connectors.telegram.sender import ReplySender
 from connectors.telegram.texts import COMMANDS, TelegramTexts, default_texts
-from shopassist.config import Settings
-from shopassist.errors import ConfigError, ShopassistError
+from core.config import Settings
+from core.errors import ConfigError, ShopassistError
 
 log = logging.getLogger(__name__)
 ALLOWED_UPDATES = ["message", "callback_query"]

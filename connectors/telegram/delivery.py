@@ -17,12 +17,12 @@ from datetime import UTC, datetime, timedelta
 
 from telegram.error import Forbidden
 
-from assistant.desk import AGENT_PREFIX
-from assistant.events import AgentMessage, Event, ModeChange
-from assistant.session_store import SessionStore
-from assistant.types import Mode
+from assistant.sessions.events import AgentMessage, Event, ModeChange
+from assistant.sessions.slots import Mode
+from assistant.sessions.store import SessionStore
 from connectors.telegram.chats import ChatDirectory, ChatLink
 from connectors.telegram.texts import TelegramTexts
+from support.desk import AGENT_PREFIX
 
 log = logging.getLogger(__name__)
 CHANNEL = "telegram"

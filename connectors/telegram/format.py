@@ -8,8 +8,8 @@ import re
 
 from telegram.constants import MessageLimit
 
-from assistant.kit import format_price_range
-from assistant.types import ProductCard
+from assistant.reply.formatting import format_price_range
+from assistant.sessions.shown import ProductCard
 
 TEXT_LIMIT = int(MessageLimit.MAX_TEXT_LENGTH)  # 4096
 CAPTION_LIMIT = int(MessageLimit.CAPTION_LENGTH)  # 1024

@@ -14,7 +14,7 @@ from telegram import (
 )
 from telegram.constants import InlineKeyboardButtonLimit
 
-from assistant.types import QuickReply
+from assistant.sessions.shown import QuickReply
 from connectors.telegram.texts import CALLBACK_ACTIONS, Buttons
 
 CALLBACK_LIMIT = int(InlineKeyboardButtonLimit.MAX_CALLBACK_DATA)  # 64 bytes

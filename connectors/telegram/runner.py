@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from assistant.engine import Assistant
 from connectors.telegram.bot import ALLOWED_UPDATES, TelegramConnector
 from connectors.telegram.chats import ChatDirectory
-from shopassist.config import Settings
+from core.config import Settings
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,8 @@ from telegram import Bot, InlineKeyboardMarkup, Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
-from assistant.types import ProductCard, QuickReply, Reply
+from assistant.reply.message import Reply
+from assistant.sessions.shown import ProductCard, QuickReply
 from connectors.telegram.format import CAPTION_LIMIT, TEXT_LIMIT, card_html, escape, split_text
 from connectors.telegram.keyboards import card_keyboard, quick_reply_keyboard
 from connectors.telegram.texts import TelegramTexts

@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from shopassist.errors import ConfigError
+from core.errors import ConfigError
 
 COMMANDS = ("start", "help", "cart", "orders", "human", "reset")
 CALLBACK_ACTIONS = ("details", "add", "more")

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Request
 
 from connectors.web.deps import TelegramDep
-from shopassist.errors import InvalidArgumentsError, PermissionDeniedError
+from core.errors import InvalidArgumentsError, PermissionDeniedError
 
 router = APIRouter(prefix="/api/v1/telegram", tags=["telegram"])
 MAX_UPDATE_BYTES = 1_000_000

@@ -17,8 +17,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request, WebSocket
 
-from shopassist.errors import AuthenticationRequiredError
-from tools.agents import AgentAccounts
+from core.errors import AuthenticationRequiredError
+from support.accounts import AgentAccounts
 
 AGENT_COOKIE = "shopassist_agent"
 _PURPOSE = b"shopassist-agent-console\x1f"

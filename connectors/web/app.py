@@ -10,8 +10,6 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
 
-from assistant.desk import SupportDesk
-from assistant.engine import Assistant
 from connectors.telegram import webhook as telegram_webhook
 from connectors.telegram.runner import start_telegram
 from connectors.web.agent_auth import AgentSigner
@@ -20,39 +18,32 @@ from connectors.web.metrics import WebMetrics
 from connectors.web.ratelimit import RateLimits
 from connectors.web.routers import agent, agent_ws, catalog, chat, health, pages, speech, speech_ws, tools, ws
 from connectors.web.session_auth import SessionSigner
-from shopassist import __version__
-from shopassist.config import Settings, load_settings
-from shopassist.errors import ShopassistError
-from shopassist.logging import REQUEST_ID, configure_logging
-from shopassist.services import Services, load_secret
-from speech.turns import VoiceAssistant, voice_from_services
-from tools.agents import AgentAccounts
+from core import VERSION
+from core.config import Settings, load_settings
+from core.logging import REQUEST_ID, configure_logging
+from services import Services, load_secret
 
 log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings, *, services: Services | None = None) -> FastAPI:
-    """Build the web app. ``services`` may be passed in (tests); otherwise built at start-up
-    with the dialogue engine (store, index, conversation store, intent matcher, LLM)."""
+    """Build the web app. ``services`` may be passed in (tests, benchmarks); otherwise they are
+    built at start-up with the dialogue engine and, with ``speech.enabled``, the voice channel."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = services is None
-        built = services or Services.from_settings(settings, with_dialogue=True)
+        built = services or Services.from_settings(
+            settings, with_dialogue=True, with_voice=settings.speech.enabled
+        )
         if owned and built.index is not None:
             log.info("search index: %s", built.index.ensure_ready())
         app.state.services = built
-        app.state.assistant = Assistant.from_services(built) if built.sessions is not None else None
-        app.state.agent_accounts = AgentAccounts(built.database)
-        app.state.desk = (
-            SupportDesk(built.sessions, lock_timeout=settings.sessions.lock_timeout_seconds)
-            if built.sessions is not None
-            else None
-        )
-        app.state.voice = (
-            _load_voice(app.state.assistant, built, settings) if settings.speech.enabled else None
-        )
-        app.state.telegram = await start_telegram(settings, app.state.assistant)
+        app.state.assistant = built.assistant
+        app.state.agent_accounts = built.agent_accounts
+        app.state.desk = built.desk
+        app.state.voice = built.voice if settings.speech.enabled else None
+        app.state.telegram = await start_telegram(settings, built.assistant)
         try:
             yield
         finally:
@@ -61,7 +52,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
             if owned:
                 built.close()
 
-    app = FastAPI(title="Shopassist", version=__version__, lifespan=lifespan)
+    app = FastAPI(title="Shopassist", version=VERSION, lifespan=lifespan)
     app.state.settings = settings
     secret = load_secret(settings)
     app.state.signer = SessionSigner(secret)
@@ -88,17 +79,6 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     ):
         app.include_router(module.router)
     return app
-
-
-def _load_voice(assistant: Assistant | None, services: Services, settings: Settings) -> VoiceAssistant | None:
-    """The speech channel, loaded once; if it cannot load, the rest of the app still serves."""
-    if assistant is None:
-        return None
-    try:
-        return voice_from_services(assistant, services, settings)
-    except ShopassistError as exc:
-        log.error("speech API off: %s", exc.message)
-        return None
 
 
 async def _request_context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

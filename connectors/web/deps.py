@@ -11,10 +11,10 @@ from connectors.telegram.bot import TelegramConnector
 from connectors.web.metrics import WebMetrics
 from connectors.web.ratelimit import RateLimits
 from connectors.web.session_auth import SessionSigner
+from core.config import Settings
+from core.errors import NotFoundError, ShopassistError, SpeechUnavailableError, ToolFailedError
 from retrieval.index import SearchIndex
-from shopassist.config import Settings
-from shopassist.errors import NotFoundError, ShopassistError, SpeechUnavailableError, ToolFailedError
-from shopassist.services import Services
+from services import Services
 from speech.turns import VoiceAssistant
 from tools.policy import ToolExecutor
 

@@ -7,7 +7,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from shopassist.errors import ShopassistError
+from core.errors import ShopassistError
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
-from shopassist.errors import ShopassistError
+from core.errors import ShopassistError
 
 
 class RateLimitedError(ShopassistError):

@@ -15,8 +15,8 @@ import hmac
 
 from fastapi import Request, WebSocket
 
-from assistant.types import validate_session_id
-from shopassist.errors import PermissionDeniedError
+from assistant.sessions.slots import validate_session_id
+from core.errors import PermissionDeniedError
 
 COOKIE = "shopassist_session"
 HEADER = "x-session-token"

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from assistant.types import ReplySource
+from assistant.sessions.shown import ReplySource
 from eval.dialogue.runner import ScenarioHarness
 
 # (setup turns, timed turn). Setup turns are not timed.

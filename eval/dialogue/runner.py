@@ -20,16 +20,17 @@ from typing import Any
 from sqlalchemy import select
 
 from assistant.engine import Assistant
-from assistant.llm import LLM
-from assistant.types import Reply
+from assistant.llm.protocol import LLM
+from assistant.reply.message import Reply
+from core.config import Settings
 from dialogue_rules.intents import IntentMatcher
 from eval.dialogue.scenarios import EndState, Scenario, TurnExpect
 from eval.fixture_shop import build_fixture_shop
 from retrieval.embeddings import Embedder
-from shopassist.config import Settings
-from shopassist.services import Services
-from tools.store.db import Database
-from tools.store.models import Cart, CartStatus, Order, Variant
+from services import Services
+from speech.recognizer import SpeechRecognizer
+from store.db import Database
+from store.models import Cart, CartStatus, Order, Variant
 
 SECRET = "scenario-secret-key-0123456789"
 
@@ -85,9 +86,18 @@ def _snapshot(database: Database) -> tuple[dict[str, str], dict[str, int]]:
 
 
 class ScenarioHarness:
-    def __init__(self, *, embedder: Embedder, llm: LLM | None, workdir: Path | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        embedder: Embedder,
+        llm: LLM | None,
+        workdir: Path | None = None,
+        recognizer: SpeechRecognizer | None = None,
+    ) -> None:
+        """``recognizer``: also build the voice channel on it (the speech API's tests)."""
         self.embedder = embedder
         self.llm = llm
+        self.recognizer = recognizer
         self._own_dir = workdir is None
         self.workdir = workdir or Path(tempfile.mkdtemp(prefix="shopassist-scenarios-"))
         self._template = self.workdir / "template"
@@ -128,13 +138,18 @@ class ScenarioHarness:
         shutil.copytree(self._template, data_dir)
         settings = self.settings_for(data_dir)
         services = Services.from_settings(
-            settings, with_dialogue=True, embedder=self.embedder, llm=self.llm, matcher=self.matcher
+            settings,
+            with_dialogue=True,
+            with_voice=self.recognizer is not None,
+            embedder=self.embedder,
+            llm=self.llm,
+            matcher=self.matcher,
+            recognizer=self.recognizer,
         )
         try:
             if services.index is not None:
                 services.index.ensure_ready()
-            services.llm = self.llm
-            yield Assistant.from_services(services, llm=self.llm), services
+            yield services.require_assistant(), services
         finally:
             services.close()
             shutil.rmtree(data_dir, ignore_errors=True)

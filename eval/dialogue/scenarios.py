@@ -33,7 +33,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from shopassist.errors import ConfigError
+from core.errors import ConfigError
 
 SCENARIO_DIR = Path(__file__).resolve().parents[1] / "scenarios"
 

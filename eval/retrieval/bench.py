@@ -27,15 +27,15 @@ from typing import Any
 import numpy as np
 from sqlalchemy import func, select
 
+from core.config import ChromaSettings, Settings, StoreSettings
 from eval.retrieval.labels import DEFAULT_QUERIES, QuerySpec, StoreCodes, load_queries, resolve_text
 from retrieval.embeddings import Embedder, ProgressFn
+from retrieval.filters import SearchFilters
 from retrieval.index import SearchIndex
 from retrieval.service import load_embedder, open_search_index
-from retrieval.types import SearchFilters
-from shopassist.config import ChromaSettings, Settings, StoreSettings
+from store.db import Database
+from store.models import Product, Variant
 from tools.demo import generate_demo_shop
-from tools.store.db import Database
-from tools.store.models import Product, Variant
 
 Progress = Callable[[str, int, int], None]
 

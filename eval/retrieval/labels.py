@@ -35,10 +35,10 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from retrieval.types import SearchFilters
-from shopassist.errors import ShopassistError
-from tools.store.db import Database
-from tools.store.models import Product, Variant
+from core.errors import ShopassistError
+from retrieval.filters import SearchFilters
+from store.db import Database
+from store.models import Product, Variant
 
 DEFAULT_QUERIES = Path(__file__).with_name("queries.yaml")
 QUERY_TYPES: tuple[str, ...] = ("typo", "synonym", "attribute", "brand", "id", "natural")

@@ -17,6 +17,8 @@ from typing import Any, cast
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
+from core.config import Settings
+from core.errors import ShopassistError
 from eval.retrieval.labels import (
     DEFAULT_QUERIES,
     QUERY_TYPES,
@@ -30,10 +32,8 @@ from eval.retrieval.metrics import RELEVANT_GRADE, Scores
 from retrieval.embeddings import Embedder
 from retrieval.index import SEARCH_MODES, SearchIndex, SearchMode
 from retrieval.service import open_search_index
-from shopassist.config import Settings
-from shopassist.errors import ShopassistError
-from tools.store.db import Database
-from tools.store.models import Product
+from store.db import Database
+from store.models import Product
 
 Progress = Callable[[str, int, int], None]
 EVAL_MODES: tuple[str, ...] = ("bm25", "dense", "hybrid")

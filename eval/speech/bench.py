@@ -21,10 +21,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.config import SpeechSettings
 from eval.dialogue.runner import ScenarioHarness
 from eval.speech.voices import say
 from eval.web.bench import bench_server
-from shopassist.config_channels import SpeechSettings
 from speech.audio import decode
 
 UTTERANCES = (

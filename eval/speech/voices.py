@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 from functools import lru_cache
 
-from shopassist.config_channels import SpeechSettings
+from core.config import SpeechSettings
 from speech.audio import decode, encode
 from speech.tts import fix_wav_sizes
 

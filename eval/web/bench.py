@@ -22,10 +22,10 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 
-from assistant.events import BotReply, UserMessage
+from assistant.sessions.events import BotReply, UserMessage
 from connectors.web.app import create_app
 from eval.dialogue.runner import ScenarioHarness
-from shopassist.services import Services
+from services import Services
 
 TURNS = (
     "running shoes",

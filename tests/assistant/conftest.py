@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from assistant.events import BotReply, Event, StoredEvent, ToolCall, ToolResult, UserMessage
-from assistant.session_store import SqlSessionStore
+from assistant.sessions.events import BotReply, Event, StoredEvent, ToolCall, ToolResult, UserMessage
+from assistant.sessions.sql_store import SqlSessionStore
 
 REPO = Path(__file__).resolve().parents[2]
 T0 = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
@@ -24,7 +24,7 @@ T0 = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
 #   hold URL SID LEASE         - take the lock, print the lease, never release it.
 CHILD = r"""
 import json, sys, time
-from assistant.session_store import SqlSessionStore
+from assistant.sessions.sql_store import SqlSessionStore
 from tests.assistant.conftest import turn_events
 
 mode, url, sid = sys.argv[1:4]

@@ -17,27 +17,28 @@ import pytest
 from sqlalchemy import select
 
 from assistant.engine import Assistant, StreamText
-from assistant.events import AgentMessage, BotReply, ModeChange, ToolResult, UserMessage
-from assistant.llm import LlamaCppLLM
-from assistant.types import Mode, Reply
+from assistant.llm.llama_cpp import LlamaCppLLM
+from assistant.reply.message import Reply
+from assistant.sessions.events import AgentMessage, BotReply, ModeChange, ToolResult, UserMessage
+from assistant.sessions.slots import Mode
+from core.errors import InvalidArgumentsError
 from eval.dialogue.runner import ScenarioHarness
 from retrieval.embeddings import SentenceTransformerEmbedder
-from shopassist.errors import InvalidArgumentsError
-from shopassist.services import Services
-from tools.store.models import Order, OrderStatus
+from services import Services
+from store.models import Order, OrderStatus
 
-pytest_plugins = ("tests.assistant.llm_fixtures",)
+pytest_plugins = ("tests.assistant.llm.stub_server",)
 REPO = Path(__file__).resolve().parents[2]
 
 CHILD = r"""
 import sys, time
-from shopassist.config import Settings
-from shopassist.services import Services
+from core.config import Settings
+from services import Services
 from assistant.engine import Assistant
 settings = Settings(data_dir=sys.argv[1], policy={"secret_key": sys.argv[2]}, llm={"enabled": False})
 services = Services.from_settings(settings, with_dialogue=True)
 services.index.ensure_ready()
-assistant = Assistant.from_services(services)
+assistant = services.require_assistant()
 sid = sys.argv[3]
 for text in sys.argv[4:]:
     reply = assistant.handle(sid, text, channel="web")
@@ -60,6 +61,7 @@ def rules(harness: ScenarioHarness) -> Iterator[tuple[Assistant, Services]]:
         yield pair
 
 
+@pytest.mark.slow
 def test_a_killed_process_loses_nothing_and_the_conversation_goes_on(
     harness: ScenarioHarness, tmp_path: Path
 ) -> None:
@@ -87,7 +89,7 @@ def test_a_killed_process_loses_nothing_and_the_conversation_goes_on(
     try:
         assert services.index is not None
         services.index.ensure_ready()
-        assistant = Assistant.from_services(services, llm=None)
+        assistant = services.require_assistant()
         state = assistant.store.state(session_id="web-restart-1")
         assert state.customer_id == "alice_smith_1001"
         assert state.active_form is not None and state.active_form.requested == "reason"
@@ -193,7 +195,13 @@ def test_two_messages_of_one_session_are_processed_in_order(rules: tuple[Assista
 
 def test_stream_yields_checked_text_then_the_reply(harness: ScenarioHarness, llm: LlamaCppLLM) -> None:
     with harness.assistant() as (plain, services):
-        assistant = Assistant.from_services(services, llm=llm)
+        assistant = Assistant(
+            settings=services.settings,
+            store=plain.store,
+            executor=services.executor,
+            matcher=plain.matcher,
+            llm=llm,
+        )
         sid = assistant.start_session(channel="web")
         assistant.handle(sid, "desk lamp")
 
@@ -214,7 +222,7 @@ def test_stream_yields_checked_text_then_the_reply(harness: ScenarioHarness, llm
 def test_search_results_carry_store_prices(rules: tuple[Assistant, Services]) -> None:
     """A price changed in the store shows in the next reply (no stale index figure)."""
     assistant, services = rules
-    from tools.store.models import Variant
+    from store.models import Variant
 
     with services.database.transaction() as session:
         lamp = session.scalar(select(Variant).where(Variant.id == "V-LAMP-BK"))
@@ -226,7 +234,7 @@ def test_search_results_carry_store_prices(rules: tuple[Assistant, Services]) ->
 
 def test_a_handoff_voids_a_pending_confirmation(rules: tuple[Assistant, Services]) -> None:
     """An old "yes" after a person took over and handed back must not run the old action."""
-    from assistant.desk import SupportDesk
+    from support.desk import SupportDesk
 
     assistant, services = rules
     sid = assistant.start_session(channel="web")
@@ -245,7 +253,7 @@ def test_a_handoff_voids_a_pending_confirmation(rules: tuple[Assistant, Services
 
 
 def _cart_quantities(services: Services, sid: str) -> dict[str, int]:
-    from tools.store.models import Cart
+    from store.models import Cart
 
     with services.database.session() as session:
         carts = session.scalars(select(Cart).where(Cart.session_id == sid)).all()
@@ -324,7 +332,7 @@ def test_a_turn_that_crashed_before_it_was_recorded_changes_the_cart_once(
 
 
 def test_a_replay_while_an_agent_has_the_conversation_stays_silent(rules: tuple[Assistant, Services]) -> None:
-    from assistant.desk import SupportDesk
+    from support.desk import SupportDesk
 
     assistant, _ = rules
     sid = assistant.start_session(channel="telegram")

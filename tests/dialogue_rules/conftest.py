@@ -6,13 +6,13 @@ from decimal import Decimal
 
 import pytest
 
-from dialogue_rules.entities import build_extractors
-from dialogue_rules.extractors import EntityExtractor
+from core.config import DialogueSettings
+from dialogue_rules.entities.extract import build_extractors
+from dialogue_rules.entities.extractors import EntityExtractor
+from dialogue_rules.entities.values import LastProduct
 from dialogue_rules.intents import IntentMatcher
 from dialogue_rules.registry import RuleRegistry
-from dialogue_rules.types import LastProduct
 from retrieval.embeddings import SentenceTransformerEmbedder
-from shopassist.config import DialogueSettings
 
 
 @pytest.fixture(scope="session")

@@ -4,10 +4,15 @@ from pathlib import Path
 
 import pytest
 
-from dialogue_rules.guardrails import check_input, load_guardrail_rules, strip_control_characters
-from dialogue_rules.types import FlagKind, ViolationCode
-from shopassist.config import DialogueSettings
-from shopassist.errors import ConfigError
+from core.config import DialogueSettings
+from core.errors import ConfigError
+from dialogue_rules.guardrails import (
+    FlagKind,
+    ViolationCode,
+    check_input,
+    load_guardrail_rules,
+    strip_control_characters,
+)
 
 
 def fullwidth(text: str) -> str:

@@ -1,9 +1,14 @@
-"""Handoff triggers, in their order."""
+"""Handoff triggers a message fires by itself (sentiment, out-of-scope requests, failures), in order.
+
+Intents that hand off (asking for a person, a complaint) are actions of the registry: see
+tests/assistant/decide/test_actions.py.
+"""
 
 from __future__ import annotations
 
 import pytest
 
+from core.errors import UnknownNameError
 from dialogue_rules.handoff import default_handoff_rules
 from dialogue_rules.intents import IntentMatcher
 
@@ -11,18 +16,19 @@ RULES = default_handoff_rules()
 
 
 def _check(matcher: IntentMatcher, text: str, failed: int = 0) -> str | None:
-    found = RULES.check(intent=matcher.match(text), text=text, failed_turns=failed, max_failed_turns=2)
+    sentiment = matcher.match(text).sentiment
+    found = RULES.check(sentiment=sentiment, text=text, failed_turns=failed, max_failed_turns=2)
     return found.name if found else None
 
 
 @pytest.mark.parametrize(
     ("text", "trigger"),
     [
-        ("can I speak to a real person please", "customer_request"),
         ("this is ridiculous, worst service ever", "negative_sentiment"),
         ("do you price match amazon?", "out_of_scope"),
         ("I need to reset my password", "out_of_scope"),
         ("my package never arrived", "out_of_scope"),
+        ("can I speak to a real person please", None),
         ("show me socks", None),
         ("I want to return the damaged shoes", None),
     ],
@@ -35,3 +41,8 @@ def test_repeated_failure_fires_at_the_limit(rules_only: IntentMatcher) -> None:
     assert _check(rules_only, "blorp", failed=1) is None
     assert _check(rules_only, "blorp", failed=2) == "repeated_failure"
     assert RULES.trigger("repeated_failure").template == "handoff_offer"
+
+
+def test_an_unknown_trigger_lists_the_valid_ones() -> None:
+    with pytest.raises(UnknownNameError, match="customer_request"):
+        RULES.trigger("customer_requests")

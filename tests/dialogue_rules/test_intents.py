@@ -9,12 +9,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from core.config import DialogueSettings
+from core.errors import ConfigError
 from dialogue_rules.guardrails import check_input
-from dialogue_rules.intents import MIN_EXAMPLES, IntentMatcher, load_intent_config
-from dialogue_rules.types import UNKNOWN_INTENT, MatchSource
+from dialogue_rules.intents import (
+    MIN_EXAMPLES,
+    UNKNOWN_INTENT,
+    IntentMatcher,
+    MatchSource,
+    load_intent_config,
+)
 from retrieval.embeddings import SentenceTransformerEmbedder
-from shopassist.config import DialogueSettings
-from shopassist.errors import ConfigError
 
 SOURCE = Path(__file__).resolve().parents[2] / "dialogue_rules" / "intents.yaml"
 

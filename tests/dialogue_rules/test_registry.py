@@ -4,8 +4,8 @@ from dataclasses import dataclass
 
 import pytest
 
+from core.errors import RegistryError, UnknownNameError
 from dialogue_rules.registry import RuleRegistry
-from shopassist.errors import RegistryError, UnknownNameError
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dialogue_rules.entities import extract_all
+from dialogue_rules.entities.extract import extract_all
 from dialogue_rules.search_terms import default_search_terms
 
 TERMS = default_search_terms()

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
+from core.errors import ConfigError
 from dialogue_rules.sentiment import load_sentiment_lexicon, score_sentiment
-from shopassist.errors import ConfigError
 
 
 @pytest.mark.parametrize(

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from core.config import Settings
 from eval.retrieval.labels import Catalog
 from retrieval.embeddings import SentenceTransformerEmbedder
 from retrieval.service import load_embedder
-from shopassist.config import Settings
+from store.db import Database
 from tools.demo import generate_demo_shop
-from tools.store.db import Database
 
 TINY_POLICY = "# Returns\n\n## Window\n\nReturn items within 30 days of delivery.\n"
 

@@ -14,8 +14,8 @@ import eval.retrieval.bench as bench
 from eval.retrieval.bench import BenchReport, SizeReport, UncachedQueries, pick_queries
 from eval.retrieval.labels import load_queries
 from retrieval.embeddings import SentenceTransformerEmbedder
-from shopassist.cli import app
-from shopassist.cli_eval import _print_bench
+from shopassist.cli.bench import _print_bench
+from shopassist.cli.main import app
 from tests.eval.conftest import small_settings
 
 POSITIVE = (
@@ -32,6 +32,7 @@ POSITIVE = (
 )
 
 
+@pytest.mark.slow
 def test_bench_cli_on_a_tiny_catalog(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, embedder: SentenceTransformerEmbedder
 ) -> None:

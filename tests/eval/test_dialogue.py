@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from assistant.llm import LlamaCppLLM
+from assistant.llm.llama_cpp import LlamaCppLLM
+from core.errors import ConfigError
 from eval.dialogue.runner import DialogueReport, ScenarioHarness, check_turn, run_dialogue_eval
 from eval.dialogue.scenarios import Scenario, TurnExpect, load_scenarios
 from retrieval.embeddings import SentenceTransformerEmbedder
-from shopassist.errors import ConfigError
 
-pytest_plugins = ("tests.assistant.llm_fixtures",)  # the bundled model, loaded once per session
+pytest_plugins = ("tests.assistant.llm.stub_server",)  # the bundled model, loaded once per session
 
 SCENARIOS = load_scenarios()
 
@@ -86,7 +86,7 @@ def test_report_counts_per_category(rules_harness: ScenarioHarness) -> None:
 
 
 def test_check_turn_reads_text_case_insensitively() -> None:
-    from assistant.types import Reply
+    from assistant.reply.message import Reply
 
     reply = Reply(session_id="s1", text="Order #W0000001 is Pending.", template="order_status")
     assert check_turn(reply, TurnExpect(template=["order_status"], text=["pending"])) == []

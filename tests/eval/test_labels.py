@@ -18,8 +18,8 @@ from eval.retrieval.labels import (
     parse_queries,
     resolve,
 )
-from tools.store.db import Database
-from tools.store.models import Product, Variant
+from store.db import Database
+from store.models import Product, Variant
 
 
 def _variant(vid: str, sku: str, options: dict[str, str], price: str, stock: int) -> Variant:

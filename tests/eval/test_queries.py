@@ -6,7 +6,7 @@ from collections import Counter
 
 from eval.retrieval.labels import QUERY_TYPES, Catalog, CatalogProduct, load_queries, resolve
 from eval.retrieval.metrics import RELEVANT_GRADE
-from retrieval.types import SearchFilters
+from retrieval.filters import SearchFilters
 
 
 def test_query_set_size_and_types() -> None:

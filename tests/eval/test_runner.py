@@ -10,10 +10,10 @@ import yaml
 from typer.testing import CliRunner
 
 import retrieval.service
+from core.config import Settings
 from eval.retrieval.runner import EVAL_MODES, EvalNotReadyError, run_retrieval_eval
 from retrieval.embeddings import SentenceTransformerEmbedder
-from shopassist.cli import app
-from shopassist.config import Settings
+from shopassist.cli.main import app
 from tests.eval.conftest import small_settings
 
 QUERIES = {
@@ -52,6 +52,7 @@ def shared_model(monkeypatch: pytest.MonkeyPatch, embedder: SentenceTransformerE
     monkeypatch.setattr(retrieval.service, "load_embedder", lambda settings: embedder)
 
 
+@pytest.mark.slow
 def test_report_for_the_three_modes(
     small_shop: Settings, query_file: Path, embedder: SentenceTransformerEmbedder
 ) -> None:

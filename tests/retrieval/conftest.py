@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from core.config import Settings
 from retrieval.embeddings import SentenceTransformerEmbedder
 from retrieval.index import SearchIndex
-from shopassist.config import Settings
-from shopassist.services import Services
+from services import Services
 
 POLICY_PAGE = """# Returns
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.types import SearchFilters
-from shopassist.services import Services
+from retrieval.filters import SearchFilters
+from services import Services
 
 
 def _free_port() -> int:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from core.bundled_models import bundled_embedding_path
 from retrieval.embeddings import BUILD_BATCH, SentenceTransformerEmbedder
-from shopassist.models import bundled_embedding_path
 
 
 def test_batches_use_build_threads_and_restore_the_setting(monkeypatch) -> None:

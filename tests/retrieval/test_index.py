@@ -10,12 +10,12 @@ import tantivy
 from sqlalchemy import update
 
 from retrieval import index as index_module
+from retrieval.filters import SearchFilters
 from retrieval.index import SCHEMA_VERSION, SearchIndex
 from retrieval.lexical import LexicalIndex
-from retrieval.types import SearchFilters
 from retrieval.vector import PRODUCTS
-from shopassist.services import Services
-from tools.store.models import Product, Variant
+from services import Services
+from store.models import Product, Variant
 
 
 def ids(hits) -> list[str]:

@@ -10,9 +10,9 @@ from langchain_core.retrievers import BaseRetriever
 from typer.testing import CliRunner
 
 from connectors.web.app import create_app
+from retrieval.filters import SearchFilters
 from retrieval.langchain import ShopRetriever
-from retrieval.types import SearchFilters
-from shopassist.cli import app as cli_app
+from shopassist.cli.main import app as cli_app
 
 
 def test_catalog_search_tool_uses_the_hybrid_index(indexed, anonymous):

@@ -9,10 +9,10 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
 from retrieval.documents import ProductDocument, product_document
+from retrieval.filters import SearchFilters
 from retrieval.index import SearchIndex
 from retrieval.keywords import ProductKeywords
-from retrieval.types import SearchFilters
-from tools.store.models import Product, Variant
+from store.models import Product, Variant
 
 
 def store_documents(database):

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from core.bundled_models import bundled_embedding_path
 from retrieval.embeddings import SentenceTransformerEmbedder
 from retrieval.onnx_query import build_query_encoder, cache_name
-from shopassist.models import bundled_embedding_path
 
 QUERIES = ["red running shoes under 80", "insulated water bottle", "do you ship to Hawaii?", "x" * 600]
 

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from retrieval.policies import DEMO_POLICY_DIR, load_policy_pages, split_page
-from shopassist.services import Services
+from services import Services
 from tests.conftest import require_shared
 
 

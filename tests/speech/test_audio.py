@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from shopassist.config_channels import SpeechSettings
-from shopassist.errors import (
+from core.config import SpeechSettings
+from core.errors import (
     AudioTooLongError,
     CorruptAudioError,
     EmptyAudioError,

@@ -1,6 +1,6 @@
 import pytest
 
-from shopassist.config_channels import SpeechSettings
+from core.config import SpeechSettings
 from speech.audio import decode
 from speech.recognizer import WhisperRecognizer, cut_repetition
 from speech.vocabulary import vocabulary_prompt

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from assistant.engine import Assistant
+from core.config import SpeechSettings
 from eval.dialogue.runner import ScenarioHarness
 from retrieval.embeddings import SentenceTransformerEmbedder
-from shopassist.config_channels import SpeechSettings
 from speech.holds import VoiceHolds
 from speech.recognizer import Transcript
 from speech.turns import VoiceAssistant

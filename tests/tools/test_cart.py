@@ -13,15 +13,14 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from shopassist.errors import (
+from core.errors import (
     ActionRefusedError,
     AuthenticationRequiredError,
     ConfirmationRequiredError,
     NotFoundError,
     PermissionDeniedError,
 )
-from tools.base import ToolContext
-from tools.store.models import (
+from store.models import (
     Cart,
     CartStatus,
     Customer,
@@ -31,6 +30,7 @@ from tools.store.models import (
     TransactionKind,
     Variant,
 )
+from tools.base import ToolContext
 
 CARD = {"payment_method_id": "credit_card_1001"}
 

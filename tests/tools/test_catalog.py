@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import pytest
 
-from shopassist.errors import InvalidArgumentsError, NotFoundError
+from core.errors import InvalidArgumentsError, NotFoundError
 
 
 def test_get_product_lists_variants_from_store(executor, anonymous):

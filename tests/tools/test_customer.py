@@ -2,15 +2,15 @@ from decimal import Decimal
 
 import pytest
 
-from shopassist.errors import (
+from core.errors import (
     ActionRefusedError,
     AuthenticationRequiredError,
     InvalidArgumentsError,
     NotFoundError,
 )
+from store.models import Address, Customer
 from tests.shop_fixture import ALICE, BOB
 from tools.base import ToolContext
-from tools.store.models import Address, Customer
 
 
 def identify(executor, ctx, name, args):

@@ -16,11 +16,9 @@ import pytest
 from sqlalchemy import Executable, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from shopassist.errors import ActionRefusedError, InvalidArgumentsError
-from tests.shop_fixture import ALICE
-from tools.demo import DemoReport, generate_demo_shop
-from tools.store.db import Database
-from tools.store.models import (
+from core.errors import ActionRefusedError, InvalidArgumentsError
+from store.db import Database
+from store.models import (
     Address,
     Cart,
     CartItem,
@@ -38,6 +36,8 @@ from tools.store.models import (
     TransactionKind,
     Variant,
 )
+from tests.shop_fixture import ALICE
+from tools.demo import DemoReport, generate_demo_shop
 
 BASE = datetime(2026, 10, 1, tzinfo=UTC)
 

@@ -17,7 +17,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from shopassist.errors import ImportFailedError, InvalidArgumentsError, RegistryError, UnknownNameError
+from core.errors import ImportFailedError, InvalidArgumentsError, RegistryError, UnknownNameError
+from store.db import Database
+from store.models import Customer, Order, Product, Variant
 from tests.conftest import require_shared
 from tools.importers import (
     ImporterRegistry,
@@ -31,8 +33,6 @@ from tools.importers import (
 from tools.importers.base import RowRejected
 from tools.importers.tau import TauImporter
 from tools.importers.writer import CustomerWriter, ProductWriter
-from tools.store.db import Database
-from tools.store.models import Customer, Order, Product, Variant
 
 M = TypeVar("M")
 SHOPIFY = Path(__file__).resolve().parents[1] / "fixtures" / "shopify_products.csv"

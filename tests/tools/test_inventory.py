@@ -2,8 +2,8 @@ from decimal import Decimal
 
 import pytest
 
-from shopassist.errors import InvalidArgumentsError, NotFoundError
-from tools.store.models import Product, Variant
+from core.errors import InvalidArgumentsError, NotFoundError
+from store.models import Product, Variant
 
 
 def availability(executor, ctx, product_id, options=None):

@@ -4,7 +4,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from shopassist.errors import (
+from core.errors import (
     ActionRefusedError,
     AuthenticationRequiredError,
     ConfirmationRequiredError,
@@ -12,8 +12,8 @@ from shopassist.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
+from store.models import Order, OrderItem, OrderStatus, PaymentMethod, PaymentSource, Variant
 from tests.shop_fixture import ALICE
-from tools.store.models import Order, OrderItem, OrderStatus, PaymentMethod, PaymentSource, Variant
 
 NEW_ADDRESS = dict(
     address1="2 Oak Ave", address2="Apt 3", city="Boston", state="MA", country="USA", zip="02110"

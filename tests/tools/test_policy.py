@@ -8,7 +8,7 @@ import pytest
 from pydantic import Field
 from sqlalchemy import func, select
 
-from shopassist.errors import (
+from core.errors import (
     ActionRefusedError,
     AuthenticationRequiredError,
     ConfirmationRequiredError,
@@ -17,12 +17,13 @@ from shopassist.errors import (
     PermissionDeniedError,
     ToolFailedError,
 )
+from core.facts import Id, StockCount
+from store.models import IdempotencyRecord, Order, Variant
 from tests.shop_fixture import ALICE
-from tools.base import Tool, ToolContext, ToolEnv
+from tools.arguments import OrderId
+from tools.base import ArgsModel, Tool, ToolContext, ToolEnv, ToolResult
 from tools.policy import ToolExecutor
 from tools.registry import ToolRegistry
-from tools.store.models import IdempotencyRecord, Order, Variant
-from tools.types import ArgsModel, Id, OrderId, StockCount, ToolResult
 
 
 class RestockArgs(ArgsModel):

@@ -9,11 +9,11 @@ from decimal import Decimal
 
 import pytest
 
-from shopassist.errors import ActionRefusedError, InvalidArgumentsError, NotFoundError
+from core.errors import ActionRefusedError, InvalidArgumentsError, NotFoundError
+from store.models import Product, Promotion, Variant
 from tests.shop_fixture import NOW
 from tools.base import ToolContext, ToolEnv
 from tools.pricing import load_variants, price_lines, spread_discount
-from tools.store.models import Product, Promotion, Variant
 
 
 def quote(executor, ctx, items, promo=None):

@@ -2,9 +2,9 @@ from decimal import Decimal
 
 import pytest
 
-from shopassist.errors import InvalidArgumentsError, NotFoundError
+from core.errors import InvalidArgumentsError, NotFoundError
+from store.models import Order, OrderItem, OrderStatus, Product, Variant
 from tests.shop_fixture import ALICE, BOB, LAMP, SHOE_BLUE_9, TEE_BLACK, TEE_BLUE
-from tools.store.models import Order, OrderItem, OrderStatus, Product, Variant
 
 
 def add_product(database, pid, category, brand, price, stock=5, title=None):

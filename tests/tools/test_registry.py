@@ -3,10 +3,9 @@ from __future__ import annotations
 import pytest
 from pydantic import Field
 
-from shopassist.errors import RegistryError, UnknownNameError
-from tools.base import Tool, ToolContext, ToolEnv
+from core.errors import RegistryError, UnknownNameError
+from tools.base import ArgsModel, Tool, ToolContext, ToolEnv, ToolResult
 from tools.registry import ToolRegistry, default_registry
-from tools.types import ArgsModel, ToolResult
 
 
 class EchoArgs(ArgsModel):

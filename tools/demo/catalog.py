@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from core.money import to_money
 from tools.demo.data import LOWER_SUFFIX, CatalogData, CategorySpec, slot_base, template_fields
-from tools.types import to_money
 
 # Price endings of one product, with their weights: most prices end in .99.
 PRICE_ENDINGS = (("0.99", 55), ("0.49", 15), ("0.00", 20), ("0.95", 10))

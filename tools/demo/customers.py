@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from store.models import PaymentSource
 from tools.demo.catalog import unique_number
 from tools.demo.data import ShopData
-from tools.store.models import PaymentSource
 
 SECOND_ADDRESS_RATE = 0.2
 UNIT_RATE = 0.35

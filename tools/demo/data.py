@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from shopassist.errors import ConfigError
+from core.errors import ConfigError
 
 _FORMATTER = string.Formatter()
 ModelT = TypeVar("ModelT", bound=BaseModel)

@@ -19,13 +19,9 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from shopassist.errors import ActionRefusedError, InvalidArgumentsError
-from tools.demo.catalog import CatalogGenerator, DemoProduct
-from tools.demo.customers import CustomerGenerator, DemoCustomer
-from tools.demo.data import catalog_data, shop_data
-from tools.demo.orders import OrderGenerator, promotion_rows
-from tools.store.db import Database
-from tools.store.models import (
+from core.errors import ActionRefusedError, InvalidArgumentsError
+from store.db import Database
+from store.models import (
     Address,
     Base,
     Cart,
@@ -41,6 +37,10 @@ from tools.store.models import (
     Promotion,
     Variant,
 )
+from tools.demo.catalog import CatalogGenerator, DemoProduct
+from tools.demo.customers import CustomerGenerator, DemoCustomer
+from tools.demo.data import catalog_data, shop_data
+from tools.demo.orders import OrderGenerator, promotion_rows
 
 BASE_DATE = datetime(2026, 10, 1, tzinfo=UTC)
 DEFAULT_CHUNK_SIZE = 2000

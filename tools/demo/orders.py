@@ -17,11 +17,11 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from core.money import to_money
+from store.models import OrderStatus, TransactionKind
 from tools.demo.catalog import DemoProduct, DemoVariant, unique_number
 from tools.demo.customers import DemoCustomer
 from tools.demo.data import ShopData
-from tools.store.models import OrderStatus, TransactionKind
-from tools.types import to_money
 
 STATUS_WEIGHTS = {
     OrderStatus.PENDING: 20,

@@ -20,9 +20,9 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import ClassVar
 
-from shopassist.errors import ImportFailedError, InvalidArgumentsError
-from tools.store.db import Database
-from tools.types import to_money
+from core.errors import ImportFailedError, InvalidArgumentsError
+from core.money import to_money
+from store.db import Database
 
 Progress = Callable[[int, int], None]
 """Called as ``progress(done, total)`` after each committed batch."""

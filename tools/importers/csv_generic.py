@@ -32,7 +32,8 @@ from typing import Any
 
 import yaml
 
-from shopassist.errors import ImportFailedError, InvalidArgumentsError
+from core.errors import ImportFailedError, InvalidArgumentsError
+from store.db import Database
 from tools.importers.base import (
     UNCATEGORIZED,
     Importer,
@@ -49,7 +50,6 @@ from tools.importers.base import (
 )
 from tools.importers.records import ProductRecord, VariantRecord
 from tools.importers.writer import Entry, write_products
-from tools.store.db import Database
 
 FIELDS = ("id", "title", "description", "category", "brand", "price", "stock", "sku", "image_url", "options")
 REQUIRED_FIELDS = ("title", "price")

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from tools.store.models import OrderStatus, PaymentSource, TransactionKind
+from store.models import OrderStatus, PaymentSource, TransactionKind
 
 
 @dataclass(frozen=True)

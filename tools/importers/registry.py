@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from shopassist.errors import InvalidArgumentsError, RegistryError, UnknownNameError
+from core.errors import InvalidArgumentsError, RegistryError, UnknownNameError
+from store.db import Database
 from tools.importers.base import Importer, ImportOptions, ImportReport, Progress
-from tools.store.db import Database
 
 
 class ImporterRegistry:

@@ -23,7 +23,8 @@ from __future__ import annotations
 from html.parser import HTMLParser
 from pathlib import Path
 
-from shopassist.errors import ImportFailedError
+from core.errors import ImportFailedError
+from store.db import Database
 from tools.importers.base import (
     UNCATEGORIZED,
     Importer,
@@ -39,7 +40,6 @@ from tools.importers.base import (
 )
 from tools.importers.records import ProductRecord, VariantRecord
 from tools.importers.writer import Entry, write_products
-from tools.store.db import Database
 
 REQUIRED_COLUMNS = ("Handle", "Title", "Variant Price")
 VARIANT_COLUMNS = (

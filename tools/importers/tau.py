@@ -22,7 +22,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from shopassist.errors import ImportFailedError
+from core.errors import ImportFailedError
+from store.db import Database
+from store.models import OrderStatus, PaymentSource, TransactionKind
 from tools.importers.base import (
     Importer,
     ImportOptions,
@@ -52,8 +54,6 @@ from tools.importers.writer import (
     RecordWriter,
     write_batches,
 )
-from tools.store.db import Database
-from tools.store.models import OrderStatus, PaymentSource, TransactionKind
 
 R = TypeVar("R")
 Parser = Callable[[str, Any, ImportOptions, list[str]], R]

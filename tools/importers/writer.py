@@ -22,11 +22,9 @@ from sqlalchemy import Executable, select
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
-from shopassist.errors import ImportFailedError
-from tools.importers.base import EntityCounts, ImportReport, Progress, RowError, RowRejected
-from tools.importers.records import AddressRecord, CustomerRecord, OrderRecord, ProductRecord
-from tools.store.db import Database
-from tools.store.models import (
+from core.errors import ImportFailedError
+from store.db import Database
+from store.models import (
     Address,
     Customer,
     Fulfillment,
@@ -37,6 +35,8 @@ from tools.store.models import (
     Product,
     Variant,
 )
+from tools.importers.base import EntityCounts, ImportReport, Progress, RowError, RowRejected
+from tools.importers.records import AddressRecord, CustomerRecord, OrderRecord, ProductRecord
 
 T = TypeVar("T")
 CHUNK = 500  # ids per IN (...) query

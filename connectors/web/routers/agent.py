@@ -8,10 +8,10 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from assistant.desk import SupportDesk, desk_state, holder_of
 from connectors.web.agent_auth import AGENT_COOKIE, AgentSigner, CurrentAgentDep
 from connectors.web.deps import AssistantDep, SettingsDep
-from shopassist.errors import AuthenticationRequiredError
+from core.errors import AuthenticationRequiredError
+from support.desk import SupportDesk, desk_state, holder_of
 
 router = APIRouter(prefix="/api/v1/agent", tags=["agent"])
 

@@ -18,9 +18,9 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.concurrency import run_in_threadpool
 
-from assistant.desk import SupportDesk
 from connectors.web.agent_auth import LOGIN_ENDED, AgentSigner, agent_token
-from shopassist.errors import ShopassistError
+from core.errors import ShopassistError
+from support.desk import SupportDesk
 
 router = APIRouter()
 POLL_SECONDS = 1.0

@@ -6,7 +6,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from connectors.web.deps import SearchIndexDep
-from retrieval.types import SearchFilters, SearchResponse
+from retrieval.filters import SearchFilters
+from retrieval.hits import SearchResponse
 
 router = APIRouter(prefix="/api/v1/catalog", tags=["catalog"])
 

@@ -7,8 +7,7 @@ import time
 from fastapi import APIRouter, Request, Response
 
 from connectors.web.deps import AssistantDep, MetricsDep, RateLimitsDep, SettingsDep, SignerDep
-from connectors.web.session_auth import COOKIE, authorize, presented_token
-from connectors.web.types import (
+from connectors.web.schemas import (
     ChatRequest,
     ChatResponse,
     Transcript,
@@ -16,7 +15,8 @@ from connectors.web.types import (
     message_key,
     transcript_entry,
 )
-from shopassist.errors import InvalidArgumentsError
+from connectors.web.session_auth import COOKIE, authorize, presented_token
+from core.errors import InvalidArgumentsError
 
 router = APIRouter(prefix="/api/v1", tags=["chat"])
 

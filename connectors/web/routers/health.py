@@ -5,15 +5,15 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from connectors.web.deps import MetricsDep, ServicesDep
-from connectors.web.types import Health
-from shopassist import __version__
+from connectors.web.schemas import Health
+from core import VERSION
 
 router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz", response_model=Health, summary="The process is up")
 def healthz() -> Health:
-    return Health(status="ok", version=__version__)
+    return Health(status="ok", version=VERSION)
 
 
 @router.get("/readyz", summary="Store, index, conversation store and models are loaded")

@@ -17,9 +17,9 @@ from fastapi import APIRouter, File, Form, Request, Response, UploadFile
 from starlette.concurrency import run_in_threadpool
 
 from connectors.web.deps import MetricsDep, RateLimitsDep, SignerDep, VoiceDep
+from connectors.web.schemas import SpeechResponse
 from connectors.web.session_auth import authorize, presented_token
-from connectors.web.types import SpeechResponse
-from shopassist.errors import AudioTooLongError, EmptyAudioError
+from core.errors import AudioTooLongError, EmptyAudioError
 from speech.audio import check_size, decode
 from speech.turns import VoiceAssistant, VoiceReply
 

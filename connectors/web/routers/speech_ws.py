@@ -15,17 +15,14 @@ and the connection stays open.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from typing import Any
 
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, WebSocket
 from starlette.concurrency import run_in_threadpool
 
 from connectors.web.event_socket import EventSocket
-from connectors.web.ratelimit import RateLimits
-from connectors.web.session_auth import SessionSigner, presented_token
-from shopassist.errors import AudioTooLongError, EmptyAudioError, ShopassistError, SpeechUnavailableError
+from core.errors import AudioTooLongError, EmptyAudioError, ShopassistError, SpeechUnavailableError
 from speech.audio import PCM_FORMAT, STREAM_FORMATS, decode_any
 from speech.turns import VoiceAssistant
 
@@ -38,61 +35,32 @@ _BYTES_PER_SECOND = {"wav": 32_000, "ogg": 4_000, "webm": 4_000, "mp3": 4_000}
 
 
 class SpeechSocket(EventSocket):
+    client_events = _CLIENT_EVENTS
+
     def __init__(self, ws: WebSocket) -> None:
         super().__init__(ws)
         self.voice: VoiceAssistant | None = getattr(ws.app.state, "voice", None)
-        self.signer: SessionSigner = ws.app.state.signer
-        self.limits: RateLimits = ws.app.state.rate_limits
-        self.session_id = self.signer.session_of(presented_token(ws))
         self.format: str | None = None
         self.sample_rate = 16_000
         self.buffer = bytearray()
         self.partial_at = 0
         self.partial_task: asyncio.Task[None] | None = None
 
-    async def run(self) -> None:
-        await self.ws.accept()
+    async def opened(self) -> bool:
         if self.voice is None:
             await self.error(SpeechUnavailableError.code, "The speech API is not available in this process")
             await self.ws.close()
-            return
-        self.metrics.active_sessions.inc()
-        try:
-            while True:
-                message = await self.ws.receive()
-                if message["type"] == "websocket.disconnect":
-                    return
-                try:
-                    if message.get("bytes") is not None:
-                        await self.on_audio(message["bytes"])
-                    elif message.get("text") is not None:
-                        await self.on_text(message["text"])
-                except WebSocketDisconnect:
-                    raise
-                except ShopassistError as exc:
-                    self.reset()
-                    await self.error(exc.code, exc.message)
-                except Exception:
-                    self.reset()
-                    log.exception("speech socket event failed", extra={"session_id": self.session_id})
-                    await self.error("internal_error", "Something went wrong on our side. Please try again.")
-        except WebSocketDisconnect:
-            return
-        finally:
-            self.metrics.active_sessions.dec()
+            return False
+        return True
+
+    async def failed(self, exc: ShopassistError | None) -> None:
+        self.reset()  # a failed utterance is dropped; the next one starts clean
+        await super().failed(exc)
 
     def reset(self) -> None:
         self.format, self.buffer, self.partial_at = None, bytearray(), 0
 
-    async def on_text(self, raw: str) -> None:
-        try:
-            event = json.loads(raw) if len(raw) < 10_000 else None
-        except ValueError:
-            event = None
-        kind = event.get("type") if isinstance(event, dict) else None
-        if not isinstance(event, dict) or kind not in _CLIENT_EVENTS:
-            await self.error("unknown_event", f"Send JSON events of type {', '.join(_CLIENT_EVENTS)}")
-            return
+    async def on_event(self, kind: str, event: dict[str, Any]) -> None:
         if kind == "ping":
             await self.send("pong")
         elif kind == "start":
@@ -112,18 +80,13 @@ class SpeechSocket(EventSocket):
             await self.error("unsupported_audio_format", "sample_rate must be 8000 to 48000 for PCM")
             return
         token = event.get("session_token")
-        if token is not None:
-            sid = self.signer.session_of(str(token))
-            if sid is None:
-                await self.error(
-                    "invalid_session", "The session token is not valid; a new conversation starts"
-                )
-            self.session_id = sid
+        if token is not None and not await self.resume(token):
+            self.session_id = None
         self.reset()
         self.format, self.sample_rate = fmt, int(rate) if fmt == PCM_FORMAT else 16_000
         await self.send("ready", format=fmt)
 
-    async def on_audio(self, chunk: bytes) -> None:
+    async def on_bytes(self, chunk: bytes) -> None:
         if self.format is None or self.voice is None:
             await self.error("not_started", "Send a 'start' event before audio")
             return

@@ -3,7 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from connectors.web.deps import ExecutorDep
-from connectors.web.types import ToolInfo
+from connectors.web.schemas import ToolInfo
 
 router = APIRouter(prefix="/api/v1/tools", tags=["tools"])
 

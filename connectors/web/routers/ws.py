@@ -23,8 +23,6 @@ without a reload. Bad input gets an ``error`` event; the connection stays open.
 
 from __future__ import annotations
 
-import asyncio
-import json
 import logging
 import time
 from typing import Any
@@ -32,14 +30,12 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.concurrency import run_in_threadpool
 
-from assistant.engine import Assistant, StreamText
-from assistant.events import AgentMessage, BotReply, ModeChange
-from assistant.types import Reply
-from connectors.web.event_socket import EventSocket
-from connectors.web.ratelimit import RateLimits
-from connectors.web.session_auth import SessionSigner, presented_token
-from connectors.web.types import message_id_of, message_key, valid_message_id
-from shopassist.errors import NotFoundError, ShopassistError
+from assistant.engine import Assistant
+from assistant.reply.message import Reply, StreamText
+from assistant.sessions.events import AgentMessage, BotReply, ModeChange
+from connectors.web.event_socket import INTERNAL_ERROR, EventSocket
+from connectors.web.schemas import message_id_of, message_key, valid_message_id
+from core.errors import NotFoundError, ShopassistError
 
 router = APIRouter()
 log = logging.getLogger(__name__)
@@ -48,78 +44,34 @@ CLIENT_EVENTS = ("hello", "message", "typing", "ack", "ping")
 
 
 class ChatSocket(EventSocket):
+    client_events = CLIENT_EVENTS
+    idle_seconds = POLL_SECONDS
+
     def __init__(self, ws: WebSocket) -> None:
         super().__init__(ws)
-        app = ws.app
-        self.assistant: Assistant = app.state.assistant
-        self.signer: SessionSigner = app.state.signer
-        self.limits: RateLimits = app.state.rate_limits
-        self.max_chars: int = app.state.settings.dialogue.max_message_chars
-        self.session_id = self.signer.session_of(presented_token(ws))
+        self.assistant: Assistant = ws.app.state.assistant
+        self.max_chars: int = ws.app.state.settings.dialogue.max_message_chars
         self.delivered = 0
 
-    async def run(self) -> None:
-        await self.ws.accept()
-        self.metrics.active_sessions.inc()
-        try:
-            if self.session_id is not None:
-                await self.announce()
-            while True:
-                try:
-                    message = await asyncio.wait_for(self.ws.receive(), timeout=POLL_SECONDS)
-                except TimeoutError:
-                    await self.guarded(self.deliver_new())
-                    continue
-                if message["type"] == "websocket.disconnect":
-                    return
-                text = message.get("text")
-                if text is None:
-                    await self.error("malformed_json", "Events must be JSON text frames")
-                    continue
-                await self.guarded(self.on_text(text))
-        except WebSocketDisconnect:
-            return
-        finally:
-            self.metrics.active_sessions.dec()
+    async def opened(self) -> bool:
+        if self.session_id is not None:
+            await self.announce()
+        return True
 
-    async def guarded(self, work: Any) -> None:
-        """Run one event's work; a failure becomes an error event, never a dropped connection."""
-        try:
-            await work
-        except WebSocketDisconnect:
-            raise
-        except NotFoundError:
+    def max_event_chars(self) -> int:
+        return self.max_chars * 4 + 1024
+
+    async def on_idle(self) -> None:
+        await self.deliver_new()
+
+    async def failed(self, exc: ShopassistError | None) -> None:
+        if isinstance(exc, NotFoundError):
             self.session_id, self.delivered = None, 0  # e.g. the conversation store was reset
             await self.error("invalid_session", "That conversation no longer exists; a new one starts")
-        except ShopassistError as exc:
-            await self.error(exc.code, exc.message)
-        except Exception:
-            log.exception("chat socket event failed", extra={"session_id": self.session_id})
-            await self.error(
-                "internal_error", "Something went wrong on our side. Please try again in a moment."
-            )
+            return
+        await super().failed(exc)
 
-    async def announce(self) -> None:
-        if self.session_id is not None:
-            await self.send(
-                "session", session_id=self.session_id, session_token=self.signer.token(self.session_id)
-            )
-
-    async def on_text(self, raw: str) -> None:
-        if len(raw) > self.max_chars * 4 + 1024:
-            await self.error("message_too_long", f"Events are limited to about {self.max_chars} characters")
-            return
-        try:
-            event = json.loads(raw)
-        except ValueError:
-            await self.error("malformed_json", "Events must be JSON objects")
-            return
-        kind = event.get("type") if isinstance(event, dict) else None
-        if kind not in CLIENT_EVENTS:
-            await self.error(
-                "unknown_event", f"Unknown event type {kind!r}; use one of {', '.join(CLIENT_EVENTS)}"
-            )
-            return
+    async def on_event(self, kind: str, event: dict[str, Any]) -> None:
         if kind == "hello":
             await self.on_hello(event)
         elif kind == "message":
@@ -130,14 +82,8 @@ class ChatSocket(EventSocket):
 
     async def on_hello(self, event: dict[str, Any]) -> None:
         token = event.get("session_token")
-        if token is not None:
-            sid = self.signer.session_of(str(token))
-            if sid is None:
-                await self.error(
-                    "invalid_session", "The session token is not valid; a new conversation starts"
-                )
-                return
-            self.session_id = sid
+        if token is not None and not await self.resume(token):
+            return
         last = event.get("last_seq", 0)
         self.delivered = last if isinstance(last, int) and last >= 0 else 0
         await self.announce()
@@ -186,9 +132,7 @@ class ChatSocket(EventSocket):
             raise
         except Exception:  # keep the connection: the customer can try again
             log.exception("chat turn failed", extra={"session_id": self.session_id})
-            await self.error(
-                "internal_error", "Something went wrong on our side. Please try again in a moment.", **about
-            )
+            await self.error("internal_error", INTERNAL_ERROR, **about)
             return
         if not reply.replayed:
             self.metrics.observe_reply(reply, "web", time.perf_counter() - started)

@@ -16,10 +16,9 @@ from telegram import Update
 from assistant.engine import Assistant
 from connectors.telegram.bot import TelegramConnector
 from connectors.telegram.runner import build_connector
+from core.config import Settings, TelegramSettings
 from eval.dialogue.runner import ScenarioHarness
-from shopassist.config import Settings
-from shopassist.config_channels import TelegramSettings
-from shopassist.services import Services
+from services import Services
 from tests.connectors.telegram.fake_bot_api import TOKEN, FakeBotApi, serve
 
 T = TypeVar("T")

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from assistant.desk import SupportDesk
-from assistant.events import UserMessage
-from assistant.types import Mode
+from assistant.sessions.events import UserMessage
+from assistant.sessions.slots import Mode
 from connectors.telegram.keyboards import callback_data
+from store.models import Cart, CartStatus, Order, Product
+from support.desk import SupportDesk
 from tests.connectors.telegram.conftest import TelegramShop, callback_update, message_update
-from tools.store.models import Cart, CartStatus, Order, Product
 
 CHAT = 5001
 

@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 from telegram.error import Forbidden, NetworkError
 
-from assistant.desk import SupportDesk
-from assistant.events import ModeChange, UserMessage
-from assistant.session_store import SqlSessionStore
-from assistant.types import Mode
+from assistant.sessions.events import ModeChange, UserMessage
+from assistant.sessions.slots import Mode
+from assistant.sessions.sql_store import SqlSessionStore
 from connectors.telegram.chats import ChatDirectory
 from connectors.telegram.delivery import AgentDelivery
 from connectors.telegram.texts import default_texts
+from support.desk import SupportDesk
 
 
 class Recorder:

@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import pytest
 
-from assistant.types import ProductCard
+from assistant.sessions.shown import ProductCard
 from connectors.telegram.format import TEXT_LIMIT, card_html, escape, split_text
 
 

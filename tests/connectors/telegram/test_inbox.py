@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from assistant.events import BotReply, UserMessage
+from assistant.sessions.events import BotReply, UserMessage
 from connectors.telegram.inbox import DONE, FAILED, HANDLING, RECEIVED, UPDATES, UpdateInbox
 from connectors.telegram.runner import build_connector
 from eval.dialogue.runner import ScenarioHarness

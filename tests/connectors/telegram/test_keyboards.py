@@ -1,4 +1,4 @@
-from assistant.types import QuickReply
+from assistant.sessions.shown import QuickReply
 from connectors.telegram.keyboards import (
     CALLBACK_LIMIT,
     CardTap,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from assistant.events import BotReply, UserMessage
+from assistant.sessions.events import BotReply, UserMessage
 from connectors.telegram.inbox import DONE
 from connectors.telegram.runner import build_connector
 from eval.dialogue.runner import ScenarioHarness

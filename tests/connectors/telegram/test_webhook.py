@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from assistant.events import BotReply, UserMessage
+from assistant.sessions.events import BotReply, UserMessage
 from connectors.telegram.webhook import SECRET_HEADER
 from connectors.web.app import create_app
 from eval.dialogue.runner import ScenarioHarness

@@ -12,8 +12,11 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from connectors.web.app import create_app
+from core.config import Settings, SpeechSettings
 from eval.dialogue.runner import ScenarioHarness
-from shopassist.services import Services
+from services import Services
+from speech.recognizer import WhisperRecognizer
+from speech.turns import build_voice
 from tests.connectors.web.browser import browser  # noqa: F401  (the Chromium fixture)
 from tests.servers import serve_in_thread
 
@@ -31,6 +34,24 @@ def web_shop(harness: ScenarioHarness) -> Iterator[WebShop]:
             update={"web": services.settings.web.model_copy(update={"rate_limit_per_session": "1000/minute"})}
         )
         yield WebShop(create_app(settings, services=services), services)
+
+
+def add_voice(shop: WebShop, recognizer: WhisperRecognizer, speech: SpeechSettings | None = None) -> Settings:
+    """Give the shop's services a voice channel (on the session's Whisper model), built on its
+    settings with ``speech`` if given; returns those settings for ``create_app``."""
+    services = shop.services
+    settings = (
+        services.settings if speech is None else services.settings.model_copy(update={"speech": speech})
+    )
+    assert services.sessions is not None
+    services.voice = build_voice(
+        services.require_assistant(),
+        settings=settings,
+        engine=services.sessions.engine,
+        database=services.database,
+        recognizer=recognizer,
+    )
+    return settings
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from support.accounts import AgentAccounts
 from tests.connectors.web.conftest import WebShop
-from tools.agents import AgentAccounts
 
 PASSWORD = "a long test password"
 

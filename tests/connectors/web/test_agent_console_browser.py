@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from playwright.sync_api import Browser, Page, expect
 
+from support.accounts import AgentAccounts
 from tests.connectors.web.browser import ARTIFACTS, open_chat, say
 from tests.connectors.web.conftest import WebShop
-from tools.agents import AgentAccounts
 
 PASSWORD = "a long console password"
 

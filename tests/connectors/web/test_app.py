@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 
 from connectors.web.app import create_app
@@ -20,6 +21,7 @@ def test_tools_endpoint_lists_schemas(settings, services):
     assert "product_id" in tools["get_product"]["parameters"]["properties"]
 
 
+@pytest.mark.slow
 def test_app_builds_its_own_services_from_settings(settings):
     with TestClient(create_app(settings)) as client:
         assert client.get("/healthz").status_code == 200

@@ -9,8 +9,8 @@ from typing import Any
 import websockets
 from fastapi.testclient import TestClient
 
-from assistant.events import AgentMessage, ModeChange, UserMessage
-from assistant.types import Mode
+from assistant.sessions.events import AgentMessage, ModeChange, UserMessage
+from assistant.sessions.slots import Mode
 from connectors.web.session_auth import COOKIE
 from tests.connectors.web.conftest import WebShop
 

@@ -11,11 +11,12 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from assistant.events import UserMessage
+from assistant.sessions.events import UserMessage
 from connectors.web.app import create_app
-from shopassist.config_channels import SpeechSettings
+from core.config import SpeechSettings
 from speech.audio import SAMPLE_RATE, decode, encode
-from tests.connectors.web.conftest import WebShop
+from speech.recognizer import WhisperRecognizer
+from tests.connectors.web.conftest import WebShop, add_voice
 from tests.shop_fixture import ALICE
 from tests.speech.voices import say
 
@@ -34,6 +35,13 @@ def words(text: str) -> str:
 
 def spoken_seconds(body: dict) -> float:
     return decode(base64.b64decode(body["audio_base64"]), SpeechSettings()).seconds
+
+
+@pytest.fixture
+def web_shop(web_shop: WebShop, recognizer: WhisperRecognizer) -> WebShop:
+    """The web shop with its voice channel."""
+    add_voice(web_shop, recognizer)
+    return web_shop
 
 
 @pytest.mark.parametrize("fmt", ["wav", "ogg", "webm", "mp3"])
@@ -95,13 +103,12 @@ def _error(client: TestClient, audio: bytes | None, status: int, code: str) -> N
     assert response.json()["error"]["code"] == code
 
 
-def test_bad_audio_gets_a_clear_4xx_and_the_server_stays_up(web_shop: WebShop) -> None:
-    settings = web_shop.services.settings
+def test_bad_audio_gets_a_clear_4xx_and_the_server_stays_up(
+    web_shop: WebShop, recognizer: WhisperRecognizer
+) -> None:
+    settings = add_voice(web_shop, recognizer, SpeechSettings(max_seconds=4.0, max_bytes=300_000))
     limited = settings.model_copy(
-        update={
-            "speech": SpeechSettings(max_seconds=4.0, max_bytes=300_000),
-            "web": settings.web.model_copy(update={"rate_limit_per_ip": "1000/minute"}),
-        }
+        update={"web": settings.web.model_copy(update={"rate_limit_per_ip": "1000/minute"})}
     )
     with TestClient(create_app(limited, services=web_shop.services)) as client:
         _error(client, b"", 400, "empty_audio")
@@ -121,13 +128,10 @@ def test_bad_audio_gets_a_clear_4xx_and_the_server_stays_up(web_shop: WebShop) -
 
 
 @pytest.fixture
-def doubtful(web_shop: WebShop) -> Iterator[WebShop]:
+def doubtful(web_shop: WebShop, recognizer: WhisperRecognizer) -> Iterator[WebShop]:
     """An app that doubts every transcript (threshold above any real confidence)."""
-    settings = web_shop.services.settings
-    web_shop.app = create_app(
-        settings.model_copy(update={"speech": SpeechSettings(min_avg_logprob=-0.0001)}),
-        services=web_shop.services,
-    )
+    settings = add_voice(web_shop, recognizer, SpeechSettings(min_avg_logprob=-0.0001))
+    web_shop.app = create_app(settings, services=web_shop.services)
     yield web_shop
 
 

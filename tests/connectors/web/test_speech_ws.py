@@ -6,13 +6,23 @@ import asyncio
 import json
 from typing import Any
 
+import pytest
 import websockets
 
-from shopassist.config_channels import SpeechSettings
+from core.config import SpeechSettings
 from speech.audio import decode
+from speech.recognizer import WhisperRecognizer
+from tests.connectors.web.conftest import WebShop, add_voice
 from tests.speech.voices import say
 
 CHUNK = 4000
+
+
+@pytest.fixture
+def web_shop(web_shop: WebShop, recognizer: WhisperRecognizer) -> WebShop:
+    """The web shop with its voice channel."""
+    add_voice(web_shop, recognizer)
+    return web_shop
 
 
 async def _events_until(ws: Any, kind: str) -> tuple[list[dict[str, Any]], list[bytes]]:

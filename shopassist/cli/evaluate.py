@@ -1,0 +1,143 @@
+"""`shopassist eval ...`: quality on labelled sets (retrieval queries, dialogue scenarios).
+
+The heavy modules (the embedding model) are imported inside the commands, so
+`shopassist --help` stays fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from eval.retrieval.runner import EvalReport
+
+from shopassist.cli.console import dialogue_harness, err, out, progress_bar, state, write_json
+
+eval_app = typer.Typer(help="Measure quality on labelled sets.", no_args_is_help=True)
+
+
+@eval_app.command("retrieval")
+def eval_retrieval(
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Print the report as JSON (with per-query scores).")
+    ] = False,
+    k: Annotated[
+        int, typer.Option("--k", min=1, max=100, help="Cut-off of recall@k, MRR@k and nDCG@k.")
+    ] = 10,
+    queries: Annotated[
+        Path | None,
+        typer.Option(
+            "--queries", exists=True, dir_okay=False, help="Labelled query file (default: the demo shop's)."
+        ),
+    ] = None,
+) -> None:
+    """Search quality of bm25, dense and hybrid on the labelled demo-shop queries.
+
+    Uses the configured store and its index (built or synced first).
+
+    The queries are labelled for the demo shop: run `shopassist demo-data` first.
+    """
+    from eval.retrieval.labels import DEFAULT_QUERIES
+    from eval.retrieval.runner import run_retrieval_eval
+
+    settings = state.settings()
+    with progress_bar() as update:
+        report = run_retrieval_eval(settings, k=k, query_file=queries or DEFAULT_QUERIES, progress=update)
+    if json_out:
+        write_json(report.to_dict())
+        return
+    _print_eval(report)
+
+
+def _print_eval(report: EvalReport) -> None:
+
+    k = report.k
+    summary = Table(
+        "mode",
+        f"recall@{k}",
+        f"MRR@{k}",
+        f"nDCG@{k}",
+        "ms/query (warm)",
+        title=f"Product search, {report.queries} labelled queries, {report.products} products",
+    )
+    for mode in report.modes:
+        s = mode.overall
+        summary.add_row(
+            mode.mode, f"{s.recall:.3f}", f"{s.mrr:.3f}", f"{s.ndcg:.3f}", f"{mode.mean_query_ms:.1f}"
+        )
+    out.print(summary)
+    by_type = Table("type", "n", "mode", f"recall@{k}", f"MRR@{k}", f"nDCG@{k}", title="By query type")
+    for kind, count in report.queries_by_type.items():
+        for position, mode in enumerate(report.modes):
+            s = mode.by_type[kind]
+            by_type.add_row(
+                kind if position == 0 else "",
+                str(count) if position == 0 else "",
+                mode.mode,
+                f"{s.recall:.3f}",
+                f"{s.mrr:.3f}",
+                f"{s.ndcg:.3f}",
+                end_section=position == len(report.modes) - 1,
+            )
+    out.print(by_type)
+    out.print(f"Relevant = grade >= 2 for recall and MRR; nDCG uses grades 0-3. Index: {report.index_state}.")
+    if report.skipped:
+        err.print(
+            f"[yellow]{len(report.skipped)} queries have no relevant product in this store and were "
+            f"skipped[/]: {', '.join(report.skipped[:10])}{' ...' if len(report.skipped) > 10 else ''}"
+        )
+
+
+@eval_app.command("dialogue")
+def eval_dialogue(
+    no_llm: Annotated[bool, typer.Option("--no-llm", help="Rules and templates only.")] = False,
+    only: Annotated[
+        list[str] | None, typer.Option("--only", help="Run scenarios whose name or category contains this.")
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Print failing transcripts.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Pass rate of the dialogue scenarios (eval/scenarios/*.yaml), per category.
+
+    Each scenario gets a fresh copy of the fixture shop with its own index and conversation
+    store; your store is not touched. Uses the configured LLM (llm.*) unless --no-llm.
+    """
+    from eval.dialogue.runner import run_dialogue_eval
+    from eval.dialogue.scenarios import load_scenarios
+
+    scenarios = load_scenarios()
+    if only:
+        scenarios = [s for s in scenarios if any(o in s.name or o == s.category for o in only)]
+    with dialogue_harness(no_llm) as harness, progress_bar() as update:
+        report = run_dialogue_eval(harness, scenarios, progress=update)
+    if json_out:
+        write_json(report.to_dict())
+    else:
+        table = Table(
+            "category",
+            "passed",
+            "total",
+            "pass rate",
+            title=f"Dialogue scenarios ({'rules only' if no_llm else 'with LLM'})",
+        )
+        for category, (passed, total) in report.by_category().items():
+            table.add_row(category, str(passed), str(total), f"{passed / total:.0%}")
+        table.add_row(
+            "all",
+            str(report.passed),
+            str(len(report.results)),
+            f"{report.passed / max(len(report.results), 1):.0%}",
+            end_section=True,
+        )
+        out.print(table)
+        for result in report.results:
+            if not result.passed:
+                err.print(
+                    result.explain() if verbose else f"[red]FAIL[/] {result.name}: {result.failures[0]}"
+                )
+    if report.passed != len(report.results):
+        raise typer.Exit(1)

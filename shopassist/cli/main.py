@@ -1,0 +1,63 @@
+"""The ``shopassist`` command line: the commands, grouped by what they act on, registered here."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from core.errors import ShopassistError
+from shopassist.cli import agents, bench, chat, evaluate, search, serve, shop, telegram, tools
+from shopassist.cli.console import err, state
+
+app = typer.Typer(
+    help="Shopassist: a self-hosted conversational shopping assistant.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+for name, command in (
+    ("migrate", shop.migrate),
+    ("demo-data", shop.demo_data),
+    ("import", shop.import_data),
+    ("index", search.index_command),
+    ("search", search.search_command),
+    ("tools", tools.list_tools),
+    ("tool", tools.run_tool),
+    ("serve", serve.serve),
+    ("chat", chat.chat),
+    ("telegram", telegram.telegram),
+):
+    app.command(name)(command)
+app.add_typer(agents.agents_app, name="agents")
+app.add_typer(evaluate.eval_app, name="eval")
+app.add_typer(bench.bench_app, name="bench")
+
+
+@app.callback()
+def main_options(
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config", "-c", help="config.yaml to load (default: $SHOPASSIST_CONFIG or ./config.yaml)."
+        ),
+    ] = None,
+) -> None:
+    state.load(config)
+
+
+def main() -> None:
+    """The console script: models load from installed packages, never from a hub."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    try:
+        app()
+    except ShopassistError as exc:
+        err.print(f"[red]error[/] ({exc.code}): {exc.message}")
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

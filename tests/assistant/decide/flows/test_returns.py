@@ -1,0 +1,60 @@
+"""Returns and exchanges: which order lines the customer means, and the variant an exchange gets."""
+
+from __future__ import annotations
+
+from assistant.decide.context import Context
+from assistant.decide.flows.returns import ExchangeItemsFlow, ReturnItemsFlow, pick_items
+from assistant.sessions.slots import Slots
+from assistant.sessions.state import SessionState
+from tests.assistant.decide.conftest import MakeTurn
+from tests.shop_fixture import ALICE, SHOE_BLUE_9, SOCK
+from tools.order_results import OrderLine
+
+ALICE_STATE = SessionState(session_id="decide-1", slots=Slots(customer_id=ALICE, customer_name="Alice"))
+
+
+def _line(variant_id: str, name: str, **options: str) -> OrderLine:
+    return OrderLine(variant_id=variant_id, product_id="P", name=name, options=options, price=10, quantity=1)
+
+
+LINES = [
+    _line("V-1", "Trailblazer Running Shoe", color="blue", size="9"),
+    _line("V-2", "Merino Running Socks", size="M"),
+    _line("V-3", "Everyday Cotton T-Shirt", color="blue", size="M"),
+]
+
+
+def test_pick_items_by_name_all_or_none(ctx: Context) -> None:
+    assert pick_items(ctx, "I want to return the socks", LINES, asked=False) == ["V-2"]
+    assert pick_items(ctx, "all of them", LINES, asked=False) == ["V-1", "V-2", "V-3"]
+    assert pick_items(ctx, "the blue one", LINES, asked=True) == []  # two blue lines: ask which
+    assert pick_items(ctx, "that one", LINES[:1], asked=False) == ["V-1"]  # one line, not asked yet
+    assert pick_items(ctx, "that one", LINES[:1], asked=True) == []
+
+
+def test_return_reads_order_items_and_a_gift_card_refund(ctx: Context, make_turn: MakeTurn) -> None:
+    turn = make_turn("return the socks from #W0000002 to my gift card", state=ALICE_STATE)
+    filled = ReturnItemsFlow().fill(turn, ctx, {}, None)
+    assert filled.problem is None
+    assert filled.values["items"] == [SOCK[1]]
+    assert filled.values["refund_to"] == "gift_card"
+    method = ReturnItemsFlow.payment_method(turn, ctx, {**filled.values})
+    assert method == "gift_card_1001"
+
+
+def test_an_exchange_finds_the_variant_with_the_wanted_options(ctx: Context, make_turn: MakeTurn) -> None:
+    turn = make_turn("exchange the running shoe from #W0000002 for size 10", state=ALICE_STATE)
+    filled = ExchangeItemsFlow().fill(turn, ctx, {}, None)
+    assert filled.problem is None
+    assert filled.values["items"] == [SHOE_BLUE_9[1]]
+    assert filled.values["new_options"] == "V-SHOE-BL-10"  # same color, the size asked for, in stock
+
+
+def test_an_exchange_to_a_variant_out_of_stock_asks_again_with_what_is_there(
+    ctx: Context, make_turn: MakeTurn
+) -> None:
+    turn = make_turn("exchange the running shoe from #W0000002 for a red one", state=ALICE_STATE)
+    filled = ExchangeItemsFlow().fill(turn, ctx, {}, None)
+    assert filled.problem is not None and filled.problem.template == "ask_new_option"
+    assert filled.problem_slot == "new_options"
+    assert "color blue, size 10" in filled.problem.text  # red size 9 has no stock
