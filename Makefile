@@ -50,9 +50,9 @@ run: demo
 test: install test-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# The quick loop while working: no browser, no speech models, nothing marked slow.
+# The quick loop while working: no browser, no speech or language model, nothing marked slow.
 test-fast: install
-	$(BIN)/python -m pytest -m "not slow and not browser and not speech" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 -m "not slow and not browser and not speech and not llm" $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

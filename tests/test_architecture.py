@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 from collections import defaultdict
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -53,6 +54,7 @@ def imported_packages(path: Path) -> set[str]:
     return found & set(LAYER_OF)
 
 
+@cache
 def import_graph() -> dict[tuple[str, str], list[str]]:
     """(importer, imported) -> the importing files, for every pair of different packages."""
     edges: dict[tuple[str, str], list[str]] = defaultdict(list)

@@ -182,52 +182,8 @@ class Checkout(Tool[CheckoutArgs, CheckoutResult]):
     def run(self, args: CheckoutArgs, *, ctx: ToolContext, env: ToolEnv) -> CheckoutResult:
         plan = _plan(args, ctx, env)
         quote, cart = plan.quote, plan.cart
-        for item in cart.items:
-            guarded = (
-                update(Variant)
-                .where(Variant.id == item.variant_id, Variant.stock >= item.quantity)
-                .values(stock=Variant.stock - item.quantity)
-            )
-            if not _take(env, guarded):
-                raise ActionRefusedError(
-                    f"Cannot check out: {describe_variant(item.variant)} just sold out",
-                    variant_id=item.variant_id,
-                )
-        if plan.method.source is PaymentSource.GIFT_CARD:
-            guarded = (
-                update(PaymentMethod)
-                .where(PaymentMethod.id == plan.method.id, PaymentMethod.balance >= quote.total)
-                .values(balance=PaymentMethod.balance - quote.total)
-            )
-            if not _take(env, guarded):
-                raise ActionRefusedError("The gift card balance no longer covers the total")
-        now = env.now()
-        order = Order(
-            id=_new_order_id(env),
-            customer_id=plan.customer.id,
-            status=OrderStatus.PENDING,
-            shipping_address=plan.address,
-            created_at=now,
-            items=[
-                OrderItem(
-                    product_id=line.product_id,
-                    variant_id=line.variant_id,
-                    name=line.title,
-                    options=line.options,
-                    price=line.final_unit_price,
-                    quantity=line.quantity,
-                )
-                for line in quote.lines
-            ],
-            transactions=[
-                PaymentTransaction(
-                    kind=TransactionKind.PAYMENT,
-                    amount=quote.total,
-                    payment_method_id=plan.method.id,
-                    created_at=now,
-                )
-            ],
-        )
+        _take_stock_and_balance(env, plan)
+        order = _order(env, plan)
         env.db.add(order)
         cart.status = CartStatus.CHECKED_OUT
         cart.order_id = order.id
@@ -249,6 +205,62 @@ class Checkout(Tool[CheckoutArgs, CheckoutResult]):
             payment_method=plan.method.label,
             ship_to=plan.ship_to,
         )
+
+
+def _take_stock_and_balance(env: ToolEnv, plan: _Plan) -> None:
+    """Take each line's units from stock, and a gift card's balance, each in one guarded UPDATE:
+    what sold out (or ran out) since the quote refuses the checkout."""
+    for item in plan.cart.items:
+        guarded = (
+            update(Variant)
+            .where(Variant.id == item.variant_id, Variant.stock >= item.quantity)
+            .values(stock=Variant.stock - item.quantity)
+        )
+        if not _take(env, guarded):
+            raise ActionRefusedError(
+                f"Cannot check out: {describe_variant(item.variant)} just sold out",
+                variant_id=item.variant_id,
+            )
+    if plan.method.source is PaymentSource.GIFT_CARD:
+        total = plan.quote.total
+        guarded = (
+            update(PaymentMethod)
+            .where(PaymentMethod.id == plan.method.id, PaymentMethod.balance >= total)
+            .values(balance=PaymentMethod.balance - total)
+        )
+        if not _take(env, guarded):
+            raise ActionRefusedError("The gift card balance no longer covers the total")
+
+
+def _order(env: ToolEnv, plan: _Plan) -> Order:
+    """The new pending order for the plan's quote, paid with its method."""
+    now = env.now()
+    return Order(
+        id=_new_order_id(env),
+        customer_id=plan.customer.id,
+        status=OrderStatus.PENDING,
+        shipping_address=plan.address,
+        created_at=now,
+        items=[
+            OrderItem(
+                product_id=line.product_id,
+                variant_id=line.variant_id,
+                name=line.title,
+                options=line.options,
+                price=line.final_unit_price,
+                quantity=line.quantity,
+            )
+            for line in plan.quote.lines
+        ],
+        transactions=[
+            PaymentTransaction(
+                kind=TransactionKind.PAYMENT,
+                amount=plan.quote.total,
+                payment_method_id=plan.method.id,
+                created_at=now,
+            )
+        ],
+    )
 
 
 TOOLS: list[type[Tool[Any, Any]]] = [Checkout]

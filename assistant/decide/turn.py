@@ -4,7 +4,7 @@ A :class:`Turn` is built for one customer message and thrown away after it. Hand
 session state and the message's entities and intent from it, run tools through
 :meth:`Turn.call` (which goes through the policy layer and records a ``tool_call`` and a
 ``tool_result`` event), set slots with :meth:`Turn.set_slot`, and finish with a
-:class:`~assistant.responder.Draft`. Nothing is written until the engine appends
+:class:`~assistant.reply.draft.Draft`. Nothing is written until the engine appends
 :attr:`Turn.events` in one transaction at the end of the turn, so a turn that fails halfway
 records nothing of itself (tool side effects are idempotent and confirmed beforehand).
 """

@@ -9,7 +9,7 @@ unchanged: portable SQL only, times as integer microseconds since the epoch).
   the next sequence numbers, so ``seq`` is gapless and a failed append leaves nothing behind.
   SQLite runs in WAL mode with ``synchronous=FULL``: a committed event survives a crash.
 - State is folded from the events; :meth:`SqlSessionStore.state` continues the fold from an
-  in-memory snapshot (see :class:`assistant.state.SnapshotCache` for the measurements).
+  in-memory snapshot (see :class:`assistant.sessions.state.SnapshotCache` for the measurements).
 - The session row's ``mode``, ``customer_id`` and ``updated_at`` are a listing index written
   in the same transaction as the events (derived, never read back into state).
 - ``lock`` orders whole turns: a lease row (owner, expiry) taken with one atomic UPDATE that

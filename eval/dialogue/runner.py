@@ -93,8 +93,10 @@ class ScenarioHarness:
         llm: LLM | None,
         workdir: Path | None = None,
         recognizer: SpeechRecognizer | None = None,
+        matcher: IntentMatcher | None = None,
     ) -> None:
-        """``recognizer``: also build the voice channel on it (the speech API's tests)."""
+        """``recognizer``: also build the voice channel on it (the speech benchmark);
+        ``matcher``: share another harness's intent matcher (its examples are embedded once)."""
         self.embedder = embedder
         self.llm = llm
         self.recognizer = recognizer
@@ -108,7 +110,7 @@ class ScenarioHarness:
             build_fixture_shop(session)
         self.initial = _snapshot(database)
         database.dispose()
-        self.matcher = IntentMatcher(embedder=embedder)
+        self.matcher = matcher or IntentMatcher(embedder=embedder)
         # Build the search index once; each scenario gets a copy of the data directory.
         built = Services.from_settings(self.settings_for(self._template), with_index=True, embedder=embedder)
         try:

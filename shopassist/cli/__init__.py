@@ -1,0 +1,1 @@
+"""The ``shopassist`` command: ``main.py`` registers the commands, one module per group."""

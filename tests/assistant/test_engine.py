@@ -23,7 +23,6 @@ from assistant.sessions.events import AgentMessage, BotReply, ModeChange, ToolRe
 from assistant.sessions.slots import Mode
 from core.errors import InvalidArgumentsError
 from eval.dialogue.runner import ScenarioHarness
-from retrieval.embeddings import SentenceTransformerEmbedder
 from services import Services
 from store.models import Order, OrderStatus
 
@@ -46,13 +45,6 @@ for text in sys.argv[4:]:
 print("idle", flush=True)
 time.sleep(600)
 """
-
-
-@pytest.fixture(scope="module")
-def harness(embedder: SentenceTransformerEmbedder) -> Iterator[ScenarioHarness]:
-    built = ScenarioHarness(embedder=embedder, llm=None)
-    yield built
-    built.close()
 
 
 @pytest.fixture

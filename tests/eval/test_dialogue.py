@@ -21,17 +21,12 @@ SCENARIOS = load_scenarios()
 
 
 @pytest.fixture(scope="module")
-def llm_harness(llm: LlamaCppLLM, embedder: SentenceTransformerEmbedder) -> Iterator[ScenarioHarness]:
-    harness = ScenarioHarness(embedder=embedder, llm=llm)
-    yield harness
-    harness.close()
-
-
-@pytest.fixture(scope="module")
-def rules_harness(embedder: SentenceTransformerEmbedder) -> Iterator[ScenarioHarness]:
-    harness = ScenarioHarness(embedder=embedder, llm=None)
-    yield harness
-    harness.close()
+def llm_harness(
+    llm: LlamaCppLLM, embedder: SentenceTransformerEmbedder, harness: ScenarioHarness
+) -> Iterator[ScenarioHarness]:
+    built = ScenarioHarness(embedder=embedder, llm=llm, matcher=harness.matcher)
+    yield built
+    built.close()
 
 
 def test_there_are_at_least_40_scenarios_over_the_required_categories() -> None:
@@ -49,12 +44,12 @@ def test_scenario_with_the_bundled_llm(llm_harness: ScenarioHarness, scenario: S
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.name for s in SCENARIOS])
-def test_scenario_rules_only(rules_harness: ScenarioHarness, scenario: Scenario) -> None:
-    result = rules_harness.run(scenario)
+def test_scenario_rules_only(harness: ScenarioHarness, scenario: Scenario) -> None:
+    result = harness.run(scenario)
     assert result.passed, result.explain()
 
 
-def test_a_wrong_expectation_fails(rules_harness: ScenarioHarness) -> None:
+def test_a_wrong_expectation_fails(harness: ScenarioHarness) -> None:
     """The checks can fail: a scenario expecting the wrong template and end state is reported."""
     scenario = Scenario.model_validate(
         {
@@ -68,7 +63,7 @@ def test_a_wrong_expectation_fails(rules_harness: ScenarioHarness) -> None:
             "end": {"orders": {"#W0000001": "cancelled"}, "mode": "agent"},
         }
     )
-    result = rules_harness.run(scenario)
+    result = harness.run(scenario)
     assert not result.passed
     text = "\n".join(result.failures)
     assert "template 'policy_answer'" in text
@@ -77,9 +72,9 @@ def test_a_wrong_expectation_fails(rules_harness: ScenarioHarness) -> None:
     assert "mode is bot, expected agent" in text
 
 
-def test_report_counts_per_category(rules_harness: ScenarioHarness) -> None:
+def test_report_counts_per_category(harness: ScenarioHarness) -> None:
     chosen = [s for s in SCENARIOS if s.category in ("policy", "smalltalk")]
-    report: DialogueReport = run_dialogue_eval(rules_harness, chosen)
+    report: DialogueReport = run_dialogue_eval(harness, chosen)
     counts = report.by_category()
     assert counts["policy"] == (3, 3)
     assert report.to_dict()["total"] == len(chosen)

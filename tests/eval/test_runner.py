@@ -83,6 +83,7 @@ def test_report_for_the_three_modes(
     json.dumps(data)  # serializable as is
 
 
+@pytest.mark.slow
 def test_cli_eval_retrieval(
     small_shop: Settings, query_file: Path, tmp_path: Path, shared_model: None
 ) -> None:

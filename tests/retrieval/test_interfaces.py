@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import yaml
 from fastapi.testclient import TestClient
 from langchain_core.retrievers import BaseRetriever
@@ -36,6 +37,7 @@ def test_policy_lookup_tool_cites_pages(indexed, anonymous):
     assert (first.page, first.section) == ("Shipping", "Delivery times") and "1 to 2" in first.text
 
 
+@pytest.mark.slow
 def test_http_and_cli_return_the_same_results(indexed, index_settings, tmp_path):
     with TestClient(create_app(index_settings, services=indexed)) as client:
         response = client.get("/api/v1/catalog/search", params={"q": "running", "k": 5, "max_price": 50})

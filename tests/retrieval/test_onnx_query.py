@@ -20,6 +20,7 @@ def onnx_embedder(tmp_path_factory: pytest.TempPathFactory) -> SentenceTransform
     return SentenceTransformerEmbedder(bundled_embedding_path(), onnx_dir=tmp_path_factory.mktemp("onnx"))
 
 
+@pytest.mark.slow
 def test_onnx_queries_match_torch(onnx_embedder: SentenceTransformerEmbedder, embedder) -> None:
     assert onnx_embedder.query_backend == "onnx"
     for query in QUERIES:
@@ -29,6 +30,7 @@ def test_onnx_queries_match_torch(onnx_embedder: SentenceTransformerEmbedder, em
         assert float(fast @ slow) > 0.9999, query
 
 
+@pytest.mark.slow
 def test_the_export_is_cached_and_reused(tmp_path: Path, embedder) -> None:
     model = embedder._model
     first = build_query_encoder(model, tmp_path, "some-model")

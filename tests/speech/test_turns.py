@@ -10,7 +10,6 @@ import pytest
 from assistant.engine import Assistant
 from core.config import SpeechSettings
 from eval.dialogue.runner import ScenarioHarness
-from retrieval.embeddings import SentenceTransformerEmbedder
 from speech.holds import VoiceHolds
 from speech.recognizer import Transcript
 from speech.turns import VoiceAssistant
@@ -25,13 +24,6 @@ class NoRecognizer:
 class NoTTS:
     def synthesize(self, *, text: str) -> bytes:
         return b""
-
-
-@pytest.fixture(scope="module")
-def harness(embedder: SentenceTransformerEmbedder) -> Iterator[ScenarioHarness]:
-    built = ScenarioHarness(embedder=embedder, llm=None)
-    yield built
-    built.close()
 
 
 @pytest.fixture

@@ -347,6 +347,7 @@ def test_a_failure_midway_leaves_the_store_untouched(tmp_path):
 
 
 # Bulk path -----------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_larger_catalog_is_written_in_chunks_with_progress(tmp_path):
     database = _fresh(tmp_path / "big.db")
     calls: list[tuple[str, int, int]] = []

@@ -89,6 +89,7 @@ def write_csv_rows(path: Path, rows: list[dict[str, str]]) -> Path:
 # tau-bench -----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_tau_imports_the_whole_sample_without_errors(tau):
     report = tau["report"]
     assert report.errors == [] and report.ok and report.notes == []

@@ -15,6 +15,7 @@ from core.errors import (
     InvalidArgumentsError,
     NotFoundError,
     PermissionDeniedError,
+    RegistryError,
     ToolFailedError,
 )
 from core.facts import Id, StockCount
@@ -196,3 +197,34 @@ def test_results_expose_checkable_facts(policy, alice):
     facts = {(f.kind.value, f.value) for f in outcome.result.facts()}
     assert facts == {("id", "V-SOCK-M"), ("stock", 31)}
     assert outcome.to_dict()["result"] == {"variant_id": "V-SOCK-M", "stock": 31}
+
+
+# The typed boundary --------------------------------------------------------------------------
+class OtherRestock(Restock):
+    """Registered under no name here: asking for it must not run the registered ``restock``."""
+
+    description = "A different tool class that happens to reuse the name (for policy tests)."
+
+
+def test_a_tool_class_gives_its_own_result_type_and_the_same_outcome_as_its_name(policy, alice):
+    by_class = policy.run(TouchOrder, {"order_id": "#W0000001"}, ctx=alice)
+    by_name = policy.run("touch_order", {"order_id": "#W0000001"}, ctx=alice)
+    assert isinstance(by_class.result, OrderResult)
+    assert by_class.result.order_id == "#W0000001"  # typed: no cast needed to read it
+    assert by_class == by_name
+
+
+def test_a_class_other_than_the_registered_one_is_refused(policy, alice):
+    with pytest.raises(RegistryError, match="registered as Restock, not OtherRestock"):
+        policy.run(OtherRestock, {"variant_id": "V-LAMP-BK", "quantity": 1}, ctx=alice)
+
+
+def test_a_drafting_executor_reads_but_never_writes(policy, database, alice):
+    drafting = policy.drafting()
+    assert drafting.run(TouchOrder, {"order_id": "#W0000001"}, ctx=alice).result.order_id == "#W0000001"
+    pending = policy.prepare("restock", {"variant_id": "V-LAMP-BK", "quantity": 2}, ctx=alice)
+    args = {"variant_id": "V-LAMP-BK", "quantity": 2}
+    with pytest.raises(ActionRefusedError, match="does not run in a draft"):
+        drafting.run(Restock, args, ctx=alice.confirmed(pending.token))
+    assert stock(database, "V-LAMP-BK") == 3
+    assert not policy.read_only  # the original executor is unchanged

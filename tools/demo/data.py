@@ -3,7 +3,7 @@
 ``catalog_data.yaml`` holds the categories (brands, title templates, description sentences,
 option axes, price ranges) and complementary category pairs; ``shop_data.yaml`` holds names,
 addresses, payment and shipping vocabulary and the promotions. A broken file fails loudly
-with a :class:`~shopassist.errors.ConfigError` naming the file and the problem.
+with a :class:`~core.errors.ConfigError` naming the file and the problem.
 """
 
 from __future__ import annotations

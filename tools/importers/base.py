@@ -5,7 +5,7 @@ or record key, a readable reason, the file name) and skips it, and writes the go
 through :mod:`tools.importers.writer`, which upserts them by primary key in batches.
 
 Value parsers raise :class:`RowRejected`; the importer turns that into a row error. Errors that
-stop a whole import (missing file, wrong structure) are :class:`~shopassist.errors.ImportFailedError`.
+stop a whole import (missing file, wrong structure) are :class:`~core.errors.ImportFailedError`.
 """
 
 from __future__ import annotations
