@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("PTB_TIMEDELTA", "true")  # as `shopassist` sets it at start
 
 from core.bundled_models import bundled_embedding_path
 from core.config import Settings, SpeechSettings

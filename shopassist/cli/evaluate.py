@@ -141,3 +141,60 @@ def eval_dialogue(
                 )
     if report.passed != len(report.results):
         raise typer.Exit(1)
+
+
+@eval_app.command("tasks")
+def eval_tasks(
+    split: Annotated[str, typer.Option("--split", help="train (500 tasks) or dev (20).")] = "dev",
+    trials: Annotated[int, typer.Option("--trials", min=1, max=16, help="Runs of each task (pass^k).")] = 1,
+    no_llm: Annotated[bool, typer.Option("--no-llm", help="Rules and templates only.")] = False,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Only the first N tasks.")] = None,
+    data: Annotated[Path, typer.Option("--data", help="tau retail's folder (tasks, shop, policy).")] = Path(
+        "../shared/data/tau_retail"
+    ),
+    failures: Annotated[
+        Path | None, typer.Option("--failures", help="Write each failing trial's transcript here as JSON.")
+    ] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Task success on the tau retail shop: each task's goal, said by a rule-based simulated
+    customer, scored by the shop's end state against the ground truth (pass^1 and pass^k by kind).
+
+    The shop is imported once into a temporary folder; your store is not touched.
+    """
+    from assistant.llm.backends import create_llm
+    from dialogue_rules.intents import IntentMatcher
+    from eval.tasks.customer import TauData
+    from eval.tasks.runner import TaskRunner, run_tasks
+    from eval.tasks.shop import TauShop
+    from eval.tasks.tasks import load_tasks
+    from retrieval.service import load_embedder
+
+    settings = state.settings()
+    tasks = load_tasks(data, split)[:limit]
+    embedder = load_embedder(settings)
+    llm = None if no_llm else create_llm(settings.llm)
+    shop = TauShop(data, embedder=embedder)
+    try:
+        runner = TaskRunner(shop, TauData.load(data), llm=llm, matcher=IntentMatcher(embedder=embedder))
+        with progress_bar() as update:
+            report = run_tasks(runner, tasks, split=split, trials=trials, progress=update, failures=failures)
+    finally:
+        shop.close()
+        close = getattr(llm, "close", None)
+        if close is not None:
+            close()
+    summary = report.to_dict()
+    if json_out:
+        write_json(summary)
+        return
+    pass_k = f"pass^{trials}"
+    columns = ("pass^1",) if trials == 1 else ("pass^1", pass_k)
+    title = f"tau {split} tasks ({report.llm or 'rules only'}, {trials} trial(s) each)"
+    table = Table("kind", "tasks", *columns, title=title)
+    for kind, row in summary["by_kind"].items():
+        table.add_row(kind, str(row["tasks"]), *(f"{row[c]:.2f}" for c in columns))
+    table.add_row("all", str(summary["tasks"]), *(f"{summary[c]:.2f}" for c in columns), end_section=True)
+    out.print(table)
+    wrong = summary["wrong_proposals"]
+    out.print(f"Wrong proposals (confirmations of other arguments than the ground truth's): {wrong}")

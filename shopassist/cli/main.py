@@ -50,8 +50,11 @@ def main_options(
 
 
 def main() -> None:
-    """The console script: models load from installed packages, never from a hub."""
+    """The console script. The process environment is set here, at start, never on import:
+    models load from installed packages, never from a hub; python-telegram-bot gives time periods
+    as timedelta (its coming default), so it does not warn on every flood-control error."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
     try:
         app()
     except ShopassistError as exc:

@@ -1,0 +1,228 @@
+"""A rule-based simulated customer for the tau tasks.
+
+The customer knows what a person in the task would know: who they are (from the instruction),
+their orders, the products in them, and what they want changed (the task's ground-truth writes,
+turned back into words: product names and option values, never item ids). They read each reply
+as a person would, by its words, not by the template that produced it, and answer the question
+it asks. Wording varies with the seed (greetings, phrasings, whether a reason or a payment
+method is said up front), so repeated trials of one task are different conversations.
+
+The customer gives up after the same reply comes back three times, or after ``max_turns``.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from eval.tasks.tasks import Task, TaskAction
+
+_CONFIRM = re.compile(
+    r"\b(?:confirm|shall i (?:go ahead|proceed)|should i (?:go ahead|proceed)|\(yes/no\))", re.I
+)
+_DONE = re.compile(
+    r"\b(?:is cancelled|has been cancelled|is registered|will now ship|has been (?:changed|updated|modified)|"
+    r"is now (?:paid|updated|changed))\b",
+    re.I,
+)
+_ASKS_IDENTITY = re.compile(r"\b(?:verify|email address|zip code)\b", re.I)
+_ASKS_ORDER = re.compile(r"\b(?:which order|order number|order id)\b", re.I)
+_ASKS_REASON = re.compile(r"\b(?:why|reason|no longer needed)\b", re.I)
+_ASKS_ITEMS = re.compile(r"\b(?:which items?|what items?)\b", re.I)
+_ASKS_NEW = re.compile(r"\b(?:instead of|which one would you like|which (?:option|version|variant))\b", re.I)
+_ASKS_ADDRESS = re.compile(r"\baddress\b", re.I)
+_ASKS_PAYMENT = re.compile(r"\b(?:payment method|pay with|refund to)\b", re.I)
+
+
+@dataclass(frozen=True)
+class TauData:
+    """The shop as its customers know it: products (names, options), orders, accounts."""
+
+    products: dict[str, Any]
+    orders: dict[str, Any]
+    users: dict[str, Any]
+
+    @classmethod
+    def load(cls, data_dir: Path) -> TauData:
+        def read(name: str) -> dict[str, Any]:
+            loaded: dict[str, Any] = json.loads((Path(data_dir) / name).read_text(encoding="utf-8"))
+            return loaded
+
+        return cls(read("products.json"), read("orders.json"), read("users.json"))
+
+    def variant(self, item_id: str) -> tuple[str, dict[str, str]]:
+        """The product name and options of a variant (an item id)."""
+        for product in self.products.values():
+            found = product["variants"].get(item_id)
+            if found is not None:
+                return str(product["name"]), {str(k): str(v) for k, v in found["options"].items()}
+        raise KeyError(item_id)
+
+
+def _options(options: dict[str, str]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in options.items())
+
+
+class SimulatedCustomer:
+    def __init__(self, task: Task, data: TauData, *, seed: int, max_turns: int = 30) -> None:
+        self.task = task
+        self.data = data
+        self.rng = random.Random(f"{task.name}:{seed}")
+        self.goals: list[TaskAction] = list(task.writes)
+        self.max_turns = max_turns
+        self.turns = 0
+        self.seen: Counter[str] = Counter()
+        self.finished = False
+        self.handed_off = False
+        self.email_tried = 0
+
+    # What to say ----------------------------------------------------------------------------
+    def _pick(self, *choices: str) -> str:
+        return self.rng.choice(choices)
+
+    def opening(self) -> str:
+        hello = self._pick("Hi.", "Hello!", "Hi there,", "Hey,", "")
+        if not self.goals:
+            return f"{hello} I have a question about my orders.".strip()
+        return f"{hello} {self.request(self.goals[0])}".strip()
+
+    def identity(self, *, refused: bool = False) -> str:
+        """Who the customer is; after a refusal, the next email they can think of."""
+        who = self.task.identity()
+        if refused and who.emails:
+            self.email_tried = min(self.email_tried + 1, len(who.emails) - 1)
+        if who.emails and (not who.zip_code or self.rng.random() < 0.5):
+            email = who.emails[self.email_tried]
+            return self._pick(f"My email is {email}.", f"It's {email}", f"{email}")
+        return self._pick(
+            f"I'm {who.first_name} {who.last_name}, zip code {who.zip_code}.",
+            f"My name is {who.first_name} {who.last_name} and my zip is {who.zip_code}.",
+            f"{who.first_name} {who.last_name}, {who.zip_code}",
+        )
+
+    def item_words(self, order_id: str, item_ids: list[str]) -> str:
+        """How the customer names items of an order: product names, with options where two lines
+        of the order share a name."""
+        order = self.data.orders[order_id]
+        names = Counter(str(line["name"]) for line in order["items"])
+        said = []
+        for item_id in item_ids:
+            name, options = self.data.variant(item_id)
+            words = f"the {name.lower()}"
+            if names[name] > 1:
+                words += f" ({_options(options)})"
+            said.append(words)
+        return " and ".join(said)
+
+    def new_words(self, old_ids: list[str], new_ids: list[str]) -> str:
+        """What the customer wants instead: the options that change, per item."""
+        parts = []
+        for old, new in zip(old_ids, new_ids, strict=False):
+            name, before = self.data.variant(old)
+            _, after = self.data.variant(new)
+            changed = {k: v for k, v in after.items() if before.get(k) != v}
+            parts.append(f"the {name.lower()} in {_options(changed) or 'the same options'}")
+        return " and ".join(parts)
+
+    def method_words(self, method_id: str) -> str:
+        user = self.data.users[self.task.user_id]
+        method = user["payment_methods"].get(method_id, {})
+        source = method.get("source", "")
+        if source == "credit_card":
+            return f"my {method.get('brand', 'credit')} card ending in {method.get('last_four', '')}".strip()
+        if source == "gift_card":
+            return "my gift card"
+        return "my PayPal" if source == "paypal" else method_id
+
+    def address_words(self, k: dict[str, Any]) -> str:
+        street = f"{k['address1']}, {k['address2']}" if k.get("address2") else str(k["address1"])
+        return f"{street}, {k['city']}, {k['state']} {k['zip']}"
+
+    def request(self, goal: TaskAction) -> str:
+        k = goal.kwargs
+        oid = k.get("order_id", "")
+        match goal.name:
+            case "cancel_pending_order":
+                ask = self._pick(f"I want to cancel order {oid}.", f"Please cancel my order {oid}.")
+                return ask + (" " + self.reason(goal) if self.rng.random() < 0.5 else "")
+            case "return_delivered_order_items":
+                items = self.item_words(oid, k["item_ids"])
+                return self._pick(
+                    f"I'd like to return {items} from order {oid}.", f"Can I return {items} from {oid}?"
+                )
+            case "exchange_delivered_order_items":
+                items = self.item_words(oid, k["item_ids"])
+                new = self.new_words(k["item_ids"], k["new_item_ids"])
+                return f"I want to exchange {items} from order {oid}: I'd like {new} instead."
+            case "modify_pending_order_items":
+                items = self.item_words(oid, k["item_ids"])
+                new = self.new_words(k["item_ids"], k["new_item_ids"])
+                return f"I want to change {items} in my pending order {oid}: I'd like {new} instead."
+            case "modify_pending_order_address":
+                return f"Please change the shipping address of order {oid} to {self.address_words(k)}."
+            case "modify_pending_order_payment":
+                return f"I'd like to pay for order {oid} with {self.method_words(k['payment_method_id'])}."
+            case "modify_user_address":
+                return f"Please update my default address to {self.address_words(k)}."
+        return self._pick("Can I talk to a human, please?", "I'd like to speak to a person.")
+
+    def reason(self, goal: TaskAction) -> str:
+        if goal.kwargs.get("reason") == "ordered by mistake":
+            return self._pick("I ordered it by mistake.", "It was a mistake to order it.")
+        return self._pick("I don't need it anymore.", "It's no longer needed.")
+
+    # Reading a reply ------------------------------------------------------------------------
+    def respond(self, text: str, *, agent_mode: bool = False) -> str | None:
+        """The customer's next message after the assistant said ``text``; None: the customer is done."""
+        self.turns += 1
+        if agent_mode or not text.strip():
+            self.handed_off = True
+            return None
+        self.seen[text] += 1
+        if self.turns >= self.max_turns or self.seen[text] >= 3:
+            return None
+        goal = self.goals[0] if self.goals else None
+        if goal is None:
+            return self._finish()
+        if _CONFIRM.search(text):
+            return self._confirm(goal, text)
+        if _DONE.search(text) and goal.kwargs.get("order_id", "") in text:
+            self.goals.pop(0)
+            return self.request(self.goals[0]) if self.goals else self._finish()
+        return self._answer(goal, text)
+
+    def _finish(self) -> str | None:
+        if self.finished:
+            return None
+        self.finished = True
+        return self._pick("That's all, thanks!", "Great, thank you. Bye!", "Thanks, that's everything.")
+
+    def _confirm(self, goal: TaskAction, text: str) -> str:
+        order_id = goal.kwargs.get("order_id")
+        if order_id and order_id not in text:
+            return f"No, I meant order {order_id}. " + self.request(goal)
+        return self._pick("Yes.", "Yes, please go ahead.", "yes", "Yes, that's right.")
+
+    def _answer(self, goal: TaskAction, text: str) -> str:
+        k = goal.kwargs
+        oid = k.get("order_id", "")
+        if _ASKS_IDENTITY.search(text):
+            return self.identity(refused="couldn't find" in text.lower())
+        if _ASKS_ORDER.search(text) and oid:
+            return self._pick(f"It's {oid}.", oid, f"Order {oid}.")
+        if _ASKS_REASON.search(text) and goal.name == "cancel_pending_order":
+            return self.reason(goal)
+        if _ASKS_ITEMS.search(text) and "item_ids" in k:
+            return self.item_words(oid, k["item_ids"]).capitalize() + "."
+        if _ASKS_NEW.search(text) and "new_item_ids" in k:
+            return self.new_words(k["item_ids"], k["new_item_ids"]).capitalize() + "."
+        if _ASKS_ADDRESS.search(text) and "address1" in k:
+            return self.address_words(k)
+        if _ASKS_PAYMENT.search(text) and "payment_method_id" in k:
+            return self._pick("To ", "Use ") + self.method_words(k["payment_method_id"]) + "."
+        return self.request(goal)
