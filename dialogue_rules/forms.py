@@ -39,7 +39,6 @@ class _FormFile(BaseModel):
     cancel_reasons: dict[str, list[str]] = Field(min_length=1)
     all_items_patterns: list[str] = Field(min_length=1)
     item_stopwords: list[str] = Field(default_factory=list)
-    gift_card_patterns: list[str] = Field(min_length=1)
     address_patterns: list[str] = Field(min_length=1)
     default_country: str = Field(min_length=2)
 
@@ -58,7 +57,6 @@ class FormRules:
     abort: tuple[re.Pattern[str], ...]
     cancel_reasons: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...]
     all_items: tuple[re.Pattern[str], ...]
-    gift_card: tuple[re.Pattern[str], ...]
     addresses: tuple[re.Pattern[str], ...]
     default_country: str
     item_stopwords: frozenset[str] = frozenset()
@@ -74,9 +72,6 @@ class FormRules:
 
     def means_all_items(self, text: str) -> bool:
         return any(p.search(text) for p in self.all_items)
-
-    def means_gift_card(self, text: str) -> bool:
-        return any(p.search(text) for p in self.gift_card)
 
     def address(self, text: str) -> dict[str, str] | None:
         """A shipping address written in ``text`` (the shape of the ``Address`` tool argument)."""
@@ -109,7 +104,6 @@ def load_form_rules(path: Path | None = None) -> FormRules:
         compiled(raw.abort_patterns, "abort_patterns"),
         reasons,
         compiled(raw.all_items_patterns, "all_items_patterns"),
-        compiled(raw.gift_card_patterns, "gift_card_patterns"),
         compiled(raw.address_patterns, "address_patterns"),
         raw.default_country,
         frozenset(w.lower() for w in raw.item_stopwords),

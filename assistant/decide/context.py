@@ -6,11 +6,12 @@ it holds no per-conversation state (that is the :class:`~assistant.decide.turn.T
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from assistant.reply.draft import Drafts
 from core.config import ShopSettings
 from dialogue_rules.forms import FormRules
+from dialogue_rules.option_values import OptionValues, default_option_values
 from dialogue_rules.search_terms import SearchTerms
 
 
@@ -21,3 +22,5 @@ class Context(Drafts):
     forms: FormRules
     terms: SearchTerms
     shop: ShopSettings
+    options: OptionValues = field(default_factory=default_option_values)
+    """Which of a product's option values a message names (units and spellings included)."""

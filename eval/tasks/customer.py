@@ -152,13 +152,15 @@ class SimulatedCustomer:
                 return ask + (" " + self.reason(goal) if self.rng.random() < 0.5 else "")
             case "return_delivered_order_items":
                 items = self.item_words(oid, k["item_ids"])
-                return self._pick(
+                ask = self._pick(
                     f"I'd like to return {items} from order {oid}.", f"Can I return {items} from {oid}?"
                 )
+                return ask + self.money_words(goal, "Please refund it to {}.")
             case "exchange_delivered_order_items":
                 items = self.item_words(oid, k["item_ids"])
                 new = self.new_words(k["item_ids"], k["new_item_ids"])
-                return f"I want to exchange {items} from order {oid}: I'd like {new} instead."
+                ask = f"I want to exchange {items} from order {oid}: I'd like {new} instead."
+                return ask + self.money_words(goal, "Any price difference goes on {}.")
             case "modify_pending_order_items":
                 items = self.item_words(oid, k["item_ids"])
                 new = self.new_words(k["item_ids"], k["new_item_ids"])
@@ -170,6 +172,18 @@ class SimulatedCustomer:
             case "modify_user_address":
                 return f"Please update my default address to {self.address_words(k)}."
         return self._pick("Can I talk to a human, please?", "I'd like to speak to a person.")
+
+    def money_words(self, goal: TaskAction, sentence: str) -> str:
+        """`` <sentence>`` naming the goal's payment method when it is not the order's own (a
+        customer says so up front), else nothing."""
+        method = goal.kwargs.get("payment_method_id")
+        history = self.data.orders[goal.kwargs["order_id"]].get("payment_history") or []
+        paid_with = next(
+            (p["payment_method_id"] for p in history if p.get("transaction_type") == "payment"), None
+        )
+        if not method or method == paid_with:
+            return ""
+        return " " + sentence.format(self.method_words(method))
 
     def reason(self, goal: TaskAction) -> str:
         if goal.kwargs.get("reason") == "ordered by mistake":

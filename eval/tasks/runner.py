@@ -103,7 +103,16 @@ def wrong_proposals(task: Task, replies: Iterable[Reply]) -> int:
 
 
 def _same(proposed: dict[str, Any], wanted: dict[str, Any]) -> bool:
-    return all(proposed.get(key) == value for key, value in wanted.items())
+    """The same call: items (with their replacements) compared in any order."""
+    return _canonical(proposed) == _canonical(wanted)
+
+
+def _canonical(args: dict[str, Any]) -> dict[str, Any]:
+    found = dict(args)
+    items, new = found.pop("item_ids", None), found.pop("new_item_ids", None)
+    if items is not None:
+        found["items"] = sorted(zip(items, new, strict=False)) if new is not None else sorted(items)
+    return found
 
 
 class TaskRunner:
@@ -178,13 +187,14 @@ def run_tasks(
     progress: Callable[[str, int, int], None] | None = None,
     failures: Path | None = None,
 ) -> TaskReport:
-    """Every task ``trials`` times; failing transcripts go to ``failures`` (one JSON per trial)."""
+    """Every task ``trials`` times; the transcripts of failed trials and of trials with a wrong
+    proposal go to ``failures`` (one JSON per trial)."""
     results = []
     total = len(tasks) * trials
     for number, (task, trial) in enumerate(((t, n) for t in tasks for n in range(trials)), 1):
         result = runner.run(task, trial)
         results.append(result)
-        if failures is not None and not result.passed:
+        if failures is not None and (not result.passed or result.wrong_proposals):
             failures.mkdir(parents=True, exist_ok=True)
             record = {**asdict(result), "instruction": task.instruction}
             (failures / f"{task.name}-trial{trial}.json").write_text(json.dumps(record, indent=2))

@@ -127,6 +127,13 @@ def test_a_confirmation_of_other_arguments_is_a_wrong_proposal(dev: list[Task]) 
 
     assert wrong_proposals(task, [confirming(dict(args))]) == 0
     assert wrong_proposals(task, [confirming({**args, "order_id": "#W0000000"})]) == 1
+    exchange = _task(dev, "exchange")
+    name, args = tool_call(exchange.writes[0])
+    swapped = {**args, "item_ids": args["item_ids"][::-1], "new_item_ids": args["new_item_ids"][::-1]}
+    assert wrong_proposals(exchange, [confirming(swapped)]) == 0  # the same pairs, listed the other way
+    crossed = {**args, "new_item_ids": args["new_item_ids"][::-1]}
+    if len(set(args["new_item_ids"])) > 1:
+        assert wrong_proposals(exchange, [confirming(crossed)]) == 1
 
 
 @pytest.fixture(scope="module")

@@ -3,12 +3,14 @@ an exchange, the new variant); the refund or price difference goes to a payment 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
 
 from assistant.decide.context import Context
 from assistant.decide.flows.base import Filled, Slots, confirm
 from assistant.decide.flows.orders import OrderFlow, order_of, refund_text
+from assistant.decide.flows.payment import named_methods
 from assistant.decide.turn import ToolError, Turn
+from assistant.decide.variants import described, option_values
 from assistant.reply.draft import Draft
 from assistant.reply.formatting import choices, options_text
 from core.words import stems
@@ -18,17 +20,25 @@ from tools.order_results import ExchangeResult, OrderLine, ReturnResult
 from tools.orders import ExchangeItems, ReturnItems
 from tools.policy import ToolOutcome
 
+#: Words that bring up a payment method ("refund it to my PayPal", "pay the difference with...").
+_MONEY_WORDS = re.compile(r"\b(?:refund\w*|pay\w*|paid|charge\w*|card|gift|credit|ending)\b", re.I)
+
 
 def pick_items(ctx: Context, text: str, lines: list[OrderLine], *, asked: bool) -> list[str]:
-    """Variant ids of the order lines the customer means ("the socks", "all of them")."""
+    """Variant ids of the order lines the customer means: "all of them", the products named
+    ("the garden hose and the earbuds"; two lines of one product told apart by their option
+    values), else the line whose words the message shares most."""
     if ctx.forms.means_all_items(text):
         return [line.variant_id for line in lines]
+    named = _named_lines(ctx, text, lines)
+    if named is not None:
+        return named
     stop = ctx.forms.item_stopwords
     said = stems(text, stop=stop)
     scored = []
     for line in lines:
-        named = stems(line.name + " " + " ".join(str(v) for v in line.options.values()), stop=stop)
-        scored.append((len(named & said), line.variant_id))
+        words = stems(line.name + " " + " ".join(str(v) for v in line.options.values()), stop=stop)
+        scored.append((len(words & said), line.variant_id))
     best = max((score for score, _ in scored), default=0)
     tied = [vid for score, vid in scored if score == best]
     if best > 0:
@@ -38,12 +48,54 @@ def pick_items(ctx: Context, text: str, lines: list[OrderLine], *, asked: bool) 
     return []
 
 
+def _named_lines(ctx: Context, text: str, lines: list[OrderLine]) -> list[str] | None:
+    """The lines whose product names the text writes out; [] when a named product has several
+    lines the text does not tell apart; None when it names no product in full."""
+    said = f" {ctx.options.canonical(text)} "
+    by_name: dict[str, list[OrderLine]] = {}
+    for line in lines:
+        if f" {ctx.options.canonical(line.name)} " in said:
+            by_name.setdefault(line.name, []).append(line)
+    if not by_name:
+        return None
+    picked: list[str] = []
+    for same in by_name.values():
+        if len(same) == 1:
+            picked.append(same[0].variant_id)
+            continue
+        hits = [
+            sum(ctx.options.mentions(text, v, option=k) for k, v in line.options.items()) for line in same
+        ]
+        best = max(hits)
+        chosen = [line.variant_id for line, hit in zip(same, hits, strict=True) if hit == best]
+        if len(chosen) != 1:
+            return []
+        picked.extend(chosen)
+    return [line.variant_id for line in lines if line.variant_id in picked]
+
+
 def _open_lines(slots: Slots) -> list[OrderLine]:
     return [line for line in order_of(slots).items if not line.disposition]
 
 
 def _line(slots: Slots, variant_id: str) -> OrderLine:
     return next(line for line in order_of(slots).items if line.variant_id == variant_id)
+
+
+def _segments(ctx: Context, text: str, lines: list[OrderLine]) -> list[str]:
+    """The words about each line: every stretch of ``text`` from a mention of its product to the
+    next mention of any line's product ("the mouse and the bookshelf: I'd like the mouse in white
+    and the bookshelf in glass"); the whole text for a line never named (or a single line)."""
+    if len(lines) < 2:
+        return [text] * len(lines)
+    lowered = text.lower()
+    names = {line.name.lower() for line in lines}
+    mentions = sorted((m.start(), name) for name in names for m in re.finditer(re.escape(name), lowered))
+    about: dict[str, list[str]] = {}
+    for index, (start, name) in enumerate(mentions):
+        end = mentions[index + 1][0] if index + 1 < len(mentions) else len(text)
+        about.setdefault(name, []).append(text[start:end])
+    return [" ".join(about.get(line.name.lower(), [text])) for line in lines]
 
 
 class ItemsFlow(OrderFlow):
@@ -74,18 +126,30 @@ class ItemsFlow(OrderFlow):
         )
 
     @staticmethod
+    def named_method(turn: Turn) -> str | None:
+        """The one payment method of the customer's that the message names, if any."""
+        profile = turn.call(GetCustomerProfile, {})
+        if isinstance(profile, ToolError):
+            return None
+        named = named_methods(turn.text, profile.result.payment_methods)
+        return named[0].payment_method_id if len(named) == 1 else None
+
+    @staticmethod
     def payment_method(turn: Turn, ctx: Context, slots: Slots) -> str | None:
-        """The order's original payment method, or the customer's gift card when they ask for it."""
-        if ctx.forms.means_gift_card(turn.text) or slots.get("refund_to") == "gift_card":
-            profile = turn.call(GetCustomerProfile, {})
-            if not isinstance(profile, ToolError):
-                for method in profile.result.payment_methods:
-                    if method.source == "gift_card":
-                        return method.payment_method_id
+        """The method the customer named for the money (``refund_to``), else the order's own."""
+        if isinstance(slots.get("refund_to"), str) and slots["refund_to"]:
+            return str(slots["refund_to"])
         for record in order_of(slots).transactions:
             if record.kind == "payment":
                 return record.payment_method_id
         return None
+
+    def fill_method(self, turn: Turn, filled: Filled, slots: Slots) -> None:
+        """Keep the payment method the message names for the refund or price difference."""
+        if filled.problem is None and "refund_to" not in slots and _MONEY_WORDS.search(turn.text):
+            method = self.named_method(turn)
+            if method is not None:
+                filled.values["refund_to"] = method
 
 
 class ReturnItemsFlow(ItemsFlow):
@@ -94,8 +158,7 @@ class ReturnItemsFlow(ItemsFlow):
 
     def fill(self, turn: Turn, ctx: Context, slots: Slots, requested: str | None) -> Filled:
         filled = self.fill_items(turn, ctx, slots, requested)
-        if ctx.forms.means_gift_card(turn.text):
-            filled.values["refund_to"] = "gift_card"
+        self.fill_method(turn, filled, slots)
         return filled
 
     def ask_more(self, turn: Turn, ctx: Context, slots: Slots, slot: str) -> Draft:
@@ -122,46 +185,39 @@ class ExchangeItemsFlow(ItemsFlow):
 
     def fill(self, turn: Turn, ctx: Context, slots: Slots, requested: str | None) -> Filled:
         filled = self.fill_items(turn, ctx, slots, requested)
+        self.fill_method(turn, filled, slots)
         known = {**slots, **filled.values}
-        items = known.get("items")
+        items: list[str] = known.get("items") or []
         if filled.problem is not None or not items or "new_options" in slots:
             return filled
-        if len(items) > 1:
-            filled.values.pop("items", None)
-            return filled  # one item at a time: ask which
-        line = _line(known, items[0])
-        wanted: dict[str, str] = {}
-        for color in turn.entities.colors:
-            wanted["color"] = color.name
-        for size in turn.entities.sizes:
-            wanted["size"] = size.value
-        if not wanted:
-            return filled
-        variant = self._variant_for(turn, line, wanted)
-        if variant is None:
-            filled.problem = self.ask_new(turn, ctx, line, failed=True)
-            filled.problem_slot = "new_options"
-            return filled
-        filled.values["new_options"] = variant
+        chosen: dict[str, str] = dict(known.get("chosen") or {})
+        lines = [_line(known, item) for item in items]
+        for line, said in zip(lines, _segments(ctx, turn.text, lines), strict=True):
+            if line.variant_id in chosen:
+                continue
+            every = self._variants(turn, line, available_only=False)
+            candidates = [v for v in every if v.available]
+            picked = described(ctx.options, said, candidates, current=line.options)
+            if len(picked) == 1:
+                chosen[line.variant_id] = picked[0].variant_id
+            elif not picked and ctx.options.named(said, option_values(every)):
+                # it names options of this product, but no other variant in stock has them all
+                filled.problem = self.ask_new(turn, ctx, line, failed=True)
+                filled.problem_slot = "new_options"
+        if chosen:
+            filled.values["chosen"] = chosen
+        if all(item in chosen for item in items):
+            filled.values["new_options"] = [chosen[item] for item in items]
         return filled
 
     @staticmethod
-    def _variants(turn: Turn, line: OrderLine) -> list[VariantInfo]:
+    def _variants(turn: Turn, line: OrderLine, *, available_only: bool = True) -> list[VariantInfo]:
+        """The product's other variants (in stock only, unless ``available_only`` is false)."""
         product = turn.call(GetProduct, {"product_id": line.product_id})
         if isinstance(product, ToolError):
             return []
-        return [v for v in product.result.variants if v.variant_id != line.variant_id and v.available]
-
-    def _variant_for(self, turn: Turn, line: OrderLine, wanted: Mapping[str, str]) -> str | None:
-        current = {str(k).lower(): str(v).lower() for k, v in line.options.items()}
-        best = None
-        for variant in self._variants(turn, line):
-            options = {str(k).lower(): str(v).lower() for k, v in variant.options.items()}
-            if all(options.get(k) == v.lower() for k, v in wanted.items()):
-                same = sum(options.get(k) == v for k, v in current.items() if k not in wanted)
-                if best is None or same > best[0]:
-                    best = (same, variant.variant_id)
-        return None if best is None else best[1]
+        others = [v for v in product.result.variants if v.variant_id != line.variant_id]
+        return [v for v in others if v.available or not available_only]
 
     def ask_new(self, turn: Turn, ctx: Context, line: OrderLine, *, failed: bool = False) -> Draft:
         variants = self._variants(turn, line)
@@ -179,13 +235,15 @@ class ExchangeItemsFlow(ItemsFlow):
     def ask_more(self, turn: Turn, ctx: Context, slots: Slots, slot: str) -> Draft:
         if slot == "items":
             return self.ask_items(ctx, slots)
-        return self.ask_new(turn, ctx, _line(slots, slots["items"][0]))
+        chosen = slots.get("chosen") or {}
+        waiting = next(item for item in slots["items"] if item not in chosen)
+        return self.ask_new(turn, ctx, _line(slots, waiting))
 
     def act(self, turn: Turn, ctx: Context, slots: Slots) -> Draft:
         args = {
             "order_id": slots["order_id"],
             "item_ids": slots["items"],
-            "new_item_ids": [slots["new_options"]],
+            "new_item_ids": slots["new_options"],
             "payment_method_id": self.payment_method(turn, ctx, slots),
         }
         return confirm(turn, ctx, ExchangeItems, args)

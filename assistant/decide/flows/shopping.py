@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from assistant.decide.context import Context
 from assistant.decide.flows.base import Filled, FlowBase, Slots, confirm, refusal
+from assistant.decide.flows.payment import named_methods
 from assistant.decide.references import resolve_products, which_product
 from assistant.decide.turn import ToolError, Turn
 from assistant.reply.draft import Draft
@@ -16,7 +16,7 @@ from core.words import words
 from tools.cart import AddToCart, ViewCart
 from tools.catalog import GetProduct
 from tools.checkout import Checkout, CheckoutResult
-from tools.customer import GetCustomerProfile, PaymentMethodInfo
+from tools.customer import GetCustomerProfile
 from tools.policy import ToolOutcome
 
 
@@ -121,15 +121,6 @@ class AddToCartFlow(FlowBase):
         )
 
 
-def _method_matches(text: str, method: PaymentMethodInfo) -> bool:
-    said = text.lower()
-    source = str(method.source).replace("_", " ")
-    label = str(method.label).lower()
-    if source in said or ("card" in said and source == "credit card" and "gift" not in said):
-        return True
-    return any(word in said for word in re.findall(r"\d{4}|paypal|visa|mastercard|amex", label))
-
-
 class CheckoutFlow(FlowBase):
     name = "checkout"
     tools = (Checkout,)
@@ -154,7 +145,7 @@ class CheckoutFlow(FlowBase):
             return Filled(problem=refusal(ctx, profile), abort=True)
         methods = list(profile.result.payment_methods)
         filled.values["methods"] = [{"id": m.payment_method_id, "label": m.label} for m in methods]
-        matching = [m for m in methods if _method_matches(turn.text, m)]
+        matching = named_methods(turn.text, methods)
         if len(methods) == 1:
             filled.values["payment_method"] = methods[0].payment_method_id
         elif len(matching) == 1:

@@ -7,7 +7,7 @@ from assistant.decide.flows.returns import ExchangeItemsFlow, ReturnItemsFlow, p
 from assistant.sessions.slots import Slots
 from assistant.sessions.state import SessionState
 from tests.assistant.decide.conftest import MakeTurn
-from tests.shop_fixture import ALICE, SHOE_BLUE_9, SOCK
+from tests.shop_fixture import ALICE, BOB, SHOE_BLUE_9, SOCK, TEE_BLACK
 from tools.order_results import OrderLine
 
 ALICE_STATE = SessionState(session_id="decide-1", slots=Slots(customer_id=ALICE, customer_name="Alice"))
@@ -37,7 +37,7 @@ def test_return_reads_order_items_and_a_gift_card_refund(ctx: Context, make_turn
     filled = ReturnItemsFlow().fill(turn, ctx, {}, None)
     assert filled.problem is None
     assert filled.values["items"] == [SOCK[1]]
-    assert filled.values["refund_to"] == "gift_card"
+    assert filled.values["refund_to"] == "gift_card_1001"  # the customer's gift card, by its id
     method = ReturnItemsFlow.payment_method(turn, ctx, {**filled.values})
     assert method == "gift_card_1001"
 
@@ -47,7 +47,7 @@ def test_an_exchange_finds_the_variant_with_the_wanted_options(ctx: Context, mak
     filled = ExchangeItemsFlow().fill(turn, ctx, {}, None)
     assert filled.problem is None
     assert filled.values["items"] == [SHOE_BLUE_9[1]]
-    assert filled.values["new_options"] == "V-SHOE-BL-10"  # same color, the size asked for, in stock
+    assert filled.values["new_options"] == ["V-SHOE-BL-10"]  # same color, the size asked for, in stock
 
 
 def test_an_exchange_to_a_variant_out_of_stock_asks_again_with_what_is_there(
@@ -58,3 +58,29 @@ def test_an_exchange_to_a_variant_out_of_stock_asks_again_with_what_is_there(
     assert filled.problem is not None and filled.problem.template == "ask_new_option"
     assert filled.problem_slot == "new_options"
     assert "color blue, size 10" in filled.problem.text  # red size 9 has no stock
+
+
+TWO_LINES = [
+    _line("V-M1", "Gaming Mouse", color="black", connectivity="wireless"),
+    _line("V-M2", "Gaming Mouse", color="white", connectivity="wired"),
+    _line("V-B", "Bookshelf", material="metal", height="4 ft"),
+]
+
+
+def test_several_products_named_in_one_message_are_all_picked(ctx: Context) -> None:
+    text = "the gaming mouse in white and the bookshelf"
+    assert pick_items(ctx, text, TWO_LINES, asked=True) == ["V-M2", "V-B"]
+    # the two mice are not told apart: ask which
+    assert pick_items(ctx, "the gaming mouse and the bookshelf", TWO_LINES, asked=True) == []
+
+
+def test_an_exchange_of_two_items_gets_a_variant_for_each(ctx: Context, make_turn: MakeTurn) -> None:
+    bob = SessionState(session_id="decide-1", slots=Slots(customer_id=BOB, customer_name="Bob"))
+    text = (
+        "exchange the everyday cotton t-shirt and the trailblazer running shoe from #W0000006: "
+        "the everyday cotton t-shirt in blue size M and the trailblazer running shoe in size 10"
+    )
+    filled = ExchangeItemsFlow().fill(make_turn(text, state=bob), ctx, {}, None)
+    assert filled.problem is None
+    assert filled.values["items"] == [TEE_BLACK[1], SHOE_BLUE_9[1]]
+    assert filled.values["new_options"] == ["V-TEE-BL-M", "V-SHOE-BL-10"]

@@ -1,0 +1,93 @@
+"""Which of a catalog's option values a message names, whatever the shop's options are.
+
+Option names and values come from the shop's own data (a product's variants); nothing here knows
+a catalog. Text and values are compared in a canonical form: lower case, punctuation as spaces,
+and measures in a base unit from ``units.yaml`` ("1.5 liters", "1.5L" and "1500ml" are all
+``1500ml``; "5 feet" is ``60in``), so a customer's spelling meets the catalog's. A value ``none``
+is named by "no <option>" or "without <option>" ("no backlight").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from dialogue_rules.loading import parse_rules
+
+UNITS_FILE = "units.yaml"
+_PUNCTUATION = re.compile(r"[^a-z0-9.%+]+|(?<!\d)\.|\.(?!\d)")
+
+
+class _Unit(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    base: str = Field(min_length=1)
+    factor: Decimal = Field(gt=0)
+    spellings: list[str] = Field(min_length=1)
+
+
+class _File(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    units: dict[str, _Unit] = Field(min_length=1)
+    none_words: list[str] = Field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class OptionValues:
+    measure: re.Pattern[str]
+    units: Mapping[str, tuple[str, Decimal]]  # spelling -> (base unit, factor)
+    none_words: tuple[str, ...]
+
+    def canonical(self, text: str) -> str:
+        """``text`` lower-cased, measures in base units, punctuation as single spaces."""
+        lowered = text.lower().replace("\u2019", "'").replace("\u201d", '"')
+        measured = self.measure.sub(self._measure, lowered)
+        return " ".join(_PUNCTUATION.sub(" ", measured).split())
+
+    def _measure(self, match: re.Match[str]) -> str:
+        unit, factor = self.units[match.group(2)]
+        try:
+            amount = (Decimal(match.group(1)) * factor).normalize()
+        except InvalidOperation:  # pragma: no cover - the pattern only matches numbers
+            return match.group(0)
+        return f" {amount:f}{unit} "
+
+    def mentions(self, text: str, value: str, *, option: str | None = None) -> bool:
+        """Whether ``text`` names ``value`` (of ``option``, which lets "no <option>" name none)."""
+        said = f" {self.canonical(text)} "
+        wanted = self.canonical(value)
+        if wanted and f" {wanted} " in said:
+            return True
+        if wanted == "none" and option:
+            name = self.canonical(option)
+            return any(f" {word} {name} " in said for word in self.none_words)
+        return False
+
+    def named(self, text: str, options: Mapping[str, set[str]]) -> dict[str, set[str]]:
+        """For each option, the values of it that ``text`` names (options with none left out)."""
+        found = {
+            name: {v for v in values if self.mentions(text, v, option=name)}
+            for name, values in options.items()
+        }
+        return {name: values for name, values in found.items() if values}
+
+
+def load_option_values(path: Path | None = None) -> OptionValues:
+    _origin, raw = parse_rules(_File, UNITS_FILE, path)
+    spellings: dict[str, tuple[str, Decimal]] = {}
+    for unit in raw.units.values():
+        for spelling in unit.spellings:
+            spellings[spelling.lower()] = (unit.base, unit.factor)
+    alternation = "|".join(re.escape(s) for s in sorted(spellings, key=len, reverse=True))
+    measure = re.compile(rf"(\d+(?:\.\d+)?)\s*-?\s*({alternation})(?![a-z])")
+    return OptionValues(measure, spellings, tuple(w.lower() for w in raw.none_words))
+
+
+@lru_cache(maxsize=1)
+def default_option_values() -> OptionValues:
+    return load_option_values()

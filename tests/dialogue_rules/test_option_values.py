@@ -1,0 +1,45 @@
+"""Option values named in a message, in the catalog's or the customer's spelling."""
+
+from __future__ import annotations
+
+import pytest
+
+from dialogue_rules.option_values import default_option_values
+
+VALUES = default_option_values()
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "named"),
+    [
+        ("the stainless steel 1.5 liters kettle", "1.5L", True),
+        ("1.5L please", "1.5 liters", True),
+        ("one that holds 1 liter", "1000ml", True),
+        ("a 5-feet tall glass bookshelf", "5 ft", True),
+        ("the 31 inch skateboard", "31 inch", True),
+        ('the 31" one', "31 inch", True),
+        ("a 10-inch pan", "10 inches", True),
+        ("USB-C output", "USB-C", True),
+        ("size 10 please", "10", True),
+        ("the 10 bar one", "10", False),
+        ("graphic design", "graphic", True),
+        ("no graphics here", "graphic", False),
+        ("in full size", "full size", True),
+    ],
+)
+def test_values_are_named_in_any_spelling(text: str, value: str, named: bool) -> None:
+    assert VALUES.mentions(text, value) is named
+
+
+def test_no_option_names_its_none_value() -> None:
+    assert VALUES.mentions("clicky switches, no backlight", "none", option="backlight")
+    assert VALUES.mentions("without backlight is fine", "none", option="backlight")
+    assert not VALUES.mentions("with a backlight", "none", option="backlight")
+
+
+def test_named_lists_each_options_values() -> None:
+    options = {"capacity": {"1L", "1.5L", "2L"}, "material": {"glass", "plastic"}, "color": {"white"}}
+    assert VALUES.named("capacity 1.5 liters, material glass", options) == {
+        "capacity": {"1.5L"},
+        "material": {"glass"},
+    }
