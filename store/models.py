@@ -208,6 +208,8 @@ class Order(Base):
     status: Mapped[OrderStatus] = mapped_column(_enum(OrderStatus), index=True)
     shipping_address: Mapped[dict[str, Any]] = mapped_column(default=dict)
     cancel_reason: Mapped[str | None] = mapped_column(String(120))
+    items_modified_at: Mapped[datetime | None] = mapped_column(default=None)
+    """When the items of this (pending) order were modified: that can be done once."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

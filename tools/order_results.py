@@ -112,3 +112,17 @@ class AddressChangeResult(ToolResult):
     order_id: Id
     status: Status
     shipping_address: dict[str, str]
+
+
+class ItemsChangeResult(ToolResult):
+    """A pending order's items changed to other variants of the same products (once per order)."""
+
+    order_id: Id
+    status: Status
+    changes: list[ExchangedItem]
+    price_difference: Amount = Field(description="New items minus old items; negative means a refund.")
+    charged: Amount
+    refunded: Amount
+    transaction: PaymentRecord | None
+    payment_method_id: Id
+    gift_card_balance: OptionalAmount = None

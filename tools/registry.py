@@ -47,10 +47,32 @@ class ToolRegistry:
 
 def builtin_tools() -> list[Tool[Any, Any]]:
     """A fresh instance of every built-in commerce tool."""
-    from tools import cart, catalog, checkout, customer, inventory, knowledge, orders, pricing, recommendation
+    from tools import (
+        cart,
+        catalog,
+        checkout,
+        customer,
+        inventory,
+        knowledge,
+        order_changes,
+        orders,
+        pricing,
+        recommendation,
+    )
 
     found: list[Tool[Any, Any]] = []
-    for module in (catalog, recommendation, inventory, pricing, customer, orders, cart, checkout, knowledge):
+    for module in (
+        catalog,
+        recommendation,
+        inventory,
+        pricing,
+        customer,
+        orders,
+        order_changes,
+        cart,
+        checkout,
+        knowledge,
+    ):
         found.extend(cls() for cls in module.TOOLS)
     return found
 

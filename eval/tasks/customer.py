@@ -164,7 +164,8 @@ class SimulatedCustomer:
             case "modify_pending_order_items":
                 items = self.item_words(oid, k["item_ids"])
                 new = self.new_words(k["item_ids"], k["new_item_ids"])
-                return f"I want to change {items} in my pending order {oid}: I'd like {new} instead."
+                ask = f"I want to change {items} in my pending order {oid}: I'd like {new} instead."
+                return ask + self.money_words(goal, "Put any price difference on {}.")
             case "modify_pending_order_address":
                 return f"Please change the shipping address of order {oid} to {self.address_words(k)}."
             case "modify_pending_order_payment":

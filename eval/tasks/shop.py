@@ -50,6 +50,13 @@ def tool_call(action: TaskAction) -> tuple[str, dict[str, Any]]:
                 "new_item_ids": k["new_item_ids"],
                 "payment_method_id": k["payment_method_id"],
             }
+        case "modify_pending_order_items":
+            return "modify_order_items", {
+                "order_id": k["order_id"],
+                "item_ids": k["item_ids"],
+                "new_item_ids": k["new_item_ids"],
+                "payment_method_id": k["payment_method_id"],
+            }
         case "modify_pending_order_address":
             fields = ("address1", "address2", "city", "state", "country", "zip")
             return "change_shipping_address", {

@@ -52,8 +52,8 @@ def test_tasks_load_with_identities_and_kinds(tau_dir: Path, dev: list[Task]) ->
 def test_ground_truth_writes_map_to_this_projects_tools(dev: list[Task]) -> None:
     cancel = _task(dev, "cancel").writes[0]
     assert tool_call(cancel) == ("cancel_order", cancel.kwargs)
-    with pytest.raises(UnsupportedAction, match="modify_pending_order_items"):
-        tool_call(TaskAction("modify_pending_order_items", {"order_id": "#W0000001"}))
+    with pytest.raises(UnsupportedAction, match="modify_user_address"):
+        tool_call(TaskAction("modify_user_address", {"user_id": "x"}))
 
 
 def test_the_customer_names_products_never_item_ids(dev: list[Task], data: TauData) -> None:
@@ -168,5 +168,5 @@ def test_a_trial_passes_on_the_end_state_and_an_unsupported_one_says_why(
     cancel = runner.run(_task(dev, "cancel"), 0)
     assert cancel.passed, (cancel.reason, cancel.transcript)
     assert cancel.wrong_proposals == 0
-    modify = runner.run(_task(dev, "modify_items"), 0)
-    assert not modify.passed and modify.reason == "no tool for modify_pending_order_items"
+    payment = runner.run(_task(dev, "modify_items+modify_payment"), 0)
+    assert not payment.passed and payment.reason == "no tool for modify_pending_order_payment"

@@ -97,6 +97,7 @@ def test_default_registry_has_every_commerce_tool():
         "cancel_order",
         "return_items",
         "exchange_items",
+        "modify_order_items",
         "change_shipping_address",
         "add_to_cart",
         "remove_from_cart",
@@ -109,6 +110,7 @@ def test_default_registry_has_every_commerce_tool():
         "cancel_order",
         "return_items",
         "exchange_items",
+        "modify_order_items",
         "change_shipping_address",
         "checkout",
     }

@@ -16,7 +16,8 @@ from assistant.reply.formatting import choices, options_text
 from core.words import stems
 from tools.catalog import GetProduct, VariantInfo
 from tools.customer import GetCustomerProfile
-from tools.order_results import ExchangeResult, OrderLine, ReturnResult
+from tools.order_changes import ModifyOrderItems
+from tools.order_results import ExchangeResult, ItemsChangeResult, OrderLine, ReturnResult
 from tools.orders import ExchangeItems, ReturnItems
 from tools.policy import ToolOutcome
 
@@ -101,7 +102,7 @@ def _segments(ctx: Context, text: str, lines: list[OrderLine]) -> list[str]:
 class ItemsFlow(OrderFlow):
     """Return or exchange: the order must be delivered; pick its items."""
 
-    statuses = ("delivered",)
+    statuses: tuple[str, ...] = ("delivered",)
     action = "return"
 
     def fill_items(self, turn: Turn, ctx: Context, slots: Slots, requested: str | None) -> Filled:
@@ -120,7 +121,7 @@ class ItemsFlow(OrderFlow):
         return ctx.draft(
             "ask_return_items",
             order_id=slots["order_id"],
-            action=self.action,
+            action="change" if order_of(slots).status == "pending" else self.action,
             choices=text,
             quick_replies=buttons,
         )
@@ -180,8 +181,10 @@ class ReturnItemsFlow(ItemsFlow):
 
 class ExchangeItemsFlow(ItemsFlow):
     name = "exchange_items"
-    tools = (ExchangeItems,)
+    tools = (ExchangeItems, ModifyOrderItems)
+    statuses = ("delivered", "pending")
     action = "exchange"
+    """A delivered order's items are exchanged; a pending order's are changed before it ships."""
 
     def fill(self, turn: Turn, ctx: Context, slots: Slots, requested: str | None) -> Filled:
         filled = self.fill_items(turn, ctx, slots, requested)
@@ -246,19 +249,24 @@ class ExchangeItemsFlow(ItemsFlow):
             "new_item_ids": slots["new_options"],
             "payment_method_id": self.payment_method(turn, ctx, slots),
         }
-        return confirm(turn, ctx, ExchangeItems, args)
+        pending = order_of(slots).status == "pending"
+        return confirm(turn, ctx, ModifyOrderItems if pending else ExchangeItems, args)
 
-    def done(self, turn: Turn, ctx: Context, outcome: ToolOutcome[ExchangeResult]) -> Draft:
+    def done(
+        self, turn: Turn, ctx: Context, outcome: ToolOutcome[ExchangeResult | ItemsChangeResult]
+    ) -> Draft:
         result = outcome.result
-        items = ", ".join(f"{e.name} for {options_text(e.new_options)}" for e in result.exchanges)
+        changed = result.changes if isinstance(result, ItemsChangeResult) else result.exchanges
+        items = ", ".join(f"{e.name} for {options_text(e.new_options)}" for e in changed)
         if result.charged:
             difference = f"The price difference of {ctx.money(result.charged)} was charged."
         elif result.refunded:
             difference = f"The price difference of {ctx.money(result.refunded)} was refunded."
         else:
             difference = "There is no price difference."
+        template = "items_changed_done" if isinstance(result, ItemsChangeResult) else "exchange_done"
         return ctx.draft(
-            "exchange_done", order_id=result.order_id, items=items, difference=difference, results=[result]
+            template, order_id=result.order_id, items=items, difference=difference, results=[result]
         )
 
 
