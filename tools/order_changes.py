@@ -1,6 +1,6 @@
 """Changes to a pending order before it ships: its items (other variants of the same products,
-once per order) and, later, its payment method. Status rules, stock and the money follow the
-same helpers as the other order tools (:mod:`tools.order_support`)."""
+once per order) and its payment method. Status rules, stock and the money follow the same
+helpers as the other order tools (:mod:`tools.order_support`)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from store.models import Order, OrderStatus, PaymentMethod
 from tools import order_support as support
 from tools.arguments import OrderId, PaymentMethodId, VariantId
 from tools.base import ArgsModel, Tool, ToolContext, ToolEnv
-from tools.order_results import ItemsChangeResult
+from tools.order_results import ItemsChangeResult, PaymentChangeResult
 from tools.order_support import ZERO, Swap, money
 
 ORDER_ID_HELP = "The order id, like #W0000001. Only pending orders can be changed."
@@ -139,4 +139,73 @@ class ModifyOrderItems(Tool[ModifyOrderItemsArgs, ItemsChangeResult]):
         )
 
 
-TOOLS: list[type[Tool[Any, Any]]] = [ModifyOrderItems]
+class ChangeOrderPaymentArgs(ArgsModel):
+    order_id: OrderId = Field(description=ORDER_ID_HELP)
+    payment_method_id: PaymentMethodId = Field(
+        description="The customer's method to pay the whole order with instead; a gift card must cover it."
+    )
+
+
+@dataclass
+class _PaymentPlan:
+    order: Order
+    method: PaymentMethod
+    paid: dict[str, Decimal]
+    total: Decimal
+
+
+class ChangeOrderPayment(Tool[ChangeOrderPaymentArgs, PaymentChangeResult]):
+    name = "change_order_payment"
+    description = (
+        "Pay for a pending order with another of the customer's payment methods: the order's total "
+        "is charged to it and what the previous method paid is refunded to that method."
+    )
+    args_model = ChangeOrderPaymentArgs
+    result_model = PaymentChangeResult
+    requires_auth = True
+    side_effect = True
+
+    def _plan(self, args: ChangeOrderPaymentArgs, env: ToolEnv, *, lock: bool = False) -> _PaymentPlan:
+        order = support.load_order(env, args.order_id, lock=lock)
+        support.require_status(order, OrderStatus.PENDING, "paid another way")
+        method = support.load_method(env, args.payment_method_id)
+        paid = {m: amount for m, amount in support.net_paid_by_method(order).items() if amount > 0}
+        if set(paid) == {method.id}:
+            raise ActionRefusedError(
+                f"Order {order.id} is already paid with that method; choose a different one",
+                order_id=order.id,
+                payment_method_id=method.id,
+            )
+        total = to_money(sum(paid.values(), ZERO))
+        support.check_charge(method, total, env.shop.currency)
+        return _PaymentPlan(order, method, paid, total)
+
+    def summarize(self, args: ChangeOrderPaymentArgs, *, ctx: ToolContext, env: ToolEnv) -> str:
+        plan = self._plan(args, env)
+        currency = env.shop.currency
+        previous = ", ".join(
+            support.method_label(env.db.get(PaymentMethod, m), m, currency) for m in plan.paid
+        )
+        label = support.method_label(plan.method, plan.method.id, currency)
+        return (
+            f"Pay for pending order {plan.order.id} with {label} instead of {previous}: "
+            f"{money(plan.total, currency)} will be charged to it and refunded to {previous}."
+        )
+
+    def run(self, args: ChangeOrderPaymentArgs, *, ctx: ToolContext, env: ToolEnv) -> PaymentChangeResult:
+        plan = self._plan(args, env, lock=True)
+        support.record_charge(env, plan.order, plan.method, plan.total)
+        refunds = [support.record_refund(env, plan.order, m, amount) for m, amount in plan.paid.items()]
+        env.db.flush()
+        return PaymentChangeResult(
+            order_id=plan.order.id,
+            status=plan.order.status.value,
+            payment_method_id=plan.method.id,
+            payment_method=support.method_label(plan.method, plan.method.id, env.shop.currency),
+            previous_payment_method_id=next(iter(plan.paid), plan.method.id),
+            amount=plan.total,
+            refunds=[support.payment_record(env, tx) for tx in refunds],
+        )
+
+
+TOOLS: list[type[Tool[Any, Any]]] = [ModifyOrderItems, ChangeOrderPayment]

@@ -126,3 +126,15 @@ class ItemsChangeResult(ToolResult):
     transaction: PaymentRecord | None
     payment_method_id: Id
     gift_card_balance: OptionalAmount = None
+
+
+class PaymentChangeResult(ToolResult):
+    """A pending order now paid with another method; what the old one paid is refunded."""
+
+    order_id: Id
+    status: Status
+    payment_method_id: Id
+    payment_method: str
+    previous_payment_method_id: Id
+    amount: Amount
+    refunds: list[PaymentRecord]

@@ -173,6 +173,7 @@ def default_actions() -> list[Action]:
         StartForm("return_items", "return_items"),
         StartForm("exchange_items", "exchange_items"),
         StartForm("change_address", "change_address"),
+        StartForm("change_payment", "change_payment"),
         # the customer and the people behind the shop
         Special("authenticate", _authenticate),
         HandOff("human_handoff", "customer_request"),

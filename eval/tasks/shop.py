@@ -57,6 +57,11 @@ def tool_call(action: TaskAction) -> tuple[str, dict[str, Any]]:
                 "new_item_ids": k["new_item_ids"],
                 "payment_method_id": k["payment_method_id"],
             }
+        case "modify_pending_order_payment":
+            return "change_order_payment", {
+                "order_id": k["order_id"],
+                "payment_method_id": k["payment_method_id"],
+            }
         case "modify_pending_order_address":
             fields = ("address1", "address2", "city", "state", "country", "zip")
             return "change_shipping_address", {

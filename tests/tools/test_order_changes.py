@@ -87,3 +87,24 @@ def test_a_lower_price_is_refunded_to_the_method_named(
         (t.kind.value, t.amount, t.payment_method_id) for t in _order(database, "#W0000005").transactions
     ]
     assert ("refund", Decimal("5.00"), "paypal_2002") in refunds
+
+
+def test_a_pending_order_is_paid_with_another_method_and_the_old_one_refunded(
+    confirm: Any, database: Database, alice: ToolContext
+) -> None:
+    # #W0000001 (Alice, pending) was paid by credit_card_1001; her gift card holds 50.00
+    total = sum((line.price * line.quantity for line in _order(database, "#W0000001").items), Decimal(0))
+    assert total == Decimal("44.49")  # 19.99 + 24.50: the gift card covers it
+    result = confirm(
+        "change_order_payment", {"order_id": "#W0000001", "payment_method_id": "gift_card_1001"}, alice
+    )
+    assert result.result.amount == total
+    moves = sorted((t.kind.value, t.payment_method_id) for t in _order(database, "#W0000001").transactions)
+    assert ("payment", "gift_card_1001") in moves and ("refund", "credit_card_1001") in moves
+
+
+def test_the_same_method_again_is_refused(confirm: Any, alice: ToolContext) -> None:
+    with pytest.raises(ActionRefusedError, match="already paid with that method"):
+        confirm(
+            "change_order_payment", {"order_id": "#W0000001", "payment_method_id": "credit_card_1001"}, alice
+        )

@@ -98,6 +98,7 @@ def test_default_registry_has_every_commerce_tool():
         "return_items",
         "exchange_items",
         "modify_order_items",
+        "change_order_payment",
         "change_shipping_address",
         "add_to_cart",
         "remove_from_cart",
@@ -111,6 +112,7 @@ def test_default_registry_has_every_commerce_tool():
         "return_items",
         "exchange_items",
         "modify_order_items",
+        "change_order_payment",
         "change_shipping_address",
         "checkout",
     }

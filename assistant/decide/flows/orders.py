@@ -16,12 +16,21 @@ from typing import Any
 
 from assistant.decide.context import Context
 from assistant.decide.flows.base import Filled, FlowBase, NoSlotFlow, Slots, confirm, no_question, refusal
+from assistant.decide.flows.payment import named_methods
 from assistant.decide.turn import ToolError, Turn
 from assistant.reply.draft import Draft
 from assistant.reply.formatting import choices, options_text
 from assistant.sessions.shown import QuickReply
 from assistant.sessions.slots import SlotName
-from tools.order_results import AddressChangeResult, CancelResult, OrderDetails, PaymentRecord
+from tools.customer import GetCustomerProfile
+from tools.order_changes import ChangeOrderPayment
+from tools.order_results import (
+    AddressChangeResult,
+    CancelResult,
+    OrderDetails,
+    PaymentChangeResult,
+    PaymentRecord,
+)
 from tools.orders import CancelOrder, ChangeShippingAddress, GetOrderStatus, ListOrders
 from tools.policy import ToolOutcome
 
@@ -205,4 +214,44 @@ class ChangeAddressFlow(OrderFlow):
         return ctx.draft("address_done", order_id=result.order_id, address=address, results=[result])
 
 
-ORDER_FLOWS = (TrackOrderFlow, ListOrdersFlow, CancelOrderFlow, ChangeAddressFlow)
+class ChangePaymentFlow(OrderFlow):
+    """Pay for a pending order with another of the customer's payment methods."""
+
+    name = "change_payment"
+    tools = (ChangeOrderPayment,)
+    statuses = ("pending",)
+
+    def fill(self, turn: Turn, ctx: Context, slots: Slots, requested: str | None) -> Filled:
+        filled = self.fill_order(turn, ctx, slots)
+        if filled.problem is not None or "payment_method" in slots:
+            return filled
+        profile = turn.call(GetCustomerProfile, {})
+        if isinstance(profile, ToolError):
+            return Filled(problem=refusal(ctx, profile), abort=True)
+        methods = list(profile.result.payment_methods)
+        filled.values["methods"] = [{"id": m.payment_method_id, "label": m.label} for m in methods]
+        named = named_methods(turn.text, methods)
+        if len(named) == 1:
+            filled.values["payment_method"] = named[0].payment_method_id
+        return filled
+
+    def ask_more(self, turn: Turn, ctx: Context, slots: Slots, slot: str) -> Draft:
+        text, buttons = choices([m["label"] for m in slots.get("methods", [])])
+        return ctx.draft("ask_payment_method", choices=text, quick_replies=buttons)
+
+    def act(self, turn: Turn, ctx: Context, slots: Slots) -> Draft:
+        args = {"order_id": slots["order_id"], "payment_method_id": slots["payment_method"]}
+        return confirm(turn, ctx, ChangeOrderPayment, args)
+
+    def done(self, turn: Turn, ctx: Context, outcome: ToolOutcome[PaymentChangeResult]) -> Draft:
+        result = outcome.result
+        return ctx.draft(
+            "payment_changed_done",
+            order_id=result.order_id,
+            method=result.payment_method,
+            refund=refund_text(ctx, result.refunds),
+            results=[result],
+        )
+
+
+ORDER_FLOWS = (TrackOrderFlow, ListOrdersFlow, CancelOrderFlow, ChangeAddressFlow, ChangePaymentFlow)
