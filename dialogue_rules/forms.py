@@ -38,6 +38,7 @@ class _FormFile(BaseModel):
     abort_patterns: list[str] = Field(min_length=1)
     cancel_reasons: dict[str, list[str]] = Field(min_length=1)
     all_items_patterns: list[str] = Field(min_length=1)
+    replacement_patterns: list[str] = Field(min_length=1)
     item_stopwords: list[str] = Field(default_factory=list)
     address_patterns: list[str] = Field(min_length=1)
     default_country: str = Field(min_length=2)
@@ -57,6 +58,7 @@ class FormRules:
     abort: tuple[re.Pattern[str], ...]
     cancel_reasons: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...]
     all_items: tuple[re.Pattern[str], ...]
+    replacement: tuple[re.Pattern[str], ...]
     addresses: tuple[re.Pattern[str], ...]
     default_country: str
     item_stopwords: frozenset[str] = frozenset()
@@ -72,6 +74,10 @@ class FormRules:
 
     def means_all_items(self, text: str) -> bool:
         return any(p.search(text) for p in self.all_items)
+
+    def means_replacement(self, text: str) -> bool:
+        """The customer wants the same item again (a new one in place of theirs)."""
+        return any(p.search(text) for p in self.replacement)
 
     def address(self, text: str) -> dict[str, str] | None:
         """A shipping address written in ``text`` (the shape of the ``Address`` tool argument)."""
@@ -104,6 +110,7 @@ def load_form_rules(path: Path | None = None) -> FormRules:
         compiled(raw.abort_patterns, "abort_patterns"),
         reasons,
         compiled(raw.all_items_patterns, "all_items_patterns"),
+        compiled(raw.replacement_patterns, "replacement_patterns"),
         compiled(raw.address_patterns, "address_patterns"),
         raw.default_country,
         frozenset(w.lower() for w in raw.item_stopwords),

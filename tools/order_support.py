@@ -128,7 +128,8 @@ class Swap:
 
 
 def plan_swaps(env: ToolEnv, order: Order, item_ids: list[str], new_item_ids: list[str]) -> list[Swap]:
-    """Check each exchange (same product, other variant, enough stock) without changing anything."""
+    """Check each exchange (same product, enough stock) without changing anything. The same
+    variant again is a replacement (a faulty item for a new one), which is allowed."""
     selected = open_lines(order, item_ids)
     swaps: list[Swap] = []
     wanted: dict[str, int] = {}
@@ -142,9 +143,7 @@ def plan_swaps(env: ToolEnv, order: Order, item_ids: list[str], new_item_ids: li
                 argument="new_item_ids",
             )
         refusal = None
-        if variant.id == item_id:
-            refusal = f"Item {new_id} is the item already in order {order.id}; choose a different option"
-        elif variant.product_id != lines[0].product_id:
+        if variant.product_id != lines[0].product_id:
             refusal = (
                 f"Item {new_id} is not a {lines[0].name}: an item can only be exchanged for another "
                 "option of the same product"

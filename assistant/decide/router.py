@@ -109,7 +109,7 @@ class Router:
             )
             return self.ctx.draft("injection_refused")
         action = self.actions.get(intent.intent)
-        if isinstance(action, HandOff):
+        if isinstance(action, HandOff) and not _guessed_in_form(turn):
             return action.run(turn, self.env)
         trigger = self.env.handoff.check(
             sentiment=intent.sentiment, text=turn.text, failed_turns=0, max_failed_turns=10**6
@@ -172,6 +172,13 @@ class Router:
             turn.step("form", form.name, event="left")
             return None
         return self.runner.advance(turn, form)
+
+
+def _guessed_in_form(turn: Turn) -> bool:
+    """A handoff intent only guessed from similar examples, said while a form waits for an
+    answer: the form reads it first ("It was a mistake to order it" answers "why cancel?")."""
+    form = turn.state.active_form
+    return form is not None and form.requested is not None and turn.intent.source is MatchSource.EXAMPLE
 
 
 def _fills_requested(turn: Turn, requested: str | None) -> bool:

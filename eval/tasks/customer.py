@@ -126,7 +126,12 @@ class SimulatedCustomer:
             name, before = self.data.variant(old)
             _, after = self.data.variant(new)
             changed = {k: v for k, v in after.items() if before.get(k) != v}
-            parts.append(f"the {name.lower()} in {_options(changed) or 'the same options'}")
+            if changed:
+                parts.append(f"the {name.lower()} in {_options(changed)}")
+            else:
+                parts.append(
+                    self._pick(f"the same {name.lower()} again", f"a new {name.lower()}, the same one")
+                )
         return " and ".join(parts)
 
     def method_words(self, method_id: str) -> str:

@@ -191,7 +191,7 @@ def eval_tasks(
     pass_k = f"pass^{trials}"
     columns = ("pass^1",) if trials == 1 else ("pass^1", pass_k)
     title = f"tau {split} tasks ({report.llm or 'rules only'}, {trials} trial(s) each)"
-    table = Table("kind", "tasks", *columns, title=title)
+    table = Table("tasks asking for", "tasks", *columns, title=title)
     for kind, row in summary["by_kind"].items():
         table.add_row(kind, str(row["tasks"]), *(f"{row[c]:.2f}" for c in columns))
     table.add_row("all", str(summary["tasks"]), *(f"{summary[c]:.2f}" for c in columns), end_section=True)

@@ -64,3 +64,17 @@ def test_a_form_file_with_an_intent_list_is_refused(tmp_path: Path) -> None:
     path.write_text(text)
     with pytest.raises(ConfigError, match=r"forms\.list_orders\.intents"):
         load_form_rules(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "replacement"),
+    [
+        ("the same mechanical keyboard again", True),
+        ("a new one, the same one please", True),
+        ("I'd like a replacement, the same model", True),
+        ("same size but purple", False),
+        ("keep the same color", False),
+    ],
+)
+def test_a_replacement_is_the_same_item_again(text: str, replacement: bool) -> None:
+    assert RULES.means_replacement(text) is replacement

@@ -110,11 +110,15 @@ def test_pass_hat_k_is_tau_benchs() -> None:
         TrialResult("a", "cancel", 1, True),
         TrialResult("b", "return", 0, True),
         TrialResult("b", "return", 1, False),
+        TrialResult("c", "cancel+return", 0, False),
+        TrialResult("c", "cancel+return", 1, False),
     ]
     report = TaskReport(split="dev", trials=2, llm=None, results=results)
-    assert report.pass_hat(1) == pytest.approx(0.75)
-    assert report.pass_hat(2) == pytest.approx(0.5)
-    assert report.to_dict()["by_kind"]["return"]["pass^1"] == 0.5
+    assert report.pass_hat(1) == pytest.approx(1.5 / 3)
+    assert report.pass_hat(2) == pytest.approx(1 / 3)
+    by_kind = report.to_dict()["by_kind"]
+    assert by_kind["return"] == {"tasks": 2, "pass^1": 0.25, "pass^2": 0.0}  # b and c
+    assert by_kind["cancel"]["tasks"] == 2  # a and c
 
 
 def test_a_confirmation_of_other_arguments_is_a_wrong_proposal(dev: list[Task]) -> None:

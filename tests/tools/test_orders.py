@@ -371,7 +371,6 @@ def test_exchange_at_same_price_records_no_transaction(executor, database, bob):
     [
         (exchange_args("V-TEE-BL-M", item="V-SOCK-M"), "not a Merino Running Socks"),
         (exchange_args("V-SHOE-RD-9"), r"V-SHOE-RD-9 \(.*red, 9\)\) is out of stock"),
-        (exchange_args("V-SHOE-BL-9"), "already in order"),
         (exchange_args("V-LAMP-BK", item="V-LAMP-BK"), "V-LAMP-BK is not part of order #W0000002"),
         (exchange_args("V-TEE-BK-L", order_id="#W0000001", item="V-TEE-BL-M"), "#W0000001 is pending"),
     ],
@@ -382,6 +381,13 @@ def test_exchange_refusals_change_nothing(confirm, database, alice, args, match)
         confirm("exchange_items", args, alice)
     assert order_state(database, args["order_id"]) == before
     assert stock(database, "V-SHOE-BL-9") == 5 and stock(database, "V-TEE-BL-M") == 40
+
+
+def test_the_same_variant_again_is_a_replacement(confirm, database, alice):
+    out = confirm("exchange_items", exchange_args("V-SHOE-BL-9"), alice).result
+    assert out.price_difference == D("0.00") and out.transaction is None
+    assert [(e.item_id, e.new_item_id) for e in out.exchanges] == [("V-SHOE-BL-9", "V-SHOE-BL-9")]
+    assert stock(database, "V-SHOE-BL-9") == 5  # one back, one out
 
 
 def test_exchange_to_unknown_variant_and_mismatched_lists(executor, alice):

@@ -198,10 +198,14 @@ class ExchangeItemsFlow(ItemsFlow):
         for line, said in zip(lines, _segments(ctx, turn.text, lines), strict=True):
             if line.variant_id in chosen:
                 continue
-            every = self._variants(turn, line, available_only=False)
+            variants = self._product_variants(turn, line)
+            every = [v for v in variants if v.variant_id != line.variant_id]
             candidates = [v for v in every if v.available]
             picked = described(ctx.options, said, candidates, current=line.options)
-            if len(picked) == 1:
+            same = [v for v in variants if v.variant_id == line.variant_id and v.available]
+            if not picked and same and ctx.forms.means_replacement(said):
+                chosen[line.variant_id] = line.variant_id  # the same item again, a replacement
+            elif len(picked) == 1:
                 chosen[line.variant_id] = picked[0].variant_id
             elif not picked and ctx.options.named(said, option_values(every)):
                 # it names options of this product, but no other variant in stock has them all
@@ -214,13 +218,16 @@ class ExchangeItemsFlow(ItemsFlow):
         return filled
 
     @staticmethod
-    def _variants(turn: Turn, line: OrderLine, *, available_only: bool = True) -> list[VariantInfo]:
-        """The product's other variants (in stock only, unless ``available_only`` is false)."""
+    def _product_variants(turn: Turn, line: OrderLine) -> list[VariantInfo]:
+        """Every variant of the line's product, its own included."""
         product = turn.call(GetProduct, {"product_id": line.product_id})
-        if isinstance(product, ToolError):
-            return []
-        others = [v for v in product.result.variants if v.variant_id != line.variant_id]
-        return [v for v in others if v.available or not available_only]
+        return [] if isinstance(product, ToolError) else list(product.result.variants)
+
+    def _variants(self, turn: Turn, line: OrderLine) -> list[VariantInfo]:
+        """The product's other variants in stock."""
+        return [
+            v for v in self._product_variants(turn, line) if v.variant_id != line.variant_id and v.available
+        ]
 
     def ask_new(self, turn: Turn, ctx: Context, line: OrderLine, *, failed: bool = False) -> Draft:
         variants = self._variants(turn, line)
