@@ -46,3 +46,18 @@ def test_repeated_failure_fires_at_the_limit(rules_only: IntentMatcher) -> None:
 def test_an_unknown_trigger_lists_the_valid_ones() -> None:
     with pytest.raises(UnknownNameError, match="customer_request"):
         RULES.trigger("customer_requests")
+
+
+@pytest.mark.parametrize(
+    ("text", "out_of_scope"),
+    [
+        ("can you engrave my name on it", True),
+        ("I need a custom order for my company", True),
+        ("do you do gift wrapping", True),
+        ("I'd like the skateboard in design custom instead", False),  # a catalog's option value
+    ],
+)
+def test_custom_work_is_out_of_scope_but_an_option_called_custom_is_not(
+    text: str, out_of_scope: bool
+) -> None:
+    assert RULES.is_out_of_scope(text) is out_of_scope
