@@ -68,12 +68,31 @@ class OptionValues:
             return any(f" {word} {name} " in said for word in self.none_words)
         return False
 
+    def _values_named(self, said: str, option: str, values: set[str]) -> set[str]:
+        """The values of ``option`` in canonical text ``said``, not counting the option's own name
+        ("bagged/bagless: bagged" names bagged, not bagless)."""
+        name = self.canonical(option)
+        rest = said.replace(f" {name} ", " ") if name else said
+        found = {v for v in values if self.canonical(v) and f" {self.canonical(v)} " in rest}
+        if "none" in values and any(f" {word} {name} " in said for word in self.none_words):
+            found.add("none")
+        return found
+
     def named(self, text: str, options: Mapping[str, set[str]]) -> dict[str, set[str]]:
-        """For each option, the values of it that ``text`` names (options with none left out)."""
-        found = {
-            name: {v for v in values if self.mentions(text, v, option=name)}
-            for name, values in options.items()
-        }
+        """For each option, the values of it that ``text`` names (options with none left out).
+
+        A value two options share ("black" frame and lens colors) counts for the option the text
+        names with it ("frame color black") when it names one; otherwise for both."""
+        said = f" {self.canonical(text)} "
+        found = {name: self._values_named(said, name, values) for name, values in options.items()}
+        for value in {v for values in found.values() for v in values}:
+            holders = [name for name, values in found.items() if value in values]
+            wanted = self.canonical(value)
+            named = [name for name in holders if f" {self.canonical(name)} {wanted} " in said]
+            if len(holders) > 1 and named:
+                for name in holders:
+                    if name not in named:
+                        found[name].discard(value)
         return {name: values for name, values in found.items() if values}
 
 

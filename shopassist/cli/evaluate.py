@@ -149,6 +149,7 @@ def eval_tasks(
     trials: Annotated[int, typer.Option("--trials", min=1, max=16, help="Runs of each task (pass^k).")] = 1,
     no_llm: Annotated[bool, typer.Option("--no-llm", help="Rules and templates only.")] = False,
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="Only the first N tasks.")] = None,
+    start: Annotated[int, typer.Option("--start", min=0, help="Skip the tasks before this one.")] = 0,
     data: Annotated[Path, typer.Option("--data", help="tau retail's folder (tasks, shop, policy).")] = Path(
         "../shared/data/tau_retail"
     ),
@@ -171,7 +172,7 @@ def eval_tasks(
     from retrieval.service import load_embedder
 
     settings = state.settings()
-    tasks = load_tasks(data, split)[:limit]
+    tasks = load_tasks(data, split)[start:][:limit]
     embedder = load_embedder(settings)
     llm = None if no_llm else create_llm(settings.llm)
     shop = TauShop(data, embedder=embedder)

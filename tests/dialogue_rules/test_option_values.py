@@ -43,3 +43,17 @@ def test_named_lists_each_options_values() -> None:
         "capacity": {"1.5L"},
         "material": {"glass"},
     }
+
+
+def test_a_value_two_options_share_goes_to_the_option_named_with_it() -> None:
+    options = {"frame color": {"black", "brown"}, "lens color": {"black", "green"}}
+    assert VALUES.named("the sunglasses in frame color black", options) == {"frame color": {"black"}}
+    assert VALUES.named("black ones please", options) == {"frame color": {"black"}, "lens color": {"black"}}
+
+
+def test_an_options_own_name_does_not_name_its_values() -> None:
+    options = {"bagged/bagless": {"bagged", "bagless"}, "type": {"canister", "upright"}}
+    assert VALUES.named("type canister, bagged/bagless bagged", options) == {
+        "type": {"canister"},
+        "bagged/bagless": {"bagged"},
+    }

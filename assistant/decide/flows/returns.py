@@ -4,6 +4,7 @@ an exchange, the new variant); the refund or price difference goes to a payment 
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 
 from assistant.decide.context import Context
 from assistant.decide.flows.base import Filled, Slots, confirm
@@ -21,6 +22,8 @@ from tools.order_results import ExchangeResult, ItemsChangeResult, OrderLine, Re
 from tools.orders import ExchangeItems, ReturnItems
 from tools.policy import ToolOutcome
 
+#: Where the words about one item end and the next begin ("... in red and the same ...").
+_BREAK = re.compile(r"\s+and\s+|[,;:]")
 #: Words that bring up a payment method ("refund it to my PayPal", "pay the difference with...").
 _MONEY_WORDS = re.compile(r"\b(?:refund\w*|pay\w*|paid|charge\w*|card|gift|credit|ending)\b", re.I)
 
@@ -68,11 +71,11 @@ def _named_lines(ctx: Context, text: str, lines: list[OrderLine]) -> list[str] |
             sum(ctx.options.mentions(text, v, option=k) for k, v in line.options.items()) for line in same
         ]
         best = max(hits)
-        chosen = [line.variant_id for line, hit in zip(same, hits, strict=True) if hit == best]
-        if len(chosen) != 1:
+        chosen = {line.variant_id for line, hit in zip(same, hits, strict=True) if hit == best}
+        if len(chosen) != 1:  # one variant on two lines is one choice; two variants tied are not
             return []
         picked.extend(chosen)
-    return [line.variant_id for line in lines if line.variant_id in picked]
+    return list(dict.fromkeys(line.variant_id for line in lines if line.variant_id in picked))
 
 
 def _open_lines(slots: Slots) -> list[OrderLine]:
@@ -85,18 +88,32 @@ def _line(slots: Slots, variant_id: str) -> OrderLine:
 
 def _segments(ctx: Context, text: str, lines: list[OrderLine]) -> list[str]:
     """The words about each line: every stretch of ``text`` from a mention of its product to the
-    next mention of any line's product ("the mouse and the bookshelf: I'd like the mouse in white
-    and the bookshelf in glass"); the whole text for a line never named (or a single line)."""
+    next mention of any line's product, cut at the last "and", comma or semicolon before it, so
+    "the bicycle in red and the same air purifier again" gives "the bicycle in red" and "the same
+    air purifier again"; the whole text for a line never named (or a single line)."""
     if len(lines) < 2:
         return [text] * len(lines)
     lowered = text.lower()
     names = {line.name.lower() for line in lines}
-    mentions = sorted((m.start(), name) for name in names for m in re.finditer(re.escape(name), lowered))
+    mentions = sorted(
+        (m.start(), m.end(), name) for name in names for m in re.finditer(re.escape(name), lowered)
+    )
+    cuts = [0]
+    for (_, end, _), (start, _, _) in pairwise(mentions):
+        between = [
+            m.start() for m in _BREAK.finditer(lowered, end, start) if _outside_brackets(lowered, m.start())
+        ]
+        cuts.append(between[-1] if between else start)
+    cuts.append(len(text))
     about: dict[str, list[str]] = {}
-    for index, (start, name) in enumerate(mentions):
-        end = mentions[index + 1][0] if index + 1 < len(mentions) else len(text)
-        about.setdefault(name, []).append(text[start:end])
+    for index, (_, _, name) in enumerate(mentions):
+        about.setdefault(name, []).append(text[cuts[index] : cuts[index + 1]])
     return [" ".join(about.get(line.name.lower(), [text])) for line in lines]
+
+
+def _outside_brackets(text: str, at: int) -> bool:
+    """Whether ``at`` is outside parentheses ("the purifier (medium, HEPA)": the commas are in)."""
+    return text.count("(", 0, at) <= text.count(")", 0, at)
 
 
 class ItemsFlow(OrderFlow):

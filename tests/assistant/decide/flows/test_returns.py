@@ -84,3 +84,23 @@ def test_an_exchange_of_two_items_gets_a_variant_for_each(ctx: Context, make_tur
     assert filled.problem is None
     assert filled.values["items"] == [TEE_BLACK[1], SHOE_BLUE_9[1]]
     assert filled.values["new_options"] == ["V-TEE-BL-M", "V-SHOE-BL-10"]
+
+
+def test_the_words_about_each_item_are_told_apart(ctx: Context) -> None:
+    from assistant.decide.flows.returns import _segments
+
+    bike = _line("V-B1", "Bicycle", size="medium")
+    purifier = _line("V-P1", "Air Purifier", size="medium", filter="HEPA")
+    text = (
+        "change the bicycle and the air purifier (room size medium, filter type HEPA) in my order: "
+        "I'd like the bicycle in frame size large, color red and the same air purifier again"
+    )
+    about_bike, about_purifier = _segments(ctx, text, [bike, purifier])
+    assert "large" in about_bike and "red" in about_bike and "same" not in about_bike
+    assert "same air purifier again" in about_purifier and "HEPA" in about_purifier
+    assert "red" not in about_purifier
+
+
+def test_one_variant_on_two_lines_is_picked_once(ctx: Context) -> None:
+    twice = [_line("V-W", "Water Bottle", capacity="500ml"), _line("V-W", "Water Bottle", capacity="500ml")]
+    assert pick_items(ctx, "the water bottle (capacity 500ml)", [*twice, LINES[0]], asked=True) == ["V-W"]
