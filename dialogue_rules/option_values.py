@@ -72,8 +72,14 @@ class OptionValues:
         """The values of ``option`` in canonical text ``said``, not counting the option's own name
         ("bagged/bagless: bagged" names bagged, not bagless)."""
         name = self.canonical(option)
-        rest = said.replace(f" {name} ", " ") if name else said
-        found = {v for v in values if self.canonical(v) and f" {self.canonical(v)} " in rest}
+        inside = _spans(said, name)
+        found = set()
+        for value in values:
+            wanted = self.canonical(value)
+            if wanted and any(
+                not any(a <= start and end <= b for a, b in inside) for start, end in _spans(said, wanted)
+            ):
+                found.add(value)
         if "none" in values and any(f" {word} {name} " in said for word in self.none_words):
             found.add("none")
         return found
@@ -94,6 +100,13 @@ class OptionValues:
                     if name not in named:
                         found[name].discard(value)
         return {name: values for name, values in found.items() if values}
+
+
+def _spans(said: str, phrase: str) -> list[tuple[int, int]]:
+    """Where ``phrase`` stands as whole words in ``said`` (canonical text padded with spaces)."""
+    if not phrase:
+        return []
+    return [(m.start(), m.end()) for m in re.finditer(rf"(?<= ){re.escape(phrase)}(?= )", said)]
 
 
 def load_option_values(path: Path | None = None) -> OptionValues:

@@ -57,3 +57,8 @@ def test_an_options_own_name_does_not_name_its_values() -> None:
         "type": {"canister"},
         "bagged/bagless": {"bagged"},
     }
+
+
+def test_a_value_that_holds_its_options_name_is_still_named() -> None:
+    options = {"size": {"full size", "80%", "60%"}, "backlight": {"RGB", "white", "none"}}
+    assert VALUES.named("the mechanical keyboard in size full size", options) == {"size": {"full size"}}
