@@ -1,13 +1,16 @@
-"""Customer tools: identifying a customer (by email, or by name and zip) and their profile.
+"""Customer tools: identifying a customer (by email, or by name and zip), their profile, and
+changing their default address.
 
 The two lookups are identity checks: they return only the customer id and first name, and a
 miss says nothing about which part did not match. The dialogue layer sets
 ``ToolContext.customer_id`` from their result; ``get_customer_profile`` then reads that
-customer's own profile and nobody else's. None of these tools changes anything.
+customer's own profile and nobody else's, and ``change_default_address`` changes only that
+customer's default address (orders already placed keep theirs).
 """
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -18,6 +21,8 @@ from sqlalchemy.orm import selectinload
 from core.errors import ActionRefusedError, AuthenticationRequiredError, NotFoundError
 from core.facts import Amount, Fact, FactKind, Id, Name, Status
 from store.models import Address, Customer, Order, PaymentSource
+from tools import order_support as support
+from tools.arguments import Address as AddressArg
 from tools.base import ArgsModel, Tool, ToolContext, ToolEnv, ToolResult
 
 
@@ -192,4 +197,67 @@ class GetCustomerProfile(Tool[GetCustomerProfileArgs, CustomerProfile]):
         )
 
 
-TOOLS: list[type[Tool[Any, Any]]] = [FindCustomerByEmail, FindCustomerByNameZip, GetCustomerProfile]
+# Default address ---------------------------------------------------------------------------
+class ChangeDefaultAddressArgs(ArgsModel):
+    address: AddressArg = Field(description="The customer's new default address.")
+
+
+class DefaultAddressResult(ToolResult):
+    customer_id: Id
+    address: dict[str, str]
+
+
+class ChangeDefaultAddress(Tool[ChangeDefaultAddressArgs, DefaultAddressResult]):
+    name = "change_default_address"
+    description = (
+        "Change the authenticated customer's default address, the one new orders ship to. Orders "
+        "already placed keep their shipping address (change_shipping_address changes a pending one)."
+    )
+    args_model = ChangeDefaultAddressArgs
+    result_model = DefaultAddressResult
+    requires_auth = True
+    side_effect = True
+
+    def _customer(self, ctx: ToolContext, env: ToolEnv, *, lock: bool = False) -> Customer:
+        if not ctx.customer_id:
+            raise AuthenticationRequiredError(f"{self.name} needs an authenticated customer", tool=self.name)
+        query = (
+            select(Customer).where(Customer.id == ctx.customer_id).options(selectinload(Customer.addresses))
+        )
+        customer = env.db.scalar(query.with_for_update() if lock else query)
+        if customer is None:
+            raise NotFoundError("The authenticated customer's account no longer exists", resource="customer")
+        return customer
+
+    def summarize(self, args: ChangeDefaultAddressArgs, *, ctx: ToolContext, env: ToolEnv) -> str:
+        current = self._customer(ctx, env).default_address
+        new = support.address_text(args.address.model_dump())
+        if current is None:
+            return f"Set your default address to {new}."
+        return f"Change your default address from {support.address_text(dict(current.as_dict()))} to {new}."
+
+    def idempotency_scope(self, args: ChangeDefaultAddressArgs, *, ctx: ToolContext, env: ToolEnv) -> str:
+        # Changing A -> B -> A must act the third time, not replay the first call's result.
+        current = self._customer(ctx, env).default_address
+        return json.dumps(current.as_dict() if current else {}, sort_keys=True)
+
+    def run(self, args: ChangeDefaultAddressArgs, *, ctx: ToolContext, env: ToolEnv) -> DefaultAddressResult:
+        customer = self._customer(ctx, env, lock=True)
+        new = args.address.model_dump()
+        current = customer.default_address
+        if current is None:
+            current = Address(is_default=True, **new)
+            customer.addresses.append(current)
+        else:
+            for key, value in new.items():
+                setattr(current, key, value)
+        env.db.flush()
+        return DefaultAddressResult(customer_id=customer.id, address=support.text_dict(current.as_dict()))
+
+
+TOOLS: list[type[Tool[Any, Any]]] = [
+    FindCustomerByEmail,
+    FindCustomerByNameZip,
+    GetCustomerProfile,
+    ChangeDefaultAddress,
+]

@@ -174,6 +174,7 @@ def default_actions() -> list[Action]:
         StartForm("exchange_items", "exchange_items"),
         StartForm("change_address", "change_address"),
         StartForm("change_payment", "change_payment"),
+        StartForm("change_default_address", "change_default_address"),
         # the customer and the people behind the shop
         Special("authenticate", _authenticate),
         HandOff("human_handoff", "customer_request"),

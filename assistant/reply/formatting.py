@@ -36,6 +36,13 @@ def options_text(options: Mapping[str, Any] | None) -> str:
     return ", ".join(f"{k} {v}" for k, v in options.items())
 
 
+def address_line(address: Mapping[str, Any]) -> str:
+    """An address as one line: "12 Oak Street, Apt 2, Springfield, IL 62704"."""
+    region = f"{address.get('state') or ''} {address.get('zip') or ''}".strip()
+    parts = (address.get("address1"), address.get("address2"), address.get("city"), region)
+    return ", ".join(str(p) for p in parts if p)
+
+
 def card_from(summary: ProductFacts) -> ProductCard:
     """A card from a catalog result (product summary, details or search hit)."""
     return ProductCard(

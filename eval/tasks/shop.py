@@ -68,6 +68,9 @@ def tool_call(action: TaskAction) -> tuple[str, dict[str, Any]]:
                 "order_id": k["order_id"],
                 "address": {f: k[f] for f in fields},
             }
+        case "modify_user_address":
+            fields = ("address1", "address2", "city", "state", "country", "zip")
+            return "change_default_address", {"address": {f: k[f] for f in fields}}
     raise UnsupportedAction(action.name)
 
 

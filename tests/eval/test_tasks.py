@@ -14,10 +14,11 @@ from dialogue_rules.intents import IntentMatcher
 from eval.tasks.customer import SimulatedCustomer, TauData
 from eval.tasks.runner import TaskReport, TaskRunner, TrialResult, wrong_proposals
 from eval.tasks.shop import TauShop, UnsupportedAction, differences, snapshot, tool_call
-from eval.tasks.tasks import Task, TaskAction, load_tasks
+from eval.tasks.tasks import WRITE_ACTIONS, Task, TaskAction, load_tasks
 from retrieval.embeddings import SentenceTransformerEmbedder
 from services import Services
 from tests.conftest import require_shared
+from tools.registry import default_registry
 
 
 @pytest.fixture(scope="module")
@@ -52,8 +53,22 @@ def test_tasks_load_with_identities_and_kinds(tau_dir: Path, dev: list[Task]) ->
 def test_ground_truth_writes_map_to_this_projects_tools(dev: list[Task]) -> None:
     cancel = _task(dev, "cancel").writes[0]
     assert tool_call(cancel) == ("cancel_order", cancel.kwargs)
-    with pytest.raises(UnsupportedAction, match="modify_user_address"):
-        tool_call(TaskAction("modify_user_address", {"user_id": "x"}))
+    with pytest.raises(UnsupportedAction, match="delete_account"):
+        tool_call(TaskAction("delete_account", {"user_id": "x"}))
+    # Every write action of tau's retail domain has a tool here (a handoff is not a tool call).
+    samples = {a.name: a for t in dev for a in t.writes}
+    address = {
+        "address1": "1 A St",
+        "address2": "",
+        "city": "B",
+        "state": "CA",
+        "country": "USA",
+        "zip": "90001",
+    }
+    samples["modify_user_address"] = TaskAction("modify_user_address", {"user_id": "u", **address})
+    for name in WRITE_ACTIONS:
+        if name != "transfer_to_human_agents":
+            assert tool_call(samples[name])[0] in {t.name for t in default_registry()}
 
 
 def test_the_customer_names_products_never_item_ids(dev: list[Task], data: TauData) -> None:
@@ -165,7 +180,7 @@ def test_the_expected_state_changes_only_what_the_task_writes(shop: TauShop, dev
 
 
 @pytest.mark.slow
-def test_a_trial_passes_on_the_end_state_and_an_unsupported_one_says_why(
+def test_a_trial_passes_on_the_end_state(
     shop: TauShop, dev: list[Task], data: TauData, embedder: SentenceTransformerEmbedder
 ) -> None:
     runner = TaskRunner(shop, data, llm=None, matcher=IntentMatcher(embedder=embedder))
@@ -173,6 +188,25 @@ def test_a_trial_passes_on_the_end_state_and_an_unsupported_one_says_why(
     cancel = runner.run(cancel_task, 0)
     assert cancel.passed, (cancel.reason, cancel.transcript)
     assert cancel.wrong_proposals == 0
-    unsupported = Task("dev", 99, cancel_task.user_id, "", (TaskAction("modify_user_address", {}),))
-    assert runner.expected(unsupported) == "no tool for modify_user_address"
     assert not isinstance(runner.expected(_task(dev, "modify_items+modify_payment")), str)
+
+
+@pytest.mark.slow
+def test_a_default_address_change_is_carried_out_on_the_tau_shop(
+    shop: TauShop, dev: list[Task], data: TauData, embedder: SentenceTransformerEmbedder
+) -> None:
+    # No train or dev task changes a default address (tau's held-out tasks do): this one is
+    # made here from a dev task's customer, who identifies as the instruction says.
+    model = _task(dev, "cancel")
+    address = {"address1": "742 Evergreen Terrace", "address2": "Suite 5", "city": "Springfield",
+               "state": "OR", "country": "USA", "zip": "97403"}  # fmt: skip
+    action = TaskAction("modify_user_address", {"user_id": model.user_id, **address})
+    task = Task("dev", 98, model.user_id, model.instruction, (action,))
+    expected = shop.expected(task)
+    assert not isinstance(expected, str)
+    runner = TaskRunner(shop, data, llm=None, matcher=IntentMatcher(embedder=embedder))
+    for trial in range(2):
+        result = runner.run(task, trial)
+        assert result.passed, (result.reason, result.transcript)
+        assert result.wrong_proposals == 0
+        assert any("742 Evergreen Terrace" in reply for _, reply in result.transcript)

@@ -5,10 +5,11 @@ import pytest
 from core.errors import (
     ActionRefusedError,
     AuthenticationRequiredError,
+    ConfirmationRequiredError,
     InvalidArgumentsError,
     NotFoundError,
 )
-from store.models import Address, Customer
+from store.models import Address, Customer, Order
 from tests.shop_fixture import ALICE, BOB
 from tools.base import ToolContext
 
@@ -224,3 +225,69 @@ def test_profile_of_a_deleted_account(executor):
     ghost = ToolContext(session_id="sess-ghost", customer_id="ghost_0000")
     with pytest.raises(NotFoundError, match="no longer exists"):
         executor.run("get_customer_profile", {}, ctx=ghost)
+
+
+# change_default_address --------------------------------------------------------------------
+NEW_HOME = {
+    "address1": "5 Elm Road",
+    "address2": "Apt 3",
+    "city": "Boston",
+    "state": "MA",
+    "country": "USA",
+    "zip": "02118",
+}
+
+
+def _addresses(database, customer_id):
+    with database.session() as s:
+        customer = s.get(Customer, customer_id)
+        return [(a.as_dict(), a.is_default) for a in customer.addresses]
+
+
+def test_change_default_address_changes_only_the_default_one(executor, confirm, database, alice, bob):
+    before = _addresses(database, ALICE)
+    bobs = _addresses(database, BOB)
+    summary = executor.prepare("change_default_address", {"address": NEW_HOME}, ctx=alice).summary
+    old = next(a for a, default in before if default)
+    assert old["address1"] in summary and "5 Elm Road" in summary and "Boston, MA 02118" in summary
+    result = confirm("change_default_address", {"address": NEW_HOME}, alice).result
+    assert result.customer_id == ALICE and result.address == NEW_HOME
+    after = _addresses(database, ALICE)
+    assert [a for a, default in after if default] == [NEW_HOME]
+    assert [x for x in after if not x[1]] == [x for x in before if not x[1]]
+    assert _addresses(database, BOB) == bobs
+    with database.session() as s:  # orders keep the address they were placed with
+        assert all(o.shipping_address["address1"] != "5 Elm Road" for o in s.query(Order).all())
+
+
+def test_change_default_address_back_and_forth_acts_each_time(executor, confirm, database, alice):
+    old = next(a for a, default in _addresses(database, ALICE) if default)
+    confirm("change_default_address", {"address": NEW_HOME}, alice)
+    back = confirm("change_default_address", {"address": old}, alice)
+    assert not back.replayed
+    assert next(a for a, default in _addresses(database, ALICE) if default) == old
+
+
+def test_change_default_address_without_one_sets_it(executor, confirm, database):
+    with database.transaction() as s:
+        s.add(Customer(id="dana_4004", first_name="Dana", last_name="Lee", email="dana@example.com"))
+    dana = ToolContext(session_id="sess-dana", customer_id="dana_4004")
+    assert executor.prepare("change_default_address", {"address": NEW_HOME}, ctx=dana).summary.startswith(
+        "Set your default address to 5 Elm Road"
+    )
+    confirm("change_default_address", {"address": NEW_HOME}, dana)
+    assert _addresses(database, "dana_4004") == [(NEW_HOME, True)]
+
+
+def test_change_default_address_needs_confirmation_auth_and_a_real_address(
+    executor, database, alice, anonymous
+):
+    before = _addresses(database, ALICE)
+    with pytest.raises(AuthenticationRequiredError):
+        executor.prepare("change_default_address", {"address": NEW_HOME}, ctx=anonymous)
+    with pytest.raises(InvalidArgumentsError) as info:
+        executor.prepare("change_default_address", {"address": {**NEW_HOME, "zip": "<script>"}}, ctx=alice)
+    assert "zip" in info.value.errors[0]["argument"]
+    with pytest.raises(ConfirmationRequiredError):
+        executor.run("change_default_address", {"address": NEW_HOME}, ctx=alice)
+    assert _addresses(database, ALICE) == before

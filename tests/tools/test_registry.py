@@ -100,6 +100,7 @@ def test_default_registry_has_every_commerce_tool():
         "modify_order_items",
         "change_order_payment",
         "change_shipping_address",
+        "change_default_address",
         "add_to_cart",
         "remove_from_cart",
         "view_cart",
@@ -114,6 +115,7 @@ def test_default_registry_has_every_commerce_tool():
         "modify_order_items",
         "change_order_payment",
         "change_shipping_address",
+        "change_default_address",
         "checkout",
     }
     assert all(t.requires_auth for t in default_registry() if t.side_effect)

@@ -1,11 +1,16 @@
-"""The account flow: verify who the customer is on request ("it's jane@example.com")."""
+"""Account flows: verify who the customer is on request ("it's jane@example.com"), and change
+the customer's default address (the one new orders ship to; a pending order's own shipping
+address is the ``change_address`` flow's)."""
 
 from __future__ import annotations
 
 from assistant.decide.context import Context
-from assistant.decide.flows.base import NoSlotFlow, Slots
+from assistant.decide.flows.base import Filled, FlowBase, NoSlotFlow, Slots, confirm, no_question
 from assistant.decide.turn import Turn
 from assistant.reply.draft import Draft
+from assistant.reply.formatting import address_line
+from tools.customer import ChangeDefaultAddress, DefaultAddressResult
+from tools.policy import ToolOutcome
 
 
 class AuthenticateFlow(NoSlotFlow):
@@ -15,4 +20,31 @@ class AuthenticateFlow(NoSlotFlow):
         return ctx.draft("auth_ok", name=turn.state.slots.customer_name or "there")
 
 
-ACCOUNT_FLOWS = (AuthenticateFlow,)
+class ChangeDefaultAddressFlow(FlowBase):
+    name = "change_default_address"
+    tools = (ChangeDefaultAddress,)
+
+    def fill(self, turn: Turn, ctx: Context, slots: Slots, requested: str | None) -> Filled:
+        if "address" in slots:
+            return Filled()
+        address = ctx.forms.address(turn.text)
+        if address is not None:
+            return Filled({"address": address})
+        if requested == "address":  # asked for it, and the answer is not an address
+            return Filled(problem=ctx.draft("ask_default_address", failed=True), problem_slot="address")
+        return Filled()
+
+    def ask(self, turn: Turn, ctx: Context, slots: Slots, slot: str) -> Draft:
+        if slot != "address":
+            raise no_question(self.name, slot)
+        return ctx.draft("ask_default_address")
+
+    def act(self, turn: Turn, ctx: Context, slots: Slots) -> Draft:
+        return confirm(turn, ctx, ChangeDefaultAddress, {"address": slots["address"]})
+
+    def done(self, turn: Turn, ctx: Context, outcome: ToolOutcome[DefaultAddressResult]) -> Draft:
+        result = outcome.result
+        return ctx.draft("default_address_done", address=address_line(result.address), results=[result])
+
+
+ACCOUNT_FLOWS = (AuthenticateFlow, ChangeDefaultAddressFlow)

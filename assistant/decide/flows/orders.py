@@ -19,7 +19,7 @@ from assistant.decide.flows.base import Filled, FlowBase, NoSlotFlow, Slots, con
 from assistant.decide.flows.payment import named_methods
 from assistant.decide.turn import ToolError, Turn
 from assistant.reply.draft import Draft
-from assistant.reply.formatting import choices, options_text
+from assistant.reply.formatting import address_line, choices, options_text
 from assistant.sessions.shown import QuickReply
 from assistant.sessions.slots import SlotName
 from tools.customer import GetCustomerProfile
@@ -205,12 +205,7 @@ class ChangeAddressFlow(OrderFlow):
 
     def done(self, turn: Turn, ctx: Context, outcome: ToolOutcome[AddressChangeResult]) -> Draft:
         result = outcome.result
-        a = result.shipping_address
-        address = ", ".join(
-            p
-            for p in (a.get("address1"), a.get("address2"), a.get("city"), f"{a.get('state')} {a.get('zip')}")
-            if p
-        )
+        address = address_line(result.shipping_address)
         return ctx.draft("address_done", order_id=result.order_id, address=address, results=[result])
 
 
