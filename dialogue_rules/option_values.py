@@ -18,6 +18,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from core.errors import ConfigError
 from dialogue_rules.loading import parse_rules
 
 UNITS_FILE = "units.yaml"
@@ -35,6 +36,7 @@ class _File(BaseModel):
     model_config = ConfigDict(extra="forbid")
     units: dict[str, _Unit] = Field(min_length=1)
     none_words: list[str] = Field(default_factory=list)
+    ambiguous: list[str] = Field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,8 @@ class OptionValues:
         return " ".join(_PUNCTUATION.sub(" ", measured).split())
 
     def _measure(self, match: re.Match[str]) -> str:
-        unit, factor = self.units[match.group(2)]
+        spelling = next(g for g in match.groups()[1:] if g)
+        unit, factor = self.units[spelling]
         try:
             amount = (Decimal(match.group(1)) * factor).normalize()
         except InvalidOperation:  # pragma: no cover - the pattern only matches numbers
@@ -115,8 +118,22 @@ def load_option_values(path: Path | None = None) -> OptionValues:
     for unit in raw.units.values():
         for spelling in unit.spellings:
             spellings[spelling.lower()] = (unit.base, unit.factor)
-    alternation = "|".join(re.escape(s) for s in sorted(spellings, key=len, reverse=True))
-    measure = re.compile(rf"(\d+(?:\.\d+)?)\s*-?\s*({alternation})(?![a-z])")
+    ambiguous = {a.lower() for a in raw.ambiguous}
+    unknown = ambiguous - set(spellings)
+    if unknown:
+        raise ConfigError(
+            f"{UNITS_FILE}: ambiguous spellings that no unit has: {sorted(unknown)}", key="ambiguous"
+        )
+
+    def alternation(chosen: set[str]) -> str:
+        return "|".join(re.escape(s) for s in sorted(chosen, key=len, reverse=True))
+
+    plain, words = alternation(set(spellings) - ambiguous), alternation(ambiguous)
+    # An ambiguous spelling: against the number, or spaced but with no word after it.
+    either = rf"\s*-?\s*({plain})(?![a-z])"
+    if words:
+        either = rf"(?:{either}|-?({words})(?![a-z])|\s+({words})(?![a-z])(?!\s*[a-z0-9]))"
+    measure = re.compile(rf"(\d+(?:\.\d+)?){either}")
     return OptionValues(measure, spellings, tuple(w.lower() for w in raw.none_words))
 
 

@@ -32,14 +32,15 @@ class SearchTerms:
     refine: tuple[re.Pattern[str], ...]
     policy: frozenset[str]
 
-    def query_words(self, text: str, spans: list[tuple[int, int]]) -> str:
-        """``text`` without the entity ``spans`` and filler words: the product words."""
+    def query_words(self, text: str, spans: list[tuple[int, int]], *, numbers: bool = False) -> str:
+        """``text`` without the entity ``spans`` and filler words: the product words (numbers
+        too with ``numbers``: model numbers are part of a product's name, "Zvezda 7027")."""
         kept = []
         for token in tokens(text, keep="'-"):
             if any(start < token.end and token.start < end for start, end in spans):
                 continue
             word = token.text.lower().strip("'-")
-            if word and word not in self.filler and not word.isdigit():
+            if word and word not in self.filler and (numbers or not word.isdigit()):
                 kept.append(token.text)
         return " ".join(kept)
 

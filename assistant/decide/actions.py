@@ -24,7 +24,7 @@ from typing import Protocol
 from assistant.decide.context import Context
 from assistant.decide.fallback import Fallback
 from assistant.decide.flows.runner import FormRunner
-from assistant.decide.handlers import cart, catalog, policy, talk
+from assistant.decide.handlers import cart, catalog, policy, product, talk
 from assistant.decide.handoff import hand_off
 from assistant.decide.turn import Turn
 from assistant.reply.draft import Draft
@@ -157,9 +157,9 @@ def default_actions() -> list[Action]:
         # the catalog
         Handle("search_products", catalog.search),
         Handle("recommend", catalog.recommend),
-        Handle("product_details", catalog.product_details),
-        Handle("check_availability", catalog.availability),
-        Handle("price_question", catalog.price_question),
+        Handle("product_details", product.product_details),
+        Handle("check_availability", product.availability),
+        Handle("price_question", product.price_question),
         Handle("ask_policy", policy.policy_answer),
         # the cart
         StartForm("add_to_cart", "add_to_cart"),

@@ -199,3 +199,81 @@ def eval_tasks(
     out.print(table)
     wrong = summary["wrong_proposals"]
     out.print(f"Wrong proposals (confirmations of other arguments than the ground truth's): {wrong}")
+
+
+@eval_app.command("questions")
+def eval_questions(
+    catalogs: Annotated[
+        list[str] | None,
+        typer.Option("--catalog", help="demo, tau, amazon or shopify; repeat for several (default: all)."),
+    ] = None,
+    count: Annotated[int, typer.Option("--count", min=1, max=500, help="Questions of each kind.")] = 20,
+    seed: Annotated[int, typer.Option("--seed", help="Picks the variants and the wording.")] = 1,
+    no_llm: Annotated[bool, typer.Option("--no-llm", help="Rules and templates only.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the reports as JSON.")] = False,
+    show_wrong: Annotated[bool, typer.Option("--show-wrong", help="Print each wrong answer.")] = False,
+) -> None:
+    """Price and availability questions about named variants ("How much is the stainless steel
+    1.5 liter Tea Kettle?"), each in a fresh conversation, on the demo shop and imported
+    catalogs: right when the reply names the product and states that variant's exact price, or
+    its stock.
+
+    Each catalog is built in a temporary folder; your store is not touched.
+    """
+    import tempfile
+
+    from assistant.llm.backends import create_llm
+    from dialogue_rules.intents import IntentMatcher
+    from eval.questions.catalogs import CATALOGS, build_shop, catalog, settings_for
+    from eval.questions.questions import make_questions
+    from eval.questions.runner import ask_all
+    from retrieval.service import load_embedder
+    from services import Services
+
+    names = catalogs or list(CATALOGS)
+    for name in names:
+        catalog(name)  # an unknown name fails before anything is built
+    settings = state.settings()
+    embedder = load_embedder(settings)
+    llm = None if no_llm else create_llm(settings.llm)
+    matcher = IntentMatcher(embedder=embedder)
+    reports = []
+    try:
+        with tempfile.TemporaryDirectory(prefix="shopassist-questions-") as tmp:
+            for name in names:
+                data_dir = Path(tmp) / name
+                with progress_bar() as update:
+                    update(f"building {name}", 0, 1)
+                    build_shop(name, data_dir, embedder=embedder)
+                    services = Services.from_settings(
+                        settings_for(data_dir, llm=llm is not None),
+                        with_dialogue=True,
+                        embedder=embedder,
+                        llm=llm,
+                        matcher=matcher,
+                    )
+                    try:
+                        questions = make_questions(services.database, count=count, seed=seed)
+                        reports.append(ask_all(services, questions, catalog=name, progress=update))
+                    finally:
+                        services.close()
+    finally:
+        close = getattr(llm, "close", None)
+        if close is not None:
+            close()
+    summaries = [r.to_dict() for r in reports]
+    if json_out:
+        write_json(summaries)
+        return
+    table = Table(
+        "catalog", "price right", "stock right", "all", title=f"Variant questions ({count} of each kind)"
+    )
+    for s in summaries:
+        cells = [f"{s['by_kind'][k]['right']}/{s['by_kind'][k]['asked']}" for k in ("price", "stock")]
+        table.add_row(s["catalog"], *cells, f"{s['all']['share']:.2f}")
+    out.print(table)
+    if show_wrong:
+        for s in summaries:
+            for wrong in s["wrong"]:
+                reply = wrong["reply"][:300]
+                out.print(f"[red]{s['catalog']}[/] {wrong['question']!r}: {wrong['problem']}\n    {reply}")

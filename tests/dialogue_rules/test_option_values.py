@@ -25,6 +25,12 @@ VALUES = default_option_values()
         ("graphic design", "graphic", True),
         ("no graphics here", "graphic", False),
         ("in full size", "full size", True),
+        # "in" is a word too: a measure only against the number or with no word after it
+        ("is size 10 in stock?", "10", True),
+        ("is size 10 in stock?", "10 inch", False),
+        ("the 31in board", "31 inch", True),
+        ("a 31 in, graphic", "31 inch", True),
+        ("the 2 in 1 tool", "2 inch", False),
     ],
 )
 def test_values_are_named_in_any_spelling(text: str, value: str, named: bool) -> None:
@@ -62,3 +68,13 @@ def test_an_options_own_name_does_not_name_its_values() -> None:
 def test_a_value_that_holds_its_options_name_is_still_named() -> None:
     options = {"size": {"full size", "80%", "60%"}, "backlight": {"RGB", "white", "none"}}
     assert VALUES.named("the mechanical keyboard in size full size", options) == {"size": {"full size"}}
+
+
+def test_an_ambiguous_spelling_must_belong_to_a_unit(tmp_path) -> None:
+    from core.errors import ConfigError
+    from dialogue_rules.option_values import load_option_values
+
+    bad = tmp_path / "units.yaml"
+    bad.write_text("units:\n  ml: {base: ml, factor: 1, spellings: [ml]}\nambiguous: [in]\n")
+    with pytest.raises(ConfigError, match="ambiguous spellings that no unit has"):
+        load_option_values(bad)

@@ -1,5 +1,6 @@
-"""Catalog handlers: search (with refinements), recommendations, product details, availability
-and price questions. Every figure in their drafts comes from a tool result of this turn."""
+"""Catalog handlers: search (with refinements) and recommendations (questions about one product
+are :mod:`assistant.decide.handlers.product`'s). Every figure in their drafts comes from a tool
+result of this turn."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from assistant.decide.context import Context
-from assistant.decide.references import resolve_products, which_product
+from assistant.decide.references import resolve_products
 from assistant.decide.turn import ToolError, Turn
 from assistant.reply.draft import Draft
 from assistant.reply.formatting import card_from, options_text, shown_from
@@ -16,8 +17,7 @@ from assistant.sessions.slots import SearchMemory, SlotName
 from core.money import to_money
 from dialogue_rules.search_terms import SearchTerms
 from tools.base import ToolResult
-from tools.catalog import CatalogSearch, GetProduct, ProductDetails, ProductSummary, SearchedProduct
-from tools.inventory import CheckAvailability
+from tools.catalog import CatalogSearch, ProductSummary, SearchedProduct
 from tools.recommendation import PopularItems, ProductRecommendations, Recommendations, SimilarItems
 
 RESULTS = 5
@@ -72,11 +72,20 @@ def search(
     if isinstance(outcome, ToolError):
         return ctx.draft("tool_failed", failed=True)
     found = outcome.result
+    if not found.products and filters.get("options") and not refine:
+        # The shop may not call its options "color" and "size" (or have them at all): search
+        # again with the values as words ("Black Catsuit" in a catalog without a color option).
+        values = [str(v) for v in filters["options"].values() if str(v).lower() not in words.lower()]
+        filters = {k: v for k, v in filters.items() if k != "options"}
+        words = " ".join([*values, words])
+        retry = turn.call(CatalogSearch, {"query": words, **filters, "limit": RESULTS})
+        if not isinstance(retry, ToolError):
+            found = retry.result
     turn.set_slot(SlotName.LAST_SEARCH, SearchMemory(query=words, filters=filters))
     constraints = _describe(ctx, filters)
     if not found.products:
         return ctx.draft("search_none", query=f'"{words}"', constraints=constraints, failed=False)
-    return _listing(turn, ctx, "search_results", found.products, f' for "{words}"{constraints}', [found])
+    return listing(turn, ctx, "search_results", found.products, f' for "{words}"{constraints}', [found])
 
 
 def _describe(ctx: Context, filters: dict[str, Any]) -> str:
@@ -94,7 +103,7 @@ def _describe(ctx: Context, filters: dict[str, Any]) -> str:
     return f" ({', '.join(parts)})" if parts else ""
 
 
-def _listing(
+def listing(
     turn: Turn,
     ctx: Context,
     template: str,
@@ -144,94 +153,5 @@ def _recommendations(turn: Turn, ctx: Context, recs: Recommendations) -> Draft:
     if not products:
         return ctx.draft("search_none", query="recommendations", constraints="")
     if isinstance(recs, ProductRecommendations):
-        return _listing(turn, ctx, "similar_results", products, "", [recs], title=recs.based_on.title)
-    return _listing(turn, ctx, "recommend_results", products, "", [recs])
-
-
-def _one_product(turn: Turn, ctx: Context) -> ProductDetails | Draft:
-    """The product the message is about (details loaded), or the reply to send instead."""
-    ids = resolve_products(turn)
-    if len(ids) > 1:
-        return which_product(turn, ctx, ids)
-    if not ids:
-        return search(turn, ctx)
-    outcome = turn.call(GetProduct, {"product_id": ids[0]})
-    if isinstance(outcome, ToolError):
-        return ctx.draft("tool_failed", failed=True)
-    return outcome.result
-
-
-def _stock_line(details: ProductDetails) -> str:
-    stock = sum(v.stock for v in details.variants)
-    if stock <= 0:
-        return "It is out of stock right now."
-    return f"{stock} in stock."
-
-
-def product_details(turn: Turn, ctx: Context) -> Draft:
-    details = _one_product(turn, ctx)
-    if isinstance(details, Draft):
-        return details
-    options = "; ".join(f"{k}: {', '.join(v)}" for k, v in details.option_values.items())
-    return ctx.draft(
-        "product_details",
-        title=details.title,
-        brand=details.brand or "no brand",
-        price=ctx.price_range(details.min_price, details.max_price),
-        stock_line=_stock_line(details),
-        options_line=f" Options: {options}." if options else "",
-        facts=[details.description[:300]],
-        products=[card_from(details)],
-        results=[details],
-    )
-
-
-def price_question(turn: Turn, ctx: Context) -> Draft:
-    details = _one_product(turn, ctx)
-    if isinstance(details, Draft):
-        return details
-    return ctx.draft(
-        "price_answer",
-        title=details.title,
-        price=ctx.price_range(details.min_price, details.max_price),
-        stock_line=" " + _stock_line(details),
-        products=[card_from(details)],
-        results=[details],
-    )
-
-
-def availability(turn: Turn, ctx: Context) -> Draft:
-    ids = resolve_products(turn)
-    wanted: dict[str, str] = {}
-    if turn.entities.colors:
-        wanted["color"] = turn.entities.colors[0].name
-    if turn.entities.sizes:
-        wanted["size"] = turn.entities.sizes[0].value
-    if not ids:
-        return search(turn, ctx, extra={"in_stock_only": True})
-    if len(ids) > 1:
-        return which_product(turn, ctx, ids)
-    if not wanted:
-        return product_details(turn, ctx)
-    outcome = turn.call(CheckAvailability, {"product_id": ids[0], "options": wanted})
-    if isinstance(outcome, ToolError):
-        return ctx.draft("action_refused", reason=outcome.error.message, failed=True)
-    result = outcome.result
-    wanted_text = options_text(wanted)
-    if result.available and result.matches:
-        match = result.matches[0]
-        return ctx.draft(
-            "availability_yes",
-            title=result.title,
-            wanted=wanted_text,
-            count=match.stock,
-            price=ctx.money(match.price),
-            results=[result],
-        )
-    alternatives = ""
-    if result.alternatives:
-        labels = [f"{options_text(a.options)} ({ctx.money(a.price)})" for a in result.alternatives[:3]]
-        alternatives = " In stock instead: " + "; ".join(labels) + "."
-    return ctx.draft(
-        "availability_no", title=result.title, wanted=wanted_text, alternatives=alternatives, results=[result]
-    )
+        return listing(turn, ctx, "similar_results", products, "", [recs], title=recs.based_on.title)
+    return listing(turn, ctx, "recommend_results", products, "", [recs])

@@ -1,0 +1,1 @@
+"""Price and availability questions about named variants, asked on any catalog."""
