@@ -93,9 +93,10 @@ def _offered(details: ProductDetails) -> str:
 
 def product_details(turn: Turn, ctx: Context) -> Draft:
     asked = _asked(turn, ctx)
-    if isinstance(asked, Draft):
-        return asked
-    details = asked.details
+    return asked if isinstance(asked, Draft) else _details(ctx, asked.details)
+
+
+def _details(ctx: Context, details: ProductDetails) -> Draft:
     options = _offered(details)
     return ctx.draft(
         "product_details",
@@ -112,8 +113,10 @@ def product_details(turn: Turn, ctx: Context) -> Draft:
 
 def price_question(turn: Turn, ctx: Context) -> Draft:
     asked = _asked(turn, ctx)
-    if isinstance(asked, Draft):
-        return asked
+    return asked if isinstance(asked, Draft) else _price(ctx, asked)
+
+
+def _price(ctx: Context, asked: Asked) -> Draft:
     details = asked.details
     card = [card_from(details)]
     if not asked.named:
@@ -166,7 +169,7 @@ def availability(turn: Turn, ctx: Context) -> Draft:
     if isinstance(asked, Draft):
         return asked
     if not asked.wanted:
-        return product_details(turn, ctx) if not asked.named else price_question(turn, ctx)
+        return _details(ctx, asked.details) if not asked.named else _price(ctx, asked)
     details = asked.details
     outcome = turn.call(CheckAvailability, {"product_id": details.product_id, "options": asked.wanted})
     if isinstance(outcome, ToolError):
