@@ -149,6 +149,22 @@ class CustomerProfile(ToolResult):
     orders: list[OrderRef] = Field(description="The customer's orders, oldest first.")
 
 
+def _verified_customer(tool: str, ctx: ToolContext, env: ToolEnv, *, lock: bool = False) -> Customer:
+    """The conversation's verified customer with addresses and payment methods loaded (locked
+    for an update with ``lock``)."""
+    if not ctx.customer_id:
+        raise AuthenticationRequiredError(f"{tool} needs an authenticated customer", tool=tool)
+    query = (
+        select(Customer)
+        .where(Customer.id == ctx.customer_id)
+        .options(selectinload(Customer.addresses), selectinload(Customer.payment_methods))
+    )
+    customer = env.db.scalar(query.with_for_update() if lock else query)
+    if customer is None:
+        raise NotFoundError("The authenticated customer's account no longer exists", resource="customer")
+    return customer
+
+
 class GetCustomerProfileArgs(ArgsModel):
     pass
 
@@ -164,15 +180,7 @@ class GetCustomerProfile(Tool[GetCustomerProfileArgs, CustomerProfile]):
     requires_auth = True
 
     def run(self, args: GetCustomerProfileArgs, *, ctx: ToolContext, env: ToolEnv) -> CustomerProfile:
-        if not ctx.customer_id:
-            raise AuthenticationRequiredError(f"{self.name} needs an authenticated customer", tool=self.name)
-        customer = env.db.scalar(
-            select(Customer)
-            .where(Customer.id == ctx.customer_id)
-            .options(selectinload(Customer.addresses), selectinload(Customer.payment_methods))
-        )
-        if customer is None:
-            raise NotFoundError("The authenticated customer's account no longer exists", resource="customer")
+        customer = _verified_customer(self.name, ctx, env)
         orders = env.db.execute(
             select(Order.id, Order.status)
             .where(Order.customer_id == customer.id)
@@ -218,19 +226,8 @@ class ChangeDefaultAddress(Tool[ChangeDefaultAddressArgs, DefaultAddressResult])
     requires_auth = True
     side_effect = True
 
-    def _customer(self, ctx: ToolContext, env: ToolEnv, *, lock: bool = False) -> Customer:
-        if not ctx.customer_id:
-            raise AuthenticationRequiredError(f"{self.name} needs an authenticated customer", tool=self.name)
-        query = (
-            select(Customer).where(Customer.id == ctx.customer_id).options(selectinload(Customer.addresses))
-        )
-        customer = env.db.scalar(query.with_for_update() if lock else query)
-        if customer is None:
-            raise NotFoundError("The authenticated customer's account no longer exists", resource="customer")
-        return customer
-
     def summarize(self, args: ChangeDefaultAddressArgs, *, ctx: ToolContext, env: ToolEnv) -> str:
-        current = self._customer(ctx, env).default_address
+        current = _verified_customer(self.name, ctx, env).default_address
         new = support.address_text(args.address.model_dump())
         if current is None:
             return f"Set your default address to {new}."
@@ -238,11 +235,11 @@ class ChangeDefaultAddress(Tool[ChangeDefaultAddressArgs, DefaultAddressResult])
 
     def idempotency_scope(self, args: ChangeDefaultAddressArgs, *, ctx: ToolContext, env: ToolEnv) -> str:
         # Changing A -> B -> A must act the third time, not replay the first call's result.
-        current = self._customer(ctx, env).default_address
+        current = _verified_customer(self.name, ctx, env).default_address
         return json.dumps(current.as_dict() if current else {}, sort_keys=True)
 
     def run(self, args: ChangeDefaultAddressArgs, *, ctx: ToolContext, env: ToolEnv) -> DefaultAddressResult:
-        customer = self._customer(ctx, env, lock=True)
+        customer = _verified_customer(self.name, ctx, env, lock=True)
         new = args.address.model_dump()
         current = customer.default_address
         if current is None:
