@@ -26,6 +26,7 @@ from core.config import Settings
 from dialogue_rules.intents import IntentMatcher
 from eval.dialogue.scenarios import EndState, Scenario, TurnExpect
 from eval.fixture_shop import build_fixture_shop
+from eval.shops import build_index
 from retrieval.embeddings import Embedder
 from services import Services
 from speech.recognizer import SpeechRecognizer
@@ -112,12 +113,7 @@ class ScenarioHarness:
         database.dispose()
         self.matcher = matcher or IntentMatcher(embedder=embedder)
         # Build the search index once; each scenario gets a copy of the data directory.
-        built = Services.from_settings(self.settings_for(self._template), with_index=True, embedder=embedder)
-        try:
-            if built.index is not None:
-                built.index.ensure_ready()
-        finally:
-            built.close()
+        build_index(self.settings_for(self._template), embedder=embedder)
         self._count = 0
 
     def close(self) -> None:

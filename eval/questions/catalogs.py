@@ -14,8 +14,8 @@ from pathlib import Path
 
 from core.config import Settings
 from core.errors import ConfigError, UnknownNameError
+from eval.shops import build_index
 from retrieval.embeddings import Embedder
-from services import Services
 from store.db import Database
 from tools.demo import generate_demo_shop
 from tools.importers import ImportOptions, run_import
@@ -95,9 +95,4 @@ def build_shop(name: str, data_dir: Path, *, embedder: Embedder, source: Path | 
         chosen.fill(database, source or chosen.default_source)
     finally:
         database.dispose()
-    built = Services.from_settings(settings_for(data_dir), with_index=True, embedder=embedder)
-    try:
-        if built.index is not None:
-            built.index.ensure_ready()
-    finally:
-        built.close()
+    build_index(settings_for(data_dir), embedder=embedder)

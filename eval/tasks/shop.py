@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from core.config import Settings
+from eval.shops import build_index
 from eval.tasks.tasks import Task, TaskAction
 from retrieval.embeddings import Embedder
 from services import Services
@@ -29,6 +30,10 @@ Snapshot = dict[str, Any]
 
 class UnsupportedAction(Exception):
     """A ground-truth action no tool of this project can carry out (yet)."""
+
+
+def _address(kwargs: dict[str, Any]) -> dict[str, Any]:
+    return {f: kwargs[f] for f in ("address1", "address2", "city", "state", "country", "zip")}
 
 
 def tool_call(action: TaskAction) -> tuple[str, dict[str, Any]]:
@@ -63,14 +68,9 @@ def tool_call(action: TaskAction) -> tuple[str, dict[str, Any]]:
                 "payment_method_id": k["payment_method_id"],
             }
         case "modify_pending_order_address":
-            fields = ("address1", "address2", "city", "state", "country", "zip")
-            return "change_shipping_address", {
-                "order_id": k["order_id"],
-                "address": {f: k[f] for f in fields},
-            }
+            return "change_shipping_address", {"order_id": k["order_id"], "address": _address(k)}
         case "modify_user_address":
-            fields = ("address1", "address2", "city", "state", "country", "zip")
-            return "change_default_address", {"address": {f: k[f] for f in fields}}
+            return "change_default_address", {"address": _address(k)}
     raise UnsupportedAction(action.name)
 
 
@@ -102,14 +102,7 @@ class TauShop:
         database.migrate()
         run_import(database, "tau", self.data_dir, options=ImportOptions(default_stock=10))
         database.dispose()
-        built = Services.from_settings(
-            self.settings_for(self.template), with_index=True, embedder=self.embedder
-        )
-        try:
-            if built.index is not None:
-                built.index.ensure_ready()
-        finally:
-            built.close()
+        build_index(self.settings_for(self.template), embedder=self.embedder)
 
     @contextmanager
     def copy(self) -> Iterator[Path]:
