@@ -97,34 +97,43 @@ def _value(option: str, value: str, rng: random.Random) -> tuple[str, bool]:
     return value, value.strip().lower() in _PLAIN or value.strip().isdigit()
 
 
+#: Wordings by kind, for options said with their names ("pairs"), as values ("values"), or none.
+_WORDINGS = {
+    "price": {
+        "pairs": (
+            "What's the price of the {name} with {pairs}?",
+            "How much does the {name} with {pairs} cost?",
+        ),
+        "values": (
+            "How much is the {values} {name}?",
+            "What does the {name} in {listed} cost?",
+            "how much for the {name}, {listed}?",
+        ),
+        "none": ("How much is the {name}?", "What does the {name} cost?", "how much for the {name}?"),
+    },
+    "stock": {
+        "pairs": ("Is the {name} with {pairs} available?", "Do you have the {name} with {pairs} in stock?"),
+        "values": (
+            "Is the {values} {name} in stock?",
+            "Do you have the {name} in {listed}?",
+            "any {values} {name} left?",
+        ),
+        "none": ("Is the {name} in stock?", "Do you have the {name}?", "any {name} left?"),
+    },
+}
+
+
 def _phrase(kind: str, name: str, options: list[tuple[str, str]], rng: random.Random) -> str:
     said = [(o, *_value(o, v, rng)) for o, v in options]
     rng.shuffle(said)
     named = rng.random() < 0.4 or any(needs for _, _, needs in said)
-    pairs = " and ".join(f"{o} {v}" for o, v, _ in said) if said else ""
-    values = " ".join(v for _, v, _ in said)
-    listed = ", ".join(v for _, v, _ in said)
-    if kind == "price":
-        forms = (
-            [f"What's the price of the {name} with {pairs}?", f"How much does the {name} with {pairs} cost?"]
-            if named and said
-            else [
-                f"How much is the {values} {name}?".replace("  ", " "),
-                f"What does the {name} in {listed} cost?" if said else f"What does the {name} cost?",
-                f"how much for the {name}{', ' + listed if said else ''}?",
-            ]
-        )
-    else:
-        forms = (
-            [f"Is the {name} with {pairs} available?", f"Do you have the {name} with {pairs} in stock?"]
-            if named and said
-            else [
-                f"Is the {values} {name} in stock?".replace("  ", " "),
-                f"Do you have the {name} in {listed}?" if said else f"Do you have the {name}?",
-                f"any {values} {name} left?".replace("  ", " "),
-            ]
-        )
-    return rng.choice(forms)
+    way = "none" if not said else "pairs" if named else "values"
+    return rng.choice(_WORDINGS[kind][way]).format(
+        name=name,
+        pairs=" and ".join(f"{o} {v}" for o, v, _ in said),
+        values=" ".join(v for _, v, _ in said),
+        listed=", ".join(v for _, v, _ in said),
+    )
 
 
 def make_questions(
