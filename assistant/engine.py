@@ -27,16 +27,9 @@ import time
 from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from datetime import UTC, datetime
 
-from assistant.decide.actions import ActionEnv, ActionRegistry, default_actions
+from assistant.decide.actions import ActionRegistry
 from assistant.decide.context import Context
-from assistant.decide.fallback import Fallback
-from assistant.decide.flows.account import ACCOUNT_FLOWS
-from assistant.decide.flows.base import FlowRegistry
-from assistant.decide.flows.orders import ORDER_FLOWS
-from assistant.decide.flows.returns import RETURN_FLOWS
-from assistant.decide.flows.runner import FormRunner
-from assistant.decide.flows.shopping import SHOP_FLOWS
-from assistant.decide.router import Router
+from assistant.decide.router import build_router
 from assistant.decide.turn import Turn
 from assistant.llm.protocol import LLM
 from assistant.reply.draft import Draft
@@ -91,21 +84,13 @@ class Assistant:
             terms=terms or default_search_terms(),
             shop=settings.shop,
         )
-        flows = FlowRegistry(
-            forms.forms, [cls() for cls in (*ORDER_FLOWS, *RETURN_FLOWS, *SHOP_FLOWS, *ACCOUNT_FLOWS)]
-        )
-        runner = FormRunner(flows, ctx)
-        env = ActionEnv(
-            ctx=ctx,
-            runner=runner,
-            fallback=Fallback(ctx=ctx, runner=runner, llm=llm),
-            handoff=handoff or default_handoff_rules(),
-        )
-        self.router = Router(
-            env=env,
-            actions=actions or ActionRegistry(default_actions()),
+        self.router = build_router(
+            ctx,
             intents=matcher.config,
+            handoff=handoff or default_handoff_rules(),
+            llm=llm,
             max_failed_turns=settings.dialogue.failed_turns_before_handoff,
+            actions=actions,
         )
         self.responder = Responder(llm, max_tokens=settings.dialogue.phrase_max_tokens)
         self._clock = clock or (lambda: datetime.now(UTC))

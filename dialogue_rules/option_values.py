@@ -36,6 +36,7 @@ class _File(BaseModel):
     model_config = ConfigDict(extra="forbid")
     units: dict[str, _Unit] = Field(min_length=1)
     none_words: list[str] = Field(default_factory=list)
+    keep_words: list[str] = Field(default_factory=list)
     ambiguous: list[str] = Field(default_factory=list)
 
 
@@ -44,6 +45,7 @@ class OptionValues:
     measure: re.Pattern[str]
     units: Mapping[str, tuple[str, Decimal]]  # spelling -> (base unit, factor)
     none_words: tuple[str, ...]
+    keep_words: tuple[str, ...] = ()
 
     def canonical(self, text: str) -> str:
         """``text`` lower-cased, measures in base units, punctuation as single spaces."""
@@ -104,6 +106,21 @@ class OptionValues:
                         found[name].discard(value)
         return {name: values for name, values in found.items() if values}
 
+    def kept(self, text: str, current: Mapping[str, str]) -> dict[str, str]:
+        """The options of ``current`` (a variant's options) that ``text`` asks to keep as they are:
+        a keep word up to three words before the option's name ("the same backlight and size")
+        or before its current value ("still black")."""
+        said = f" {self.canonical(text)} "
+        keep = "|".join(re.escape(word) for word in self.keep_words)
+        if not keep:
+            return {}
+        found = {}
+        for name, value in current.items():
+            for phrase in {self.canonical(name), self.canonical(value)} - {""}:
+                if re.search(rf" (?:{keep})(?: [a-z0-9.%+]+){{0,3}}? {re.escape(phrase)} ", said):
+                    found[name] = value
+        return found
+
 
 def _spans(said: str, phrase: str) -> list[tuple[int, int]]:
     """Where ``phrase`` stands as whole words in ``said`` (canonical text padded with spaces)."""
@@ -134,7 +151,12 @@ def load_option_values(path: Path | None = None) -> OptionValues:
     if words:
         either = rf"(?:{either}|-?({words})(?![a-z])|\s+({words})(?![a-z])(?!\s*[a-z0-9]))"
     measure = re.compile(rf"(\d+(?:\.\d+)?){either}")
-    return OptionValues(measure, spellings, tuple(w.lower() for w in raw.none_words))
+    return OptionValues(
+        measure,
+        spellings,
+        tuple(w.lower() for w in raw.none_words),
+        tuple(w.lower() for w in raw.keep_words),
+    )
 
 
 @lru_cache(maxsize=1)

@@ -6,7 +6,8 @@ Order (the first that applies decides):
    (prompt injection, "give me a 100% discount") is refused and nothing in it is acted on;
 2. handoff: an intent whose action hands off (the customer asks for a person, a complaint), a
    strongly negative message, a request outside the tools' scope;
-3. a pending confirmation: "yes" runs the confirmed tool with its token, "no" cancels, anything
+3. a pending confirmation: "yes" runs the confirmed tool with its token; a correction ("no, I
+   meant the white one") reopens the form behind it with the change; "no" cancels; anything
    else leaves it unconfirmed and goes on;
 4. an open form: "never mind" stops it; a message for another task (an intent flagged
    ``interrupts_form``) leaves it; anything else fills its slots;
@@ -26,6 +27,7 @@ from assistant.decide.context import Context
 from assistant.decide.fallback import Fallback
 from assistant.decide.flows.account import ACCOUNT_FLOWS
 from assistant.decide.flows.base import Flow, FlowRegistry, confirmation_draft, refusal
+from assistant.decide.flows.exchange import EXCHANGE_FLOWS
 from assistant.decide.flows.orders import ORDER_FLOWS
 from assistant.decide.flows.returns import RETURN_FLOWS
 from assistant.decide.flows.runner import FormRunner
@@ -34,7 +36,7 @@ from assistant.decide.handoff import hand_off
 from assistant.decide.turn import ToolError, Turn
 from assistant.llm.protocol import LLM
 from assistant.reply.draft import Draft
-from assistant.sessions.slots import ConfirmationOutcome, Mode, SlotName
+from assistant.sessions.slots import ActiveForm, ConfirmationOutcome, Mode, SlotName
 from dialogue_rules.handoff import HandoffRules
 from dialogue_rules.intents import IntentConfig, MatchSource
 
@@ -43,7 +45,7 @@ log = logging.getLogger(__name__)
 
 def default_flows() -> list[Flow]:
     """A new instance of every built-in flow (one per form of the packaged ``forms.yaml``)."""
-    return [cls() for cls in (*ORDER_FLOWS, *RETURN_FLOWS, *SHOP_FLOWS, *ACCOUNT_FLOWS)]
+    return [cls() for cls in (*ORDER_FLOWS, *RETURN_FLOWS, *EXCHANGE_FLOWS, *SHOP_FLOWS, *ACCOUNT_FLOWS)]
 
 
 def build_router(
@@ -81,8 +83,22 @@ class Router:
         self.max_failed_turns = max_failed_turns
 
     def route(self, turn: Turn) -> Draft:
-        draft = self._decide(turn)
+        before = turn.state.active_form
+        draft = self._no_third_ask(turn, before, self._decide(turn))
         return self._count_failure(turn, draft)
+
+    def _no_third_ask(self, turn: Turn, before: ActiveForm | None, draft: Draft) -> Draft:
+        """The same question is not asked a third time in a row: the third time it comes as a
+        choice of buttons (when it has any); after that, or without buttons, a person takes over."""
+        form = turn.state.active_form
+        if form is None or form.asked < 3 or (before is not None and before.asked >= form.asked):
+            return draft
+        buttons = draft.buttons()
+        if form.asked == 3 and buttons:
+            turn.step("form", form.name, event="asked_again", slot=form.requested)
+            labels = "; ".join(f"{n}) {reply.label}" for n, reply in enumerate(buttons, 1))
+            return self.ctx.draft("ask_pick_one", choices=labels, quick_replies=buttons)
+        return hand_off(turn, self.ctx, self.env.handoff.trigger("repeated_failure"))
 
     def _count_failure(self, turn: Turn, draft: Draft) -> Draft:
         if turn.state.mode is not Mode.BOT:
@@ -141,6 +157,9 @@ class Router:
             if isinstance(outcome, ToolError):
                 return refusal(self.ctx, outcome)
             return flow.done(turn, self.ctx, outcome)
+        revised = self.runner.revise(turn)
+        if revised is not None:
+            return revised
         if intent == "deny":
             turn.resolve_confirmation(ConfirmationOutcome.DECLINED)
             return self.ctx.draft("confirm_declined")
@@ -167,7 +186,8 @@ class Router:
         )
         # A tap on a product card's button is a new request, unless it repeats this form's product.
         tapped = turn.product_id is not None and form.slots.get("product") != turn.product_id
-        if (switching or tapped) and not _fills_requested(turn, form.requested):
+        answered = _fills_requested(turn, form.requested) or self.runner.answers(turn, form)
+        if (switching or tapped) and not answered:
             turn.set_slot(SlotName.ACTIVE_FORM, None)
             turn.step("form", form.name, event="left")
             return None

@@ -1,16 +1,19 @@
-"""Which variants of a product a message describes, by the product's own options.
+"""Which variant of a product a customer wants in place of the one they have, by the product's
+own options.
 
-The customer names some option values ("the kettle in 1.5 liters, glass"); the variants that have
-every named value are the candidates. When the message is about replacing a variant (an
-exchange, a change of a pending order), the options it does not name stay as they are where
-possible: of the candidates, those sharing the most other option values with the current one
-come first. Nothing here knows a catalog: option names and values come from the variants.
+The customer names some option values ("the kettle in 1.5 liters, glass"), asks to keep others
+("the same size", "still black"), and may add or correct them over several messages. The
+variants in stock having every wanted value are the candidates; the options not named stay as
+they are where possible: of the candidates, those sharing the most other option values with the
+current one come first. Nothing here knows a catalog: option names and values come from the
+variants.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Protocol, TypeVar
+from dataclasses import dataclass, field
+from typing import Generic, Protocol, TypeVar
 
 from dialogue_rules.option_values import OptionValues
 
@@ -20,7 +23,16 @@ class HasOptions(Protocol):
     def options(self) -> Mapping[str, str]: ...
 
 
-V = TypeVar("V", bound=HasOptions)
+class Stocked(HasOptions, Protocol):
+    @property
+    def variant_id(self) -> str: ...
+    @property
+    def available(self) -> bool: ...
+
+
+S = TypeVar("S", bound=Stocked)
+Wanted = dict[str, list[str]]
+"""Option name -> the values the customer accepts for it."""
 
 
 def option_values(variants: Sequence[HasOptions]) -> dict[str, set[str]]:
@@ -32,27 +44,75 @@ def option_values(variants: Sequence[HasOptions]) -> dict[str, set[str]]:
     return found
 
 
-def described(
-    values: OptionValues, text: str, variants: Sequence[V], *, current: Mapping[str, str] | None = None
-) -> list[V]:
-    """The variants ``text`` describes, best first (empty: it names no option value of them).
+@dataclass
+class Replacement(Generic[S]):
+    """What the customer has asked for in place of one variant, and what the product has of it."""
 
-    With ``current`` (the variant being replaced), a value the text names that the current
-    variant already has does not count as asked for unless it is the only value named, and only
-    the candidates keeping the most of the current values are returned.
+    wanted: Wanted
+    """Every value asked for so far (earlier messages included) that differs from the current
+    variant, and the current values the customer asked to keep."""
+    picked: list[S] = field(default_factory=list)
+    """The variants in stock having every wanted value, keeping the most current values: one is
+    the choice, several are a question."""
+    sold_out: bool = False
+    """Variants with every wanted value exist, but none is in stock."""
+
+    def closest(self, variants: Sequence[S], *, current_id: str, limit: int = 8) -> list[S]:
+        """The other variants in stock, those having the most wanted values first."""
+        others = [v for v in variants if v.variant_id != current_id and v.available]
+        return sorted(others, key=lambda v: -_matches(v, self.wanted))[:limit]
+
+
+def replacement(
+    values: OptionValues,
+    text: str,
+    variants: Sequence[S],
+    *,
+    current: S,
+    wanted: Wanted | None = None,
+) -> Replacement[S]:
+    """Read what ``text`` asks for in place of ``current`` (one of ``variants``), on top of what
+    earlier messages asked for (``wanted``: a value named now replaces an earlier one of the same
+    option, so "no, I meant tactile" corrects "clicky").
+
+    A value the current variant already has counts only in this message (it may just say which
+    item is meant), unless the customer asked to keep it ("still black", "the same size"): when
+    nothing in stock has it with the rest, it is let go, but not when the variants having it all
+    are merely sold out.
     """
+    now = current.options
     named = values.named(text, option_values(variants))
-    if current is not None and any(current.get(name) not in vals for name, vals in named.items()):
-        # "the same size but purple": what already is does not restrict what is asked for.
-        named = {name: vals for name, vals in named.items() if vals != {current.get(name)}}
-    if not named:
-        return []
-    fits = [v for v in variants if all(v.options.get(name) in vals for name, vals in named.items())]
-    if current is None:
-        return fits
+    for name, vals in named.items():
+        if len(vals) > 1 and now.get(name) in vals:  # "from linear to clicky": clicky is asked for
+            vals.discard(now[name])
+    asked = {name: sorted(vals) for name, vals in named.items() if vals != {now.get(name)}}
+    kept = {name: [value] for name, value in values.kept(text, now).items() if name not in asked}
+    said_again = {name: sorted(vals) for name, vals in named.items() if name not in {*asked, *kept}}
+    merged = {**(wanted or {}), **kept, **asked}
+    order = list(option_values(variants))
+    result: Replacement[S] = Replacement({name: merged[name] for name in sorted(merged, key=order.index)})
+    if not result.wanted:  # only what the item already has: it says which item, not what instead
+        return result
+    others = [v for v in variants if v.variant_id != current.variant_id]
+    for spec in ({**said_again, **result.wanted}, result.wanted):
+        fits = [v for v in others if _matches(v, spec) == len(spec)]
+        in_stock = [v for v in fits if v.available]
+        if in_stock:
+            result.picked = _keeping_most(in_stock, now, spec)
+            return result
+        if fits:
+            result.sold_out = True
+            return result
+    return result
 
-    def kept(variant: V) -> int:
-        return sum(variant.options.get(name) == value for name, value in current.items() if name not in named)
 
-    best = max((kept(v) for v in fits), default=0)
-    return [v for v in fits if kept(v) == best]
+def _matches(variant: HasOptions, wanted: Mapping[str, Sequence[str]]) -> int:
+    return sum(variant.options.get(name) in vals for name, vals in wanted.items())
+
+
+def _keeping_most(variants: list[S], current: Mapping[str, str], spec: Mapping[str, object]) -> list[S]:
+    def kept(variant: S) -> int:
+        return sum(variant.options.get(name) == value for name, value in current.items() if name not in spec)
+
+    best = max(kept(v) for v in variants)
+    return [v for v in variants if kept(v) == best]

@@ -76,6 +76,8 @@ class ActiveForm(_Shape):
     name: Identifier
     slots: dict[str, JsonValue] = Field(default_factory=dict)
     requested: str | None = Field(default=None, description="The slot the bot asked for last.")
+    asked: int = Field(default=0, ge=0, description="Times in a row the same question was asked.")
+    question: str | None = Field(default=None, max_length=64, description="Digest of the last question.")
 
 
 class PendingConfirmation(_Shape):
@@ -106,6 +108,7 @@ class SlotName(enum.StrEnum):
     LAST_ORDER_IDS = "last_order_ids"
     ACTIVE_FORM = "active_form"
     PENDING_CONFIRMATION = "pending_confirmation"
+    CONFIRMING_FORM = "confirming_form"
     FAILED_TURNS = "failed_turns"
     LAST_SEARCH = "last_search"
     CART_SEEN = "cart_seen"
@@ -123,6 +126,9 @@ class Slots(_Shape):
     last_order_ids: tuple[str, ...] = ()
     active_form: ActiveForm | None = None
     pending_confirmation: PendingConfirmation | None = None
+    confirming_form: ActiveForm | None = Field(
+        default=None, description="The last form filled, so a correction to its confirmation reopens it."
+    )
     failed_turns: int = Field(default=0, ge=0, description="Failed turns in a row.")
     last_search: SearchMemory | None = None
     cart_seen: bool = Field(default=False, description="The cart was shown or changed in this conversation.")

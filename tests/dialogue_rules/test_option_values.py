@@ -78,3 +78,15 @@ def test_an_ambiguous_spelling_must_belong_to_a_unit(tmp_path) -> None:
     bad.write_text("units:\n  ml: {base: ml, factor: 1, spellings: [ml]}\nambiguous: [in]\n")
     with pytest.raises(ConfigError, match="ambiguous spellings that no unit has"):
         load_option_values(bad)
+
+
+def test_keep_words_keep_an_option_by_its_name_or_its_value() -> None:
+    values = default_option_values()
+    now = {"switch type": "linear", "backlight": "RGB", "size": "full size"}
+    kept = values.kept("clicky switches, same backlight and size", now)
+    assert kept == {"backlight": "RGB", "size": "full size"}
+    assert values.kept("Google Assistant, still black", {"compatibility": "HomeKit", "color": "black"}) == {
+        "color": "black"
+    }
+    assert values.kept("I want clicky switches instead", now) == {}
+    assert values.kept("the same one but in size 10", {"size": "9", "color": "blue"}) == {"size": "9"}

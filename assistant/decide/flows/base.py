@@ -62,6 +62,16 @@ class Flow(Protocol):
         """Phrase a confirmed side effect; ``outcome`` is typed by the tool (one of :attr:`tools`)."""
         ...
 
+    def answers(self, turn: Turn, ctx: Context, slots: Slots, requested: str) -> bool:
+        """Whether the message answers the ``requested`` slot, though it reads like another task
+        ("I'd like a clicky keyboard" answering "what instead?" is not a new search)."""
+        ...
+
+    def revise(self, turn: Turn, ctx: Context, slots: Slots) -> Slots | None:
+        """A filled form's slots with what a correction after its confirmation prompt changes
+        ("no, I meant the white backlight"); None when the message changes none of them."""
+        ...
+
 
 class FlowBase:
     """Defaults for flows without side effects."""
@@ -71,6 +81,12 @@ class FlowBase:
 
     def done(self, turn: Turn, ctx: Context, outcome: ToolOutcome[Any]) -> Draft:  # pragma: no cover
         raise InvalidArgumentsError(f"flow {self.name} runs no confirmed tool")
+
+    def answers(self, turn: Turn, ctx: Context, slots: Slots, requested: str) -> bool:
+        return False
+
+    def revise(self, turn: Turn, ctx: Context, slots: Slots) -> Slots | None:
+        return None
 
 
 class NoSlotFlow(FlowBase):

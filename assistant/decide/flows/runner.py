@@ -3,11 +3,13 @@ form needs it, and hands the filled slots to the form's flow (see :mod:`assistan
 
 from __future__ import annotations
 
+import hashlib
+
 from assistant.decide.context import Context
 from assistant.decide.flows.base import SAID, FlowRegistry, Slots, lookup_customer
 from assistant.decide.turn import ToolError, Turn
 from assistant.reply.draft import Draft
-from assistant.sessions.slots import ActiveForm, SlotName
+from assistant.sessions.slots import ActiveForm, ConfirmationOutcome, SlotName
 from dialogue_rules.forms import FormSpec
 
 
@@ -38,8 +40,7 @@ class FormRunner:
                 turn.state = earlier.state
                 slots.update(first.values)
                 if first.problem is not None:
-                    self._save(turn, form.name, slots, first.problem_slot)
-                    return first.problem
+                    return self._ask(turn, form.name, slots, first.problem_slot, first.problem)
         filled = flow.fill(turn, self.ctx, slots, form.requested)
         slots.update(filled.values)
         if filled.problem is not None and filled.abort:
@@ -47,21 +48,55 @@ class FormRunner:
                 turn.set_slot(SlotName.ACTIVE_FORM, None)
             return filled.problem
         if filled.problem is not None:
-            self._save(turn, form.name, slots, filled.problem_slot or form.requested)
-            return filled.problem
+            return self._ask(turn, form.name, slots, filled.problem_slot or form.requested, filled.problem)
         for slot in spec.slots:
             if slot not in slots:
-                self._save(turn, form.name, slots, slot)
-                return flow.ask(turn, self.ctx, slots, slot)
+                return self._ask(turn, form.name, slots, slot, flow.ask(turn, self.ctx, slots, slot))
         if turn.state.active_form is not None:
             turn.set_slot(SlotName.ACTIVE_FORM, None)
         turn.step("form", form.name, event="complete")
-        return flow.act(turn, self.ctx, slots)
+        draft = flow.act(turn, self.ctx, slots)
+        if turn.state.pending_confirmation is not None:
+            turn.set_slot(SlotName.CONFIRMING_FORM, ActiveForm(name=form.name, slots=slots))
+        return draft
 
-    def _save(self, turn: Turn, name: str, slots: Slots, requested: str | None) -> None:
-        form = ActiveForm(name=name, slots=slots, requested=requested)
+    def answers(self, turn: Turn, form: ActiveForm) -> bool:
+        """Whether the message answers the open form's question (see :meth:`Flow.answers`)."""
+        if form.requested is None:
+            return False
+        return self.flows.get(form.name).answers(turn, self.ctx, dict(form.slots), form.requested)
+
+    def revise(self, turn: Turn) -> Draft | None:
+        """A correction said to a confirmation prompt ("no, I meant the white one"): the form
+        behind the prompt is reopened with what the message changes, and goes on from there
+        (a new confirmation, or the question the change raises). None: the message changes
+        nothing of it."""
+        form = turn.state.slots.confirming_form
+        pending = turn.state.pending_confirmation
+        if form is None or pending is None:
+            return None
+        flow = self.flows.get(form.name)
+        if pending.tool not in {tool.name for tool in flow.tools}:
+            return None
+        slots = flow.revise(turn, self.ctx, dict(form.slots))
+        if slots is None:
+            return None
+        turn.resolve_confirmation(ConfirmationOutcome.DECLINED)
+        turn.step("form", form.name, event="revised")
+        missing = next((slot for slot in self.flows.forms.get(form.name).slots if slot not in slots), None)
+        return self.advance(turn, ActiveForm(name=form.name, slots=slots, requested=missing))
+
+    def _ask(self, turn: Turn, name: str, slots: Slots, requested: str | None, question: Draft) -> Draft:
+        """Keep the form open, waiting for ``requested``, and send ``question``; the form counts
+        how many times in a row the very same question went out (the router acts on a third)."""
+        before = turn.state.active_form
+        digest = hashlib.sha256(question.text.encode()).hexdigest()[:16]
+        again = before is not None and before.name == name and before.question == digest
+        asked = before.asked + 1 if again and before is not None else 1
+        form = ActiveForm(name=name, slots=slots, requested=requested, asked=asked, question=digest)
         if turn.state.active_form != form:
             turn.set_slot(SlotName.ACTIVE_FORM, form)
+        return question
 
     def _verified(self, turn: Turn) -> Draft:
         return self.ctx.draft("auth_ok", name=turn.state.slots.customer_name or "there")
@@ -73,15 +108,16 @@ class FormRunner:
             slots = dict(form.slots)
             if form.requested is None:
                 slots.setdefault(SAID, turn.text)
-            self._save(turn, form.name, slots, "identity")
             failed = form.requested == "identity"
-            return self.ctx.draft("auth_ask", purpose=spec.purpose, failed=failed)
+            question = self.ctx.draft("auth_ask", purpose=spec.purpose, failed=failed)
+            return self._ask(turn, form.name, slots, "identity", question)
         outcome = lookup_customer(turn, identity)
         if isinstance(outcome, ToolError):
-            self._save(turn, form.name, dict(form.slots), "identity")
             if outcome.code in ("not_found", "invalid_arguments"):
-                return self.ctx.draft("auth_failed", failed=True)
-            return self.ctx.draft("tool_failed", failed=True)
+                question = self.ctx.draft("auth_failed", failed=True)
+            else:
+                question = self.ctx.draft("tool_failed", failed=True)
+            return self._ask(turn, form.name, dict(form.slots), "identity", question)
         result = outcome.result
         turn.set_slot(SlotName.CUSTOMER_ID, result.customer_id)
         turn.set_slot(SlotName.CUSTOMER_NAME, result.first_name)

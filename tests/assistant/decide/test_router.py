@@ -113,3 +113,56 @@ def test_a_handoff_intent_guessed_from_examples_does_not_cut_off_a_form_answer(
     said = _as(make_turn("I want to speak to a person", state=state), "human_handoff", MatchSource.PATTERN)
     decider.router.route(said)
     assert said.state.mode is Mode.AGENT  # asked for in so many words: handed off even in a form
+
+
+def _say(decider: Decider, make_turn: MakeTurn, state: SessionState, text: str) -> tuple[Turn, str]:
+    turn = make_turn(text, state=state)
+    return turn, decider.router.route(turn).template
+
+
+def test_a_correction_to_a_confirmation_reopens_its_form(decider: Decider, make_turn: MakeTurn) -> None:
+    state = SessionState(session_id="decide-1", slots=VERIFIED)
+    turn, template = _say(decider, make_turn, state, "change the t-shirt in order #W0000001 to black")
+    assert template == "confirm_action"
+    pending = turn.state.pending_confirmation
+    assert pending is not None and pending.args["new_item_ids"] == ["V-TEE-BK-L"]
+    turn, template = _say(decider, make_turn, turn.state, "no, I meant red")
+    # the red one is sold out: the proposal is withdrawn and the item asked about again
+    assert turn.state.pending_confirmation is None
+    assert template == "exchange_sold_out"
+    form = turn.state.active_form
+    assert form is not None and form.name == "exchange_items" and form.requested == "new_options"
+    turn, template = _say(decider, make_turn, turn.state, "fine, black then")
+    assert template == "confirm_action"
+    assert turn.state.pending_confirmation is not None
+
+
+def test_a_plain_no_to_a_confirmation_still_just_declines(decider: Decider, make_turn: MakeTurn) -> None:
+    state = SessionState(session_id="decide-1", slots=VERIFIED)
+    turn, _ = _say(decider, make_turn, state, "change the t-shirt in order #W0000001 to black")
+    turn, template = _say(decider, make_turn, turn.state, "no")
+    assert template == "confirm_declined" and turn.state.active_form is None
+
+
+def test_an_answer_that_reads_like_a_search_stays_in_the_form(decider: Decider, make_turn: MakeTurn) -> None:
+    state = SessionState(session_id="decide-1", slots=VERIFIED)
+    turn, template = _say(decider, make_turn, state, "I want to change the t-shirt in order #W0000001")
+    assert template == "ask_new_option"
+    turn = make_turn("show me the black t-shirt", state=turn.state)
+    assert decider.router.intents.interrupts_form(turn.intent.intent)
+    assert decider.router.route(turn).template == "confirm_action"
+
+
+def test_the_same_question_is_not_asked_a_third_time(decider: Decider, make_turn: MakeTurn) -> None:
+    state = SessionState(session_id="decide-1", slots=VERIFIED)
+    turn, first = _say(decider, make_turn, state, "I want to return something from order #W0000002")
+    assert first == "ask_return_items"
+    turn, second = _say(decider, make_turn, turn.state, "hmm, the thing")
+    assert second == first  # asked twice, the same words
+    turn = make_turn("the thing I said", state=turn.state)
+    third = decider.router.route(turn)
+    assert third.template == "ask_pick_one"  # the third time: a choice of buttons
+    labels = [reply.label for reply in third.buttons()]
+    assert len(labels) == 2 and all(label in third.text for label in labels)
+    turn, fourth = _say(decider, make_turn, turn.state, "that one")
+    assert turn.state.mode is Mode.AGENT and fourth == "handoff_offer"

@@ -1,10 +1,10 @@
-"""Variants described by some of their options, on made-up catalogs (no demo-shop vocabulary)."""
+"""The variant a customer wants instead of theirs, on made-up catalogs (no demo-shop vocabulary)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from assistant.decide.variants import described, option_values
+from assistant.decide.variants import option_values, replacement
 from dialogue_rules.option_values import default_option_values
 
 VALUES = default_option_values()
@@ -12,8 +12,9 @@ VALUES = default_option_values()
 
 @dataclass(frozen=True)
 class V:
-    id: str
+    variant_id: str
     options: dict[str, str]
+    available: bool = True
 
 
 KETTLES = [
@@ -24,22 +25,73 @@ KETTLES = [
 ]
 
 
-def test_the_variants_with_every_named_value() -> None:
-    assert [v.id for v in described(VALUES, "the 1.5 liters glass one", KETTLES)] == ["k2", "k3"]
-    assert [v.id for v in described(VALUES, "1.5 liters, glass, for induction", KETTLES)] == ["k3"]
-    assert described(VALUES, "a red one", KETTLES) == []  # names nothing this product has
+def _keyboard(vid: str, switch: str, light: str, size: str, available: bool = True) -> V:
+    return V(vid, {"switch type": switch, "backlight": light, "size": size}, available)
+
+
+KEYBOARDS = [
+    _keyboard("now", "linear", "RGB", "full size"),
+    _keyboard("c-rgb-full", "clicky", "RGB", "full size", available=False),
+    _keyboard("c-rgb-80", "clicky", "RGB", "80%"),
+    _keyboard("c-white-full", "clicky", "white", "full size"),
+    _keyboard("c-none-full", "clicky", "none", "full size"),
+    _keyboard("t-white-full", "tactile", "white", "full size"),
+]
+NOW = KEYBOARDS[0]
+
+
+def _ids(variants: list[V]) -> list[str]:
+    return [v.variant_id for v in variants]
 
 
 def test_a_replacement_keeps_what_is_not_named() -> None:
-    current = KETTLES[0].options  # 1L plastic, gas
-    picked = described(VALUES, "I'd like it in 1.5L glass instead", KETTLES[1:], current=current)
-    assert [v.id for v in picked] == ["k2"]  # stays on gas
+    found = replacement(VALUES, "I'd like it in 1.5L glass instead", KETTLES, current=KETTLES[0])
+    assert _ids(found.picked) == ["k2"]  # stays on gas
+    assert found.wanted == {"capacity": ["1.5L"], "material": ["glass"]}
 
 
 def test_the_same_value_as_now_does_not_narrow_a_change() -> None:
-    current = KETTLES[1].options  # 1.5L glass gas
-    picked = described(VALUES, "same 1.5L glass but for induction", KETTLES, current=current)
-    assert [v.id for v in picked] == ["k3"]
+    found = replacement(VALUES, "same 1.5L glass but for induction", KETTLES, current=KETTLES[1])
+    assert _ids(found.picked) == ["k3"]
+
+
+def test_values_the_item_already_has_only_say_which_item() -> None:
+    found = replacement(VALUES, "the 1.5 liter glass kettle", KETTLES, current=KETTLES[1])
+    assert found.picked == [] and found.wanted == {}
+
+
+def test_options_asked_to_stay_are_kept_and_a_sold_out_match_is_not_swapped() -> None:
+    text = "clicky switches, same backlight and size"
+    found = replacement(VALUES, text, KEYBOARDS, current=NOW)
+    assert found.wanted == {"switch type": ["clicky"], "backlight": ["RGB"], "size": ["full size"]}
+    assert found.picked == [] and found.sold_out  # clicky RGB full size exists, none in stock
+    closest = _ids(found.closest(KEYBOARDS, current_id="now"))
+    assert "c-rgb-full" not in closest and closest[0] in ("c-rgb-80", "c-white-full", "c-none-full")
+
+
+def test_a_later_message_adds_to_and_corrects_what_was_asked() -> None:
+    first = replacement(VALUES, "clicky switches, same backlight and size", KEYBOARDS, current=NOW)
+    then = replacement(VALUES, "ok, no backlight then", KEYBOARDS, current=NOW, wanted=first.wanted)
+    assert _ids(then.picked) == ["c-none-full"]
+    fixed = replacement(VALUES, "no, I meant white backlight", KEYBOARDS, current=NOW, wanted=then.wanted)
+    assert _ids(fixed.picked) == ["c-white-full"]
+    tactile = replacement(VALUES, "actually tactile", KEYBOARDS, current=NOW, wanted=fixed.wanted)
+    assert _ids(tactile.picked) == ["t-white-full"]
+
+
+def test_several_fitting_versions_are_all_returned() -> None:
+    found = replacement(VALUES, "a clicky one", KEYBOARDS, current=NOW)
+    # none keeps both RGB and full size; each in-stock clicky keeps one of them
+    assert _ids(found.picked) == ["c-rgb-80", "c-white-full", "c-none-full"]
+
+
+def test_a_current_value_named_without_keep_words_yields_when_no_version_has_it() -> None:
+    # "80%" is this keyboard's? No: it is full size. "RGB" is; no tactile RGB exists at all, so
+    # the RGB said alongside (naming the item) is let go.
+    found = replacement(VALUES, "my RGB keyboard, but tactile", KEYBOARDS, current=NOW)
+    assert _ids(found.picked) == ["t-white-full"]
+    kept = replacement(VALUES, "tactile, still RGB", KEYBOARDS, current=NOW)
+    assert kept.picked == [] and not kept.sold_out  # asked to keep RGB: no such version
 
 
 def test_option_values_of_variants() -> None:
