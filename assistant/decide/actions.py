@@ -160,6 +160,7 @@ def default_actions() -> list[Action]:
         Handle("product_details", product.product_details),
         Handle("check_availability", product.availability),
         Handle("price_question", product.price_question),
+        Handle("count_options", product.count_question),
         Handle("ask_policy", policy.policy_answer),
         # the cart
         StartForm("add_to_cart", "add_to_cart"),

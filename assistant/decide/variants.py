@@ -79,16 +79,59 @@ def replacement(
     item is meant), unless the customer asked to keep it ("still black", "the same size"): when
     nothing in stock has it with the rest, it is let go, but not when the variants having it all
     are merely sold out.
+
+    A value two options share, said without an option name ("black" for sunglasses with a frame
+    and a lens color), is tried for each: the readings that find versions in stock are kept;
+    what they agree on is remembered, the rest is asked again next time.
     """
-    now = current.options
     named = values.named(text, option_values(variants))
+    readings = [_read(values, text, variants, current, wanted or {}, reading) for reading in _readings(named)]
+    found = [r for r in readings if r.picked] or [r for r in readings if r.sold_out] or readings
+    if len(found) == 1:
+        return found[0]
+    agreed = {
+        name: vals for name, vals in found[0].wanted.items() if all(r.wanted.get(name) == vals for r in found)
+    }
+    picked = list({v.variant_id: v for r in found for v in r.picked}.values())
+    return Replacement(agreed, picked, sold_out=not picked and any(r.sold_out for r in found))
+
+
+def _readings(named: dict[str, set[str]], limit: int = 8) -> list[dict[str, set[str]]]:
+    """``named`` with each value that several options got given to one of them, every way
+    (at most ``limit`` ways); ``[named]`` when no value is shared."""
+    holders: dict[str, list[str]] = {}
+    for name, vals in named.items():
+        for value in vals:
+            holders.setdefault(value, []).append(name)
+    shared = {value: names for value, names in holders.items() if len(names) > 1}
+    readings = [named]
+    for value, names in shared.items():
+        readings = [
+            {n: (vals - {value}) if n != owner else vals for n, vals in reading.items()}
+            for reading in readings
+            for owner in names
+        ][:limit]
+    return [{n: vals for n, vals in reading.items() if vals} for reading in readings]
+
+
+def _read(
+    values: OptionValues,
+    text: str,
+    variants: Sequence[S],
+    current: S,
+    wanted: Wanted,
+    named: dict[str, set[str]],
+) -> Replacement[S]:
+    """One reading of the message (see :func:`replacement`)."""
+    now = current.options
+    named = {name: set(vals) for name, vals in named.items()}
     for name, vals in named.items():
         if len(vals) > 1 and now.get(name) in vals:  # "from linear to clicky": clicky is asked for
             vals.discard(now[name])
     asked = {name: sorted(vals) for name, vals in named.items() if vals != {now.get(name)}}
     kept = {name: [value] for name, value in values.kept(text, now).items() if name not in asked}
     said_again = {name: sorted(vals) for name, vals in named.items() if name not in {*asked, *kept}}
-    merged = {**(wanted or {}), **kept, **asked}
+    merged = {**wanted, **kept, **asked}
     order = list(option_values(variants))
     result: Replacement[S] = Replacement({name: merged[name] for name in sorted(merged, key=order.index)})
     if not result.wanted:  # only what the item already has: it says which item, not what instead

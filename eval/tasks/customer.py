@@ -105,6 +105,19 @@ class SimulatedCustomer:
             f"{who.first_name} {who.last_name}, {who.zip_code}",
         )
 
+    def _short_names(self, order_id: str) -> dict[str, str]:
+        """Product names of the order by the last word, where no other product of it ends so
+        ("keyboard" for "Mechanical Keyboard")."""
+        names = {str(line["name"]) for line in self.data.orders[order_id]["items"]}
+        heads = Counter(name.split()[-1].lower() for name in names)
+        return {name: name.split()[-1].lower() for name in names if heads[name.split()[-1].lower()] == 1}
+
+    def item_name(self, order_id: str, name: str) -> str:
+        """A product of the order as the customer calls it: in full, or half the time by its
+        last word when that tells it apart."""
+        short = self._short_names(order_id).get(name)
+        return short if short is not None and self.rng.random() < 0.5 else name.lower()
+
     def item_words(self, order_id: str, item_ids: list[str]) -> str:
         """How the customer names items of an order: product names, with options where two lines
         of the order share a name."""
@@ -113,26 +126,36 @@ class SimulatedCustomer:
         said = []
         for item_id in item_ids:
             name, options = self.data.variant(item_id)
-            words = f"the {name.lower()}"
             if names[name] > 1:
-                words += f" ({_options(options)})"
-            said.append(words)
+                said.append(f"the {name.lower()} ({_options(options)})")
+            else:
+                said.append(f"the {self.item_name(order_id, name)}")
         return " and ".join(said)
 
-    def new_words(self, old_ids: list[str], new_ids: list[str]) -> str:
-        """What the customer wants instead: the options that change, per item."""
+    def option_words(self, options: dict[str, str]) -> str:
+        """Option values as a customer says them: with the option's name ("backlight white"), or
+        the value alone where it is not "none" ("white")."""
+        if self.rng.random() < 0.5:
+            return _options(options)
+        return ", ".join(f"no {k}" if v == "none" else v for k, v in options.items())
+
+    def new_words(self, old_ids: list[str], new_ids: list[str], order_id: str = "") -> str:
+        """What the customer wants instead: the options that change, per item; in one list or
+        a sentence per item."""
         parts = []
         for old, new in zip(old_ids, new_ids, strict=False):
             name, before = self.data.variant(old)
             _, after = self.data.variant(new)
+            said = self.item_name(order_id, name) if order_id else name.lower()
             changed = {k: v for k, v in after.items() if before.get(k) != v}
             if changed:
-                parts.append(f"the {name.lower()} in {_options(changed)}")
+                wish = self.option_words(changed)
+                parts.append(self._pick(f"the {said} in {wish}", f"For the {said}, I'd like {wish}."))
             else:
-                parts.append(
-                    self._pick(f"the same {name.lower()} again", f"a new {name.lower()}, the same one")
-                )
-        return " and ".join(parts)
+                parts.append(self._pick(f"the same {said} again", f"a new {said}, the same one"))
+        if all(part.endswith(".") for part in parts):
+            return " ".join(parts)
+        return " and ".join(part.rstrip(".") for part in parts)
 
     def method_words(self, method_id: str) -> str:
         user = self.data.users[self.task.user_id]
@@ -163,13 +186,13 @@ class SimulatedCustomer:
                 return ask + self.money_words(goal, "Please refund it to {}.")
             case "exchange_delivered_order_items":
                 items = self.item_words(oid, k["item_ids"])
-                new = self.new_words(k["item_ids"], k["new_item_ids"])
-                ask = f"I want to exchange {items} from order {oid}: I'd like {new} instead."
+                new = self.new_words(k["item_ids"], k["new_item_ids"], oid)
+                ask = f"I want to exchange {items} from order {oid}" + self._instead(new)
                 return ask + self.money_words(goal, "Any price difference goes on {}.")
             case "modify_pending_order_items":
                 items = self.item_words(oid, k["item_ids"])
-                new = self.new_words(k["item_ids"], k["new_item_ids"])
-                ask = f"I want to change {items} in my pending order {oid}: I'd like {new} instead."
+                new = self.new_words(k["item_ids"], k["new_item_ids"], oid)
+                ask = f"I want to change {items} in my pending order {oid}" + self._instead(new)
                 return ask + self.money_words(goal, "Put any price difference on {}.")
             case "modify_pending_order_address":
                 return f"Please change the shipping address of order {oid} to {self.address_words(k)}."
@@ -178,6 +201,11 @@ class SimulatedCustomer:
             case "modify_user_address":
                 return f"Please update my default address to {self.address_words(k)}."
         return self._pick("Can I talk to a human, please?", "I'd like to speak to a person.")
+
+    @staticmethod
+    def _instead(new: str) -> str:
+        """The end of a request: what the items should become (sentences of their own, or one)."""
+        return f". {new}" if new.endswith(".") else f": I'd like {new} instead."
 
     def money_words(self, goal: TaskAction, sentence: str) -> str:
         """`` <sentence>`` naming the goal's payment method when it is not the order's own (a
@@ -240,7 +268,8 @@ class SimulatedCustomer:
         if _ASKS_ITEMS.search(text) and "item_ids" in k:
             return self.item_words(oid, k["item_ids"]).capitalize() + "."
         if _ASKS_NEW.search(text) and "new_item_ids" in k:
-            return self.new_words(k["item_ids"], k["new_item_ids"]).capitalize() + "."
+            words = self.new_words(k["item_ids"], k["new_item_ids"], oid)
+            return words[0].upper() + words[1:] + ("" if words.endswith(".") else ".")
         if _ASKS_ADDRESS.search(text) and "address1" in k:
             return self.address_words(k)
         if _ASKS_PAYMENT.search(text) and "payment_method_id" in k:

@@ -34,6 +34,10 @@ def wanted_text(wanted: Wanted) -> str:
     return ", ".join(f"{name} {' or '.join(values)}" for name, values in wanted.items())
 
 
+def _values(variants: list[VariantInfo]) -> set[str]:
+    return {value for vals in option_values(variants).values() for value in vals}
+
+
 class ExchangeItemsFlow(ItemsFlow):
     name = "exchange_items"
     tools = (ExchangeItems, ModifyOrderItems)
@@ -51,8 +55,10 @@ class ExchangeItemsFlow(ItemsFlow):
         chosen: dict[str, str] = dict(known.get("chosen") or {})
         wanted: dict[str, Wanted] = {k: dict(v) for k, v in (known.get("wanted") or {}).items()}
         lines = [line_of(known, item) for item in items]
-        for line, said in self._about(ctx, turn.text, lines, chosen, requested):
-            variants = self._product_variants(turn, line)
+        products = {line.product_id: self._product_variants(turn, line) for line in lines}
+        values = {line.name: _values(products[line.product_id]) for line in lines}
+        for line, said in self._about(ctx, turn.text, lines, chosen, requested, values):
+            variants = products[line.product_id]
             current = next((v for v in variants if v.variant_id == line.variant_id), None)
             if current is None:  # the product no longer lists this variant: nothing to compare with
                 continue
@@ -64,7 +70,7 @@ class ExchangeItemsFlow(ItemsFlow):
                 chosen[line.variant_id] = found.picked[0].variant_id
             elif not found.wanted and current.available and ctx.forms.means_replacement(said):
                 chosen[line.variant_id] = line.variant_id  # the same item again, a replacement
-            elif found.wanted and filled.problem is None:
+            elif (found.wanted or found.picked) and filled.problem is None:
                 filled.problem = self._ask_between(ctx, line, found, variants)
                 filled.problem_slot = "new_options"
         filled.values["chosen"] = chosen
@@ -118,14 +124,20 @@ class ExchangeItemsFlow(ItemsFlow):
 
     @staticmethod
     def _about(
-        ctx: Context, text: str, lines: list[OrderLine], chosen: dict[str, str], requested: str | None
+        ctx: Context,
+        text: str,
+        lines: list[OrderLine],
+        chosen: dict[str, str],
+        requested: str | None,
+        values: dict[str, set[str]],
     ) -> list[tuple[OrderLine, str]]:
         """Each line still without a replacement, with the words about it; an answer that names
         no item is about the item just asked for."""
         waiting = [line for line in lines if line.variant_id not in chosen]
-        if requested == "new_options" and waiting and not mentions(ctx, text, lines):
+        if requested == "new_options" and waiting and not mentions(ctx, text, lines, values):
             return [(waiting[0], text)]
-        about = dict(zip((line.variant_id for line in lines), segments(ctx, text, lines), strict=True))
+        said = segments(ctx, text, lines, values)
+        about = dict(zip((line.variant_id for line in lines), said, strict=True))
         return [(line, about[line.variant_id]) for line in waiting]
 
     @staticmethod
@@ -151,7 +163,7 @@ class ExchangeItemsFlow(ItemsFlow):
         return ctx.draft(
             template,
             title=line.name,
-            wanted=wanted_text(found.wanted),
+            wanted=wanted_text(found.wanted) or "what you asked for",
             choices=text or "nothing else",
             quick_replies=buttons,
             failed=not found.picked,

@@ -201,3 +201,58 @@ def availability(turn: Turn, ctx: Context) -> Draft:
         products=[card_from(details)],
         results=[result],
     )
+
+
+def count_question(turn: Turn, ctx: Context) -> Draft:
+    """ "How many t-shirt options do you have?": the product's versions, all and available now
+    (of those having the values named); "how many colors...": the values of the option named."""
+    asked = _asked(turn, ctx)
+    if isinstance(asked, Draft):
+        return asked
+    details = asked.details
+    card = [card_from(details)]
+    option = _option_named(ctx, turn.text, list(details.option_values))
+    if option is not None and option not in asked.named:
+        values = sorted({str(v.options[option]) for v in asked.fits if option in v.options}, key=_value_order)
+        stocked = {str(v.options.get(option)) for v in asked.fits if v.available}
+        gone = [value for value in values if value not in stocked]
+        return ctx.draft(
+            "count_values",
+            title=details.title,
+            count=len(values),
+            option=option,
+            values=", ".join(values),
+            unavailable=f" Out of stock right now: {', '.join(gone)}." if gone else "",
+            products=card,
+            results=[details],
+        )
+    available = [v for v in asked.fits if v.available]
+    lines = f": {_variant_lines(ctx, available)}." if available else "."
+    return ctx.draft(
+        "count_versions",
+        title=details.title,
+        wanted=f" in {asked.wanted_text()}" if asked.named else "",
+        total=len(asked.fits),
+        available=len(available),
+        lines=lines,
+        products=card,
+        results=[details],
+    )
+
+
+def _value_order(value: str) -> tuple[float, str]:
+    """Numbers in numeric order ("7, 8, 10"), then words alphabetically."""
+    try:
+        return float(value), ""
+    except ValueError:
+        return float("inf"), value.lower()
+
+
+def _option_named(ctx: Context, text: str, options: list[str]) -> str | None:
+    """The option whose name (or its plural) the question says: "colors" names ``color``."""
+    said = f" {ctx.options.canonical(text)} "
+    for option in options:
+        name = ctx.options.canonical(option)
+        if name and re.search(rf" {re.escape(name)}(?:e?s)? ", said):
+            return option
+    return None

@@ -96,3 +96,31 @@ def test_a_current_value_named_without_keep_words_yields_when_no_version_has_it(
 
 def test_option_values_of_variants() -> None:
     assert option_values(KETTLES)["capacity"] == {"1L", "1.5L", "2L"}
+
+
+def _glasses(vid: str, frame: str, lens: str, available: bool = True) -> V:
+    return V(vid, {"frame color": frame, "lens color": lens}, available)
+
+
+GLASSES = [
+    _glasses("now", "silver", "green"),
+    _glasses("black-green", "black", "green"),
+    _glasses("silver-black", "silver", "black", available=False),
+    _glasses("gold-brown", "gold", "brown"),
+]
+
+
+def test_a_value_two_options_share_is_read_the_way_that_finds_a_version() -> None:
+    found = replacement(VALUES, "I'd like black", GLASSES, current=GLASSES[0])
+    assert _ids(found.picked) == ["black-green"]  # a black lens is sold out; a black frame is there
+    assert found.wanted == {"frame color": ["black"]}
+    # with the option's name it is not ambiguous: the black lens, sold out
+    lens = replacement(VALUES, "lens color black", GLASSES, current=GLASSES[0])
+    assert lens.sold_out and lens.wanted == {"lens color": ["black"]}
+
+
+def test_an_undecided_shared_value_is_not_remembered() -> None:
+    both = [*GLASSES, _glasses("silver-black-2", "silver", "black")]
+    found = replacement(VALUES, "black please", both, current=GLASSES[0])
+    assert sorted(_ids(found.picked)) == ["black-green", "silver-black-2"]
+    assert found.wanted == {}  # asked again rather than guessed; nothing wrong is kept

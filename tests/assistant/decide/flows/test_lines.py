@@ -85,3 +85,27 @@ def test_each_item_gets_the_words_about_it(ctx: Context) -> None:
     # an item the message does not name gets none of it, when another is named
     assert segments(ctx, "the thermostat: google assistant", [keyboard, thermostat])[0] == ""
     assert segments(ctx, "clicky", [keyboard, thermostat]) == ["clicky", "clicky"]
+
+
+def test_two_lines_of_one_product_are_told_apart_by_the_words_at_each_mention(ctx: Context) -> None:
+    buds = [
+        _line("V-E4", "Wireless Earbuds", color="black", **{"battery life": "4 hours"}),
+        _line("V-E6", "Wireless Earbuds", color="black", **{"battery life": "6 hours"}),
+        _line("V-C", "Digital Camera", resolution="30MP"),
+    ]
+    text = (
+        "the wireless earbuds (color black, battery life 6 hours) and the wireless earbuds "
+        "(color black, battery life 4 hours) and the digital camera"
+    )
+    assert pick_items(ctx, text, buds, asked=True) == ["V-E4", "V-E6", "V-C"]
+    assert pick_items(ctx, "the wireless earbuds in black", buds, asked=True) == []  # not told apart
+
+
+def test_a_product_name_that_is_another_items_option_value_is_that_value(ctx: Context) -> None:
+    backpack = _line("V-BP", "Backpack", color="grey", compartment="hydration")
+    laptop = _line("V-L", "Laptop", ram="16GB")
+    values = {"Backpack": {"grey", "green", "hydration", "laptop"}, "Laptop": {"16GB", "32GB"}}
+    text = "the backpack in green, laptop and the laptop in 32GB"
+    about_backpack, about_laptop = segments(ctx, text, [backpack, laptop], values)
+    assert "green, laptop" in about_backpack and "32GB" not in about_backpack
+    assert "32GB" in about_laptop and "green" not in about_laptop
