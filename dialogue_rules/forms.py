@@ -11,6 +11,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from core.errors import ConfigError
 from dialogue_rules.loading import compile_pattern, parse_rules
 from dialogue_rules.registry import RuleRegistry
 
@@ -42,6 +43,8 @@ class _FormFile(BaseModel):
     item_stopwords: list[str] = Field(default_factory=list)
     address_patterns: list[str] = Field(min_length=1)
     default_country: str = Field(min_length=2)
+    latest_order_patterns: list[str] = Field(min_length=1)
+    order_suffix_pattern: str = Field(min_length=1)
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,17 @@ class FormRules:
     addresses: tuple[re.Pattern[str], ...]
     default_country: str
     item_stopwords: frozenset[str] = frozenset()
+    latest_order: tuple[re.Pattern[str], ...] = ()
+    order_suffix_pattern: re.Pattern[str] | None = None
+
+    def means_latest_order(self, text: str) -> bool:
+        """ "my last order", "the one I just placed"."""
+        return any(p.search(text) for p in self.latest_order)
+
+    def order_suffix(self, text: str) -> str | None:
+        """The last digits of an order id the customer remembers ("it ends in 66")."""
+        found = self.order_suffix_pattern.search(text) if self.order_suffix_pattern else None
+        return found.group("digits") if found else None
 
     def is_abort(self, text: str) -> bool:
         return any(p.search(text) for p in self.abort)
@@ -97,6 +111,11 @@ def load_form_rules(path: Path | None = None) -> FormRules:
     def compiled(patterns: list[str], where: str) -> tuple[re.Pattern[str], ...]:
         return tuple(compile_pattern(p, where=f"{origin}: {where}[{i}]") for i, p in enumerate(patterns))
 
+    suffix = compile_pattern(raw.order_suffix_pattern, where=f"{origin}: order_suffix_pattern")
+    if "digits" not in suffix.groupindex:
+        raise ConfigError(
+            f"{origin}: order_suffix_pattern needs a (?P<digits>...) group", key="order_suffix_pattern"
+        )
     registry: RuleRegistry[FormSpec] = RuleRegistry("form")
     for name, entry in raw.forms.items():
         registry.register(FormSpec(name, entry.requires_auth, entry.purpose, tuple(entry.slots)))
@@ -114,6 +133,8 @@ def load_form_rules(path: Path | None = None) -> FormRules:
         compiled(raw.address_patterns, "address_patterns"),
         raw.default_country,
         frozenset(w.lower() for w in raw.item_stopwords),
+        compiled(raw.latest_order_patterns, "latest_order_patterns"),
+        suffix,
     )
 
 

@@ -73,7 +73,7 @@ def mentions(
         (m.start(), m.end(), name) for name in names for m in re.finditer(rf"\b{re.escape(name)}\b", lowered)
     ]
     whole = [(start, end) for start, end, _ in found]
-    for token in tokens(lowered, keep="-"):
+    for token in tokens(lowered):
         if len(token.text) < 3 or token.text in stop:
             continue
         owner = owners.get(token.text.rstrip("s"), set())

@@ -16,6 +16,7 @@ from typing import Any
 
 from assistant.decide.context import Context
 from assistant.decide.flows.base import Filled, FlowBase, NoSlotFlow, Slots, confirm, no_question, refusal
+from assistant.decide.flows.order_lookup import find_order, order_labels
 from assistant.decide.flows.payment import named_methods
 from assistant.decide.turn import ToolError, Turn
 from assistant.reply.draft import Draft
@@ -73,6 +74,14 @@ class OrderFlow(FlowBase):
         current = turn.state.slots.current_order
         if order_id is None and current and _THAT_ORDER.search(turn.text):
             order_id = current
+        if order_id is None:
+            found = find_order(turn, ctx, self.statuses)
+            if found.order_id is None and found.candidates:
+                text, _ = choices(order_labels(found.candidates))
+                _, buttons = choices([o.order_id for o in found.candidates])
+                draft = ctx.draft("which_order", choices=text, quick_replies=buttons)
+                return Filled(problem=draft, problem_slot="order_id")
+            order_id = found.order_id
         if order_id is None:
             return Filled()
         outcome = turn.call(GetOrderStatus, {"order_id": order_id})

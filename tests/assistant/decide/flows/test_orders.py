@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 from assistant.decide.context import Context
-from assistant.decide.flows.orders import CancelOrderFlow, ChangeAddressFlow, TrackOrderFlow, order_of
+from assistant.decide.flows.base import Filled
+from assistant.decide.flows.orders import (
+    CancelOrderFlow,
+    ChangeAddressFlow,
+    OrderFlow,
+    TrackOrderFlow,
+    order_of,
+)
+from assistant.decide.flows.returns import ReturnItemsFlow
 from assistant.sessions.slots import Slots
 from assistant.sessions.state import SessionState
 from tests.assistant.decide.conftest import MakeTurn
-from tests.shop_fixture import ALICE
+from tests.shop_fixture import ALICE, SOCK
 
 ALICE_STATE = SessionState(session_id="decide-1", slots=Slots(customer_id=ALICE, customer_name="Alice"))
 
@@ -50,3 +58,42 @@ def test_tracking_states_the_orders_own_figures(ctx: Context, make_turn: MakeTur
     assert draft.template == "order_status"
     assert "delivered" in draft.text and "1Z999AA10123456784" in draft.text
     assert {fact.path for fact in draft.values} >= {"order_id", "status", "total"}
+
+
+def _order_found(ctx: Context, make_turn: MakeTurn, flow: OrderFlow, text: str) -> Filled:
+    return flow.fill(make_turn(text, state=ALICE_STATE), ctx, {}, None)
+
+
+def test_an_order_is_found_by_what_is_in_it(ctx: Context, make_turn: MakeTurn) -> None:
+    filled = _order_found(ctx, make_turn, TrackOrderFlow(), "where is my order with the desk lamp?")
+    assert filled.problem is None and filled.values["order_id"] == "#W0000003"
+    # the socks are in one of Alice's orders only
+    filled = _order_found(ctx, make_turn, ReturnItemsFlow(), "I want to return the socks")
+    assert filled.values["order_id"] == "#W0000002" and filled.values["items"] == [SOCK[1]]
+
+
+def test_an_order_is_found_by_status_by_last_digits_or_as_the_newest(
+    ctx: Context, make_turn: MakeTurn
+) -> None:
+    filled = _order_found(ctx, make_turn, CancelOrderFlow(), "cancel my pending order please")
+    assert filled.values["order_id"] == "#W0000001"
+    filled = _order_found(ctx, make_turn, TrackOrderFlow(), "the order that ends in 3")
+    assert filled.values["order_id"] == "#W0000003"
+    filled = _order_found(ctx, make_turn, TrackOrderFlow(), "what's the status of my most recent order?")
+    assert filled.values["order_id"] == "#W0000001"  # placed 2 days ago, the newest
+
+
+def test_several_orders_fitting_a_description_are_offered_with_their_items(
+    ctx: Context, make_turn: MakeTurn
+) -> None:
+    filled = _order_found(ctx, make_turn, TrackOrderFlow(), "where is my order with the t-shirt?")
+    # the blue t-shirt's order and the cancelled black one's
+    assert filled.problem is not None and filled.problem.template == "which_order"
+    assert "#W0000001 (pending: Everyday Cotton T-Shirt" in filled.problem.text
+    assert "#W0000004 (cancelled" in filled.problem.text
+    assert [b.label for b in filled.problem.buttons()] == ["#W0000001", "#W0000004"]
+
+
+def test_a_message_without_a_description_finds_no_order(ctx: Context, make_turn: MakeTurn) -> None:
+    filled = _order_found(ctx, make_turn, CancelOrderFlow(), "I want to cancel an order")
+    assert filled.problem is None and "order_id" not in filled.values
