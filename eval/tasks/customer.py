@@ -31,7 +31,7 @@ _DONE = re.compile(
     re.I,
 )
 _ASKS_IDENTITY = re.compile(r"\b(?:verify|email address|zip code)\b", re.I)
-_ASKS_ORDER = re.compile(r"\b(?:which order|order number|order id)\b", re.I)
+_ASKS_ORDER = re.compile(r"\b(?:which (?:of (?:these|your) )?orders?|order number|order id)\b", re.I)
 _ASKS_REASON = re.compile(r"\b(?:why|reason|no longer needed)\b", re.I)
 _ASKS_ITEMS = re.compile(r"\b(?:which items?|what items?)\b", re.I)
 _ASKS_NEW = re.compile(r"\b(?:instead of|which one would you like|which (?:option|version|variant))\b", re.I)
@@ -80,6 +80,7 @@ class SimulatedCustomer:
         self.finished = False
         self.handed_off = False
         self.email_tried = 0
+        self.described: set[str] = set()
 
     # What to say ----------------------------------------------------------------------------
     def _pick(self, *choices: str) -> str:
@@ -143,6 +144,7 @@ class SimulatedCustomer:
         """What the customer wants instead: the options that change, per item; in one list or
         a sentence per item."""
         parts = []
+        sentences = self.rng.random() < 0.5
         for old, new in zip(old_ids, new_ids, strict=False):
             name, before = self.data.variant(old)
             _, after = self.data.variant(new)
@@ -150,12 +152,11 @@ class SimulatedCustomer:
             changed = {k: v for k, v in after.items() if before.get(k) != v}
             if changed:
                 wish = self.option_words(changed)
-                parts.append(self._pick(f"the {said} in {wish}", f"For the {said}, I'd like {wish}."))
+                parts.append(f"For the {said}, I'd like {wish}." if sentences else f"the {said} in {wish}")
             else:
-                parts.append(self._pick(f"the same {said} again", f"a new {said}, the same one"))
-        if all(part.endswith(".") for part in parts):
-            return " ".join(parts)
-        return " and ".join(part.rstrip(".") for part in parts)
+                same = self._pick(f"the same {said} again", f"a new {said}, the same one")
+                parts.append(f"For the {said}, I'd like {same}." if sentences else same)
+        return " ".join(parts) if sentences else " and ".join(parts)
 
     def method_words(self, method_id: str) -> str:
         user = self.data.users[self.task.user_id]
@@ -201,6 +202,32 @@ class SimulatedCustomer:
             case "modify_user_address":
                 return f"Please update my default address to {self.address_words(k)}."
         return self._pick("Can I talk to a human, please?", "I'd like to speak to a person.")
+
+    def order_answer(self, order_id: str) -> str:
+        """The order asked for: its id; or, the first time and a third of the time, what is in it
+        (a product no other order of the customer's has), as a customer who does not have the
+        number at hand."""
+        item = self.telling_item(order_id)
+        if item is not None and order_id not in self.described and self.rng.random() < 0.35:
+            self.described.add(order_id)
+            return self._pick(
+                f"I don't remember the number. It's the one with the {item.lower()}.",
+                f"Not sure of the order number, it's my order with the {item.lower()}.",
+            )
+        return self._pick(f"It's {order_id}.", order_id, f"Order {order_id}.")
+
+    def telling_item(self, order_id: str) -> str | None:
+        """A product of the order that none of the customer's other orders has."""
+        user = self.data.users[self.task.user_id]
+        names = [str(line["name"]) for line in self.data.orders[order_id]["items"]]
+        elsewhere = {
+            str(line["name"])
+            for other in user.get("orders", [])
+            if other != order_id and other in self.data.orders
+            for line in self.data.orders[other]["items"]
+        }
+        unique = [name for name in names if name not in elsewhere]
+        return unique[0] if unique else None
 
     @staticmethod
     def _instead(new: str) -> str:
@@ -262,7 +289,7 @@ class SimulatedCustomer:
         if _ASKS_IDENTITY.search(text):
             return self.identity(refused="couldn't find" in text.lower())
         if _ASKS_ORDER.search(text) and oid:
-            return self._pick(f"It's {oid}.", oid, f"Order {oid}.")
+            return self.order_answer(oid)
         if _ASKS_REASON.search(text) and goal.name == "cancel_pending_order":
             return self.reason(goal)
         if _ASKS_ITEMS.search(text) and "item_ids" in k:

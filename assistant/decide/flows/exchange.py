@@ -79,6 +79,11 @@ class ExchangeItemsFlow(ItemsFlow):
             filled.values["new_options"] = [chosen[item] for item in items]
         return filled
 
+    def item_values(self, turn: Turn, lines: list[OrderLine]) -> dict[str, set[str]] | None:
+        """What the customer wants instead often names option values that are other products'
+        names ("compartment laptop"): the products' values tell them apart."""
+        return {line.name: _values(self._product_variants(turn, line)) for line in lines}
+
     def answers(self, turn: Turn, ctx: Context, slots: Slots, requested: str) -> bool:
         """A message naming an option value of an item waiting for its replacement answers
         "what instead?", whatever else it reads like ("I'd like a clicky keyboard")."""

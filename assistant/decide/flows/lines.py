@@ -22,17 +22,27 @@ _BREAK = re.compile(r"\s+and\s+|[,;:]|\.\s|\bfor\s+the\b|\bas\s+for\b", re.I)
 #: Words before a product name that make it one ("the laptop"), not an option value ("laptop").
 _DETERMINER = re.compile(r"\b(?:the|my|a|an|this|that|these|those|both)\s+$")
 
+#: Breaks that end what is said about one item even when the next words name the same product.
+_STRONG_BREAK = re.compile(r"\s+and\s+|[.;!?]\s")
+
 Mention = tuple[int, int, str]  # start, end, the line's product name (lower case)
 
 
-def pick_items(ctx: Context, text: str, lines: list[OrderLine], *, asked: bool) -> list[str]:
+def pick_items(
+    ctx: Context,
+    text: str,
+    lines: list[OrderLine],
+    *,
+    asked: bool,
+    values: Mapping[str, Iterable[str]] | None = None,
+) -> list[str]:
     """Variant ids of the order lines the customer means: "all of them", the products named
     ("the garden hose and the earbuds", "the keyboard and the thermostat"; two lines of one
     product told apart by their option values), else the line whose words the message shares
-    most."""
+    most. ``values`` as for :func:`mentions`."""
     if ctx.forms.means_all_items(text):
         return [line.variant_id for line in lines]
-    named = _named_lines(ctx, text, lines)
+    named = _named_lines(ctx, text, lines, values)
     if named is not None:
         return named
     stop = ctx.forms.item_stopwords
@@ -80,7 +90,21 @@ def mentions(
         inside = any(start <= token.start and token.end <= end for start, end in whole)
         if len(owner) == 1 and not inside:
             found.append((token.start, token.end, next(iter(owner))))
-    return _not_values(ctx, lowered, sorted(found), _product_values(ctx, lines, values))
+    found = [m for m in sorted(found) if not _in_option_words(lowered, m, _option_spans(lowered, lines))]
+    return _not_values(ctx, lowered, found, _product_values(ctx, lines, values))
+
+
+def _option_spans(lowered: str, lines: list[OrderLine]) -> list[tuple[int, int]]:
+    """Where the lines' option names stand in the text ("water resistance", "compartment")."""
+    names = {str(option).lower() for line in lines for option in line.options}
+    return [(m.start(), m.end()) for name in names for m in re.finditer(rf"\b{re.escape(name)}\b", lowered)]
+
+
+def _in_option_words(lowered: str, mention: Mention, spans: list[tuple[int, int]]) -> bool:
+    """A product's word inside an option's name ("water" of "water resistance") or right after
+    one ("compartment laptop") is not the product."""
+    start, end, _ = mention
+    return any((a <= start and end <= b) or (b <= start and not lowered[b:start].strip()) for a, b in spans)
 
 
 def _product_values(
@@ -112,12 +136,14 @@ def _not_values(
     return kept
 
 
-def _named_lines(ctx: Context, text: str, lines: list[OrderLine]) -> list[str] | None:
+def _named_lines(
+    ctx: Context, text: str, lines: list[OrderLine], values: Mapping[str, Iterable[str]] | None = None
+) -> list[str] | None:
     """The lines whose products the text names; [] when a named product has several lines the
     text does not tell apart; None when it names no product. Two lines of one product are told
-    apart by the option values said with each mention ("the earbuds (6 hours) and the earbuds
-    (4 hours)")."""
-    found = mentions(ctx, text, lines)
+    apart by the option values said in full at each mention ("the earbuds (black, 6 hours) and
+    the earbuds (black, 4 hours)"), else by which line's values the message says most."""
+    found = mentions(ctx, text, lines, values)
     stretches = _stretches(text, found)
     by_name: dict[str, list[OrderLine]] = {}
     for line in lines:
@@ -130,13 +156,28 @@ def _named_lines(ctx: Context, text: str, lines: list[OrderLine]) -> list[str] |
         if len(same) == 1:
             picked.append(same[0].variant_id)
             continue
-        said = [stretch for (_, _, n), stretch in zip(found, stretches, strict=True) if n == name.lower()]
-        for words in said if len(said) > 1 else [text]:
-            chosen = _best_line(ctx, words, same)
-            if chosen is None:
-                return []
-            picked.append(chosen)
+        said = [stretch for (_, _, n), stretch in stretches if n == name.lower()]
+        described = [chosen for words in said if (chosen := _described_line(ctx, words, same))]
+        if described:  # each mention with every option value of one line says that line
+            picked.extend(described)
+            continue
+        best = _best_line(ctx, text, same)
+        if best is None:
+            return []
+        picked.append(best)
     return list(dict.fromkeys(line.variant_id for line in lines if line.variant_id in picked))
+
+
+def _described_line(ctx: Context, text: str, same: list[OrderLine]) -> str | None:
+    """The one line of ``same`` whose every option value ``text`` says ("the earbuds (black,
+    6 hours, IPX7)"); None when no line or several are described so (a wish such as "the
+    keyboard in linear, 80%" describes none in full)."""
+    full = {
+        line.variant_id
+        for line in same
+        if line.options and all(ctx.options.mentions(text, v, option=k) for k, v in line.options.items())
+    }
+    return next(iter(full)) if len(full) == 1 else None
 
 
 def _best_line(ctx: Context, text: str, same: list[OrderLine]) -> str | None:
@@ -161,23 +202,58 @@ def segments(
     found = mentions(ctx, text, lines, values)
     if not found:
         return [text] * len(lines)
-    about: dict[str, list[str]] = {}
-    for (_, _, name), stretch in zip(found, _stretches(text, found), strict=True):
-        about.setdefault(name, []).append(stretch)
-    return [" ".join(about.get(line.name.lower(), [])) for line in lines]
+    stretches = _stretches(text, found)
+    about: dict[str, list[str]] = {line.variant_id: [] for line in lines}
+    for name in dict.fromkeys(line.name.lower() for line in lines):
+        same = [line for line in lines if line.name.lower() == name]
+        said = [stretch for (_, _, n), stretch in stretches if n == name]
+        for variant_id, words in _share(ctx, said, same).items():
+            about[variant_id].extend(words)
+    return [" ".join(about[line.variant_id]) for line in lines]
 
 
-def _stretches(text: str, found: list[Mention]) -> list[str]:
-    """The text from each mention (or the start) to the break before the next one."""
+def _share(ctx: Context, said: list[str], same: list[OrderLine]) -> dict[str, list[str]]:
+    """The stretches about one product among its lines: a stretch that describes a line in full
+    is that line's; the others go one per line, in the order the lines were described ("the
+    watch (black) and the watch (silver): the same watch again, and for the watch, gold"),
+    or to every line when their count differs."""
+    shared: dict[str, list[str]] = {line.variant_id: [] for line in same}
+    if len(shared) == 1:
+        shared[same[0].variant_id] = list(said)
+        return shared
+    owners = [_described_line(ctx, words, same) for words in said]
+    order = list(dict.fromkeys([*(o for o in owners if o), *shared]))
+    loose = [words for words, owner in zip(said, owners, strict=True) if owner is None]
+    for words, owner in zip(said, owners, strict=True):
+        if owner is not None:
+            shared[owner].append(words)
+    if len(loose) == len(shared):
+        for variant_id, words in zip(order, loose, strict=True):
+            shared[variant_id].append(words)
+    else:
+        for variant_id in shared:
+            shared[variant_id].extend(loose)
+    return shared
+
+
+def _stretches(text: str, found: list[Mention]) -> list[tuple[Mention, str]]:
+    """Each mention with the text from it (or the start) to the break before the next one. A
+    mention of the product just named, with no "and" or full stop between, goes on the same
+    stretch ("for the watch, I'd like the same watch again" is about one watch)."""
     lowered = text.lower()
+    kept: list[Mention] = []
+    for mention in found:
+        if kept and kept[-1][2] == mention[2] and not _STRONG_BREAK.search(lowered, kept[-1][1], mention[0]):
+            continue
+        kept.append(mention)
     cuts = [0]
-    for (_, end, _), (start, _, _) in pairwise(found):
+    for (_, end, _), (start, _, _) in pairwise(kept):
         between = [
             m.start() for m in _BREAK.finditer(lowered, end, start) if _outside_brackets(lowered, m.start())
         ]
         cuts.append(between[-1] if between else start)
     cuts.append(len(text))
-    return [text[cuts[i] : cuts[i + 1]] for i in range(len(found))]
+    return [(mention, text[cuts[i] : cuts[i + 1]]) for i, mention in enumerate(kept)]
 
 
 def _outside_brackets(text: str, at: int) -> bool:

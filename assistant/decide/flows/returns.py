@@ -48,10 +48,18 @@ class ItemsFlow(OrderFlow):
         known = {**slots, **filled.values}
         if filled.problem is not None or "order" not in known or "items" in slots:
             return filled
-        picked = pick_items(ctx, turn.text, _open_lines(known), asked=requested == "items")
+        lines = _open_lines(known)
+        picked = pick_items(
+            ctx, turn.text, lines, asked=requested == "items", values=self.item_values(turn, lines)
+        )
         if picked:
             filled.values["items"] = picked
         return filled
+
+    def item_values(self, turn: Turn, lines: list[OrderLine]) -> dict[str, set[str]] | None:
+        """Each line's product's option values by product name, for telling a product's name from
+        an option value of another ("laptop" compartment); None: the lines' own values."""
+        return None
 
     def ask_items(self, ctx: Context, slots: Slots) -> Draft:
         labels = [f"{line.name} ({options_text(line.options)})" for line in _open_lines(slots)]

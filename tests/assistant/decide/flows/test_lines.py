@@ -109,3 +109,17 @@ def test_a_product_name_that_is_another_items_option_value_is_that_value(ctx: Co
     about_backpack, about_laptop = segments(ctx, text, [backpack, laptop], values)
     assert "green, laptop" in about_backpack and "32GB" not in about_backpack
     assert "32GB" in about_laptop and "green" not in about_laptop
+
+
+def test_a_wish_after_the_item_does_not_pick_its_twin(ctx: Context) -> None:
+    white_80 = {"switch type": "clicky", "backlight": "white", "size": "80%"}
+    rgb_60 = {"switch type": "clicky", "backlight": "RGB", "size": "60%"}
+    keyboards = [
+        _line("V-K1", "Mechanical Keyboard", **white_80),
+        _line("V-K2", "Mechanical Keyboard", **rgb_60),
+    ]
+    text = (
+        "exchange the mechanical keyboard (switch type clicky, backlight RGB, size 60%): "
+        "I'd like the keyboard in switch type linear, size 80% instead"
+    )
+    assert pick_items(ctx, text, keyboards, asked=False) == ["V-K2"]
