@@ -44,6 +44,8 @@ class _FormFile(BaseModel):
     address_patterns: list[str] = Field(min_length=1)
     default_country: str = Field(min_length=2)
     latest_order_patterns: list[str] = Field(min_length=1)
+    cheapest_patterns: list[str] = Field(min_length=1)
+    priciest_patterns: list[str] = Field(min_length=1)
     order_suffix_pattern: str = Field(min_length=1)
 
 
@@ -67,6 +69,14 @@ class FormRules:
     item_stopwords: frozenset[str] = frozenset()
     latest_order: tuple[re.Pattern[str], ...] = ()
     order_suffix_pattern: re.Pattern[str] | None = None
+    cheapest: tuple[re.Pattern[str], ...] = ()
+    priciest: tuple[re.Pattern[str], ...] = ()
+
+    def price_rank(self, text: str) -> int:
+        """-1: the customer wants the cheapest of what fits; 1: the most expensive; 0: neither."""
+        if any(p.search(text) for p in self.cheapest):
+            return -1
+        return 1 if any(p.search(text) for p in self.priciest) else 0
 
     def means_latest_order(self, text: str) -> bool:
         """ "my last order", "the one I just placed"."""
@@ -135,6 +145,8 @@ def load_form_rules(path: Path | None = None) -> FormRules:
         frozenset(w.lower() for w in raw.item_stopwords),
         compiled(raw.latest_order_patterns, "latest_order_patterns"),
         suffix,
+        compiled(raw.cheapest_patterns, "cheapest_patterns"),
+        compiled(raw.priciest_patterns, "priciest_patterns"),
     )
 
 

@@ -56,6 +56,8 @@ class Replacement(Generic[S]):
     the choice, several are a question."""
     sold_out: bool = False
     """Variants with every wanted value exist, but none is in stock."""
+    fitting: list[S] = field(default_factory=list)
+    """Every variant in stock with every wanted value (``picked`` are those of them keeping most)."""
 
     def closest(self, variants: Sequence[S], *, current_id: str, limit: int = 8) -> list[S]:
         """The other variants in stock, those having the most wanted values first."""
@@ -93,7 +95,10 @@ def replacement(
         name: vals for name, vals in found[0].wanted.items() if all(r.wanted.get(name) == vals for r in found)
     }
     picked = list({v.variant_id: v for r in found for v in r.picked}.values())
-    return Replacement(agreed, picked, sold_out=not picked and any(r.sold_out for r in found))
+    fitting = list({v.variant_id: v for r in found for v in r.fitting}.values())
+    return Replacement(
+        agreed, picked, sold_out=not picked and any(r.sold_out for r in found), fitting=fitting
+    )
 
 
 def _readings(named: dict[str, set[str]], limit: int = 8) -> list[dict[str, set[str]]]:
@@ -141,6 +146,7 @@ def _read(
         fits = [v for v in others if _matches(v, spec) == len(spec)]
         in_stock = [v for v in fits if v.available]
         if in_stock:
+            result.fitting = in_stock
             result.picked = _keeping_most(in_stock, now, spec)
             return result
         if fits:

@@ -30,6 +30,7 @@ _DONE = re.compile(
     r"is now (?:paid|updated|changed))\b",
     re.I,
 )
+_REFUSED = re.compile(r"\bI can'?t do that\b", re.I)
 _ASKS_IDENTITY = re.compile(r"\b(?:verify|email address|zip code)\b", re.I)
 _ASKS_ORDER = re.compile(r"\b(?:which (?:of (?:these|your) )?orders?|order number|order id)\b", re.I)
 _ASKS_REASON = re.compile(r"\b(?:why|reason|no longer needed)\b", re.I)
@@ -266,8 +267,8 @@ class SimulatedCustomer:
             return self._finish()
         if _CONFIRM.search(text):
             return self._confirm(goal, text)
-        if _DONE.search(text) and goal.kwargs.get("order_id", "") in text:
-            self.goals.pop(0)
+        if (_DONE.search(text) and goal.kwargs.get("order_id", "") in text) or _REFUSED.search(text):
+            self.goals.pop(0)  # done, or refused for a reason the customer accepts
             return self.request(self.goals[0]) if self.goals else self._finish()
         return self._answer(goal, text)
 

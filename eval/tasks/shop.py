@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from core.config import Settings
+from core.errors import ActionRefusedError
 from eval.shops import build_index
 from eval.tasks.tasks import Task, TaskAction
 from retrieval.embeddings import Embedder
@@ -117,14 +118,19 @@ class TauShop:
 
     def expected(self, task: Task) -> Snapshot:
         """The shop's state after the task's ground-truth writes (:class:`UnsupportedAction` if a
-        write has no tool here)."""
+        write has no tool here). A write the shop's rules refuse (a gift card too small for the
+        difference) changes nothing, as in tau-bench, whose tools answer it with an error: the
+        right answer to the customer is the same refusal."""
         calls = [tool_call(a) for a in task.writes if a.name != "transfer_to_human_agents"]
         with self.copy() as data_dir:
             services = Services.from_settings(self.settings_for(data_dir))
             try:
                 ctx = ToolContext(session_id="expected", customer_id=task.user_id, channel="eval")
                 for name, args in calls:
-                    pending = services.executor.prepare(name, args, ctx=ctx)
+                    try:
+                        pending = services.executor.prepare(name, args, ctx=ctx)
+                    except ActionRefusedError:
+                        continue  # as in tau-bench, a write the shop's rules refuse changes nothing
                     services.executor.run(name, args, ctx=ctx.confirmed(pending.token))
                 return snapshot(services.database)
             finally:

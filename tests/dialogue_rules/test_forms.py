@@ -78,3 +78,19 @@ def test_a_form_file_with_an_intent_list_is_refused(tmp_path: Path) -> None:
 )
 def test_a_replacement_is_the_same_item_again(text: str, replacement: bool) -> None:
     assert RULES.means_replacement(text) is replacement
+
+
+def test_price_words_pick_the_cheapest_or_the_priciest() -> None:
+    rules = default_form_rules()
+    assert rules.price_rank("the cheapest one in stock please") == -1
+    assert rules.price_rank("give me the most expensive version") == 1
+    assert rules.price_rank("a blue one") == 0
+
+
+def test_an_order_described_by_its_last_digits_or_as_the_newest() -> None:
+    rules = default_form_rules()
+    assert rules.order_suffix("the order number ends in 66") == "66"
+    assert rules.order_suffix("my order from last week") is None
+    assert rules.means_latest_order("cancel my most recent order")
+    assert rules.means_latest_order("the one I just placed")
+    assert not rules.means_latest_order("cancel order #W0000001")

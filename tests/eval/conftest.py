@@ -1,4 +1,5 @@
-"""Fixtures of the evaluation tests: the default demo shop's catalog, a tiny shop with an index."""
+"""Fixtures of the evaluation tests: the default demo shop's catalog, a tiny shop with an index,
+the tau retail shop (from ../shared, built once per module)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ import pytest
 
 from core.config import Settings
 from eval.retrieval.labels import Catalog
+from eval.tasks.shop import TauShop
 from retrieval.embeddings import SentenceTransformerEmbedder
 from retrieval.service import load_embedder
 from store.db import Database
+from tests.conftest import require_shared
 from tools.demo import generate_demo_shop
 
 TINY_POLICY = "# Returns\n\n## Window\n\nReturn items within 30 days of delivery.\n"
@@ -56,3 +59,16 @@ def small_shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     generate_demo_shop(database, products=150, customers=20, orders=40)
     database.dispose()
     yield settings
+
+
+@pytest.fixture(scope="module")
+def tau_dir() -> Path:
+    return require_shared("tau_retail")
+
+
+@pytest.fixture(scope="module")
+def tau_shop(tau_dir: Path, embedder: SentenceTransformerEmbedder) -> Iterator[TauShop]:
+    """The tau retail shop imported with its policy page and index, copied fresh per run."""
+    built = TauShop(tau_dir, embedder=embedder)
+    yield built
+    built.close()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,13 +16,7 @@ from eval.tasks.shop import TauShop, UnsupportedAction, differences, snapshot, t
 from eval.tasks.tasks import WRITE_ACTIONS, Task, TaskAction, load_tasks
 from retrieval.embeddings import SentenceTransformerEmbedder
 from services import Services
-from tests.conftest import require_shared
 from tools.registry import default_registry
-
-
-@pytest.fixture(scope="module")
-def tau_dir() -> Path:
-    return require_shared("tau_retail")
 
 
 @pytest.fixture(scope="module")
@@ -156,10 +149,8 @@ def test_a_confirmation_of_other_arguments_is_a_wrong_proposal(dev: list[Task]) 
 
 
 @pytest.fixture(scope="module")
-def shop(tau_dir: Path, embedder: SentenceTransformerEmbedder) -> Iterator[TauShop]:
-    built = TauShop(tau_dir, embedder=embedder)
-    yield built
-    built.close()
+def shop(tau_shop: TauShop) -> TauShop:
+    return tau_shop
 
 
 @pytest.mark.slow

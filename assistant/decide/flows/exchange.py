@@ -66,6 +66,14 @@ class ExchangeItemsFlow(ItemsFlow):
             found = replacement(ctx.options, said, variants, current=current, wanted=before)
             if found.wanted:
                 wanted[line.variant_id] = found.wanted
+            rank = ctx.forms.price_rank(said)
+            if rank:  # "the cheapest one (in clicky)": of every version in stock that fits
+                fitting = (
+                    found.fitting
+                    if found.wanted
+                    else [v for v in variants if v.variant_id != current.variant_id and v.available]
+                )
+                found.picked = sorted(fitting, key=lambda v: -rank * v.price)[:1] or found.picked
             if len(found.picked) == 1:
                 chosen[line.variant_id] = found.picked[0].variant_id
             elif not found.wanted and current.available and ctx.forms.means_replacement(said):

@@ -1,0 +1,132 @@
+"""Conversations as customers have them, on the tau retail shop (a catalog the assistant was not
+written for): several items in one message, what each should become kept and corrected over
+messages, a correction after the confirmation prompt, an order found by what is in it, and a
+counting question. Rules only (the LLM does not decide any of it)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from assistant.engine import Assistant
+from assistant.reply.message import Reply
+from dialogue_rules.intents import IntentMatcher
+from eval.tasks.shop import TauShop
+from retrieval.embeddings import SentenceTransformerEmbedder
+from services import Services
+
+pytestmark = pytest.mark.slow
+
+CUSTOMER = "yusuf_rossi_9620"
+ORDER = "#W2378156"  # delivered: headphones, vacuum, keyboard (linear, RGB, full size), thermostat, watch
+
+
+@pytest.fixture(scope="module")
+def tau(tau_dir: Path) -> dict[str, Any]:
+    return {
+        name: json.loads((tau_dir / f"{name}.json").read_text(encoding="utf-8"))
+        for name in ("users", "orders", "products")
+    }
+
+
+@pytest.fixture
+def chat(
+    tau_shop: TauShop, embedder: SentenceTransformerEmbedder
+) -> Iterator[tuple[Services, Assistant, str]]:
+    with tau_shop.copy() as data_dir:
+        services = Services.from_settings(
+            tau_shop.settings_for(data_dir),
+            with_dialogue=True,
+            embedder=embedder,
+            matcher=IntentMatcher(embedder=embedder),
+        )
+        try:
+            assistant = services.require_assistant()
+            yield services, assistant, assistant.start_session(channel="web")
+        finally:
+            services.close()
+
+
+def _variant(tau: dict[str, Any], product: str, **options: str) -> str:
+    """The item id of ``product``'s variant with exactly ``options`` (from the tau data)."""
+    found = next(p for p in tau["products"].values() if p["name"] == product)
+    return next(vid for vid, v in found["variants"].items() if v["options"] == options)
+
+
+def _confirmation(reply: Reply) -> dict[str, Any]:
+    steps = [s for s in reply.steps if s.kind == "confirmation" and s.ok and "args" in s.detail]
+    assert steps, reply.text
+    args: dict[str, Any] = steps[-1].detail["args"]
+    return args
+
+
+def test_two_items_exchanged_from_one_message_with_a_sold_out_wish_and_a_correction(
+    chat: tuple[Services, Assistant, str], tau: dict[str, Any]
+) -> None:
+    _, assistant, sid = chat
+    email = tau["users"][CUSTOMER]["email"]
+
+    def say(text: str) -> Reply:
+        return assistant.handle(sid, text, channel="web")
+
+    first = say(f"Hi, I'd like to exchange the keyboard and the thermostat from order {ORDER}. {email}")
+    assert "Mechanical Keyboard" in first.text and "instead" in first.text
+    # clicky with the same backlight and size exists but is sold out: no guess, the versions in stock
+    sold_out = say(
+        "For the keyboard I want clicky switches, same backlight and size. "
+        "For the thermostat I want one that works with Google Assistant, still black."
+    )
+    assert (
+        "out of stock" in sold_out.text
+        and "switch type clicky, backlight RGB, size full size" in sold_out.text
+    )
+    assert not [s for s in sold_out.steps if s.kind == "confirmation"]
+    proposed = _confirmation(say("ok, then no backlight"))
+    keyboard_none = _variant(
+        tau, "Mechanical Keyboard", **{"switch type": "clicky", "backlight": "none", "size": "full size"}
+    )
+    thermostat = _variant(tau, "Smart Thermostat", compatibility="Google Assistant", color="black")
+    assert sorted(proposed["new_item_ids"]) == sorted([keyboard_none, thermostat])
+    # "no, I meant ..." to the confirmation: the keyboard is asked again, the thermostat kept
+    corrected = say("no, I meant white backlight")
+    keyboard_white = _variant(
+        tau, "Mechanical Keyboard", **{"switch type": "clicky", "backlight": "white", "size": "full size"}
+    )
+    assert sorted(_confirmation(corrected)["new_item_ids"]) == sorted([keyboard_white, thermostat])
+    done = say("yes")
+    assert "registered" in done.text and ORDER in done.text
+
+
+def test_an_order_found_by_its_item_and_a_counting_question(
+    chat: tuple[Services, Assistant, str], tau: dict[str, Any]
+) -> None:
+    _, assistant, sid = chat
+    shirts = next(p for p in tau["products"].values() if p["name"] == "T-Shirt")["variants"].values()
+    available = sum(1 for v in shirts if v["available"])
+    counted = assistant.handle(sid, "How many t-shirt options do you have?", channel="web")
+    assert f"{len(shirts)} version(s), and {available} of them are available" in counted.text
+    email = tau["users"][CUSTOMER]["email"]
+    returned = assistant.handle(sid, f"I'd like to return the keyboard I bought. {email}", channel="web")
+    args = _confirmation(returned)
+    keyboard = next(i for i in tau["orders"][ORDER]["items"] if i["name"] == "Mechanical Keyboard")
+    assert args["order_id"] == ORDER and args["item_ids"] == [keyboard["item_id"]]
+
+
+def test_the_cheapest_version_that_fits_is_proposed(
+    chat: tuple[Services, Assistant, str], tau: dict[str, Any]
+) -> None:
+    _, assistant, sid = chat
+    email = tau["users"][CUSTOMER]["email"]
+    keyboards = next(p for p in tau["products"].values() if p["name"] == "Mechanical Keyboard")["variants"]
+    clicky = [
+        (v["price"], vid)
+        for vid, v in keyboards.items()
+        if v["available"] and v["options"]["switch type"] == "clicky"
+    ]
+    text = f"I want to exchange the mechanical keyboard from {ORDER} for the cheapest clicky one. {email}"
+    args = _confirmation(assistant.handle(sid, text, channel="web"))
+    assert args["new_item_ids"] == [min(clicky)[1]]
