@@ -11,18 +11,20 @@ are, never given a guess.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from assistant.decide.context import Context
 from assistant.decide.flows.base import Filled, Slots, confirm
 from assistant.decide.flows.lines import mentions, segments
 from assistant.decide.flows.orders import order_of
-from assistant.decide.flows.returns import ItemsFlow, line_of, money_words
+from assistant.decide.flows.returns import ItemsFlow, line_of, money_words, original_method
 from assistant.decide.turn import ToolError, Turn
 from assistant.decide.variants import Replacement, Wanted, option_values, replacement
 from assistant.reply.draft import Draft
 from assistant.reply.formatting import choices, options_text
 from tools.catalog import GetProduct, VariantInfo
+from tools.customer import GetCustomerProfile, PaymentMethodInfo
 from tools.order_changes import ModifyOrderItems
 from tools.order_results import ExchangeResult, ItemsChangeResult, OrderLine
 from tools.orders import ExchangeItems
@@ -47,11 +49,23 @@ class ExchangeItemsFlow(ItemsFlow):
 
     def fill(self, turn: Turn, ctx: Context, slots: Slots, requested: str | None) -> Filled:
         filled = self.fill_items(turn, ctx, slots, requested)
-        self.fill_method(turn, filled, slots)
+        self.fill_method(turn, filled, slots, requested)
         known = {**slots, **filled.values}
-        items: list[str] = known.get("items") or []
-        if filled.problem is not None or not items or "new_options" in slots:
-            return filled
+        if filled.problem is None and known.get("items") and "new_options" not in slots:
+            self._fill_new(turn, ctx, known, filled, requested)
+        known = {**slots, **filled.values}
+        if "new_options" in known and "refund_to" not in known:
+            if Decimal(str(known.get("difference", "0"))) == 0:
+                filled.values["refund_to"] = original_method(known)  # no money moves
+            else:
+                self.settle_method(turn, filled, slots)
+        return filled
+
+    def _fill_new(
+        self, turn: Turn, ctx: Context, known: Slots, filled: Filled, requested: str | None
+    ) -> None:
+        """Read what each item should become (see the module's docstring)."""
+        items: list[str] = known["items"]
         chosen: dict[str, str] = dict(known.get("chosen") or {})
         wanted: dict[str, Wanted] = {k: dict(v) for k, v in (known.get("wanted") or {}).items()}
         lines = [line_of(known, item) for item in items]
@@ -62,17 +76,15 @@ class ExchangeItemsFlow(ItemsFlow):
             current = next((v for v in variants if v.variant_id == line.variant_id), None)
             if current is None:  # the product no longer lists this variant: nothing to compare with
                 continue
-            before = wanted.get(line.variant_id)
-            found = replacement(ctx.options, said, variants, current=current, wanted=before)
+            found = replacement(
+                ctx.options, said, variants, current=current, wanted=wanted.get(line.variant_id)
+            )
             if found.wanted:
                 wanted[line.variant_id] = found.wanted
             rank = ctx.forms.price_rank(said)
             if rank:  # "the cheapest one (in clicky)": of every version in stock that fits
-                fitting = (
-                    found.fitting
-                    if found.wanted
-                    else [v for v in variants if v.variant_id != current.variant_id and v.available]
-                )
+                others = [v for v in variants if v.variant_id != current.variant_id and v.available]
+                fitting = found.fitting if found.wanted else others
                 found.picked = sorted(fitting, key=lambda v: -rank * v.price)[:1] or found.picked
             if len(found.picked) == 1:
                 chosen[line.variant_id] = found.picked[0].variant_id
@@ -85,7 +97,14 @@ class ExchangeItemsFlow(ItemsFlow):
         filled.values["wanted"] = wanted
         if all(item in chosen for item in items):
             filled.values["new_options"] = [chosen[item] for item in items]
-        return filled
+            prices = {v.variant_id: v.price for variants in products.values() for v in variants}
+            new = sum((prices[chosen[line.variant_id]] for line in lines), Decimal(0))
+            filled.values["difference"] = str(new - sum((line.price for line in lines), Decimal(0)))
+
+    def eligible_methods(self, turn: Turn, slots: Slots) -> list[PaymentMethodInfo]:
+        """Any of the customer's methods may pay or receive a price difference."""
+        profile = turn.call(GetCustomerProfile, {})
+        return [] if isinstance(profile, ToolError) else list(profile.result.payment_methods)
 
     def item_values(self, turn: Turn, lines: list[OrderLine]) -> dict[str, set[str]] | None:
         """What the customer wants instead often names option values that are other products'
@@ -196,6 +215,13 @@ class ExchangeItemsFlow(ItemsFlow):
     def ask_more(self, turn: Turn, ctx: Context, slots: Slots, slot: str) -> Draft:
         if slot == "items":
             return self.ask_items(ctx, slots)
+        if slot == "refund_to":
+            difference = Decimal(str(slots.get("difference", "0")))
+            if difference > 0:
+                purpose = f"should pay the price difference of {ctx.money(difference)}"
+            else:
+                purpose = f"should the price difference of {ctx.money(-difference)} go back to"
+            return self.ask_method(turn, ctx, slots, purpose=purpose)
         chosen = slots.get("chosen") or {}
         waiting = next(item for item in slots["items"] if item not in chosen)
         return self.ask_new(turn, ctx, line_of(slots, waiting))

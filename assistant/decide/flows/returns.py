@@ -14,7 +14,7 @@ from assistant.decide.flows.payment import named_methods
 from assistant.decide.turn import ToolError, Turn
 from assistant.reply.draft import Draft
 from assistant.reply.formatting import choices, options_text
-from tools.customer import GetCustomerProfile
+from tools.customer import GetCustomerProfile, PaymentMethodInfo
 from tools.order_results import OrderLine, ReturnResult
 from tools.orders import ReturnItems
 from tools.policy import ToolOutcome
@@ -83,20 +83,58 @@ class ItemsFlow(OrderFlow):
 
     @staticmethod
     def payment_method(turn: Turn, ctx: Context, slots: Slots) -> str | None:
-        """The method the customer named for the money (``refund_to``), else the order's own."""
+        """The method the customer chose for the money (``refund_to``), else the order's own."""
         if isinstance(slots.get("refund_to"), str) and slots["refund_to"]:
             return str(slots["refund_to"])
-        for record in order_of(slots).transactions:
-            if record.kind == "payment":
-                return record.payment_method_id
-        return None
+        return original_method(slots)
 
-    def fill_method(self, turn: Turn, filled: Filled, slots: Slots) -> None:
-        """Keep the payment method the message names for the refund or price difference."""
-        if filled.problem is None and "refund_to" not in slots and money_words(turn.text):
+    def fill_method(self, turn: Turn, filled: Filled, slots: Slots, requested: str | None) -> None:
+        """Keep the payment method the message names for the refund or price difference (any
+        answer to the question counts; otherwise only a message about money)."""
+        asked = requested == "refund_to"
+        if filled.problem is None and "refund_to" not in slots and (asked or money_words(turn.text)):
             method = self.named_method(turn)
             if method is not None:
                 filled.values["refund_to"] = method
+
+    def eligible_methods(self, turn: Turn, slots: Slots) -> list[PaymentMethodInfo]:
+        """The methods the money may go to: the order's own and the customer's gift cards (a
+        refund, by the shop's rules); an exchange may use any of them."""
+        profile = turn.call(GetCustomerProfile, {})
+        if isinstance(profile, ToolError):
+            return []
+        original = original_method(slots)
+        return [
+            m
+            for m in profile.result.payment_methods
+            if m.payment_method_id == original or m.source == "gift_card"
+        ]
+
+    def settle_method(self, turn: Turn, filled: Filled, slots: Slots) -> None:
+        """With one method the money can go to, it is that one (nothing to ask)."""
+        known = {**slots, **filled.values}
+        if filled.problem is None and "refund_to" not in known and "order" in known:
+            if order_of(known).status not in self.statuses:  # refused anyway: ask nothing more
+                filled.values["refund_to"] = original_method(known)
+                return
+            eligible = self.eligible_methods(turn, known)
+            if len(eligible) <= 1:
+                filled.values["refund_to"] = (
+                    eligible[0].payment_method_id if eligible else original_method(known)
+                )
+
+    def ask_method(self, turn: Turn, ctx: Context, slots: Slots, *, purpose: str) -> Draft:
+        labels = [m.label for m in self.eligible_methods(turn, slots)]
+        text, buttons = choices(labels)
+        return ctx.draft("ask_refund_method", purpose=purpose, choices=text, quick_replies=buttons)
+
+
+def original_method(slots: Slots) -> str | None:
+    """The method the form's order was paid with."""
+    for record in order_of(slots).transactions:
+        if record.kind == "payment":
+            return record.payment_method_id
+    return None
 
 
 class ReturnItemsFlow(ItemsFlow):
@@ -105,10 +143,14 @@ class ReturnItemsFlow(ItemsFlow):
 
     def fill(self, turn: Turn, ctx: Context, slots: Slots, requested: str | None) -> Filled:
         filled = self.fill_items(turn, ctx, slots, requested)
-        self.fill_method(turn, filled, slots)
+        self.fill_method(turn, filled, slots, requested)
+        if "items" in {**slots, **filled.values}:
+            self.settle_method(turn, filled, slots)
         return filled
 
     def ask_more(self, turn: Turn, ctx: Context, slots: Slots, slot: str) -> Draft:
+        if slot == "refund_to":
+            return self.ask_method(turn, ctx, slots, purpose="should the refund go to")
         return self.ask_items(ctx, slots)
 
     def act(self, turn: Turn, ctx: Context, slots: Slots) -> Draft:
