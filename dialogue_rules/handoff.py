@@ -67,6 +67,10 @@ class HandoffRules:
     def is_out_of_scope(self, text: str) -> bool:
         return any(p.search(text) for p in self.out_of_scope)
 
+    def out_of_scope_words(self, text: str) -> list[str]:
+        """What the out-of-scope patterns found in ``text`` ("personalized")."""
+        return [m.group(0) for p in self.out_of_scope for m in p.finditer(text)]
+
     def names(self) -> list[str]:
         return list(self.templates)
 

@@ -90,3 +90,12 @@ def without_title(ctx: Context, text: str, title: str) -> str:
             continue
         kept.append(word)
     return " ".join(kept)
+
+
+def in_named_title(turn: Turn, ctx: Context, phrases: list[str]) -> bool:
+    """Whether every phrase is part of the title of a product the message names ("Melissa &
+    Doug Personalized Puzzle": "Personalized" is the product's name, not a request)."""
+    if not phrases:
+        return False
+    found = named_products(turn, ctx)
+    return any(all(p.lower() in product.title.lower() for p in phrases) for product in found.products)

@@ -33,6 +33,7 @@ from assistant.decide.flows.returns import RETURN_FLOWS
 from assistant.decide.flows.runner import FormRunner
 from assistant.decide.flows.shopping import SHOP_FLOWS
 from assistant.decide.handoff import hand_off
+from assistant.decide.named_products import in_named_title
 from assistant.decide.turn import ToolError, Turn
 from assistant.llm.protocol import LLM
 from assistant.reply.draft import Draft
@@ -130,6 +131,11 @@ class Router:
         trigger = self.env.handoff.check(
             sentiment=intent.sentiment, text=turn.text, failed_turns=0, max_failed_turns=10**6
         )
+        if trigger is not None and trigger.name == "out_of_scope":
+            said = self.env.handoff.out_of_scope_words(turn.text)
+            if in_named_title(turn, self.ctx, said):  # a product's own name, not a request
+                turn.step("handoff", trigger.name, ok=False, reason="product title")
+                trigger = None
         if trigger is not None:
             return hand_off(turn, self.ctx, trigger)
         answered = self._pending_confirmation(turn)

@@ -97,3 +97,34 @@ def test_variant_questions_are_answered_exactly_on_imported_catalogs(
     # Measured 20/20 and 20/20 on seeds 3, 5 and 6 (README); one miss in 20 is allowed for noise
     # in the search ranking, more is a regression.
     assert len(wrong) <= 1, "\n".join(wrong)
+
+
+@pytest.mark.slow
+def test_a_product_title_with_a_handoff_word_is_answered_not_handed_off(
+    tmp_path: Path, embedder: SentenceTransformerEmbedder, matcher: IntentMatcher
+) -> None:
+    from sqlalchemy import select
+
+    from assistant.sessions.slots import Mode
+    from store.models import Product
+    from tests.conftest import require_shared
+
+    require_shared("amazon_products_1000.csv")
+    build_shop("amazon", tmp_path / "amazon", embedder=embedder)
+    services = Services.from_settings(
+        settings_for(tmp_path / "amazon"), with_dialogue=True, embedder=embedder, llm=None, matcher=matcher
+    )
+    try:
+        with services.database.session() as session:
+            titles = session.scalars(select(Product.title).where(Product.title.ilike("%personali%"))).all()
+        assert titles, "the Amazon sample has a personalised product"
+        assistant = services.require_assistant()
+        sid = assistant.start_session(channel="web")
+        name = spoken_name(titles[0])
+        reply = assistant.handle(sid, f"How much is the {name}?", channel="web")
+        assert reply.mode is Mode.BOT and "$" in reply.text, reply.text
+        # a request for personalisation itself still goes to a person
+        asked = assistant.handle(sid, "Can you personalize it with my name?", channel="web")
+        assert asked.mode is Mode.AGENT
+    finally:
+        services.close()
