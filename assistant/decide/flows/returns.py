@@ -153,6 +153,14 @@ class ReturnItemsFlow(ItemsFlow):
             return self.ask_method(turn, ctx, slots, purpose="should the refund go to")
         return self.ask_items(ctx, slots)
 
+    def revise(self, turn: Turn, ctx: Context, slots: Slots) -> Slots | None:
+        """"No, refund it to my gift card": the same return, to the method named (the shop's
+        rules still decide whether it may go there)."""
+        method = self.named_method(turn) if money_words(turn.text) else None
+        if method is None or method == slots.get("refund_to"):
+            return None
+        return {**slots, "refund_to": method}
+
     def act(self, turn: Turn, ctx: Context, slots: Slots) -> Draft:
         method = self.payment_method(turn, ctx, slots)
         args = {"order_id": slots["order_id"], "item_ids": slots["items"], "payment_method_id": method}
