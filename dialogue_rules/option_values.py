@@ -37,6 +37,9 @@ class _File(BaseModel):
     units: dict[str, _Unit] = Field(min_length=1)
     none_words: list[str] = Field(default_factory=list)
     keep_words: list[str] = Field(default_factory=list)
+    bigger_words: list[str] = Field(default_factory=list)
+    smaller_words: list[str] = Field(default_factory=list)
+    size_order: list[str] = Field(default_factory=list)
     ambiguous: list[str] = Field(default_factory=list)
 
 
@@ -46,6 +49,25 @@ class OptionValues:
     units: Mapping[str, tuple[str, Decimal]]  # spelling -> (base unit, factor)
     none_words: tuple[str, ...]
     keep_words: tuple[str, ...] = ()
+    bigger_words: tuple[str, ...] = ()
+    smaller_words: tuple[str, ...] = ()
+    size_order: tuple[str, ...] = ()
+
+    def direction(self, text: str) -> int:
+        """1 for "a bigger one", -1 for "a smaller one", 0 for neither."""
+        said = set(self.canonical(text).split())
+        if said & set(self.bigger_words):
+            return 1
+        return -1 if said & set(self.smaller_words) else 0
+
+    def rank(self, value: str) -> Decimal | None:
+        """Where ``value`` stands among its option's values: its amount ("750ml", "10", "6 ft"
+        as 72in) or its place among letter sizes; None for a value with no order ("red")."""
+        canonical = self.canonical(value)
+        if canonical in self.size_order:
+            return Decimal(self.size_order.index(canonical))
+        number = re.match(r"^(\d+(?:\.\d+)?)(?:[a-z%]+)?(?:\s+[a-z-]+)?$", canonical)
+        return Decimal(number.group(1)) if number else None
 
     def canonical(self, text: str) -> str:
         """``text`` lower-cased, measures in base units, punctuation as single spaces."""
@@ -156,6 +178,9 @@ def load_option_values(path: Path | None = None) -> OptionValues:
         spellings,
         tuple(w.lower() for w in raw.none_words),
         tuple(w.lower() for w in raw.keep_words),
+        tuple(w.lower() for w in raw.bigger_words),
+        tuple(w.lower() for w in raw.smaller_words),
+        tuple(w.lower() for w in raw.size_order),
     )
 
 

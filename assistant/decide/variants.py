@@ -87,6 +87,7 @@ def replacement(
     what they agree on is remembered, the rest is asked again next time.
     """
     named = values.named(text, option_values(variants))
+    named.update(_relative(values, text, variants, current, named))
     readings = [_read(values, text, variants, current, wanted or {}, reading) for reading in _readings(named)]
     found = [r for r in readings if r.picked] or [r for r in readings if r.sold_out] or readings
     if len(found) == 1:
@@ -99,6 +100,37 @@ def replacement(
     return Replacement(
         agreed, picked, sold_out=not picked and any(r.sold_out for r in found), fitting=fitting
     )
+
+
+def _relative(
+    values: OptionValues, text: str, variants: Sequence[S], current: S, named: dict[str, set[str]]
+) -> dict[str, set[str]]:
+    """ "A bigger one", "a smaller size": the values above (or below) the current one, of the
+    option the message names, else of ``size``, else of the one option whose values all have an
+    order; nothing when a value of that option is named."""
+    direction = values.direction(text)
+    if not direction:
+        return {}
+    said = f" {values.canonical(text)} "
+    ordered = {
+        name: vals
+        for name, vals in option_values(variants).items()
+        if len(vals) > 1 and all(values.rank(v) is not None for v in vals)
+    }
+    by_name = [name for name in ordered if f" {values.canonical(name)} " in said]
+    target = (
+        by_name or (["size"] if "size" in ordered else []) or (list(ordered) if len(ordered) == 1 else [])
+    )
+    if not target or target[0] in named or target[0] not in current.options:
+        return {}
+    option = target[0]
+    now = values.rank(current.options[option])
+    if now is None:
+        return {}
+    wanted = {
+        v for v in ordered[option] if (rank := values.rank(v)) is not None and (rank - now) * direction > 0
+    }
+    return {option: wanted} if wanted else {}
 
 
 def _readings(named: dict[str, set[str]], limit: int = 8) -> list[dict[str, set[str]]]:

@@ -154,7 +154,7 @@ class ReturnItemsFlow(ItemsFlow):
         return self.ask_items(ctx, slots)
 
     def revise(self, turn: Turn, ctx: Context, slots: Slots) -> Slots | None:
-        """"No, refund it to my gift card": the same return, to the method named (the shop's
+        """ "No, refund it to my gift card": the same return, to the method named (the shop's
         rules still decide whether it may go there)."""
         method = self.named_method(turn) if money_words(turn.text) else None
         if method is None or method == slots.get("refund_to"):

@@ -124,3 +124,27 @@ def test_an_undecided_shared_value_is_not_remembered() -> None:
     found = replacement(VALUES, "black please", both, current=GLASSES[0])
     assert sorted(_ids(found.picked)) == ["black-green", "silver-black-2"]
     assert found.wanted == {}  # asked again rather than guessed; nothing wrong is kept
+
+
+def test_a_bigger_one_is_a_value_above_the_current_one() -> None:
+    bigger = replacement(VALUES, "a bigger one, same material", KETTLES, current=KETTLES[0])
+    # 1L plastic gas now: bigger is 1.5L or 2L; "same material" keeps plastic, which nothing
+    # bigger has, so no version fits
+    assert bigger.wanted == {"capacity": ["1.5L", "2L"], "material": ["plastic"]} and bigger.picked == []
+    larger = replacement(VALUES, "I'd like a larger capacity", KETTLES, current=KETTLES[1])
+    assert _ids(larger.picked) == ["k4"]  # 2L, the only capacity above 1.5L
+    smaller = replacement(VALUES, "something smaller", KETTLES, current=KETTLES[3])
+    assert smaller.wanted == {"capacity": ["1.5L", "1L"]}
+    # a value said outright wins over the comparison
+    named = replacement(VALUES, "a bigger one: 2 liters", KETTLES, current=KETTLES[0])
+    assert _ids(named.picked) == ["k4"]
+
+
+def test_letter_sizes_have_an_order() -> None:
+    shirts = [
+        V("m", {"size": "M", "color": "blue"}),
+        V("l", {"size": "L", "color": "blue"}),
+        V("s", {"size": "S", "color": "blue"}),
+    ]
+    assert _ids(replacement(VALUES, "one size bigger please", shirts, current=shirts[0]).picked) == ["l"]
+    assert _ids(replacement(VALUES, "a smaller size", shirts, current=shirts[0]).picked) == ["s"]
