@@ -45,6 +45,7 @@ class _FormFile(BaseModel):
     default_country: str = Field(min_length=2)
     latest_order_patterns: list[str] = Field(min_length=1)
     cheapest_patterns: list[str] = Field(min_length=1)
+    fallback_patterns: list[str] = Field(min_length=1)
     priciest_patterns: list[str] = Field(min_length=1)
     order_suffix_pattern: str = Field(min_length=1)
 
@@ -70,7 +71,17 @@ class FormRules:
     latest_order: tuple[re.Pattern[str], ...] = ()
     order_suffix_pattern: re.Pattern[str] | None = None
     cheapest: tuple[re.Pattern[str], ...] = ()
+    fallback: tuple[re.Pattern[str], ...] = ()
     priciest: tuple[re.Pattern[str], ...] = ()
+
+    def second_choice(self, text: str) -> tuple[str, str | None]:
+        """``text`` split into the first choice and the second one said with it ("..., if there
+        is no RGB one, no backlight is fine"); (text, None) when there is no second choice."""
+        for pattern in self.fallback:
+            found = pattern.search(text)
+            if found:
+                return text[: found.start()], found.group("fallback")
+        return text, None
 
     def price_rank(self, text: str) -> int:
         """-1: the customer wants the cheapest of what fits; 1: the most expensive; 0: neither."""
@@ -122,6 +133,12 @@ def load_form_rules(path: Path | None = None) -> FormRules:
         return tuple(compile_pattern(p, where=f"{origin}: {where}[{i}]") for i, p in enumerate(patterns))
 
     suffix = compile_pattern(raw.order_suffix_pattern, where=f"{origin}: order_suffix_pattern")
+    fallbacks = [p for p in raw.fallback_patterns if "(?P<fallback>" not in p]
+    if fallbacks:
+        raise ConfigError(
+            f"{origin}: fallback_patterns need a (?P<fallback>...) group: {fallbacks}",
+            key="fallback_patterns",
+        )
     if "digits" not in suffix.groupindex:
         raise ConfigError(
             f"{origin}: order_suffix_pattern needs a (?P<digits>...) group", key="order_suffix_pattern"
@@ -135,18 +152,19 @@ def load_form_rules(path: Path | None = None) -> FormRules:
         for reason, patterns in raw.cancel_reasons.items()
     )
     return FormRules(
-        registry,
-        compiled(raw.abort_patterns, "abort_patterns"),
-        reasons,
-        compiled(raw.all_items_patterns, "all_items_patterns"),
-        compiled(raw.replacement_patterns, "replacement_patterns"),
-        compiled(raw.address_patterns, "address_patterns"),
-        raw.default_country,
-        frozenset(w.lower() for w in raw.item_stopwords),
-        compiled(raw.latest_order_patterns, "latest_order_patterns"),
-        suffix,
-        compiled(raw.cheapest_patterns, "cheapest_patterns"),
-        compiled(raw.priciest_patterns, "priciest_patterns"),
+        forms=registry,
+        abort=compiled(raw.abort_patterns, "abort_patterns"),
+        cancel_reasons=reasons,
+        all_items=compiled(raw.all_items_patterns, "all_items_patterns"),
+        replacement=compiled(raw.replacement_patterns, "replacement_patterns"),
+        addresses=compiled(raw.address_patterns, "address_patterns"),
+        default_country=raw.default_country,
+        item_stopwords=frozenset(w.lower() for w in raw.item_stopwords),
+        latest_order=compiled(raw.latest_order_patterns, "latest_order_patterns"),
+        order_suffix_pattern=suffix,
+        cheapest=compiled(raw.cheapest_patterns, "cheapest_patterns"),
+        fallback=compiled(raw.fallback_patterns, "fallback_patterns"),
+        priciest=compiled(raw.priciest_patterns, "priciest_patterns"),
     )
 
 

@@ -72,6 +72,7 @@ def replacement(
     *,
     current: S,
     wanted: Wanted | None = None,
+    explicit: bool = False,
 ) -> Replacement[S]:
     """Read what ``text`` asks for in place of ``current`` (one of ``variants``), on top of what
     earlier messages asked for (``wanted``: a value named now replaces an earlier one of the same
@@ -85,10 +86,16 @@ def replacement(
     A value two options share, said without an option name ("black" for sunglasses with a frame
     and a lens color), is tried for each: the readings that find versions in stock are kept;
     what they agree on is remembered, the rest is asked again next time.
+
+    ``explicit``: every value named is asked for, the current ones too (a second choice, "if
+    there is none, the RGB one", names what it wants, not which item it is).
     """
     named = values.named(text, option_values(variants))
     named.update(_relative(values, text, variants, current, named))
-    readings = [_read(values, text, variants, current, wanted or {}, reading) for reading in _readings(named)]
+    readings = [
+        _read(values, text, variants, current, wanted or {}, reading, explicit)
+        for reading in _readings(named)
+    ]
     found = [r for r in readings if r.picked] or [r for r in readings if r.sold_out] or readings
     if len(found) == 1:
         return found[0]
@@ -158,6 +165,7 @@ def _read(
     current: S,
     wanted: Wanted,
     named: dict[str, set[str]],
+    explicit: bool,
 ) -> Replacement[S]:
     """One reading of the message (see :func:`replacement`)."""
     now = current.options
@@ -165,7 +173,7 @@ def _read(
     for name, vals in named.items():
         if len(vals) > 1 and now.get(name) in vals:  # "from linear to clicky": clicky is asked for
             vals.discard(now[name])
-    asked = {name: sorted(vals) for name, vals in named.items() if vals != {now.get(name)}}
+    asked = {name: sorted(vals) for name, vals in named.items() if explicit or vals != {now.get(name)}}
     kept = {name: [value] for name, value in values.kept(text, now).items() if name not in asked}
     said_again = {name: sorted(vals) for name, vals in named.items() if name not in {*asked, *kept}}
     merged = {**wanted, **kept, **asked}

@@ -94,3 +94,11 @@ def test_an_order_described_by_its_last_digits_or_as_the_newest() -> None:
     assert rules.means_latest_order("cancel my most recent order")
     assert rules.means_latest_order("the one I just placed")
     assert not rules.means_latest_order("cancel order #W0000001")
+
+
+def test_a_second_choice_is_split_from_the_first() -> None:
+    rules = default_form_rules()
+    first, second = rules.second_choice("clicky and RGB; if there is no such one, no backlight is fine")
+    assert first.startswith("clicky and RGB") and second == "no backlight is fine"
+    assert rules.second_choice("the white one, otherwise the black one")[1] == "the black one"
+    assert rules.second_choice("a red one please") == ("a red one please", None)

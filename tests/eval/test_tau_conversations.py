@@ -130,3 +130,18 @@ def test_the_cheapest_version_that_fits_is_proposed(
     text = f"I want to exchange the mechanical keyboard from {ORDER} for the cheapest clicky one. {email}"
     args = _confirmation(assistant.handle(sid, text, channel="web"))
     assert args["new_item_ids"] == [min(clicky)[1]]
+
+
+def test_a_second_choice_said_up_front_is_taken_when_the_first_is_sold_out(
+    chat: tuple[Services, Assistant, str], tau: dict[str, Any]
+) -> None:
+    _, assistant, sid = chat
+    email = tau["users"][CUSTOMER]["email"]
+    text = (
+        f"I want to exchange the keyboard from {ORDER} for a clicky one with white backlight in 80%; "
+        f"if there is no such one, RGB is fine. {email}"
+    )
+    # clicky, white, 80% is sold out; the keyboard is RGB now, and RGB is asked for outright here
+    args = _confirmation(assistant.handle(sid, text, channel="web"))
+    wanted = {"switch type": "clicky", "backlight": "RGB", "size": "80%"}
+    assert args["new_item_ids"] == [_variant(tau, "Mechanical Keyboard", **wanted)]

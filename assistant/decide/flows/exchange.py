@@ -76,9 +76,13 @@ class ExchangeItemsFlow(ItemsFlow):
             current = next((v for v in variants if v.variant_id == line.variant_id), None)
             if current is None:  # the product no longer lists this variant: nothing to compare with
                 continue
-            found = replacement(
-                ctx.options, said, variants, current=current, wanted=wanted.get(line.variant_id)
-            )
+            first, second = ctx.forms.second_choice(said)
+            before = wanted.get(line.variant_id)
+            found = replacement(ctx.options, first, variants, current=current, wanted=before)
+            if second is not None and not found.picked:  # "if there is no such one, X": X on top
+                found = replacement(
+                    ctx.options, second, variants, current=current, wanted=found.wanted, explicit=True
+                )
             if found.wanted:
                 wanted[line.variant_id] = found.wanted
             rank = ctx.forms.price_rank(said)
