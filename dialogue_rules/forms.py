@@ -46,6 +46,7 @@ class _FormFile(BaseModel):
     latest_order_patterns: list[str] = Field(min_length=1)
     cheapest_patterns: list[str] = Field(min_length=1)
     fallback_patterns: list[str] = Field(min_length=1)
+    all_but_patterns: list[str] = Field(min_length=1)
     priciest_patterns: list[str] = Field(min_length=1)
     order_suffix_pattern: str = Field(min_length=1)
 
@@ -72,7 +73,16 @@ class FormRules:
     order_suffix_pattern: re.Pattern[str] | None = None
     cheapest: tuple[re.Pattern[str], ...] = ()
     fallback: tuple[re.Pattern[str], ...] = ()
+    leave_out: tuple[re.Pattern[str], ...] = ()
     priciest: tuple[re.Pattern[str], ...] = ()
+
+    def all_but(self, text: str) -> str | None:
+        """The words after "except" in "all of them except the shoes"; None without them."""
+        for pattern in self.leave_out:
+            found = pattern.search(text)
+            if found:
+                return text[found.end() :]
+        return None
 
     def second_choice(self, text: str) -> tuple[str, str | None]:
         """``text`` split into the first choice and the second one said with it ("..., if there
@@ -164,6 +174,7 @@ def load_form_rules(path: Path | None = None) -> FormRules:
         order_suffix_pattern=suffix,
         cheapest=compiled(raw.cheapest_patterns, "cheapest_patterns"),
         fallback=compiled(raw.fallback_patterns, "fallback_patterns"),
+        leave_out=compiled(raw.all_but_patterns, "all_but_patterns"),
         priciest=compiled(raw.priciest_patterns, "priciest_patterns"),
     )
 

@@ -36,11 +36,16 @@ def pick_items(
     asked: bool,
     values: Mapping[str, Iterable[str]] | None = None,
 ) -> list[str]:
-    """Variant ids of the order lines the customer means: "all of them", the products named
+    """Variant ids of the order lines the customer means: "all of them" (but those named after
+    "except"), the products named
     ("the garden hose and the earbuds", "the keyboard and the thermostat"; two lines of one
     product told apart by their option values), else the line whose words the message shares
     most. ``values`` as for :func:`mentions`."""
     if ctx.forms.means_all_items(text):
+        left_out = ctx.forms.all_but(text)
+        if left_out is not None:  # "all of them except the shoes"
+            named = _named_lines(ctx, left_out, lines, values) or []
+            return [line.variant_id for line in lines if line.variant_id not in named]
         return [line.variant_id for line in lines]
     named = _named_lines(ctx, text, lines, values)
     if named is not None:

@@ -123,3 +123,8 @@ def test_a_wish_after_the_item_does_not_pick_its_twin(ctx: Context) -> None:
         "I'd like the keyboard in switch type linear, size 80% instead"
     )
     assert pick_items(ctx, text, keyboards, asked=False) == ["V-K2"]
+
+
+def test_all_of_them_except_the_ones_named(ctx: Context) -> None:
+    assert pick_items(ctx, "all of them except the socks", LINES, asked=True) == ["V-1", "V-3"]
+    assert pick_items(ctx, "everything but not the shoe or the t-shirt", LINES, asked=True) == ["V-2"]
