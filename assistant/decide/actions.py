@@ -176,6 +176,7 @@ def default_actions() -> list[Action]:
         StartForm("change_address", "change_address"),
         StartForm("change_payment", "change_payment"),
         StartForm("change_default_address", "change_default_address"),
+        StartForm("account_info", "account_info"),
         # the customer and the people behind the shop
         Special("authenticate", _authenticate),
         HandOff("human_handoff", "customer_request"),

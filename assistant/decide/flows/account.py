@@ -1,15 +1,16 @@
-"""Account flows: verify who the customer is on request ("it's jane@example.com"), and change
-the customer's default address (the one new orders ship to; a pending order's own shipping
+"""Account flows: verify who the customer is on request ("it's jane@example.com"), say what is
+on file (payment methods, gift card balances, default address), and change the customer's
+default address (the one new orders ship to; a pending order's own shipping
 address is the ``change_address`` flow's)."""
 
 from __future__ import annotations
 
 from assistant.decide.context import Context
-from assistant.decide.flows.base import Filled, FlowBase, NoSlotFlow, Slots, confirm, no_question
-from assistant.decide.turn import Turn
+from assistant.decide.flows.base import Filled, FlowBase, NoSlotFlow, Slots, confirm, no_question, refusal
+from assistant.decide.turn import ToolError, Turn
 from assistant.reply.draft import Draft
 from assistant.reply.formatting import address_line
-from tools.customer import ChangeDefaultAddress, DefaultAddressResult
+from tools.customer import ChangeDefaultAddress, DefaultAddressResult, GetCustomerProfile
 from tools.policy import ToolOutcome
 
 
@@ -18,6 +19,26 @@ class AuthenticateFlow(NoSlotFlow):
 
     def act(self, turn: Turn, ctx: Context, slots: Slots) -> Draft:
         return ctx.draft("auth_ok", name=turn.state.slots.customer_name or "there")
+
+
+class AccountInfoFlow(NoSlotFlow):
+    """What the shop has on file: payment methods (gift cards with their balance) and the
+    default address, for the verified customer only."""
+
+    name = "account_info"
+
+    def act(self, turn: Turn, ctx: Context, slots: Slots) -> Draft:
+        outcome = turn.call(GetCustomerProfile, {})
+        if isinstance(outcome, ToolError):
+            return refusal(ctx, outcome)
+        profile = outcome.result
+        default = next((a for a in profile.addresses if a.is_default), None)
+        return ctx.draft(
+            "account_info",
+            methods="; ".join(m.label for m in profile.payment_methods) or "none",
+            address=address_line(default.model_dump()) if default else "none on file",
+            results=[profile],
+        )
 
 
 class ChangeDefaultAddressFlow(FlowBase):
@@ -47,4 +68,4 @@ class ChangeDefaultAddressFlow(FlowBase):
         return ctx.draft("default_address_done", address=address_line(result.address), results=[result])
 
 
-ACCOUNT_FLOWS = (AuthenticateFlow, ChangeDefaultAddressFlow)
+ACCOUNT_FLOWS = (AuthenticateFlow, AccountInfoFlow, ChangeDefaultAddressFlow)

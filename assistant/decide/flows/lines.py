@@ -44,8 +44,8 @@ def pick_items(
     if ctx.forms.means_all_items(text):
         left_out = ctx.forms.all_but(text)
         if left_out is not None:  # "all of them except the shoes"
-            named = _named_lines(ctx, left_out, lines, values) or []
-            return [line.variant_id for line in lines if line.variant_id not in named]
+            excluded = _named_lines(ctx, left_out, lines, values) or []
+            return [line.variant_id for line in lines if line.variant_id not in excluded]
         return [line.variant_id for line in lines]
     named = _named_lines(ctx, text, lines, values)
     if named is not None:

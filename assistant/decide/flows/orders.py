@@ -132,7 +132,8 @@ class TrackOrderFlow(OrderFlow):
         tracking = ""
         if order.tracking:
             shipment = order.tracking[0]
-            tracking = f" Shipped with {shipment.carrier}, tracking number {shipment.tracking_id}."
+            carrier = f" with {shipment.carrier}" if shipment.carrier else ""
+            tracking = f" Shipped{carrier}, tracking number {shipment.tracking_id}."
         return ctx.draft(
             "order_status",
             order_id=order.order_id,

@@ -93,7 +93,28 @@ def _offered(details: ProductDetails) -> str:
 
 def product_details(turn: Turn, ctx: Context) -> Draft:
     asked = _asked(turn, ctx)
-    return asked if isinstance(asked, Draft) else _details(ctx, asked.details)
+    if isinstance(asked, Draft):
+        return asked
+    return _by_price(turn, ctx, asked) or _details(ctx, asked.details)
+
+
+def _by_price(turn: Turn, ctx: Context, asked: Asked) -> Draft | None:
+    """ "The cheapest t-shirt in stock" (or the most expensive): that one version, of those
+    having every value named; None when the message does not rank by price."""
+    rank = ctx.forms.price_rank(turn.text)
+    in_stock = [v for v in asked.fits if v.available]
+    if not rank or not in_stock:
+        return None
+    best = sorted(in_stock, key=lambda v: -rank * v.price)[0]
+    return ctx.draft(
+        "variant_price",
+        title=asked.details.title,
+        wanted=options_text(best.options),
+        price=ctx.money(best.price),
+        stock_line=_stock_line([best]),
+        products=[card_from(asked.details)],
+        results=[asked.details],
+    )
 
 
 def _details(ctx: Context, details: ProductDetails) -> Draft:
@@ -113,7 +134,9 @@ def _details(ctx: Context, details: ProductDetails) -> Draft:
 
 def price_question(turn: Turn, ctx: Context) -> Draft:
     asked = _asked(turn, ctx)
-    return asked if isinstance(asked, Draft) else _price(ctx, asked)
+    if isinstance(asked, Draft):
+        return asked
+    return _by_price(turn, ctx, asked) or _price(ctx, asked)
 
 
 def _price(ctx: Context, asked: Asked) -> Draft:
@@ -168,6 +191,9 @@ def availability(turn: Turn, ctx: Context) -> Draft:
     asked = _asked(turn, ctx)
     if isinstance(asked, Draft):
         return asked
+    ranked = _by_price(turn, ctx, asked)
+    if ranked is not None:
+        return ranked
     if not asked.wanted:
         return _details(ctx, asked.details) if not asked.named else _price(ctx, asked)
     details = asked.details
