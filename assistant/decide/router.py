@@ -21,6 +21,7 @@ Failed turns in a row (not understood, refused) are counted; at
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from assistant.decide.actions import ActionEnv, ActionRegistry, HandOff, default_actions
 from assistant.decide.context import Context
@@ -39,7 +40,7 @@ from assistant.llm.protocol import LLM
 from assistant.reply.draft import Draft
 from assistant.sessions.slots import ActiveForm, ConfirmationOutcome, Mode, SlotName
 from dialogue_rules.handoff import HandoffRules
-from dialogue_rules.intents import IntentConfig, MatchSource
+from dialogue_rules.intents import IntentConfig, IntentResult, MatchSource
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +117,7 @@ class Router:
 
     def _decide(self, turn: Turn) -> Draft:
         guarded = turn.guarded
+        turn.intent = self._task_over_tone(turn.intent)
         intent = turn.intent
         turn.step("intent", intent.intent, confidence=intent.confidence, source=intent.source.value)
         if guarded.off_topic and guarded.violation is not None:
@@ -128,8 +130,12 @@ class Router:
         action = self.actions.get(intent.intent)
         if isinstance(action, HandOff) and not _guessed_in_form(turn):
             return action.run(turn, self.env)
+        # An upset customer who asks for something the tools do ("I'm really frustrated, I want
+        # to exchange it") is served, not handed off; asking for a person still hands off.
+        task = intent.source is MatchSource.PATTERN and self.actions.form_of(intent.intent) is not None
+        sentiment = replace(intent.sentiment, strong_negative=False) if task else intent.sentiment
         trigger = self.env.handoff.check(
-            sentiment=intent.sentiment, text=turn.text, failed_turns=0, max_failed_turns=10**6
+            sentiment=sentiment, text=turn.text, failed_turns=0, max_failed_turns=10**6
         )
         if trigger is not None and trigger.name == "out_of_scope":
             said = self.env.handoff.out_of_scope_words(turn.text)
@@ -144,6 +150,18 @@ class Router:
         if answered is not None:
             return answered
         return action.run(turn, self.env)
+
+    def _task_over_tone(self, intent: IntentResult) -> IntentResult:
+        """ "I'm really frustrated, I want to exchange it": the complaint is the tone, the
+        exchange the request. A complaint (an intent that hands off for negative sentiment) said
+        with a task the tools do, both by pattern, is the task."""
+        action = self.actions.get(intent.intent)
+        if not (isinstance(action, HandOff) and action.trigger == "negative_sentiment"):
+            return intent
+        for candidate in intent.candidates:
+            if candidate.source is MatchSource.PATTERN and self.actions.form_of(candidate.intent) is not None:
+                return replace(intent, intent=candidate.intent, confidence=candidate.score)
+        return intent
 
     def _pending_confirmation(self, turn: Turn) -> Draft | None:
         pending = turn.state.pending_confirmation
@@ -171,6 +189,14 @@ class Router:
             return self.ctx.draft("confirm_declined")
         if intent in ("unknown", "thanks") and not turn.entities.items:
             # Neither yes nor no: ask again rather than guess.
+            return confirmation_draft(self.ctx, pending.summary)
+        ids = set(turn.entities.order_ids)
+        if (
+            ids
+            and ids == {pending.args.get("order_id")}
+            and intent in ("order_status", "authenticate", "unknown")
+        ):
+            # "It was order #W..." naming the order already in the prompt: still the same question.
             return confirmation_draft(self.ctx, pending.summary)
         turn.resolve_confirmation(ConfirmationOutcome.DECLINED)
         return None

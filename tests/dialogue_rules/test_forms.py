@@ -102,3 +102,10 @@ def test_a_second_choice_is_split_from_the_first() -> None:
     assert first.startswith("clicky and RGB") and second == "no backlight is fine"
     assert rules.second_choice("the white one, otherwise the black one")[1] == "the black one"
     assert rules.second_choice("a red one please") == ("a red one please", None)
+
+
+def test_at_all_is_not_all_of_them() -> None:
+    rules = default_form_rules()
+    assert rules.means_all_items("return all of them") and rules.means_all_items("both please")
+    assert not rules.means_all_items("it doesn't work at all")
+    assert not rules.means_all_items("it breaks all the time")

@@ -166,3 +166,26 @@ def test_the_same_question_is_not_asked_a_third_time(decider: Decider, make_turn
     assert len(labels) == 2 and all(label in third.text for label in labels)
     turn, fourth = _say(decider, make_turn, turn.state, "that one")
     assert turn.state.mode is Mode.AGENT and fourth == "handoff_offer"
+
+
+def test_an_upset_customer_asking_for_a_task_is_served_not_handed_off(
+    decider: Decider, make_turn: MakeTurn
+) -> None:
+    state = SessionState(session_id="decide-1", slots=VERIFIED)
+    turn = make_turn("I'm really frustrated, I want to cancel order #W0000001", state=state)
+    assert turn.intent.intent == "complaint"  # the tone ranks first among the patterns
+    draft = decider.router.route(turn)
+    assert turn.state.mode is Mode.BOT and draft.template == "ask_cancel_reason"
+    # without a task in it, the same tone still goes to a person
+    upset = make_turn("I'm really frustrated with you", state=state)
+    decider.router.route(upset)
+    assert upset.state.mode is Mode.AGENT
+
+
+def test_naming_the_order_of_a_pending_confirmation_asks_it_again(
+    decider: Decider, make_turn: MakeTurn
+) -> None:
+    asked = _confirmation(decider, make_turn)
+    turn = make_turn("it was order #W0000001", state=asked.state)
+    assert decider.router.route(turn).template == "confirm_action"
+    assert turn.state.pending_confirmation is not None
