@@ -14,6 +14,7 @@ from assistant.decide.context import Context
 from assistant.decide.router import Router, build_router
 from assistant.decide.turn import Turn
 from assistant.reply.templates import default_templates
+from assistant.sessions.slots import Slots
 from assistant.sessions.state import SessionState
 from core.config import DialogueSettings, ShopSettings
 from dialogue_rules.entities.extract import extract_all
@@ -22,9 +23,12 @@ from dialogue_rules.guardrails import check_input
 from dialogue_rules.handoff import default_handoff_rules
 from dialogue_rules.intents import IntentMatcher
 from dialogue_rules.search_terms import default_search_terms
+from tests.shop_fixture import ALICE
 from tools.policy import ToolExecutor
 
 MakeTurn = Callable[..., Turn]
+ALICE_STATE = SessionState(session_id="decide-1", slots=Slots(customer_id=ALICE, customer_name="Alice"))
+"""A conversation in which the fixture shop's Alice is verified."""
 
 
 @pytest.fixture(scope="session")

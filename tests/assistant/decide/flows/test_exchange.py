@@ -6,10 +6,8 @@ from assistant.decide.context import Context
 from assistant.decide.flows.exchange import ExchangeItemsFlow
 from assistant.sessions.slots import Slots
 from assistant.sessions.state import SessionState
-from tests.assistant.decide.conftest import MakeTurn
-from tests.shop_fixture import ALICE, BOB, SHOE_BLUE_9, TEE_BLACK
-
-ALICE_STATE = SessionState(session_id="decide-1", slots=Slots(customer_id=ALICE, customer_name="Alice"))
+from tests.assistant.decide.conftest import ALICE_STATE, MakeTurn
+from tests.shop_fixture import BOB, SHOE_BLUE_9, TEE_BLACK
 
 
 def test_an_exchange_finds_the_variant_with_the_wanted_options(ctx: Context, make_turn: MakeTurn) -> None:

@@ -12,12 +12,8 @@ from assistant.decide.flows.orders import (
     order_of,
 )
 from assistant.decide.flows.returns import ReturnItemsFlow
-from assistant.sessions.slots import Slots
-from assistant.sessions.state import SessionState
-from tests.assistant.decide.conftest import MakeTurn
-from tests.shop_fixture import ALICE, SOCK
-
-ALICE_STATE = SessionState(session_id="decide-1", slots=Slots(customer_id=ALICE, customer_name="Alice"))
+from tests.assistant.decide.conftest import ALICE_STATE, MakeTurn
+from tests.shop_fixture import SOCK
 
 
 def test_cancel_reads_the_order_and_the_reason_from_one_message(ctx: Context, make_turn: MakeTurn) -> None:

@@ -4,12 +4,8 @@ from __future__ import annotations
 
 from assistant.decide.context import Context
 from assistant.decide.flows.returns import ReturnItemsFlow
-from assistant.sessions.slots import Slots
-from assistant.sessions.state import SessionState
-from tests.assistant.decide.conftest import MakeTurn
-from tests.shop_fixture import ALICE, SOCK
-
-ALICE_STATE = SessionState(session_id="decide-1", slots=Slots(customer_id=ALICE, customer_name="Alice"))
+from tests.assistant.decide.conftest import ALICE_STATE, MakeTurn
+from tests.shop_fixture import SOCK
 
 
 def test_return_reads_order_items_and_a_gift_card_refund(ctx: Context, make_turn: MakeTurn) -> None:
