@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
-from assistant.decide.actions import ActionEnv, ActionRegistry, HandOff, default_actions
+from assistant.decide.actions import Action, ActionEnv, ActionRegistry, HandOff, default_actions
 from assistant.decide.context import Context
 from assistant.decide.fallback import Fallback
 from assistant.decide.flows.account import ACCOUNT_FLOWS
@@ -33,6 +33,7 @@ from assistant.decide.flows.orders import ORDER_FLOWS
 from assistant.decide.flows.returns import RETURN_FLOWS
 from assistant.decide.flows.runner import FormRunner
 from assistant.decide.flows.shopping import SHOP_FLOWS
+from assistant.decide.goals import split_goals
 from assistant.decide.handoff import hand_off
 from assistant.decide.named_products import in_named_title
 from assistant.decide.turn import ToolError, Turn
@@ -43,6 +44,7 @@ from dialogue_rules.handoff import HandoffRules
 from dialogue_rules.intents import IntentConfig, IntentResult, MatchSource
 
 log = logging.getLogger(__name__)
+_IDENTITY_KINDS = frozenset({"email", "zip_code", "person_name"})
 
 
 def default_flows() -> list[Flow]:
@@ -87,7 +89,40 @@ class Router:
     def route(self, turn: Turn) -> Draft:
         before = turn.state.active_form
         draft = self._no_third_ask(turn, before, self._decide(turn))
-        return self._count_failure(turn, draft)
+        return self._next_goal(turn, self._count_failure(turn, draft))
+
+    def _next_goal(self, turn: Turn, draft: Draft) -> Draft:
+        """With the task before done (or dropped), the next one said with it begins, in the same
+        reply."""
+        queued = turn.state.slots.queued_goals
+        state = turn.state
+        if not queued or state.mode is not Mode.BOT or state.active_form or state.pending_confirmation:
+            return draft
+        goal, rest = queued[0], queued[1:]
+        turn.set_slot(SlotName.QUEUED_GOALS, list(rest))
+        turn.step("goal", goal.intent, event="start")
+        view = turn.about(goal.text)
+        view.intent = replace(turn.intent, intent=goal.intent)
+        following = self.actions.get(goal.intent).run(view, self.env)
+        turn.state = view.state
+        return draft.then(following)
+
+    def _run(self, turn: Turn, action: Action) -> Draft:
+        """Run the intent's action on the words of its own task, queueing the other tasks the
+        message asks for (:mod:`assistant.decide.goals`)."""
+        words, queued = split_goals(turn.intent, self.intents, self.actions, turn.text)
+        if not queued:
+            return action.run(turn, self.env)
+        turn.set_slot(SlotName.QUEUED_GOALS, [*turn.state.slots.queued_goals, *queued])
+        turn.step("goal", turn.intent.intent, event="split", queued=[g.intent for g in queued])
+        view = turn.about(words)
+        if view.entities.identity is None and turn.entities.identity is not None:
+            # who the customer is holds for every task of the message ("..., I'm jane@example.com")
+            who = [e for e in turn.entities.items if e.kind in _IDENTITY_KINDS]
+            view.entities = replace(view.entities, items=(*view.entities.items, *who))
+        draft = action.run(view, self.env)
+        turn.state = view.state
+        return draft
 
     def _no_third_ask(self, turn: Turn, before: ActiveForm | None, draft: Draft) -> Draft:
         """The same question is not asked a third time in a row: the third time it comes as a
@@ -149,7 +184,7 @@ class Router:
             answered = self._in_form(turn)
         if answered is not None:
             return answered
-        return action.run(turn, self.env)
+        return self._run(turn, action)
 
     def _task_over_tone(self, intent: IntentResult) -> IntentResult:
         """ "I'm really frustrated, I want to exchange it": the complaint is the tone, the

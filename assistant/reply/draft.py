@@ -51,6 +51,25 @@ class Draft:
     def sheet(self) -> FactSheet:
         return FactSheet.build(draft=self.text, facts=self.facts, values=self.values)
 
+    def then(self, other: Draft) -> Draft:
+        """This reply followed by ``other`` in one message (one task done, the next begun); sent
+        as written (never rephrased), with ``other``'s buttons."""
+        rendered = Rendered(
+            name=other.template,
+            text=f"{self.text}\n\n{other.text}",
+            quick_replies=other.buttons(),
+            phrase=False,
+        )
+        return Draft(
+            rendered=rendered,
+            facts=[*self.facts, *other.facts],
+            values=[*self.values, *other.values],
+            products=other.products or self.products,
+            citations=(*self.citations, *other.citations),
+            quick_replies=other.buttons(),
+            failed=other.failed,
+        )
+
 
 @dataclass(frozen=True)
 class Drafts:

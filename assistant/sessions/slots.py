@@ -80,6 +80,14 @@ class ActiveForm(_Shape):
     question: str | None = Field(default=None, max_length=64, description="Digest of the last question.")
 
 
+class QueuedGoal(_Shape):
+    """A second task said in the same message as the first ("cancel #W1 and return the lamp
+    from #W2"): taken up once the first is done."""
+
+    intent: Identifier
+    text: str = Field(min_length=1, max_length=2000)
+
+
 class PendingConfirmation(_Shape):
     """A side effect waiting for the customer's yes; ``token`` comes from the policy layer."""
 
@@ -109,6 +117,7 @@ class SlotName(enum.StrEnum):
     ACTIVE_FORM = "active_form"
     PENDING_CONFIRMATION = "pending_confirmation"
     CONFIRMING_FORM = "confirming_form"
+    QUEUED_GOALS = "queued_goals"
     FAILED_TURNS = "failed_turns"
     LAST_SEARCH = "last_search"
     CART_SEEN = "cart_seen"
@@ -129,6 +138,7 @@ class Slots(_Shape):
     confirming_form: ActiveForm | None = Field(
         default=None, description="The last form filled, so a correction to its confirmation reopens it."
     )
+    queued_goals: tuple[QueuedGoal, ...] = Field(default=(), description="Tasks said with another, in turn.")
     failed_turns: int = Field(default=0, ge=0, description="Failed turns in a row.")
     last_search: SearchMemory | None = None
     cart_seen: bool = Field(default=False, description="The cart was shown or changed in this conversation.")

@@ -189,3 +189,27 @@ def test_naming_the_order_of_a_pending_confirmation_asks_it_again(
     turn = make_turn("it was order #W0000001", state=asked.state)
     assert decider.router.route(turn).template == "confirm_action"
     assert turn.state.pending_confirmation is not None
+
+
+def test_two_tasks_in_one_message_are_done_in_turn(
+    decider: Decider, make_turn: MakeTurn, database: Database
+) -> None:
+    state = SessionState(session_id="decide-1", slots=VERIFIED)
+    turn, template = _say(
+        decider, make_turn, state, "Please cancel order #W0000001, and also return the socks from #W0000002"
+    )
+    # the cancel reads only its own words: its order, not the return's
+    assert template == "ask_cancel_reason"
+    assert turn.state.active_form is not None and turn.state.active_form.slots["order_id"] == "#W0000001"
+    assert [g.intent for g in turn.state.slots.queued_goals] == ["return_items"]
+    turn, template = _say(decider, make_turn, turn.state, "I ordered it by mistake")
+    pending = turn.state.pending_confirmation
+    assert template == "confirm_action" and pending is not None and pending.args["order_id"] == "#W0000001"
+    turn = make_turn("yes", state=turn.state)
+    draft = decider.router.route(turn)
+    assert _status(database, "#W0000001") is OrderStatus.CANCELLED
+    # the cancel is reported and the return begins in the same reply, with its own order
+    assert "cancelled" in draft.text and draft.template == "ask_refund_method"
+    form = turn.state.active_form
+    assert form is not None and form.name == "return_items" and form.slots["order_id"] == "#W0000002"
+    assert turn.state.slots.queued_goals == ()

@@ -1,0 +1,34 @@
+"""Several tasks in one message are cut into each task's own words."""
+
+from __future__ import annotations
+
+from assistant.decide.actions import ActionRegistry, default_actions
+from assistant.decide.goals import split_goals
+from dialogue_rules.intents import IntentMatcher
+
+
+def _split(matcher: IntentMatcher, text: str) -> tuple[str, str, list[tuple[str, str]]]:
+    intent = matcher.match(text)
+    words, queued = split_goals(intent, matcher.config, ActionRegistry(default_actions()), text)
+    return intent.intent, words, [(g.intent, g.text) for g in queued]
+
+
+def test_each_task_gets_its_own_words(rules_only: IntentMatcher) -> None:
+    intent, words, queued = _split(
+        rules_only, "I want to cancel order #W0000001 and also return the socks from #W0000002"
+    )
+    assert intent == "cancel_order" and "#W0000002" not in words and "#W0000001" in words
+    assert queued == [("return_items", "return the socks from #W0000002")]
+
+
+def test_the_task_said_first_may_be_the_one_queued(rules_only: IntentMatcher) -> None:
+    text = "Return the socks from #W0000002. Then please cancel #W0000001."
+    intent, words, queued = _split(rules_only, text)
+    said = {intent: words, **dict(queued)}
+    assert said["return_items"] == "Return the socks from #W0000002"
+    assert said["cancel_order"] == "please cancel #W0000001"
+
+
+def test_one_task_is_left_whole(rules_only: IntentMatcher) -> None:
+    text = "please cancel order #W0000001, I ordered it by mistake"
+    assert _split(rules_only, text) == ("cancel_order", text, [])
