@@ -2,7 +2,7 @@
 words are cut where each task's own words begin, the first task is handled with its words only
 (so the second's order id or items do not leak into it), and the others wait in the
 conversation (``queued_goals``) until the first is done or dropped. A second task counts only
-with an order id of its own: two patterns can read one request in two sentences ("I moved.
+when its words name an order: two patterns can read one request in two sentences ("I moved.
 Please update my address"), and leaving a message whole is the safe mistake."""
 
 from __future__ import annotations
@@ -50,17 +50,9 @@ def split_goals(
     queued = [
         QueuedGoal(intent=name, text=words[name])
         for name in ordered
-        if name != intent.intent and _own_order(words[name], first)
+        if name != intent.intent and extract_all(words[name]).order_ids
     ]
     return (first, queued) if queued and first else (text, [])
-
-
-def _own_order(words: str, first: str) -> bool:
-    """A second task is told apart by an order of its own ("..., and return the lamp from
-    #W7654321"); without one, two patterns may be reading one request ("I moved. Update my
-    address") and the message is left whole."""
-    ids = set(extract_all(words).order_ids)
-    return bool(ids) and not ids & set(extract_all(first).order_ids)
 
 
 def _clause(words: str) -> str:

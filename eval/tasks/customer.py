@@ -91,7 +91,16 @@ class SimulatedCustomer:
         hello = self._pick("Hi.", "Hello!", "Hi there,", "Hey,", "")
         if not self.goals:
             return f"{hello} I have a question about my orders.".strip()
-        return f"{hello} {self.request(self.goals[0])}".strip()
+        first = self.request(self.goals[0])
+        second = self.goals[1] if len(self.goals) > 1 else None
+        if second is not None and second.kwargs.get("order_id") and self.rng.random() < 0.3:
+            # two tasks in one message, now and then
+            return f"{hello} {first} {self._pick('Also,', 'And')} {self._lower(self.request(second))}".strip()
+        return f"{hello} {first}".strip()
+
+    @staticmethod
+    def _lower(sentence: str) -> str:
+        return sentence[:1].lower() + sentence[1:]
 
     def identity(self, *, refused: bool = False) -> str:
         """Who the customer is; after a refusal, the next email they can think of."""
@@ -265,12 +274,31 @@ class SimulatedCustomer:
         goal = self.goals[0] if self.goals else None
         if goal is None:
             return self._finish()
+        done = (_DONE.search(text) and goal.kwargs.get("order_id", "") in text) or _REFUSED.search(text)
+        if done:
+            # done, or refused for a reason the customer accepts; after two requests in one
+            # message, a refusal is about the one it names the money or item words of
+            self.goals.pop(self._refused_goal(text) if _REFUSED.search(text) else 0)
+            if not self.goals:
+                return self._finish()
+            goal = self.goals[0]
+            # the reply may go on to the next task at once (asked for in the same message)
+            rest = text.split("\n\n", 1)[1] if "\n\n" in text else ""
+            if not rest.strip():
+                return self.request(goal)
+            text = rest
         if _CONFIRM.search(text):
             return self._confirm(goal, text)
-        if (_DONE.search(text) and goal.kwargs.get("order_id", "") in text) or _REFUSED.search(text):
-            self.goals.pop(0)  # done, or refused for a reason the customer accepts
-            return self.request(self.goals[0]) if self.goals else self._finish()
         return self._answer(goal, text)
+
+    def _refused_goal(self, text: str) -> int:
+        """Which of the first two goals a refusal is about: a payment change's when the refusal
+        speaks of paying with a gift card or card, else the first."""
+        paying = re.search(r"\b(?:gift card|pay|paid|balance)\b", text, re.I) is not None
+        for index, goal in enumerate(self.goals[:2]):
+            if paying and goal.name == "modify_pending_order_payment":
+                return index
+        return 0
 
     def _finish(self) -> str | None:
         if self.finished:

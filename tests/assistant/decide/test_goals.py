@@ -32,3 +32,18 @@ def test_the_task_said_first_may_be_the_one_queued(rules_only: IntentMatcher) ->
 def test_one_task_is_left_whole(rules_only: IntentMatcher) -> None:
     text = "please cancel order #W0000001, I ordered it by mistake"
     assert _split(rules_only, text) == ("cancel_order", text, [])
+
+
+def test_two_tasks_on_one_order_are_split_but_one_request_in_two_sentences_is_not(
+    rules_only: IntentMatcher,
+) -> None:
+    text = (
+        "Please change the shipping address of order #W0000001 to 1 Oak Street, Springfield, IL 62704. "
+        "And I'd like to pay for order #W0000001 with my gift card."
+    )
+    intent, words, queued = _split(rules_only, text)
+    said = {intent: words, **dict(queued)}
+    assert set(said) == {"change_address", "change_payment"}
+    assert "gift card" not in said["change_address"] and "Oak Street" not in said["change_payment"]
+    whole = "I moved. Can you update the address you have on file for me?"
+    assert _split(rules_only, whole)[2] == []
