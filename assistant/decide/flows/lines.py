@@ -23,7 +23,7 @@ _BREAK = re.compile(r"\s+and\s+|[,;:]|\.\s|\bfor\s+the\b|\bas\s+for\b", re.I)
 _DETERMINER = re.compile(r"\b(?:the|my|a|an|this|that|these|those|both)\s+$")
 
 #: Breaks that end what is said about one item even when the next words name the same product.
-_STRONG_BREAK = re.compile(r"\s+and\s+|[.;!?]\s")
+_STRONG_BREAK = re.compile(r"\s+and\s+|[.;:!?]\s")
 
 Mention = tuple[int, int, str]  # start, end, the line's product name (lower case)
 

@@ -128,3 +128,16 @@ def test_a_wish_after_the_item_does_not_pick_its_twin(ctx: Context) -> None:
 def test_all_of_them_except_the_ones_named(ctx: Context) -> None:
     assert pick_items(ctx, "all of them except the socks", LINES, asked=True) == ["V-1", "V-3"]
     assert pick_items(ctx, "everything but not the shoe or the t-shirt", LINES, asked=True) == ["V-2"]
+
+
+def test_the_wishes_after_two_twin_items_go_one_to_each(ctx: Context) -> None:
+    black = _line("V-A", "Smart Watch", color="black", band="silicone", display="LCD")
+    silver = _line("V-B", "Smart Watch", color="silver", band="metal", display="AMOLED")
+    text = (
+        "change the smart watch (color black, band silicone, display LCD) and the smart watch (color "
+        "silver, band metal, display AMOLED) in my order: I'd like the same smart watch again and the "
+        "watch in gold, leather, LCD instead"
+    )
+    about_black, about_silver = segments(ctx, text, [black, silver])
+    assert "same smart watch again" in about_black and "gold" not in about_black
+    assert "gold" in about_silver and "same" not in about_silver
