@@ -19,50 +19,64 @@ from dialogue_rules.intents import IntentConfig, IntentResult, MatchSource
 _BREAK = re.compile(r"[.;!?]\s+|,?\s+(?:and|also|then|plus)\s+(?:also\s+|then\s+)?|,\s+", re.I)
 #: What joins a task's words to the one before ("and also", ". Then").
 _JOIN = re.compile(r"^[\s.,;!?]*(?:(?:and|also|then|plus)\b[\s,]*)*", re.I)
+_TAIL = re.compile(r"(?:[\s.,;!?]+(?:and|also|then|plus)\b)+[\s.,;!?]*$", re.I)
 
 
 def split_goals(
     intent: IntentResult, config: IntentConfig, actions: ActionRegistry, text: str
 ) -> tuple[str, list[QueuedGoal]]:
     """The words of the task ``intent`` names, and the other tasks of the message with theirs
-    (in the order said); ``(text, [])`` for a message with one task."""
-    spans: dict[str, tuple[int, int]] = {}
-    forms: set[str | None] = set()
-    for candidate in intent.candidates:
-        form = actions.form_of(candidate.intent)
-        if candidate.source is not MatchSource.PATTERN or form is None or form in forms:
-            continue
-        span = _first_match(config, candidate.intent, text)
-        if span is not None and all(_apart(text, span, other) for other in spans.values()):
-            spans[candidate.intent] = span
-            forms.add(form)
-    starts = {name: span[0] for name, span in spans.items()}
-    if intent.intent not in starts or len(starts) < 2:
+    (in the order said; the same task twice counts twice: "cancel #W1. And cancel #W2 too");
+    ``(text, [])`` for a message with one task."""
+    if intent.source is not MatchSource.PATTERN or actions.form_of(intent.intent) is None:
         return text, []
-    ordered = sorted(starts, key=starts.__getitem__)
+    found: list[tuple[int, int, str]] = []  # where each task's words begin and end, and its intent
+    # The message's own pattern hits first (their excludes were read on the whole message),
+    # then every other task, higher priority first (excludes read on its own words, below).
+    ranked = [c.intent for c in intent.candidates if c.source is MatchSource.PATTERN]
+    rest = sorted((r for r in config.intents if r.name not in ranked), key=lambda r: -r.priority)
+    for name in dict.fromkeys([intent.intent, *ranked, *(r.name for r in rest)]):
+        if actions.form_of(name) is None:
+            continue
+        for span in _matches(config, name, text):
+            if all(_apart(text, span, (start, end)) for start, end, _ in found):
+                found.append((*span, name))
+    found.sort()
+    mine = next((i for i, (_, _, name) in enumerate(found) if name == intent.intent), None)
+    if mine is None or len(found) < 2:
+        return text, []
     cuts = [0]
-    for before, after in pairwise(ordered):
-        breaks = [m.start() for m in _BREAK.finditer(text, starts[before], starts[after])]
-        cuts.append(breaks[-1] if breaks else starts[after])
+    for (before, _, _), (after, _, _) in pairwise(found):
+        breaks = [m.start() for m in _BREAK.finditer(text, before, after)]
+        cuts.append(breaks[-1] if breaks else after)
     cuts.append(len(text))
-    words = {name: _clause(text[cuts[i] : cuts[i + 1]]) for i, name in enumerate(ordered)}
-    first = words[intent.intent]
+    words = [_clause(text[cuts[i] : cuts[i + 1]]) for i in range(len(found))]
     queued = [
-        QueuedGoal(intent=name, text=words[name])
-        for name in ordered
-        if name != intent.intent and extract_all(words[name]).order_ids
+        QueuedGoal(intent=name, text=words[i])
+        for i, (_, _, name) in enumerate(found)
+        if i != mine and extract_all(words[i]).order_ids and not _excluded(config, name, words[i])
     ]
-    return (first, queued) if queued and first else (text, [])
+    return (words[mine], queued) if queued and words[mine] else (text, [])
 
 
 def _clause(words: str) -> str:
     """A task's words without the "and also" or "Then" that joined them to the one before."""
-    return _JOIN.sub("", words).strip(" ,;.")
+    return _TAIL.sub("", _JOIN.sub("", words)).strip(" ,;.")
 
 
-def _first_match(config: IntentConfig, intent: str, text: str) -> tuple[int, int] | None:
-    found = [m.span() for pattern in config.get(intent).patterns if (m := pattern.search(text))]
-    return min(found) if found else None
+def _excluded(config: IntentConfig, intent: str, words: str) -> bool:
+    """The task's own excludes veto its words ("I don't want to cancel it")."""
+    return any(pattern.search(words) for pattern in config.get(intent).exclude)
+
+
+def _matches(config: IntentConfig, intent: str, text: str) -> list[tuple[int, int]]:
+    """Where the intent's patterns match, first to last, overlaps left out."""
+    spans = sorted(m.span() for pattern in config.get(intent).patterns for m in pattern.finditer(text))
+    kept: list[tuple[int, int]] = []
+    for span in spans:
+        if not kept or span[0] >= kept[-1][1]:
+            kept.append(span)
+    return kept
 
 
 def _apart(text: str, one: tuple[int, int], other: tuple[int, int]) -> bool:

@@ -47,3 +47,23 @@ def test_two_tasks_on_one_order_are_split_but_one_request_in_two_sentences_is_no
     assert "gift card" not in said["change_address"] and "Oak Street" not in said["change_payment"]
     whole = "I moved. Can you update the address you have on file for me?"
     assert _split(rules_only, whole)[2] == []
+
+
+def test_the_same_task_twice_is_two_tasks(rules_only: IntentMatcher) -> None:
+    text = "Please cancel my order #W0000001. And I want to cancel order #W0000005. I don't need it anymore."
+    intent, words, queued = _split(rules_only, text)
+    assert intent == "cancel_order" and words == "Please cancel my order #W0000001"
+    assert queued == [("cancel_order", "I want to cancel order #W0000005. I don't need it anymore")]
+    # the same words twice without an order of their own are one request
+    once = "cancel order #W0000001, I ordered it by mistake, please cancel it"
+    assert _split(rules_only, once)[2] == []
+
+
+def test_a_task_the_whole_message_excludes_is_still_found_in_its_own_words(rules_only: IntentMatcher) -> None:
+    # "exchange" in the message vetoes return_items as the message's intent; its own words do not
+    text = (
+        "I'd like to return the socks from order #W0000002. Also, I want to exchange the lamp from #W0000003."
+    )
+    intent, words, queued = _split(rules_only, text)
+    assert intent == "exchange_items" and words == "I want to exchange the lamp from #W0000003"
+    assert queued == [("return_items", "I'd like to return the socks from order #W0000002")]
