@@ -5,17 +5,22 @@ Order (the first that applies decides):
 1. guardrails: an off-topic message is declined; a message that tries to steer the assistant
    (prompt injection, "give me a 100% discount") is refused and nothing in it is acted on;
 2. handoff: an intent whose action hands off (the customer asks for a person, a complaint), a
-   strongly negative message, a request outside the tools' scope;
+   strongly negative message, a request outside the tools' scope; but a complaint said with a
+   task the tools do is that task, and an out-of-scope word in the named product's title is no
+   request;
 3. a pending confirmation: "yes" runs the confirmed tool with its token; a correction ("no, I
    meant the white one") reopens the form behind it with the change; "no" cancels; anything
    else leaves it unconfirmed and goes on;
 4. an open form: "never mind" stops it; a message for another task (an intent flagged
    ``interrupts_form``) leaves it; anything else fills its slots;
 5. the intent's action (:mod:`assistant.decide.actions`): a form, a handler, or the fallback
-   for ``unknown`` (the LLM's command, a search, or a clarifying question).
+   for ``unknown`` (the LLM's command, a search, or a clarifying question); with several tasks
+   in the message, on its own task's words, the others queued (:mod:`assistant.decide.goals`)
+   and begun in the reply that finishes it.
 
 Failed turns in a row (not understood, refused) are counted; at
-``dialogue.failed_turns_before_handoff`` the conversation passes to a person.
+``dialogue.failed_turns_before_handoff`` the conversation passes to a person. The same question
+is never sent a third time in a row: buttons the third time, then a person.
 """
 
 from __future__ import annotations
