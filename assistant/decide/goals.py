@@ -1,7 +1,8 @@
 """Several tasks in one message ("cancel #W1234567, and return the lamp from #W7654321"): the
-words are cut where each task's own words begin, the first task is handled with its words only
-(so the second's order id or items do not leak into it), and the others wait in the
-conversation (``queued_goals``) until the first is done or dropped. A second task counts only
+words are cut where each task's own words begin, the task said first is handled with its words
+only (so the second's order id or items do not leak into it), and the others wait in the
+conversation (``queued_goals``) until the first is done or dropped; a task asked for again
+leaves the queue. A second task counts only
 when its words name an order: two patterns can read one request in two sentences ("I moved.
 Please update my address"), and leaving a message whole is the safe mistake."""
 
@@ -24,12 +25,11 @@ _TAIL = re.compile(r"(?:[\s.,;!?]+(?:and|also|then|plus)\b)+[\s.,;!?]*$", re.I)
 
 def split_goals(
     intent: IntentResult, config: IntentConfig, actions: ActionRegistry, text: str
-) -> tuple[str, list[QueuedGoal]]:
-    """The words of the task ``intent`` names, and the other tasks of the message with theirs
-    (in the order said; the same task twice counts twice: "cancel #W1. And cancel #W2 too");
-    ``(text, [])`` for a message with one task."""
+) -> list[QueuedGoal]:
+    """The tasks of the message with their own words, in the order said (the same task twice
+    counts twice: "cancel #W1. And cancel #W2 too"); fewer than two: the message is one task."""
     if intent.source is not MatchSource.PATTERN or actions.form_of(intent.intent) is None:
-        return text, []
+        return []
     found: list[tuple[int, int, str]] = []  # where each task's words begin and end, and its intent
     # The message's own pattern hits first (their excludes were read on the whole message),
     # then every other task, higher priority first (excludes read on its own words, below).
@@ -42,21 +42,29 @@ def split_goals(
             if all(_apart(text, span, (start, end)) for start, end, _ in found):
                 found.append((*span, name))
     found.sort()
-    mine = next((i for i, (_, _, name) in enumerate(found) if name == intent.intent), None)
-    if mine is None or len(found) < 2:
-        return text, []
+    if len(found) < 2 or all(name != intent.intent for _, _, name in found):
+        return []
     cuts = [0]
     for (before, _, _), (after, _, _) in pairwise(found):
         breaks = [m.start() for m in _BREAK.finditer(text, before, after)]
         cuts.append(breaks[-1] if breaks else after)
     cuts.append(len(text))
     words = [_clause(text[cuts[i] : cuts[i + 1]]) for i in range(len(found))]
-    queued = [
+    mine = next(i for i, (_, _, name) in enumerate(found) if name == intent.intent)
+    tasks = [
         QueuedGoal(intent=name, text=words[i])
         for i, (_, _, name) in enumerate(found)
-        if i != mine and extract_all(words[i]).order_ids and not _excluded(config, name, words[i])
+        if words[i]
+        and (i == mine or (extract_all(words[i]).order_ids and not _excluded(config, name, words[i])))
     ]
-    return (words[mine], queued) if queued and words[mine] else (text, [])
+    return tasks if len(tasks) > 1 else []
+
+
+def restated(goals: tuple[QueuedGoal, ...], intent: str, text: str) -> list[QueuedGoal]:
+    """``goals`` without those the customer has just asked for again (the same task on the same
+    order: "No, I meant order #W1. I'd like to return the helmet from #W1")."""
+    ids = set(extract_all(text).order_ids)
+    return [g for g in goals if not (g.intent == intent and ids & set(extract_all(g.text).order_ids))]
 
 
 def _clause(words: str) -> str:

@@ -38,7 +38,7 @@ from assistant.decide.flows.orders import ORDER_FLOWS
 from assistant.decide.flows.returns import RETURN_FLOWS
 from assistant.decide.flows.runner import FormRunner
 from assistant.decide.flows.shopping import SHOP_FLOWS
-from assistant.decide.goals import split_goals
+from assistant.decide.goals import restated, split_goals
 from assistant.decide.handoff import hand_off
 from assistant.decide.named_products import in_named_title
 from assistant.decide.turn import ToolError, Turn
@@ -115,12 +115,19 @@ class Router:
     def _run(self, turn: Turn, action: Action) -> Draft:
         """Run the intent's action on the words of its own task, queueing the other tasks the
         message asks for (:mod:`assistant.decide.goals`)."""
-        words, queued = split_goals(turn.intent, self.intents, self.actions, turn.text)
-        if not queued:
+        waiting = turn.state.slots.queued_goals
+        kept = restated(waiting, turn.intent.intent, turn.text)
+        if len(kept) != len(waiting):
+            turn.set_slot(SlotName.QUEUED_GOALS, kept)
+        tasks = split_goals(turn.intent, self.intents, self.actions, turn.text)
+        if not tasks:
             return action.run(turn, self.env)
-        turn.set_slot(SlotName.QUEUED_GOALS, [*turn.state.slots.queued_goals, *queued])
-        turn.step("goal", turn.intent.intent, event="split", queued=[g.intent for g in queued])
-        view = turn.about(words)
+        first, queued = tasks[0], tasks[1:]
+        turn.set_slot(SlotName.QUEUED_GOALS, [*kept, *queued])
+        turn.step("goal", first.intent, event="split", queued=[g.intent for g in queued])
+        view = turn.about(first.text)
+        view.intent = replace(turn.intent, intent=first.intent)
+        action = self.actions.get(first.intent)
         if view.entities.identity is None and turn.entities.identity is not None:
             # who the customer is holds for every task of the message ("..., I'm jane@example.com")
             who = [e for e in turn.entities.items if e.kind in _IDENTITY_KINDS]

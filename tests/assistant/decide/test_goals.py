@@ -8,9 +8,12 @@ from dialogue_rules.intents import IntentMatcher
 
 
 def _split(matcher: IntentMatcher, text: str) -> tuple[str, str, list[tuple[str, str]]]:
+    """The task said first, its words, and the tasks queued after it."""
     intent = matcher.match(text)
-    words, queued = split_goals(intent, matcher.config, ActionRegistry(default_actions()), text)
-    return intent.intent, words, [(g.intent, g.text) for g in queued]
+    tasks = split_goals(intent, matcher.config, ActionRegistry(default_actions()), text)
+    if not tasks:
+        return intent.intent, text, []
+    return tasks[0].intent, tasks[0].text, [(g.intent, g.text) for g in tasks[1:]]
 
 
 def test_each_task_gets_its_own_words(rules_only: IntentMatcher) -> None:
@@ -21,12 +24,14 @@ def test_each_task_gets_its_own_words(rules_only: IntentMatcher) -> None:
     assert queued == [("return_items", "return the socks from #W0000002")]
 
 
-def test_the_task_said_first_may_be_the_one_queued(rules_only: IntentMatcher) -> None:
+def test_the_task_said_first_goes_first_whatever_ranks_higher(rules_only: IntentMatcher) -> None:
     text = "Return the socks from #W0000002. Then please cancel #W0000001."
-    intent, words, queued = _split(rules_only, text)
-    said = {intent: words, **dict(queued)}
-    assert said["return_items"] == "Return the socks from #W0000002"
-    assert said["cancel_order"] == "please cancel #W0000001"
+    assert rules_only.match(text).intent == "cancel_order"  # ranks higher
+    assert _split(rules_only, text) == (
+        "return_items",
+        "Return the socks from #W0000002",
+        [("cancel_order", "please cancel #W0000001")],
+    )
 
 
 def test_one_task_is_left_whole(rules_only: IntentMatcher) -> None:
@@ -65,5 +70,16 @@ def test_a_task_the_whole_message_excludes_is_still_found_in_its_own_words(rules
         "I'd like to return the socks from order #W0000002. Also, I want to exchange the lamp from #W0000003."
     )
     intent, words, queued = _split(rules_only, text)
-    assert intent == "exchange_items" and words == "I want to exchange the lamp from #W0000003"
-    assert queued == [("return_items", "I'd like to return the socks from order #W0000002")]
+    # the task said first goes first
+    assert intent == "return_items" and words == "I'd like to return the socks from order #W0000002"
+    assert queued == [("exchange_items", "I want to exchange the lamp from #W0000003")]
+
+
+def test_a_task_asked_for_again_leaves_the_queue() -> None:
+    from assistant.decide.goals import restated
+    from assistant.sessions.slots import QueuedGoal
+
+    waiting = (QueuedGoal(intent="return_items", text="return the socks from #W0000002"),)
+    assert restated(waiting, "return_items", "No, I meant order #W0000002. Return the socks.") == []
+    assert restated(waiting, "cancel_order", "cancel #W0000002") == list(waiting)
+    assert restated(waiting, "return_items", "return the lamp from #W0000003") == list(waiting)
