@@ -2,9 +2,9 @@
 words are cut where each task's own words begin, the task said first is handled with its words
 only (so the second's order id or items do not leak into it), and the others wait in the
 conversation (``queued_goals``) until the first is done or dropped; a task asked for again
-leaves the queue. A second task counts only
-when its words name an order: two patterns can read one request in two sentences ("I moved.
-Please update my address"), and leaving a message whole is the safe mistake."""
+leaves the queue. Besides the task the message was matched to, a task counts only when its
+words name an order: two patterns can read one request in two sentences ("I moved. Please
+update my address"), and leaving a message whole is the safe mistake."""
 
 from __future__ import annotations
 
