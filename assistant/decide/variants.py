@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Generic, Protocol, TypeVar
 
 from dialogue_rules.option_values import OptionValues
@@ -31,6 +32,14 @@ class Stocked(HasOptions, Protocol):
 
 
 S = TypeVar("S", bound=Stocked)
+
+
+class Priced(Protocol):
+    @property
+    def price(self) -> Decimal: ...
+
+
+P = TypeVar("P", bound=Priced)
 Wanted = dict[str, list[str]]
 """Option name -> the values the customer accepts for it."""
 
@@ -205,3 +214,9 @@ def _keeping_most(variants: list[S], current: Mapping[str, str], spec: Mapping[s
 
     best = max(kept(v) for v in variants)
     return [v for v in variants if kept(v) == best]
+
+
+def by_price(variants: Sequence[P], rank: int) -> P | None:
+    """The cheapest of ``variants`` (``rank`` -1: "the cheapest one"), or the most expensive
+    (``rank`` 1); None when there are none."""
+    return min(variants, key=lambda v: -rank * v.price, default=None)

@@ -18,9 +18,9 @@ from assistant.decide.context import Context
 from assistant.decide.flows.base import Filled, Slots, confirm
 from assistant.decide.flows.lines import mentions, segments
 from assistant.decide.flows.orders import order_of
-from assistant.decide.flows.returns import ItemsFlow, line_of, money_words, original_method
+from assistant.decide.flows.returns import ItemsFlow, line_of, original_method
 from assistant.decide.turn import ToolError, Turn
-from assistant.decide.variants import Replacement, Wanted, option_values, replacement
+from assistant.decide.variants import Replacement, Wanted, by_price, option_values, replacement
 from assistant.reply.draft import Draft
 from assistant.reply.formatting import choices, options_text
 from tools.catalog import GetProduct, VariantInfo
@@ -36,8 +36,29 @@ def wanted_text(wanted: Wanted) -> str:
     return ", ".join(f"{name} {' or '.join(values)}" for name, values in wanted.items())
 
 
-def _values(variants: list[VariantInfo]) -> set[str]:
-    return {value for vals in option_values(variants).values() for value in vals}
+class _Products:
+    """Each line's product's variants, fetched once for all the work on a message (every fetch
+    is a tool call in the conversation's log)."""
+
+    def __init__(self, turn: Turn) -> None:
+        self._turn = turn
+        self._fetched: dict[str, list[VariantInfo]] = {}
+
+    def variants(self, line: OrderLine) -> list[VariantInfo]:
+        """Every variant of the line's product, its own included."""
+        if line.product_id not in self._fetched:
+            product = self._turn.call(GetProduct, {"product_id": line.product_id})
+            self._fetched[line.product_id] = (
+                [] if isinstance(product, ToolError) else list(product.result.variants)
+            )
+        return self._fetched[line.product_id]
+
+    def values(self, lines: list[OrderLine]) -> dict[str, set[str]]:
+        """Every option value of each line's product, by product name."""
+        return {
+            line.name: {value for vals in option_values(self.variants(line)).values() for value in vals}
+            for line in lines
+        }
 
 
 class ExchangeItemsFlow(ItemsFlow):
@@ -48,11 +69,12 @@ class ExchangeItemsFlow(ItemsFlow):
     """A delivered order's items are exchanged; a pending order's are changed before it ships."""
 
     def fill(self, turn: Turn, ctx: Context, slots: Slots, requested: str | None) -> Filled:
-        filled = self.fill_items(turn, ctx, slots, requested)
+        products = _Products(turn)
+        filled = self.fill_items(turn, ctx, slots, requested, values=products.values)
         self.fill_method(turn, filled, slots, requested)
         known = {**slots, **filled.values}
         if filled.problem is None and known.get("items") and "new_options" not in slots:
-            self._fill_new(turn, ctx, known, filled, requested)
+            self._fill_new(turn, ctx, known, filled, requested, products)
         known = {**slots, **filled.values}
         if "new_options" in known and "refund_to" not in known:
             if Decimal(str(known.get("difference", "0"))) == 0:
@@ -62,17 +84,21 @@ class ExchangeItemsFlow(ItemsFlow):
         return filled
 
     def _fill_new(
-        self, turn: Turn, ctx: Context, known: Slots, filled: Filled, requested: str | None
+        self,
+        turn: Turn,
+        ctx: Context,
+        known: Slots,
+        filled: Filled,
+        requested: str | None,
+        products: _Products,
     ) -> None:
         """Read what each item should become (see the module's docstring)."""
         items: list[str] = known["items"]
         chosen: dict[str, str] = dict(known.get("chosen") or {})
         wanted: dict[str, Wanted] = {k: dict(v) for k, v in (known.get("wanted") or {}).items()}
         lines = [line_of(known, item) for item in items]
-        products = {line.product_id: self._product_variants(turn, line) for line in lines}
-        values = {line.name: _values(products[line.product_id]) for line in lines}
-        for line, said in self._about(ctx, turn.text, lines, chosen, requested, values):
-            variants = products[line.product_id]
+        for line, said in self._about(ctx, turn.text, lines, chosen, requested, products.values(lines)):
+            variants = products.variants(line)
             current = next((v for v in variants if v.variant_id == line.variant_id), None)
             if current is None:  # the product no longer lists this variant: nothing to compare with
                 continue
@@ -89,7 +115,8 @@ class ExchangeItemsFlow(ItemsFlow):
             if rank:  # "the cheapest one (in clicky)": of every version in stock that fits
                 others = [v for v in variants if v.variant_id != current.variant_id and v.available]
                 fitting = found.fitting if found.wanted else others
-                found.picked = sorted(fitting, key=lambda v: -rank * v.price)[:1] or found.picked
+                best = by_price(fitting, rank)
+                found.picked = [best] if best is not None else found.picked
             if len(found.picked) == 1:
                 chosen[line.variant_id] = found.picked[0].variant_id
             elif not found.wanted and current.available and ctx.forms.means_replacement(said):
@@ -101,7 +128,7 @@ class ExchangeItemsFlow(ItemsFlow):
         filled.values["wanted"] = wanted
         if all(item in chosen for item in items):
             filled.values["new_options"] = [chosen[item] for item in items]
-            prices = {v.variant_id: v.price for variants in products.values() for v in variants}
+            prices = {v.variant_id: v.price for line in lines for v in products.variants(line)}
             new = sum((prices[chosen[line.variant_id]] for line in lines), Decimal(0))
             filled.values["difference"] = str(new - sum((line.price for line in lines), Decimal(0)))
 
@@ -110,20 +137,16 @@ class ExchangeItemsFlow(ItemsFlow):
         profile = turn.call(GetCustomerProfile, {})
         return [] if isinstance(profile, ToolError) else list(profile.result.payment_methods)
 
-    def item_values(self, turn: Turn, lines: list[OrderLine]) -> dict[str, set[str]] | None:
-        """What the customer wants instead often names option values that are other products'
-        names ("compartment laptop"): the products' values tell them apart."""
-        return {line.name: _values(self._product_variants(turn, line)) for line in lines}
-
     def answers(self, turn: Turn, ctx: Context, slots: Slots, requested: str) -> bool:
         """A message naming an option value of an item waiting for its replacement answers
         "what instead?", whatever else it reads like ("I'd like a clicky keyboard")."""
         if requested != "new_options" or "items" not in slots:
             return False
         chosen = slots.get("chosen") or {}
+        products = _Products(turn)
         for item in slots["items"]:
             if item not in chosen:
-                variants = self._product_variants(turn, line_of(slots, item))
+                variants = products.variants(line_of(slots, item))
                 if ctx.options.named(turn.text, option_values(variants)):
                     return True
         return False
@@ -135,18 +158,19 @@ class ExchangeItemsFlow(ItemsFlow):
         if "new_options" not in slots:
             return None
         lines = [line_of(slots, item) for item in slots["items"]]
+        products = _Products(turn)
         named = {name for _, _, name in mentions(ctx, turn.text, lines)}
         said = f" {ctx.options.canonical(turn.text)} "
         hits: dict[str, int] = {}
         for line in lines:
             if named and line.name.lower() not in named:
                 continue
-            found = ctx.options.named(turn.text, option_values(self._product_variants(turn, line)))
+            found = ctx.options.named(turn.text, option_values(products.variants(line)))
             if found:  # lines whose option names are said too ("white backlight") come first
                 hits[line.variant_id] = sum(f" {ctx.options.canonical(o)} " in said for o in found)
         best = max(hits.values(), default=0)
         reopened = [item for item, hit in hits.items() if hit == best]
-        method = self.named_method(turn) if money_words(turn.text) else None
+        method = self.method_said(turn)
         if not reopened and method is None:
             return None
         chosen = {k: v for k, v in (slots.get("chosen") or {}).items() if k not in reopened}
@@ -177,12 +201,6 @@ class ExchangeItemsFlow(ItemsFlow):
         return [(line, about[line.variant_id]) for line in waiting]
 
     @staticmethod
-    def _product_variants(turn: Turn, line: OrderLine) -> list[VariantInfo]:
-        """Every variant of the line's product, its own included."""
-        product = turn.call(GetProduct, {"product_id": line.product_id})
-        return [] if isinstance(product, ToolError) else list(product.result.variants)
-
-    @staticmethod
     def _labels(ctx: Context, variants: list[VariantInfo]) -> tuple[str, tuple[Any, ...]]:
         return choices([f"{options_text(v.options)} ({ctx.money(v.price)})" for v in variants])
 
@@ -206,7 +224,7 @@ class ExchangeItemsFlow(ItemsFlow):
         )
 
     def ask_new(self, turn: Turn, ctx: Context, line: OrderLine) -> Draft:
-        others = [v for v in self._product_variants(turn, line) if v.variant_id != line.variant_id]
+        others = [v for v in _Products(turn).variants(line) if v.variant_id != line.variant_id]
         text, buttons = self._labels(ctx, [v for v in others if v.available])
         return ctx.draft(
             "ask_new_option",

@@ -5,6 +5,7 @@ payment method. :class:`ItemsFlow` (order, items, payment method) is shared with
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from assistant.decide.context import Context
 from assistant.decide.flows.base import Filled, Slots, confirm
@@ -43,23 +44,27 @@ class ItemsFlow(OrderFlow):
     statuses: tuple[str, ...] = ("delivered",)
     action = "return"
 
-    def fill_items(self, turn: Turn, ctx: Context, slots: Slots, requested: str | None) -> Filled:
+    def fill_items(
+        self,
+        turn: Turn,
+        ctx: Context,
+        slots: Slots,
+        requested: str | None,
+        values: Callable[[list[OrderLine]], dict[str, set[str]]] | None = None,
+    ) -> Filled:
+        """Fill the order and its items; ``values`` gives the lines' products' option values (by
+        product name), for telling a product's name from another item's option value ("laptop"
+        compartment); without it, the lines' own values are used."""
         filled = self.fill_order(turn, ctx, slots)
         known = {**slots, **filled.values}
         if filled.problem is not None or "order" not in known or "items" in slots:
             return filled
         lines = _open_lines(known)
-        picked = pick_items(
-            ctx, turn.text, lines, asked=requested == "items", values=self.item_values(turn, lines)
-        )
+        said = values(lines) if values is not None else None
+        picked = pick_items(ctx, turn.text, lines, asked=requested == "items", values=said)
         if picked:
             filled.values["items"] = picked
         return filled
-
-    def item_values(self, turn: Turn, lines: list[OrderLine]) -> dict[str, set[str]] | None:
-        """Each line's product's option values by product name, for telling a product's name from
-        an option value of another ("laptop" compartment); None: the lines' own values."""
-        return None
 
     def ask_items(self, ctx: Context, slots: Slots) -> Draft:
         labels = [f"{line.name} ({options_text(line.options)})" for line in _open_lines(slots)]
@@ -88,12 +93,14 @@ class ItemsFlow(OrderFlow):
             return str(slots["refund_to"])
         return original_method(slots)
 
+    def method_said(self, turn: Turn, *, asked: bool = False) -> str | None:
+        """The payment method a message about money names (any answer to the question counts)."""
+        return self.named_method(turn) if asked or money_words(turn.text) else None
+
     def fill_method(self, turn: Turn, filled: Filled, slots: Slots, requested: str | None) -> None:
-        """Keep the payment method the message names for the refund or price difference (any
-        answer to the question counts; otherwise only a message about money)."""
-        asked = requested == "refund_to"
-        if filled.problem is None and "refund_to" not in slots and (asked or money_words(turn.text)):
-            method = self.named_method(turn)
+        """Keep the payment method the message names for the refund or price difference."""
+        if filled.problem is None and "refund_to" not in slots:
+            method = self.method_said(turn, asked=requested == "refund_to")
             if method is not None:
                 filled.values["refund_to"] = method
 
@@ -156,7 +163,7 @@ class ReturnItemsFlow(ItemsFlow):
     def revise(self, turn: Turn, ctx: Context, slots: Slots) -> Slots | None:
         """ "No, refund it to my gift card": the same return, to the method named (the shop's
         rules still decide whether it may go there)."""
-        method = self.named_method(turn) if money_words(turn.text) else None
+        method = self.method_said(turn)
         if method is None or method == slots.get("refund_to"):
             return None
         return {**slots, "refund_to": method}

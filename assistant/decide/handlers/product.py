@@ -19,7 +19,7 @@ from assistant.decide.handlers.catalog import listing, search
 from assistant.decide.named_products import named_products, without_title
 from assistant.decide.references import resolve_products, which_product
 from assistant.decide.turn import ToolError, Turn
-from assistant.decide.variants import option_values
+from assistant.decide.variants import by_price, option_values
 from assistant.reply.draft import Draft
 from assistant.reply.formatting import card_from, options_text
 from tools.catalog import GetProduct, ProductDetails, VariantInfo
@@ -102,10 +102,9 @@ def _by_price(turn: Turn, ctx: Context, asked: Asked) -> Draft | None:
     """ "The cheapest t-shirt in stock" (or the most expensive): that one version, of those
     having every value named; None when the message does not rank by price."""
     rank = ctx.forms.price_rank(turn.text)
-    in_stock = [v for v in asked.fits if v.available]
-    if not rank or not in_stock:
+    best = by_price([v for v in asked.fits if v.available], rank) if rank else None
+    if best is None:
         return None
-    best = sorted(in_stock, key=lambda v: -rank * v.price)[0]
     return ctx.draft(
         "variant_price",
         title=asked.details.title,
