@@ -59,7 +59,7 @@ lint: install
 	$(BIN)/ruff format --check .
 
 typecheck: install
-	$(BIN)/mypy core store retrieval tools dialogue_rules assistant speech support services connectors eval shopassist
+	$(BIN)/mypy core store retrieval tools dialogue_rules identity privacy assistant speech support services connectors eval shopassist
 
 check: lint typecheck test
 

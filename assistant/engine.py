@@ -120,6 +120,7 @@ class Assistant:
         channel: str = "web",
         product_id: str | None = None,
         message_key: str | None = None,
+        client: str | None = None,
     ) -> Reply:
         """Run one customer turn; returns the reply (empty text while an agent has the session).
 
@@ -130,10 +131,19 @@ class Assistant:
         message id). When one of the conversation's recent messages has the same key, it was
         handled already (a redelivery, a client's retry, a replay after a crash): nothing is run
         again and the reply recorded then comes back, marked ``replayed``.
+
+        ``client``: who sent it as the channel knows them ("ip:203.0.113.7", "telegram:12345");
+        failed identity checks are counted per client address as well as per customer.
         """
         reply: Reply | None = None
         for item in self._run(
-            session_id, text, channel, stream=False, product_id=product_id, message_key=message_key
+            session_id,
+            text,
+            channel,
+            stream=False,
+            product_id=product_id,
+            message_key=message_key,
+            client=client,
         ):
             if isinstance(item, Reply):
                 reply = item
@@ -149,10 +159,17 @@ class Assistant:
         channel: str = "web",
         product_id: str | None = None,
         message_key: str | None = None,
+        client: str | None = None,
     ) -> Iterator[StreamText | Reply]:
         """Like :meth:`handle`, yielding checked reply text as it is generated, then the Reply."""
         yield from self._run(
-            session_id, text, channel, stream=True, product_id=product_id, message_key=message_key
+            session_id,
+            text,
+            channel,
+            stream=True,
+            product_id=product_id,
+            message_key=message_key,
+            client=client,
         )
 
     async def stream(
@@ -163,6 +180,7 @@ class Assistant:
         channel: str = "web",
         product_id: str | None = None,
         message_key: str | None = None,
+        client: str | None = None,
     ) -> AsyncIterator[StreamText | Reply]:
         """Async :meth:`handle_stream`: the turn runs in a worker thread, items arrive as made."""
         items: queue.Queue[StreamText | Reply | BaseException | None] = queue.Queue()
@@ -170,7 +188,12 @@ class Assistant:
         def work() -> None:
             try:
                 for item in self.handle_stream(
-                    session_id, text, channel=channel, product_id=product_id, message_key=message_key
+                    session_id,
+                    text,
+                    channel=channel,
+                    product_id=product_id,
+                    message_key=message_key,
+                    client=client,
                 ):
                     items.put(item)
             except BaseException as exc:
@@ -196,6 +219,7 @@ class Assistant:
         stream: bool,
         product_id: str | None,
         message_key: str | None,
+        client: str | None = None,
     ) -> Iterator[StreamText | Reply]:
         channel = validate_channel(channel)
         _check_message(text, product_id, message_key)
@@ -207,7 +231,7 @@ class Assistant:
             if isinstance(early, Reply):
                 yield early
                 return
-            turn = self._turn(sid, channel, state, early, self.executor, product_id, message_key)
+            turn = self._turn(sid, channel, state, early, self.executor, product_id, message_key, client)
             self._record_message(turn, channel, product_id, message_key)
             if turn.state.mode is Mode.AGENT:
                 # A person has the conversation: the bot stays silent; the agent sees the message.
@@ -286,6 +310,7 @@ class Assistant:
         executor: ToolExecutor,
         product_id: str | None = None,
         message_key: str | None = None,
+        client: str | None = None,
     ) -> Turn:
         return Turn(
             session_id=sid,
@@ -298,6 +323,7 @@ class Assistant:
             now=self._clock(),
             product_id=product_id,
             message_key=message_key,
+            client=client,
         )
 
     def suggest(self, session_id: str) -> Reply:

@@ -341,3 +341,62 @@ class SupportAgent(Base):
     password_hash: Mapped[str] = mapped_column(String(256))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuthFailure(Base):
+    """Failed identity checks counted per key, so guessing is bounded across conversations,
+    restarts and workers. ``key`` is a keyed hash (``customer:<hmac>``, ``client:<hmac>``,
+    ``claim:<hmac>``), never the email, name or address itself."""
+
+    __tablename__ = "auth_failures"
+
+    key: Mapped[str] = mapped_column(String(96), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    first_failed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    locked_until: Mapped[datetime | None] = mapped_column()
+
+
+class OneTimeCode(Base):
+    """A one-time verification code mailed to a customer's email on file: stored as a hash,
+    short-lived, single-use and attempt-limited."""
+
+    __tablename__ = "one_time_codes"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    session_id: Mapped[str] = mapped_column(String(64), index=True)
+    code_hash: Mapped[str] = mapped_column(String(128))
+    expires_at: Mapped[datetime] = mapped_column()
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    used_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DataRequestKind(enum.StrEnum):
+    EXPORT = "export"
+    FORGET = "forget"
+
+
+class DataRequestStatus(enum.StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    DONE = "done"
+    REJECTED = "rejected"
+
+
+class DataRequest(Base):
+    """A customer's request for a copy of their data or its deletion, made in chat, queued for
+    the operator (``shopassist customers requests``) unless self-service is allowed."""
+
+    __tablename__ = "data_requests"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[DataRequestKind] = mapped_column(_enum(DataRequestKind))
+    status: Mapped[DataRequestStatus] = mapped_column(
+        _enum(DataRequestStatus), default=DataRequestStatus.PENDING
+    )
+    session_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column()
+    decided_by: Mapped[str | None] = mapped_column(String(64))

@@ -18,10 +18,10 @@ REPO = Path(__file__).resolve().parents[1]
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("core",),
     ("store",),
-    ("retrieval", "tools"),
+    ("retrieval", "tools", "identity"),
     ("dialogue_rules",),
     ("assistant",),
-    ("speech", "support"),
+    ("speech", "support", "privacy"),
     ("services",),
     ("connectors",),
     ("eval",),

@@ -71,6 +71,9 @@ class Turn:
     """The product card the message came from (a button tap), if any."""
     message_key: str | None = None
     """The channel's key for the message; names this turn's tool calls (``ToolContext.request``)."""
+    client: str | None = None
+    """Who sent it, as the channel knows them ("ip:203.0.113.7", "telegram:12345"): failed
+    identity checks are counted per client as well as per customer."""
     call_numbers: Iterator[int] = field(default_factory=itertools.count)
     """Numbers this turn's tool calls in order; shared with :meth:`about` views."""
     events: list[Event] = field(default_factory=list)

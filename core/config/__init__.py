@@ -5,6 +5,7 @@ Sections live in :mod:`core.config.settings` (store, LLM, dialogue, retrieval...
 """
 
 from core.config.channels import SpeechSettings, TelegramSettings, WebSettings
+from core.config.identity import AuthLevel, AuthSettings, PrivacySettings, ShopTokenSettings, SmtpSettings
 from core.config.settings import (
     CONFIG_ENV,
     DEFAULT_CONFIG,
@@ -27,18 +28,23 @@ from core.config.settings import (
 __all__ = [
     "CONFIG_ENV",
     "DEFAULT_CONFIG",
+    "AuthLevel",
+    "AuthSettings",
     "ChromaSettings",
     "DialogueSettings",
     "EmbeddingSettings",
     "LLMSettings",
     "LoggingSettings",
     "PolicySettings",
+    "PrivacySettings",
     "QuantityDiscount",
     "RetrievalSettings",
     "ServerSettings",
     "SessionSettings",
     "Settings",
     "ShopSettings",
+    "ShopTokenSettings",
+    "SmtpSettings",
     "SpeechSettings",
     "StoreSettings",
     "TelegramSettings",

@@ -26,6 +26,7 @@ from pydantic_settings import (
 )
 
 from core.config.channels import SpeechSettings, TelegramSettings, WebSettings
+from core.config.identity import AuthSettings, PrivacySettings
 from core.config.section import Section as _Section
 from core.errors import ConfigError
 
@@ -251,6 +252,12 @@ class Settings(BaseSettings):
     policy: PolicySettings = Field(default_factory=PolicySettings, description="Action policy.")
     shop: ShopSettings = Field(default_factory=ShopSettings, description="Shop identity and pricing rules.")
     logging: LoggingSettings = Field(default_factory=LoggingSettings, description="Logging.")
+    auth: AuthSettings = Field(
+        default_factory=AuthSettings, description="Customer verification and guessing limits."
+    )
+    privacy: PrivacySettings = Field(
+        default_factory=PrivacySettings, description="Data retention and customers' data requests."
+    )
 
     @classmethod
     def settings_customise_sources(
