@@ -31,6 +31,7 @@ from assistant.decide.actions import ActionRegistry
 from assistant.decide.context import Context
 from assistant.decide.router import build_router
 from assistant.decide.turn import Turn
+from assistant.decide.verification import IdentityChecks, identity_checks
 from assistant.llm.protocol import LLM
 from assistant.reply.draft import Draft
 from assistant.reply.message import Reply, StreamText, TurnStep, recorded_reply
@@ -68,9 +69,13 @@ class Assistant:
         terms: SearchTerms | None = None,
         actions: ActionRegistry | None = None,
         clock: Callable[[], datetime] | None = None,
+        identity: IdentityChecks | None = None,
     ) -> None:
         """Build the turn pipeline once; an action registry that does not fit the intents, forms
-        or handoff triggers fails here, at start-up (:meth:`ActionRegistry.check`)."""
+        or handoff triggers fails here, at start-up (:meth:`ActionRegistry.check`).
+
+        ``identity``: how customers are verified (the level, and the store-backed failure
+        counters and one-time codes); default: ``auth.level`` without counters or codes."""
         self.settings = settings
         self.store = store
         self.executor = executor
@@ -91,6 +96,7 @@ class Assistant:
             llm=llm,
             max_failed_turns=settings.dialogue.failed_turns_before_handoff,
             actions=actions,
+            identity=identity or identity_checks(settings),
         )
         self.responder = Responder(llm, max_tokens=settings.dialogue.phrase_max_tokens)
         self._clock = clock or (lambda: datetime.now(UTC))

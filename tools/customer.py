@@ -1,5 +1,5 @@
-"""Customer tools: identifying a customer (by email, or by name and zip), their profile, and
-changing their default address.
+"""Customer tools: identifying a customer (by two facts for ``auth.level: knowledge``; by email,
+or by name and zip, for tau-bench's policy), their profile, and changing their default address.
 
 The two lookups are identity checks: they return only the customer id and first name, and a
 miss says nothing about which part did not match. The dialogue layer sets
@@ -14,7 +14,7 @@ import json
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import EmailStr, Field
+from pydantic import EmailStr, Field, model_validator
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
@@ -112,6 +112,77 @@ class FindCustomerByNameZip(Tool[FindByNameZipArgs, CustomerIdentity]):
                 resource="customer",
             )
         return _identity(found[0])
+
+
+class VerifyCustomerArgs(ArgsModel):
+    email: EmailStr | None = Field(default=None, description="The email address of the account.")
+    first_name: str | None = Field(default=None, max_length=120, description="The customer's first name.")
+    last_name: str | None = Field(default=None, max_length=120, description="The customer's last name.")
+    zip: str | None = Field(
+        default=None,
+        min_length=3,
+        max_length=20,
+        pattern=r"^[A-Za-z0-9 -]+$",
+        description="The zip code of one of their addresses.",
+    )
+    card_last4: str | None = Field(
+        default=None, pattern=r"^\d{4}$", description="The last 4 digits of a card on file."
+    )
+
+    @model_validator(mode="after")
+    def _two_facts(self) -> VerifyCustomerArgs:
+        """Two independent facts: an email with a zip code or card digits, or a full name with
+        both (a name is easier to know than an email)."""
+        named = bool(self.first_name and self.last_name)
+        if self.email and (self.zip or self.card_last4):
+            return self
+        if named and self.zip and self.card_last4:
+            return self
+        raise ValueError(
+            "give an email with a zip code or the last 4 digits of a card on file, or a full name with both"
+        )
+
+
+class VerifyCustomer(Tool[VerifyCustomerArgs, CustomerIdentity]):
+    """The knowledge check (``auth.level: knowledge``): every fact given must belong to one
+    account. A miss says the same whatever did not match, so it tells nobody whether an email
+    or a name has an account."""
+
+    name = "verify_customer"
+    description = (
+        "Verify a customer by two independent facts: email plus zip code or the last 4 digits of "
+        "a card on file, or full name plus zip code plus card digits. All given facts must match."
+    )
+    args_model = VerifyCustomerArgs
+    result_model = CustomerIdentity
+
+    def run(self, args: VerifyCustomerArgs, *, ctx: ToolContext, env: ToolEnv) -> CustomerIdentity:
+        query = select(Customer).options(
+            selectinload(Customer.addresses), selectinload(Customer.payment_methods)
+        )
+        if args.email:
+            query = query.where(func.lower(Customer.email) == args.email.strip().lower())
+        else:
+            zip_code = (args.zip or "").strip()
+            query = (
+                query.join(Address, Address.customer_id == Customer.id)
+                .where(Address.zip.in_({zip_code, zip_code.upper(), zip_code.lower()}))
+                .distinct()
+            )
+        found = [c for c in env.db.scalars(query) if _matches(c, args)]
+        if len(found) != 1:
+            raise NotFoundError("Those details do not match an account", resource="customer")
+        return _identity(found[0])
+
+
+def _matches(customer: Customer, args: VerifyCustomerArgs) -> bool:
+    if args.last_name and not (
+        _same(customer.first_name, args.first_name or "") and _same(customer.last_name, args.last_name)
+    ):
+        return False
+    if args.zip and not any(_same(a.zip or "", args.zip) for a in customer.addresses):
+        return False
+    return not args.card_last4 or any(m.last_four == args.card_last4 for m in customer.payment_methods)
 
 
 class AddressInfo(ToolResult):
@@ -255,6 +326,7 @@ class ChangeDefaultAddress(Tool[ChangeDefaultAddressArgs, DefaultAddressResult])
 TOOLS: list[type[Tool[Any, Any]]] = [
     FindCustomerByEmail,
     FindCustomerByNameZip,
+    VerifyCustomer,
     GetCustomerProfile,
     ChangeDefaultAddress,
 ]

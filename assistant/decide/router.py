@@ -42,6 +42,7 @@ from assistant.decide.goals import restated, split_goals
 from assistant.decide.handoff import hand_off
 from assistant.decide.named_products import in_named_title
 from assistant.decide.turn import ToolError, Turn
+from assistant.decide.verification import IdentityChecks, Verifier
 from assistant.llm.protocol import LLM
 from assistant.reply.draft import Draft
 from assistant.sessions.slots import ActiveForm, ConfirmationOutcome, Mode, SlotName
@@ -65,9 +66,12 @@ def build_router(
     llm: LLM | None,
     max_failed_turns: int,
     actions: ActionRegistry | None = None,
+    identity: IdentityChecks | None = None,
 ) -> Router:
     """The router with the built-in flows and, unless given, the built-in actions."""
-    runner = FormRunner(FlowRegistry(ctx.forms.forms, default_flows()), ctx)
+    runner = FormRunner(
+        FlowRegistry(ctx.forms.forms, default_flows()), ctx, Verifier(ctx, identity or IdentityChecks())
+    )
     env = ActionEnv(
         ctx=ctx, runner=runner, fallback=Fallback(ctx=ctx, runner=runner, llm=llm), handoff=handoff
     )
@@ -92,6 +96,7 @@ class Router:
         self.max_failed_turns = max_failed_turns
 
     def route(self, turn: Turn) -> Draft:
+        self.runner.verifier.lapse(turn)
         before = turn.state.active_form
         draft = self._no_third_ask(turn, before, self._decide(turn))
         return self._next_goal(turn, self._count_failure(turn, draft))
@@ -265,7 +270,11 @@ class Router:
         )
         # A tap on a product card's button is a new request, unless it repeats this form's product.
         tapped = turn.product_id is not None and form.slots.get("product") != turn.product_id
-        answered = _fills_requested(turn, form.requested) or self.runner.answers(turn, form)
+        answered = (
+            _fills_requested(turn, form.requested)
+            or (form.requested == "identity" and self.runner.verifier.gives_facts(turn))
+            or self.runner.answers(turn, form)
+        )
         if (switching or tapped) and not answered:
             turn.set_slot(SlotName.ACTIVE_FORM, None)
             turn.step("form", form.name, event="left")
@@ -285,6 +294,4 @@ def _fills_requested(turn: Turn, requested: str | None) -> bool:
     entities = turn.entities
     if requested == "order_id":
         return bool(entities.order_ids)
-    if requested == "identity":
-        return entities.identity is not None
     return False

@@ -97,6 +97,10 @@ class ColorConfig(_Strict):
     not_colors: list[str] = Field(default_factory=list)
 
 
+class CardDigitsConfig(_Strict):
+    pattern: str
+
+
 class PersonNameConfig(_Strict):
     strong_intros: str
     weak_intros: str
@@ -127,6 +131,7 @@ class EntityConfig(_Strict):
     order_id: OrderIdConfig
     email: EmailConfig
     zip_code: ZipConfig
+    card_digits: CardDigitsConfig
     money: MoneyConfig
     quantity: QuantityConfig
     size: SizeConfig

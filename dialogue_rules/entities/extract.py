@@ -6,6 +6,7 @@ Extractors (vocabulary and patterns in ``entities.yaml``):
 order_id        "#W1234567", "w1234567", "order number W 123 4567" -> ``"#W1234567"``
 email           "Alice@Example.com" -> ``"alice@example.com"``
 zip_code        "10001", "10001-1234" (never inside an order id or a price)
+card_digits     "visa ending in 4242", "last four digits 4242" -> ``"4242"``
 price           "under $80", "between 20 and 50", "$30-$60", "around 100" -> ``PriceRange``
 quantity        "2 of them", "three", "a pair", "x3" -> ``int``
 color           "navy", "gray" (-> grey, synonym kept), "blue" (+ its family) -> ``ColorValue``
@@ -24,6 +25,7 @@ from functools import lru_cache
 
 from dialogue_rules.entities.config import EntityConfig, default_entity_config, load_entity_config
 from dialogue_rules.entities.extractors import (
+    CardDigitsExtractor,
     EmailExtractor,
     EntityExtractor,
     OrderIdExtractor,
@@ -60,6 +62,9 @@ _PRECEDENCE: tuple[tuple[str, str], ...] = (
     ("price", "size"),
     ("size", "quantity"),
     ("zip_code", "quantity"),
+    ("card_digits", "quantity"),
+    ("card_digits", "price"),
+    ("card_digits", "size"),
     ("product_ref", "quantity"),
     ("person_name", "color"),
 )
@@ -73,15 +78,17 @@ def build_extractors(config: EntityConfig | None = None) -> RuleRegistry[EntityE
     emails = EmailExtractor(config)
     prices = PriceExtractor(config)
     zips = ZipCodeExtractor(config, yields_to=(order_ids, prices))
+    cards = CardDigitsExtractor(config, yields_to=(order_ids,))
     sizes = SizeExtractor(config, yields_to=(order_ids, prices))
     colors = ColorExtractor(config)
     refs = ProductRefExtractor(config, colors=colors, sizes=sizes)
-    quantities = QuantityExtractor(config, yields_to=(order_ids, emails, prices, zips, sizes, refs))
+    quantities = QuantityExtractor(config, yields_to=(order_ids, emails, prices, zips, cards, sizes, refs))
     names = PersonNameExtractor(config)
     extractors: list[EntityExtractor] = [
         order_ids,
         emails,
         zips,
+        cards,
         prices,
         quantities,
         colors,

@@ -146,6 +146,25 @@ class ZipCodeExtractor:
         return outside(found, blocked)
 
 
+class CardDigitsExtractor:
+    """The last 4 digits of a payment card, said with the card ("visa ending in 4242", "last
+    four digits 4242"); a second fact for verification. Never part of an order id."""
+
+    name: ClassVar[str] = "card_digits"
+
+    def __init__(self, config: EntityConfig, *, yields_to: Sequence[EntityExtractor] = ()) -> None:
+        self._pattern = config.compile(config.card_digits.pattern, "card_digits.pattern")
+        self._yields_to = tuple(yields_to)
+
+    def extract(self, text: str) -> list[Entity]:
+        blocked = blocked_by(text, self._yields_to)
+        found = [
+            Entity(self.name, m.group("digits"), m.span("digits"), m.group("digits"), 0.9)
+            for m in self._pattern.finditer(text)
+        ]
+        return outside(found, blocked)
+
+
 class PriceExtractor:
     """Prices and price ranges: "under $80", "less than 80 dollars", "between 20 and 50",
     "$30-$60", "around 100", "max 80", "cheaper than 50", "$45", "80 or less".

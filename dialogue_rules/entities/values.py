@@ -177,12 +177,29 @@ class LastProduct:
 
 @dataclass(frozen=True)
 class AuthIdentity:
-    """What a customer gave to identify themselves: an email, or first + last name + zip."""
+    """What a customer gave to identify themselves: who they say they are (an email, a full
+    name) and what shows it (a zip code, the last 4 digits of a card on file)."""
 
     email: str | None = None
     first_name: str | None = None
     last_name: str | None = None
     zip_code: str | None = None
+    card_digits: str | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not (self.email or self.last_name or self.zip_code or self.card_digits)
+
+    def merged(self, later: AuthIdentity) -> AuthIdentity:
+        """These facts with what ``later`` adds or says again (its values win)."""
+        name = (later.first_name, later.last_name) if later.last_name else (self.first_name, self.last_name)
+        return AuthIdentity(
+            email=later.email or self.email,
+            first_name=name[0],
+            last_name=name[1],
+            zip_code=later.zip_code or self.zip_code,
+            card_digits=later.card_digits or self.card_digits,
+        )
 
 
 @dataclass(frozen=True)
@@ -235,13 +252,32 @@ class Entities:
         return [e.value for e in self.of("person_name") if isinstance(e.value, PersonName)]
 
     @property
-    def identity(self) -> AuthIdentity | None:
-        """An email, else a full name plus a zip code, else None."""
-        if self.emails:
-            return AuthIdentity(email=self.emails[0])
+    def card_digits(self) -> list[str]:
+        return [str(e.value) for e in self.of("card_digits")]
+
+    @property
+    def identity_facts(self) -> AuthIdentity:
+        """Every identity fact the message gives (maybe none): the first email, full name, zip
+        code and card digits."""
         names = [n for n in self.person_names if n.last]
-        if names and self.zip_codes:
-            return AuthIdentity(
-                first_name=names[0].first, last_name=names[0].last, zip_code=self.zip_codes[0]
-            )
+        return AuthIdentity(
+            email=self.emails[0] if self.emails else None,
+            first_name=names[0].first if names else None,
+            last_name=names[0].last if names else None,
+            zip_code=self._identity_zip(),
+            card_digits=self.card_digits[0] if self.card_digits else None,
+        )
+
+    def _identity_zip(self) -> str | None:
+        """The zip code given as one ("zip 10001") before one inside an address being typed."""
+        zips = self.of("zip_code")
+        return str(max(zips, key=lambda e: e.confidence).value) if zips else None
+
+    @property
+    def identity(self) -> AuthIdentity | None:
+        """The message's identity facts when they name someone (an email, or a full name plus a
+        zip code), else None."""
+        facts = self.identity_facts
+        if facts.email or (facts.last_name and facts.zip_code):
+            return facts
         return None

@@ -60,7 +60,7 @@ def test_a_killed_process_loses_nothing_and_the_conversation_goes_on(
     data_dir = tmp_path / "shop"
     shutil.copytree(harness.workdir / "template", data_dir)
     secret = "scenario-secret-key-0123456789"
-    turns = ["I want to cancel an order", "alice@example.com", "#W0000001"]
+    turns = ["I want to cancel an order", "alice@example.com, zip 10001", "#W0000001"]
     env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1"}
     child = subprocess.Popen(
         [sys.executable, "-c", CHILD, str(data_dir), secret, "web-restart-1", *turns],
@@ -72,7 +72,7 @@ def test_a_killed_process_loses_nothing_and_the_conversation_goes_on(
     )
     assert child.stdout is not None
     seen = [child.stdout.readline().strip() for _ in range(4)]
-    assert seen == ["auth_ask", "ask_order_id", "ask_cancel_reason", "idle"]
+    assert seen == ["auth_ask_knowledge", "ask_order_id", "ask_cancel_reason", "idle"]
     child.send_signal(signal.SIGKILL)
     child.wait(timeout=30)
 
@@ -230,7 +230,9 @@ def test_a_handoff_voids_a_pending_confirmation(rules: tuple[Assistant, Services
 
     assistant, services = rules
     sid = assistant.start_session(channel="web")
-    asked = assistant.handle(sid, "cancel order #W0000001 because I ordered by mistake, alice@example.com")
+    asked = assistant.handle(
+        sid, "cancel order #W0000001 because I ordered by mistake, alice@example.com, zip 10001"
+    )
     assert asked.template == "confirm_action"
     assert assistant.handle(sid, "actually, let me talk to a person").mode is Mode.AGENT
     assert assistant.store.state(session_id=sid).pending_confirmation is None

@@ -48,7 +48,7 @@ def test_spelled_email_authenticates_and_a_spoken_yes_confirms(voice: VoiceAssis
     first = voice.respond(None, heard("I want to cancel order W zero zero zero zero zero zero one"))
     sid = first.session_id
     assert first.transcript == "I want to cancel order #W0000001"
-    voice.respond(sid, heard("my email is alice at example dot com"))
+    voice.respond(sid, heard("my email is alice at example dot com, zip code 10001"))
     assert store.state(session_id=sid).slots.customer_id == ALICE
     asked = voice.respond(sid, heard("It was ordered by mistake."))
     assert "Please say yes or no." in asked.reply_text and "W 0 0 0 0 0 0 1" in asked.reply_text
@@ -58,7 +58,7 @@ def test_spelled_email_authenticates_and_a_spoken_yes_confirms(voice: VoiceAssis
 
 def test_a_doubtful_yes_is_checked_and_nothing_happens_until_confirmed(voice: VoiceAssistant) -> None:
     sid = voice.respond(None, heard("cancel order #W0000001")).session_id
-    voice.respond(sid, heard("alice@example.com"))
+    voice.respond(sid, heard("alice@example.com, zip 10001"))
     voice.respond(sid, heard("ordered by mistake"))
     check = voice.respond(sid, heard("yes", logprob=-1.5))
     assert check.awaiting_confirmation and check.reply_text.startswith("I'm not sure I heard you right")

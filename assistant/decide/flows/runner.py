@@ -8,17 +8,18 @@ import hashlib
 from assistant.decide.context import Context
 from assistant.decide.flows.base import SAID, FlowRegistry, Slots, lookup_customer
 from assistant.decide.turn import ToolError, Turn
+from assistant.decide.verification import IdentityChecks, Verifier
 from assistant.reply.draft import Draft
 from assistant.sessions.slots import ActiveForm, ConfirmationOutcome, SlotName
-from dialogue_rules.forms import FormSpec
 
 
 class FormRunner:
     """Starts and advances forms; one per assistant (it holds no conversation state)."""
 
-    def __init__(self, flows: FlowRegistry, ctx: Context) -> None:
+    def __init__(self, flows: FlowRegistry, ctx: Context, verifier: Verifier | None = None) -> None:
         self.flows = flows
         self.ctx = ctx
+        self.verifier = verifier or Verifier(ctx, IdentityChecks())
 
     def start(self, turn: Turn, name: str, slots: Slots | None = None) -> Draft:
         turn.step("form", name, event="start")
@@ -29,9 +30,11 @@ class FormRunner:
         flow = self.flows.get(form.name)
         slots: Slots = dict(form.slots)
         if spec.requires_auth and not turn.state.authenticated:
-            asked = self._authenticate(turn, spec, form)
+            if form.requested is None:
+                slots.setdefault(SAID, turn.text)
+            asked, slots = self.verifier.authenticate(turn, spec.purpose, slots)
             if asked is not None:
-                return asked
+                return self._ask(turn, form.name, slots, "identity", asked)
             said = slots.pop(SAID, None)
             if isinstance(said, str) and said != turn.text:
                 # What the customer asked before verifying ("cancel #W0000001") fills slots now.
@@ -100,28 +103,6 @@ class FormRunner:
 
     def _verified(self, turn: Turn) -> Draft:
         return self.ctx.draft("auth_ok", name=turn.state.slots.customer_name or "there")
-
-    def _authenticate(self, turn: Turn, spec: FormSpec, form: ActiveForm) -> Draft | None:
-        """None once the customer is verified; else the question or the failure to send."""
-        identity = turn.entities.identity
-        if identity is None:
-            slots = dict(form.slots)
-            if form.requested is None:
-                slots.setdefault(SAID, turn.text)
-            failed = form.requested == "identity"
-            question = self.ctx.draft("auth_ask", purpose=spec.purpose, failed=failed)
-            return self._ask(turn, form.name, slots, "identity", question)
-        outcome = lookup_customer(turn, identity)
-        if isinstance(outcome, ToolError):
-            if outcome.code in ("not_found", "invalid_arguments"):
-                question = self.ctx.draft("auth_failed", failed=True)
-            else:
-                question = self.ctx.draft("tool_failed", failed=True)
-            return self._ask(turn, form.name, dict(form.slots), "identity", question)
-        result = outcome.result
-        turn.set_slot(SlotName.CUSTOMER_ID, result.customer_id)
-        turn.set_slot(SlotName.CUSTOMER_NAME, result.first_name)
-        return None
 
     def verify_switch(self, turn: Turn) -> Draft | None:
         """A second identity in a verified conversation is refused (one customer per conversation)."""

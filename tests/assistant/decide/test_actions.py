@@ -96,4 +96,4 @@ def test_a_start_form_action_opens_its_form(decider: Decider, make_turn: MakeTur
     turn = make_turn("I want to cancel my order")
     draft = decider.router.route(turn)
     assert turn.state.active_form is not None and turn.state.active_form.name == "cancel_order"
-    assert draft.template == "auth_ask"  # the form verifies the customer first
+    assert draft.template == "auth_ask_knowledge"  # the form verifies the customer first

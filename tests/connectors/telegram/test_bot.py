@@ -134,7 +134,7 @@ def test_a_forged_button_is_answered_and_changes_nothing(telegram_shop: Telegram
 def test_cancel_an_order_with_authentication_and_confirmation(telegram_shop: TelegramShop) -> None:
     shop = telegram_shop
     assert "verify" in shop.say(CHAT, "I want to cancel an order")[0]
-    assert "#W0000001" in " ".join(shop.say(CHAT, "alice@example.com"))
+    assert "#W0000001" in " ".join(shop.say(CHAT, "alice@example.com, zip 10001"))
     shop.say(CHAT, "#W0000001")
     confirm = shop.say(CHAT, "I ordered it by mistake")
     assert "#W0000001" in " ".join(confirm)
@@ -150,7 +150,7 @@ def test_cancel_an_order_with_authentication_and_confirmation(telegram_shop: Tel
 def test_another_customers_order_is_refused(telegram_shop: TelegramShop) -> None:
     shop = telegram_shop
     shop.say(CHAT, "cancel order #W0000005")
-    refused = shop.say(CHAT, "alice@example.com")  # Alice; #W0000005 is Bob's
+    refused = shop.say(CHAT, "alice@example.com, zip 10001")  # Alice; #W0000005 is Bob's
     assert "can't find order #W0000005 on your account" in refused[0]
     shop.say(CHAT, "no longer needed")
     shop.say(CHAT, "yes")

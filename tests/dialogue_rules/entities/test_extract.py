@@ -15,6 +15,7 @@ BUILT_IN = [
     "order_id",
     "email",
     "zip_code",
+    "card_digits",
     "price",
     "quantity",
     "color",
@@ -31,7 +32,7 @@ def test_registry_holds_every_extractor_by_name() -> None:
 
 
 def test_unknown_extractor_lists_the_valid_names() -> None:
-    with pytest.raises(UnknownNameError, match="Valid names: color, email, order_id"):
+    with pytest.raises(UnknownNameError, match="Valid names: card_digits, color, email, order_id"):
         build_extractors().get("sku")
 
 
@@ -97,6 +98,9 @@ def test_overlapping_kinds_are_settled(text: str, kinds: set[str]) -> None:
 
 def test_identity_from_email_or_name_and_zip() -> None:
     assert extract_all("my email is Bob@Example.com").identity == AuthIdentity(email="bob@example.com")
+    assert extract_all("bob@example.com, zip 19122, visa ending in 4242").identity == AuthIdentity(
+        email="bob@example.com", zip_code="19122", card_digits="4242"
+    )
     assert extract_all("I'm Yusuf Rossi, 19122").identity == AuthIdentity(
         first_name="Yusuf", last_name="Rossi", zip_code="19122"
     )
