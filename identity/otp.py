@@ -11,10 +11,10 @@ sent to the address on file has shown they own it. A code is therefore
 * tied to the conversation that asked for it: a code mailed for one session does not verify
   another.
 
-Issuing a code voids the session's earlier unused codes, so at most one is live per session and
-:meth:`OneTimeCodes.pending` is unambiguous. How often codes may be requested (mail flooding) and
-how many wrong codes a client may enter across sessions is the caller's to bound, with
-:class:`identity.lockout.FailureGuard`.
+Issuing a code voids the session's earlier unused codes (of any customer), so at most one is
+live per session and :meth:`OneTimeCodes.pending` is unambiguous. How often codes may be
+requested (mail flooding) and how many wrong codes a client may enter across sessions is the
+caller's to bound, with :class:`identity.lockout.FailureGuard`.
 """
 
 from __future__ import annotations
@@ -98,20 +98,15 @@ class OneTimeCodes:
         """Make a code for ``customer_id`` in ``session_id`` and mail it to ``email`` (the
         address on file, never one the customer just typed).
 
-        Earlier unused codes of the session are voided first. The database commit comes before
-        the mail, so no transaction is held open while the server answers; if the mail fails, the
-        new code is deleted and :class:`~core.errors.MailUnavailableError` propagates.
+        Once the mail is out, the session's earlier unused codes are void. No transaction is held
+        open while the mail server answers. If the mail fails, the new code is deleted, earlier
+        codes stay as they were, and :class:`~core.errors.MailUnavailableError` propagates.
         """
         now = self._now()
         ttl = self._settings.otp_ttl_seconds
         code = f"{secrets.randbelow(10**self._settings.otp_digits):0{self._settings.otp_digits}d}"
         code_id = str(uuid.uuid4())
         with self._db.transaction() as session:
-            session.execute(
-                update(OneTimeCode)
-                .where(OneTimeCode.session_id == session_id, *self._live(now))
-                .values(expires_at=now)
-            )
             session.add(
                 OneTimeCode(
                     id=code_id,
@@ -133,6 +128,12 @@ class OneTimeCodes:
             with self._db.transaction() as session:
                 session.execute(delete(OneTimeCode).where(OneTimeCode.id == code_id))
             raise
+        with self._db.transaction() as session:
+            session.execute(
+                update(OneTimeCode)
+                .where(OneTimeCode.session_id == session_id, OneTimeCode.id != code_id, *self._live(now))
+                .values(expires_at=now)
+            )
         log.info("one-time code sent", extra={"session_id": session_id, "recipient": mask_email(email)})
 
     def check(self, *, customer_id: str, session_id: str, code: str) -> bool:
@@ -147,7 +148,7 @@ class OneTimeCodes:
         with self._db.transaction() as session:
             # The write comes first: it takes the row lock (PostgreSQL) or the write lock (SQLite)
             # before the code is read, and counts this try whatever its outcome.
-            counted: Any = session.execute(
+            counted = session.execute(
                 update(OneTimeCode)
                 .where(
                     OneTimeCode.session_id == session_id,
@@ -155,26 +156,17 @@ class OneTimeCodes:
                     *self._live(now),
                 )
                 .values(attempts=OneTimeCode.attempts + 1)
-            )
-            if not counted.rowcount:
+                .returning(
+                    OneTimeCode.id, OneTimeCode.code_hash, OneTimeCode.attempts, OneTimeCode.created_at
+                )
+            ).all()
+            if not counted:
                 log.info("one-time code refused", extra={"session_id": session_id, "reason": "none_live"})
                 return False
-            row = session.scalars(
-                select(OneTimeCode)
-                .where(
-                    OneTimeCode.session_id == session_id,
-                    OneTimeCode.customer_id == customer_id,
-                    OneTimeCode.used_at.is_(None),
-                    OneTimeCode.expires_at > now,
-                )
-                .order_by(OneTimeCode.created_at.desc())
-                .limit(1)
-            ).first()
-            if row is None:  # pragma: no cover - the update above just matched it
-                return False
+            row = max(counted, key=lambda r: _utc(r.created_at))  # one, unless issued a moment ago
             expected = self._hash(row.id, customer_id, session_id, typed)
             if hmac.compare_digest(expected, row.code_hash):
-                row.used_at = now
+                session.execute(update(OneTimeCode).where(OneTimeCode.id == row.id).values(used_at=now))
                 log.info("one-time code accepted", extra={"session_id": session_id})
                 return True
             void = row.attempts >= self._settings.otp_max_attempts

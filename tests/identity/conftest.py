@@ -247,6 +247,12 @@ def postgres_url() -> Iterator[str]:
         admin.dispose()
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def shared_url(request: pytest.FixtureRequest) -> str:
+    """One store, on SQLite and on PostgreSQL, that several Database objects (workers) open."""
+    return str(request.getfixturevalue("store_url" if request.param == "sqlite" else "postgres_url"))
+
+
 @pytest.fixture
 def make_databases() -> Iterator[Callable[[str], Database]]:
     """Open Database objects on a URL (as separate workers would); all disposed after the test."""

@@ -159,12 +159,6 @@ def test_prune_deletes_only_counts_that_no_longer_count(
 
 
 # Several workers ----------------------------------------------------------------------------
-@pytest.fixture(params=["sqlite", "postgresql"])
-def shared_url(request: pytest.FixtureRequest) -> str:
-    """One store that several Database objects (workers) open."""
-    return str(request.getfixturevalue("store_url" if request.param == "sqlite" else "postgres_url"))
-
-
 def test_two_workers_share_counts_and_locks(
     shared_url: str, make_databases: Callable[[str], Database], auth_settings: AuthSettings, clock: Clock
 ) -> None:
