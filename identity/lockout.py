@@ -91,11 +91,14 @@ class FailureGuard:
 
     # Keys ----------------------------------------------------------------------------------
     def key(self, kind: KeyKind, value: str) -> str:
-        """``<kind>:<keyed hash>`` of ``value``, trimmed and case-folded (emails are not case
-        sensitive, and "Jane Doe" must count with "jane doe")."""
+        """``<kind>:<keyed hash>`` of ``value`` with its spaces trimmed; claims and clients are
+        also case-folded ("Jane.Doe@Example.com" and "jane doe" must count with their lower-case
+        forms), customer ids are kept as the store spells them."""
         if kind not in KEY_KINDS:
             raise ValueError(f"unknown key kind {kind!r}; expected one of {', '.join(KEY_KINDS)}")
-        normal = " ".join(value.split()).casefold()
+        normal = " ".join(value.split())
+        if kind != "customer":
+            normal = normal.casefold()
         if not normal:
             raise ValueError(f"cannot key an empty {kind}")
         return f"{kind}:{keyed_hash(self._key, kind, normal)[:HASH_CHARS]}"
@@ -205,7 +208,9 @@ class FailureGuard:
 
     # Internals -----------------------------------------------------------------------------
     def _ensure_row(self, session: Session, key: str, now: datetime) -> None:
-        """Insert the key's row unless it exists, without failing when another worker just did."""
+        """Insert the key's row unless it exists, without failing when another worker just did
+        (on SQLite and PostgreSQL; elsewhere a locking read, then a plain insert that may still
+        race)."""
         values = {"key": key, "failures": 0, "first_failed_at": now, "locked_until": None}
         dialect = session.get_bind().dialect.name
         if dialect == "postgresql":

@@ -18,6 +18,7 @@ from typing import Protocol
 
 from core.config.identity import SmtpSettings
 from core.errors import ConfigError, MailUnavailableError
+from core.logging import redact_text
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +91,9 @@ class SmtpMailer:
         except ssl.SSLError as exc:
             raise self._error(f"TLS with the mail server failed: {exc.reason}", "tls_failed", masked) from exc
         except smtplib.SMTPException as exc:
-            raise self._error(f"the mail server refused the mail: {exc}", "refused", masked) from exc
+            # A server's reply may quote the recipient: it is redacted like a log line.
+            reason = redact_text(str(exc))
+            raise self._error(f"the mail server refused the mail: {reason}", "refused", masked) from exc
         except OSError as exc:  # refused, unreachable, timed out, name not resolved
             raise self._error(
                 f"cannot reach the mail server at {self._host}:{settings.port}: {exc}", "unreachable", masked

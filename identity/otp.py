@@ -54,6 +54,14 @@ def mail_template() -> dict[str, str]:
     return {"subject": data["subject"], "body": data["body"]}
 
 
+def _duration(seconds: int) -> str:
+    """``300`` -> "5 minutes", ``60`` -> "1 minute", ``90`` -> "90 seconds"."""
+    if seconds % 60:
+        return f"{seconds} seconds"
+    minutes = seconds // 60
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
 def _utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
@@ -119,7 +127,7 @@ class OneTimeCodes:
                 )
             )
         template = mail_template()
-        fields = {"shop_name": shop_name, "code": code, "minutes": max(1, ttl // 60)}
+        fields = {"shop_name": shop_name, "code": code, "valid_for": _duration(ttl)}
         try:
             self._mailer.send(
                 to=email, subject=template["subject"].format(**fields), body=template["body"].format(**fields)

@@ -36,6 +36,7 @@ def test_keys_are_keyed_hashes_without_the_value(guard: FailureGuard, store: Dat
     assert "jane" not in key.lower() and "example" not in key.lower()
     assert guard.claim_key("  Jane.Doe@EXAMPLE.com ") == key  # emails are not case sensitive
     assert guard.key("customer", JANE_EMAIL) != key  # one hash per kind
+    assert guard.customer_key("cust-A") != guard.customer_key("cust-a")  # ids as the store spells them
     other = FailureGuard(store, AuthSettings(), secret=b"another secret")
     assert other.claim_key(JANE_EMAIL) != key  # without the secret, a guess cannot be tested
     guard.record_failure([key])

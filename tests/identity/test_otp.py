@@ -67,11 +67,13 @@ def test_the_code_arrives_by_mail_at_the_address_given(
         assert code not in row.code_hash and len(row.code_hash) == 64
 
 
-def test_digits_follow_settings(store: Database, smtp_server: MailServer, clock: Clock) -> None:
-    settings = otp_settings(smtp_server, otp_digits=8)
+def test_digits_and_lifetime_follow_settings(store: Database, smtp_server: MailServer, clock: Clock) -> None:
+    settings = otp_settings(smtp_server, otp_digits=8, otp_ttl_seconds=90)
     codes = OneTimeCodes(store, settings, SmtpMailer(settings.smtp), secret=SECRET, clock=clock)
     code = issue(codes, smtp_server)
     assert len(code) == 8
+    body = smtp_server.received[0].message.get_payload(decode=True)
+    assert isinstance(body, bytes) and "valid for 90 seconds" in body.decode()
     assert codes.check(customer_id=JANE, session_id=SESSION, code=code)
 
 
