@@ -155,3 +155,12 @@ class SpeechUnavailableError(ShopassistError):
 
     code = "speech_unavailable"
     http_status = 503
+
+
+class MailUnavailableError(ShopassistError):
+    """The mail server could not be reached, or refused the login, TLS or the message: nothing
+    was sent. Kept apart from :class:`ToolFailedError` because the shop itself is fine and the
+    customer can try again later or verify another way."""
+
+    code = "mail_unavailable"
+    http_status = 503
