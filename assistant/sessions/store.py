@@ -55,4 +55,21 @@ class SessionStore(Protocol):
         channel: str | None = None,
         updated_after: datetime | None = None,
     ) -> list[SessionSummary]: ...
+    def sessions_of_customer(self, *, customer_id: str) -> list[str]:
+        """Sessions in which ``customer_id`` was verified (a ``customer_id`` slot set to it)."""
+        ...
+
+    def idle_sessions(self, *, before: datetime, limit: int = 1000) -> list[str]:
+        """Sessions whose last event is older than ``before`` (the retention sweep's work)."""
+        ...
+
+    def erase(self, *, session_id: str) -> bool:
+        """Delete a session and its events: privacy only (retention); the log is otherwise
+        append-only."""
+        ...
+
+    def anonymise(self, *, session_id: str) -> int:
+        """Rewrite a session's events without personal data (a customer is forgotten)."""
+        ...
+
     def close(self) -> None: ...
