@@ -88,6 +88,8 @@ def forget_customer(database: Database, sessions: SessionStore, *, customer_id: 
             result = ForgetResult(customer.id, True, 0, 0, 0, len(conversation_ids), events)
         else:
             result = _forget_in_store(session, customer, conversations=len(conversation_ids), events=events)
+    sessions.checkpoint()
+    database.checkpoint()
     log.info(
         "customer forgotten",
         extra={

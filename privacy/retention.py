@@ -60,7 +60,10 @@ def delete_old_conversations(sessions: SessionStore, *, retention_days: int, now
         batch = sessions.idle_sessions(before=cutoff, limit=BATCH)
         deleted += sum(1 for session_id in batch if sessions.erase(session_id=session_id))
         if len(batch) < BATCH:
-            return deleted
+            break
+    if deleted:
+        sessions.checkpoint()
+    return deleted
 
 
 def write_export(path: Path, data: object) -> Path:

@@ -72,4 +72,9 @@ class SessionStore(Protocol):
         """Rewrite a session's events without personal data (a customer is forgotten)."""
         ...
 
+    def checkpoint(self) -> None:
+        """After erasing or anonymising: leave no earlier copy of the rows in the database's
+        files (SQLite's write-ahead log); a no-op where there is none."""
+        ...
+
     def close(self) -> None: ...

@@ -47,7 +47,7 @@ def _stores() -> Iterator[tuple[Database, SqlSessionStore]]:
             finally:
                 sessions.close()
     except ShopassistError as exc:
-        err.print(f"[red]error[/] ({exc.code}): {exc.message}")
+        err.print(f"[red]error[/] ({exc.code}): {exc.message}", soft_wrap=True)
         raise typer.Exit(2) from exc
 
 
@@ -78,7 +78,8 @@ def export_command(
         return
     write_export(out_file, data)
     err.print(
-        f"Exported {len(data['orders'])} orders and {len(data['conversations'])} conversations to {out_file}"
+        f"Exported {len(data['orders'])} orders and {len(data['conversations'])} conversations to {out_file}",
+        soft_wrap=True,
     )
 
 
@@ -103,7 +104,8 @@ def forget_command(
     out.print(
         f"Customer forgotten (now {result.customer_id}): {result.addresses} addresses, "
         f"{result.payment_methods} payment methods and {result.orders} orders anonymised "
-        f"(order totals kept), {result.conversations} conversations anonymised."
+        f"(order totals kept), {result.conversations} conversations anonymised.",
+        soft_wrap=True,
     )
 
 
@@ -121,10 +123,10 @@ def requests_command(
         return
     for request in found:
         decided = f"\t{request.decided_by}" if request.decided_by else ""
-        out.print(
+        # Plain tab-separated lines, never wrapped: for reading and for scripts.
+        typer.echo(
             f"{request.id}\t{request.kind.value}\t{request.status.value}\t"
-            f"{request.created_at:%Y-%m-%d %H:%M}\t{request.customer_id}{decided}",
-            highlight=False,
+            f"{request.created_at:%Y-%m-%d %H:%M}\t{request.customer_id}{decided}"
         )
 
 
@@ -135,7 +137,10 @@ def approve_command(request_id: RequestId, by: By = None) -> None:
 
     with _stores() as (database, _sessions):
         request = approve(database, request_id.strip(), by=_operator(by))
-    out.print(f"Request {request.id} ({request.kind.value}) approved; `shopassist sweep` carries it out.")
+    out.print(
+        f"Request {request.id} ({request.kind.value}) approved; `shopassist sweep` carries it out.",
+        soft_wrap=True,
+    )
 
 
 @customers_app.command("reject")
@@ -145,7 +150,7 @@ def reject_command(request_id: RequestId, by: By = None) -> None:
 
     with _stores() as (database, _sessions):
         request = reject(database, request_id.strip(), by=_operator(by))
-    out.print(f"Request {request.id} ({request.kind.value}) rejected.")
+    out.print(f"Request {request.id} ({request.kind.value}) rejected.", soft_wrap=True)
 
 
 def sweep_command() -> None:
@@ -166,6 +171,7 @@ def sweep_command() -> None:
         + (f" (in {exports_dir(settings.data_dir)})" if result.exports_written else "")
         + f"\nRequests failed: {result.requests_failed}",
         highlight=False,
+        soft_wrap=True,
     )
     if result.requests_failed:
         raise typer.Exit(1)

@@ -4,6 +4,7 @@ of the shop's store or in their conversations, while their orders and totals sta
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -89,6 +90,21 @@ def test_forget_leaves_no_personal_data_and_keeps_the_books(
     # Other conversations are not touched, even one mentioning the same street.
     assert sessions.events(session_id=other)[0].event.text == "is 1 Main St your shop's address?"  # type: ignore[union-attr]
     assert sessions.sessions_of_customer(customer_id=BOB) == [bobs]
+
+
+def test_no_copy_remains_in_the_database_files(
+    shop: Database, sessions: SqlSessionStore, settings: Settings
+) -> None:
+    """Not only the rows: SQLite's free space and write-ahead log keep no old copy either
+    (secure_delete, and a checkpoint after forgetting)."""
+    verified_conversation(sessions)
+    forget_customer(shop, sessions, customer_id=ALICE)
+    files = [p for p in Path(settings.data_dir).iterdir() if p.name.startswith(("shop.db", "sessions.db"))]
+    assert {p.name for p in files} >= {"shop.db", "sessions.db"}
+    for path in files:
+        raw = path.read_bytes()
+        for needle in ALICE_PERSONAL:
+            assert needle.encode() not in raw, (path.name, needle)
 
 
 def test_forget_is_idempotent(shop: Database, sessions: SqlSessionStore) -> None:

@@ -61,6 +61,10 @@ def test_old_conversations_go_recent_ones_stay(
     assert "conversations_deleted" in logged
     for needle in ALICE_PERSONAL:  # counts only
         assert needle not in logged
+    sessions_file = Path(settings.sessions_url.removeprefix("sqlite:///"))
+    for path in (sessions_file, sessions_file.with_name("sessions.db-wal")):
+        if path.exists():  # no copy of the deleted conversation in free space or the log
+            assert b"alice@example.com" not in path.read_bytes(), path.name
 
     # Again at once: nothing more; a month later the other two are past the retention too.
     assert (
