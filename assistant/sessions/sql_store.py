@@ -18,6 +18,8 @@ unchanged: portable SQL only, times as integer microseconds since the epoch).
   Waiters in the same process queue on a thread lock first, so only one polls the database.
   Lease expiry compares wall clocks, so hosts sharing a database need clocks far closer than
   the lease (NTP). Waiters are served in no particular order.
+- Privacy is the one exception to append-only: ``erase`` (the retention sweep) and
+  ``anonymise`` (a forgotten customer, :mod:`assistant.sessions.erasure`).
 """
 
 from __future__ import annotations
