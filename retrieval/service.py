@@ -6,6 +6,7 @@ import os
 
 from core.bundled_models import embedding_path
 from core.config import Settings
+from core.files import private_dir
 from retrieval.embeddings import Embedder, SentenceTransformerEmbedder
 from retrieval.index import SCHEMA_VERSION, SearchIndex
 from retrieval.lexical import LexicalIndex
@@ -28,7 +29,7 @@ def open_search_index(
 ) -> SearchIndex:
     """The index under ``data_dir/index`` (or on the configured Chroma server)."""
     embedder = embedder or load_embedder(settings)
-    index_dir = settings.index_dir
+    index_dir = private_dir(settings.index_dir)
     lexical = LexicalIndex(index_dir / "keyword.db")
     manifest = {"embedding_model": embedder.model_name, "schema_version": SCHEMA_VERSION}
     vectors = VectorStore(make_client(settings.retrieval.chroma.url, index_dir / "chroma"), manifest=manifest)

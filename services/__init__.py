@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.config import Settings
 from core.errors import ConfigError
+from core.files import private_dir
 from services.secret import load_secret
 from store.db import Database
 from support.accounts import AgentAccounts
@@ -84,7 +84,7 @@ class Services:
         """
         with_dialogue = with_dialogue or with_voice
         with_index = with_index or with_dialogue
-        Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+        private_dir(settings.data_dir)
         database = Database(settings.database_url, echo=settings.store.echo)
         if migrate:
             database.migrate()

@@ -76,4 +76,6 @@ def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA busy_timeout=30000")
+    # Erased and anonymised conversations leave no old text in free space (privacy).
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()

@@ -18,10 +18,13 @@ unchanged: portable SQL only, times as integer microseconds since the epoch).
   Waiters in the same process queue on a thread lock first, so only one polls the database.
   Lease expiry compares wall clocks, so hosts sharing a database need clocks far closer than
   the lease (NTP). Waiters are served in no particular order.
+- Privacy is the one exception to append-only: ``erase`` (the retention sweep) and
+  ``anonymise`` (a forgotten customer, :mod:`assistant.sessions.erasure`).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
@@ -30,12 +33,12 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from assistant.sessions.erasure import anonymised
 from assistant.sessions.events import EVENT_ADAPTER, Event, ModeChange, SlotSet, StoredEvent, parse_event
 from assistant.sessions.lease import LocalLocks, SqlLease
 from assistant.sessions.schema import (
@@ -57,6 +60,7 @@ from core.errors import (
     InvalidArgumentsError,
     NotFoundError,
 )
+from core.files import private_sqlite
 
 if TYPE_CHECKING:
     from core.config import Settings
@@ -90,7 +94,7 @@ class SqlSessionStore:
                     "threads and processes; use a file (sqlite:////path/sessions.db)",
                     key="sessions.url",
                 )
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            private_sqlite(url)  # the file 0600 in a 0700 directory, when created here
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
         else:
             kwargs["pool_pre_ping"] = True
@@ -275,6 +279,86 @@ class SqlSessionStore:
         self._snapshots.put(state)
         return state
 
+    # Privacy ------------------------------------------------------------------------------
+    def sessions_of_customer(self, *, customer_id: str) -> list[str]:
+        """Ids of the sessions in which ``customer_id`` was verified at some point (a ``slot_set``
+        of ``customer_id`` to it), oldest first: a later reset or another customer in the same
+        conversation does not hide it, which the listing column alone would."""
+        if not isinstance(customer_id, str) or not customer_id:
+            raise InvalidArgumentsError("customer_id must be a non-empty string", customer_id=customer_id)
+        # A cheap textual preselection (the id as it appears inside JSON), then the parsed
+        # event decides.
+        needle = json.dumps(customer_id, ensure_ascii=False)[1:-1]
+        query = sa.select(EVENTS.c.session_id, EVENTS.c.payload).where(
+            EVENTS.c.type == "slot_set", EVENTS.c.payload.contains(needle, autoescape=True)
+        )
+        found: set[str] = set()
+        with self.engine.connect() as conn:
+            for row in conn.execute(query):
+                event = parse_event(row.payload)
+                if (
+                    isinstance(event, SlotSet)
+                    and event.name is SlotName.CUSTOMER_ID
+                    and event.value == customer_id
+                ):
+                    found.add(row.session_id)
+            listed = sa.select(SESSIONS.c.session_id).where(SESSIONS.c.customer_id == customer_id)
+            found.update(conn.execute(listed).scalars())
+            if not found:
+                return []
+            ordered = sa.select(SESSIONS.c.session_id).where(SESSIONS.c.session_id.in_(found))
+            return list(
+                conn.execute(ordered.order_by(SESSIONS.c.created_at_us, SESSIONS.c.session_id)).scalars()
+            )
+
+    def idle_sessions(self, *, before: datetime, limit: int = 1000) -> list[str]:
+        """Ids of sessions whose last event (or creation) is older than ``before``, oldest first:
+        what the retention sweep removes."""
+        if not isinstance(limit, int) or not 1 <= limit <= 100_000:
+            raise InvalidArgumentsError("limit must be between 1 and 100000", limit=limit)
+        cutoff = round(before.timestamp() * 1_000_000)
+        query = (
+            sa.select(SESSIONS.c.session_id)
+            .where(SESSIONS.c.updated_at_us < cutoff)
+            .order_by(SESSIONS.c.updated_at_us, SESSIONS.c.session_id)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return list(conn.execute(query).scalars())
+
+    def erase(self, *, session_id: str) -> bool:
+        """Delete the session with its events and lock, for privacy only (the retention sweep):
+        the log is otherwise append-only. False if there was no such session."""
+        sid = validate_session_id(session_id)
+        with self.engine.begin() as conn:
+            conn.execute(sa.delete(EVENTS).where(EVENTS.c.session_id == sid))
+            conn.execute(sa.delete(LOCKS).where(LOCKS.c.session_id == sid))
+            gone = conn.execute(sa.delete(SESSIONS).where(SESSIONS.c.session_id == sid)).rowcount == 1
+        self._snapshots.drop(sid)
+        return gone
+
+    def anonymise(self, *, session_id: str) -> int:
+        """Rewrite the session's events without personal data (:func:`anonymised`) and clear its
+        listed customer, for a customer's right to be forgotten, the one exception to the
+        append-only log. Sequence numbers, times and event types stay. Returns the events
+        changed (0 the second time). A snapshot another process holds in memory keeps the old
+        state until it is evicted or that process restarts."""
+        sid = validate_session_id(session_id)
+        changed = 0
+        with self.engine.begin() as conn:
+            if not self._exists(conn, sid):
+                raise self._unknown(sid)
+            rows = conn.execute(sa.select(EVENTS.c.seq, EVENTS.c.payload).where(EVENTS.c.session_id == sid))
+            for row in rows.all():
+                payload = anonymised(parse_event(row.payload)).model_dump_json()
+                if payload != row.payload:
+                    this = sa.and_(EVENTS.c.session_id == sid, EVENTS.c.seq == row.seq)
+                    conn.execute(sa.update(EVENTS).where(this).values(payload=payload))
+                    changed += 1
+            conn.execute(sa.update(SESSIONS).where(SESSIONS.c.session_id == sid).values(customer_id=None))
+        self._snapshots.drop(sid)
+        return changed
+
     # Locking ------------------------------------------------------------------------------
     @contextmanager
     def lock(self, *, session_id: str, timeout: float) -> Iterator[SqlLease]:
@@ -323,6 +407,15 @@ class SqlSessionStore:
                 raise self._busy(sid, timeout)
             time.sleep(min(delay, remaining))
             delay = min(delay * 2, 0.1)
+
+    def checkpoint(self) -> None:
+        """SQLite: fold the write-ahead log into the database file and truncate it, so page
+        images from before an erase or anonymisation do not linger in it (with
+        ``secure_delete`` on, the database file keeps none either). Best effort: a reader still
+        on an old snapshot can keep part of the log. Nothing for other databases."""
+        if self.engine.dialect.name == "sqlite":
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def close(self) -> None:
         self.engine.dispose()

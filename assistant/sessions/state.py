@@ -218,3 +218,8 @@ class SnapshotCache:
             self._states.move_to_end(state.session_id)
             while len(self._states) > self._size:
                 self._states.popitem(last=False)
+
+    def drop(self, session_id: str) -> None:
+        """Forget the session's snapshot (its events were erased or rewritten)."""
+        with self._mutex:
+            self._states.pop(session_id, None)

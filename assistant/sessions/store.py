@@ -55,4 +55,26 @@ class SessionStore(Protocol):
         channel: str | None = None,
         updated_after: datetime | None = None,
     ) -> list[SessionSummary]: ...
+    def sessions_of_customer(self, *, customer_id: str) -> list[str]:
+        """Sessions in which ``customer_id`` was verified (a ``customer_id`` slot set to it)."""
+        ...
+
+    def idle_sessions(self, *, before: datetime, limit: int = 1000) -> list[str]:
+        """Sessions whose last event is older than ``before`` (the retention sweep's work)."""
+        ...
+
+    def erase(self, *, session_id: str) -> bool:
+        """Delete a session and its events: privacy only (retention); the log is otherwise
+        append-only."""
+        ...
+
+    def anonymise(self, *, session_id: str) -> int:
+        """Rewrite a session's events without personal data (a customer is forgotten)."""
+        ...
+
+    def checkpoint(self) -> None:
+        """After erasing or anonymising: leave no earlier copy of the rows in the database's
+        files (SQLite's write-ahead log); a no-op where there is none."""
+        ...
+
     def close(self) -> None: ...

@@ -21,6 +21,7 @@ from connectors.web.session_auth import SessionSigner
 from core import VERSION
 from core.config import Settings, load_settings
 from core.logging import REQUEST_ID, configure_logging
+from privacy.periodic import PeriodicSweep
 from services import Services, load_secret
 
 log = logging.getLogger(__name__)
@@ -44,9 +45,14 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
         app.state.desk = built.desk
         app.state.voice = built.voice if settings.speech.enabled else None
         app.state.telegram = await start_telegram(settings, built.assistant)
+        app.state.sweeper = PeriodicSweep.start_if_enabled(
+            built.database, built.sessions, privacy=settings.privacy, data_dir=settings.data_dir
+        )
         try:
             yield
         finally:
+            if app.state.sweeper is not None:
+                app.state.sweeper.stop()
             if app.state.telegram is not None:
                 await app.state.telegram.stop()
             if owned:

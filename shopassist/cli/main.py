@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from core.errors import ShopassistError
-from shopassist.cli import agents, bench, chat, evaluate, search, serve, shop, telegram, tools
+from shopassist.cli import agents, bench, chat, customers, evaluate, search, serve, shop, telegram, tools
 from shopassist.cli.console import err, state
 
 app = typer.Typer(
@@ -30,9 +30,11 @@ for name, command in (
     ("serve", serve.serve),
     ("chat", chat.chat),
     ("telegram", telegram.telegram),
+    ("sweep", customers.sweep_command),
 ):
     app.command(name)(command)
 app.add_typer(agents.agents_app, name="agents")
+app.add_typer(customers.customers_app, name="customers")
 app.add_typer(evaluate.eval_app, name="eval")
 app.add_typer(bench.bench_app, name="bench")
 
