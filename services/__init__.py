@@ -28,6 +28,7 @@ from tools.policy import ToolExecutor
 from tools.registry import ToolRegistry, default_registry
 
 if TYPE_CHECKING:
+    from assistant.decide.verification import IdentityChecks
     from assistant.engine import Assistant
     from assistant.llm.protocol import LLM
     from assistant.sessions.sql_store import SqlSessionStore
@@ -119,9 +120,32 @@ class Services:
         self.llm = llm if llm is not None else create_llm(settings.llm)
         self.owns_llm = llm is None and self.llm is not None
         self.assistant = Assistant(
-            settings=settings, store=self.sessions, executor=self.executor, matcher=self.matcher, llm=self.llm
+            settings=settings,
+            store=self.sessions,
+            executor=self.executor,
+            matcher=self.matcher,
+            llm=self.llm,
+            identity=self._identity_checks(),
         )
         self.desk = SupportDesk(self.sessions, lock_timeout=lock_timeout)
+
+    def _identity_checks(self) -> IdentityChecks:
+        """Verification as ``auth.*`` says, with failures counted in the shop's store (so they
+        hold across conversations, restarts and workers) and codes mailed when SMTP is set."""
+        from assistant.decide.verification import identity_checks
+        from identity.lockout import FailureGuard
+        from identity.mail import SmtpMailer
+        from identity.otp import OneTimeCodes
+
+        auth = self.settings.auth
+        secret = load_secret(self.settings)
+        guard = FailureGuard(self.database, auth, secret=secret)
+        codes = (
+            OneTimeCodes(self.database, auth, SmtpMailer(auth.smtp), secret=secret)
+            if auth.smtp.enabled
+            else None
+        )
+        return identity_checks(self.settings, guard=guard, codes=codes)
 
     def _load_voice(self, recognizer: SpeechRecognizer | None) -> None:
         from core.errors import ShopassistError

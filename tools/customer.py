@@ -20,6 +20,7 @@ from sqlalchemy.orm import selectinload
 
 from core.errors import ActionRefusedError, AuthenticationRequiredError, NotFoundError
 from core.facts import Amount, Fact, FactKind, Id, Name, Status
+from core.masking import masked_address
 from store.models import Address, Customer, Order, PaymentSource
 from tools import order_support as support
 from tools.arguments import Address as AddressArg
@@ -302,7 +303,8 @@ class ChangeDefaultAddress(Tool[ChangeDefaultAddressArgs, DefaultAddressResult])
         new = support.address_text(args.address.model_dump())
         if current is None:
             return f"Set your default address to {new}."
-        return f"Change your default address from {support.address_text(dict(current.as_dict()))} to {new}."
+        old = support.address_text(masked_address(current.as_dict()))  # on file: masked
+        return f"Change your default address from {old} to {new}."
 
     def idempotency_scope(self, args: ChangeDefaultAddressArgs, *, ctx: ToolContext, env: ToolEnv) -> str:
         # Changing A -> B -> A must act the third time, not replay the first call's result.

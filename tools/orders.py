@@ -20,6 +20,7 @@ from pydantic import BeforeValidator, Field, ValidationInfo, field_validator
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from core.masking import masked_address
 from core.money import to_money
 from store.models import Order, OrderItem, OrderStatus, PaymentMethod
 from tools import order_support as support
@@ -366,8 +367,8 @@ class ChangeShippingAddress(Tool[ChangeShippingAddressArgs, AddressChangeResult]
     def summarize(self, args: ChangeShippingAddressArgs, *, ctx: ToolContext, env: ToolEnv) -> str:
         order = self._plan(args, env)
         old, new = (
-            support.address_text(order.shipping_address),
-            support.address_text(args.address.model_dump()),
+            support.address_text(masked_address(order.shipping_address)),  # on file: masked
+            support.address_text(args.address.model_dump()),  # just typed: as typed
         )
         return f"Change the shipping address of order {order.id} from {old} to {new}."
 

@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from assistant.decide.context import Context
 from assistant.decide.flows.base import lookup_customer
@@ -37,13 +37,15 @@ from tools.customer import FindCustomerByEmail, VerifyCustomer
 FACTS = "_identity"  # form slot: identity facts given so far, while more are asked for
 CODE_FOR = "_code_for"  # form slot: the first name of the account a one-time code was sent for
 
+KeyKind = Literal["customer", "claim", "client"]
+
 _BARE_CARD_DIGITS = re.compile(r"^\W*(\d{4})\W*$")
 
 
 class Guard(Protocol):
     """Failed identity checks counted in the store (``identity.lockout.FailureGuard``)."""
 
-    def key(self, kind: str, value: str) -> str: ...
+    def key(self, kind: KeyKind, value: str) -> str: ...
     def locked_until(self, keys: Sequence[str]) -> datetime | None: ...
     def record_failure(self, keys: Sequence[str]) -> datetime | None: ...
     def record_success(self, keys: Sequence[str]) -> None: ...
@@ -138,11 +140,19 @@ class Verifier:
     def _facts(self, turn: Turn, slots: dict[str, Any]) -> AuthIdentity:
         """The facts given so far plus this message's (a bare 4-digit answer is card digits)."""
         said = turn.entities.identity_facts
+        if said.zip_code and self._zip_of_an_address(turn):
+            said = replace(said, zip_code=None)
         if said.card_digits is None and not said.zip_code:
             bare = _BARE_CARD_DIGITS.match(turn.text)
             if bare and slots.get(FACTS) is not None:
                 said = AuthIdentity(card_digits=bare.group(1))
         return _facts_of(slots.get(FACTS)).merged(said)
+
+    def _zip_of_an_address(self, turn: Turn) -> bool:
+        """The only zip code is part of an address the message gives ("... to 1 Elm St,
+        Springfield, IL 62701"), not said as the customer's own ("zip 10001")."""
+        zips = turn.entities.of("zip_code")
+        return max(e.confidence for e in zips) < 0.9 and self.ctx.forms.address(turn.text) is not None
 
     def _code(self, turn: Turn) -> str | None:
         digits = self.checks.otp_digits

@@ -91,6 +91,8 @@ class TauShop:
             policy={"secret_key": SECRET},
             llm={"enabled": llm},
             shop={"name": "tau retail"},
+            # tau-bench's retail policy: an email alone, or a full name plus zip code, verifies.
+            auth={"level": "email_or_name_zip"},
             retrieval={"policy_dirs": [self.template / "policies"]},
             logging={"level": "WARNING"},
         )

@@ -9,6 +9,7 @@ from core.errors import (
     InvalidArgumentsError,
     NotFoundError,
 )
+from core.masking import mask_street
 from store.models import Address, Customer, Order
 from tests.shop_fixture import ALICE, BOB
 from tools.base import ToolContext
@@ -249,7 +250,9 @@ def test_change_default_address_changes_only_the_default_one(executor, confirm, 
     bobs = _addresses(database, BOB)
     summary = executor.prepare("change_default_address", {"address": NEW_HOME}, ctx=alice).summary
     old = next(a for a, default in before if default)
-    assert old["address1"] in summary and "5 Elm Road" in summary and "Boston, MA 02118" in summary
+    # the address on file is masked in the prompt; the one just typed is shown as typed
+    assert old["address1"] not in summary and mask_street(old["address1"]) in summary
+    assert "5 Elm Road" in summary and "Boston, MA 02118" in summary
     result = confirm("change_default_address", {"address": NEW_HOME}, alice).result
     assert result.customer_id == ALICE and result.address == NEW_HOME
     after = _addresses(database, ALICE)

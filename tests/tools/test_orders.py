@@ -404,7 +404,7 @@ def test_change_shipping_address_of_pending_order(executor, database, alice):
     args = {"order_id": "#W0000001", "address": NEW_ADDRESS}
     pending = executor.prepare("change_shipping_address", args, ctx=alice)
     assert pending.summary == (
-        "Change the shipping address of order #W0000001 from 1 Main St, Springfield, "
+        "Change the shipping address of order #W0000001 from 1 M*** St, Springfield, "
         "NY 10001, USA to 2 Oak Ave, Apt 3, Boston, MA 02110, USA."
     )
     out = executor.run("change_shipping_address", args, ctx=alice.confirmed(pending.token)).result

@@ -10,6 +10,7 @@ from assistant.decide.flows.base import Filled, FlowBase, NoSlotFlow, Slots, con
 from assistant.decide.turn import ToolError, Turn
 from assistant.reply.draft import Draft
 from assistant.reply.formatting import address_line
+from core.masking import masked_address
 from tools.customer import ChangeDefaultAddress, DefaultAddressResult, GetCustomerProfile
 from tools.policy import ToolOutcome
 
@@ -36,7 +37,7 @@ class AccountInfoFlow(NoSlotFlow):
         return ctx.draft(
             "account_info",
             methods="; ".join(m.label for m in profile.payment_methods) or "none",
-            address=address_line(default.model_dump()) if default else "none on file",
+            address=address_line(masked_address(default.model_dump())) if default else "none on file",
             results=[profile],
         )
 
