@@ -31,7 +31,7 @@ from core.errors import ShopassistError
 from core.files import FILE_MODE, private_dir
 from privacy.export import export_customer
 from privacy.forget import forget_customer
-from privacy.requests import RequestInfo, list_requests, mark_done
+from store.data_requests import RequestInfo, list_requests, mark_done
 from store.db import Database
 from store.models import DataRequestKind, DataRequestStatus
 

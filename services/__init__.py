@@ -98,6 +98,7 @@ class Services:
             secret=load_secret(settings),
             confirmation_ttl=settings.policy.confirmation_ttl_seconds,
             search=_tool_search(index),
+            privacy=settings.privacy,
         )
         services = cls(settings, database, registry, executor, AgentAccounts(database), index)
         if with_dialogue and index is not None:

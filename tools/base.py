@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session
 
-from core.config import ShopSettings
+from core.config import PrivacySettings, ShopSettings
 from core.errors import RegistryError
 from core.facts import FactValue, facts_of
 
@@ -79,6 +79,7 @@ class ToolEnv:
     db: Session
     shop: ShopSettings
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    privacy: PrivacySettings = field(default_factory=PrivacySettings)
     search: ShopSearch | None = None
 
 

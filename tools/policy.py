@@ -27,7 +27,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core.config import ShopSettings
+from core.config import PrivacySettings, ShopSettings
 from core.errors import (
     ActionRefusedError,
     AuthenticationRequiredError,
@@ -129,6 +129,7 @@ class ToolExecutor:
         secret: bytes,
         confirmation_ttl: float = 900.0,
         search: ShopSearch | None = None,
+        privacy: PrivacySettings | None = None,
     ) -> None:
         if len(secret) < 16:
             raise ValueError("the confirmation secret must be at least 16 bytes")
@@ -138,6 +139,7 @@ class ToolExecutor:
         self._secret = secret
         self._ttl = confirmation_ttl
         self.search = search
+        self.privacy = privacy or PrivacySettings()
         self.read_only = False
 
     def drafting(self) -> ToolExecutor:
@@ -176,7 +178,7 @@ class ToolExecutor:
         tool = self.tool(name)
         parsed = validate_args(tool, args)
         with self.database.session() as session:
-            env = ToolEnv(db=session, shop=self.shop, search=self.search)
+            env = ToolEnv(db=session, shop=self.shop, search=self.search, privacy=self.privacy)
             self._authorize(tool, parsed, ctx, session)
             summary = tool.summarize(parsed, ctx=ctx, env=env)
             scope = tool.idempotency_scope(parsed, ctx=ctx, env=env)
@@ -290,7 +292,7 @@ class ToolExecutor:
     def _run_once(self, tool: Tool[Any, Any], args: BaseModel, ctx: ToolContext) -> ToolOutcome[Any]:
         dumped = args.model_dump(mode="json")
         with self.database.transaction() as session:
-            env = ToolEnv(db=session, shop=self.shop, search=self.search)
+            env = ToolEnv(db=session, shop=self.shop, search=self.search, privacy=self.privacy)
             self._authorize(tool, args, ctx, session)
             key = None
             if tool.side_effect:

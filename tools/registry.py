@@ -52,6 +52,7 @@ def builtin_tools() -> list[Tool[Any, Any]]:
         catalog,
         checkout,
         customer,
+        data_requests,
         inventory,
         knowledge,
         order_changes,
@@ -72,6 +73,7 @@ def builtin_tools() -> list[Tool[Any, Any]]:
         cart,
         checkout,
         knowledge,
+        data_requests,
     ):
         found.extend(cls() for cls in module.TOOLS)
     return found

@@ -177,6 +177,8 @@ def default_actions() -> list[Action]:
         StartForm("change_payment", "change_payment"),
         StartForm("change_default_address", "change_default_address"),
         StartForm("account_info", "account_info"),
+        StartForm("data_copy", "data_copy"),
+        StartForm("data_deletion", "data_deletion"),
         # the customer and the people behind the shop
         Special("authenticate", _authenticate),
         HandOff("human_handoff", "customer_request"),

@@ -114,7 +114,7 @@ def requests_command(
     show_all: Annotated[bool, typer.Option("--all", help="Also done and rejected requests.")] = False,
 ) -> None:
     """The data requests customers made in chat (open ones unless --all), oldest first."""
-    from privacy.requests import list_requests
+    from store.data_requests import list_requests
 
     with _stores() as (database, _sessions):
         found = list_requests(database, include_closed=show_all)
@@ -133,7 +133,7 @@ def requests_command(
 @customers_app.command("approve")
 def approve_command(request_id: RequestId, by: By = None) -> None:
     """Approve a pending request; the next sweep (`shopassist sweep`, or serve's) carries it out."""
-    from privacy.requests import approve
+    from store.data_requests import approve
 
     with _stores() as (database, _sessions):
         request = approve(database, request_id.strip(), by=_operator(by))
@@ -146,7 +146,7 @@ def approve_command(request_id: RequestId, by: By = None) -> None:
 @customers_app.command("reject")
 def reject_command(request_id: RequestId, by: By = None) -> None:
     """Reject a pending request."""
-    from privacy.requests import reject
+    from store.data_requests import reject
 
     with _stores() as (database, _sessions):
         request = reject(database, request_id.strip(), by=_operator(by))

@@ -18,8 +18,8 @@ from core.config import Settings
 from core.config.identity import PrivacySettings
 from core.errors import NotFoundError
 from privacy.periodic import PeriodicSweep
-from privacy.requests import approve, get_request, queue_request, reject
 from privacy.retention import SweepResult, exports_dir, sweep
+from store.data_requests import approve, get_request, queue_request, reject
 from store.db import Database
 from store.models import Customer, DataRequestStatus
 from tests.privacy.conftest import ALICE_PERSONAL, Clock, anonymous_conversation, verified_conversation

@@ -105,6 +105,9 @@ def test_default_registry_has_every_commerce_tool():
         "remove_from_cart",
         "view_cart",
         "checkout",
+        "verify_customer",
+        "request_data_copy",
+        "request_data_deletion",
     }
     assert expected <= names
     side_effects = {t.name for t in default_registry() if t.side_effect}
@@ -117,6 +120,8 @@ def test_default_registry_has_every_commerce_tool():
         "change_shipping_address",
         "change_default_address",
         "checkout",
+        "request_data_copy",
+        "request_data_deletion",
     }
     assert all(t.requires_auth for t in default_registry() if t.side_effect)
     writers = {t.name for t in default_registry() if t.writes}

@@ -12,6 +12,7 @@ from assistant.reply.draft import Draft
 from assistant.reply.formatting import address_line
 from core.masking import masked_address
 from tools.customer import ChangeDefaultAddress, DefaultAddressResult, GetCustomerProfile
+from tools.data_requests import DataRequestResult, RequestDataCopy, RequestDataDeletion
 from tools.policy import ToolOutcome
 
 
@@ -69,4 +70,32 @@ class ChangeDefaultAddressFlow(FlowBase):
         return ctx.draft("default_address_done", address=address_line(result.address), results=[result])
 
 
-ACCOUNT_FLOWS = (AuthenticateFlow, AccountInfoFlow, ChangeDefaultAddressFlow)
+class DataCopyFlow(NoSlotFlow):
+    """A verified customer's request for a copy of their data, confirmed, then queued."""
+
+    name = "data_copy"
+    tools = (RequestDataCopy,)
+
+    def act(self, turn: Turn, ctx: Context, slots: Slots) -> Draft:
+        return confirm(turn, ctx, RequestDataCopy, {})
+
+    def done(self, turn: Turn, ctx: Context, outcome: ToolOutcome[DataRequestResult]) -> Draft:
+        return ctx.draft("data_copy_done", results=[outcome.result])
+
+
+class DataDeletionFlow(NoSlotFlow):
+    """A verified customer's request to delete their data, confirmed, then queued for the
+    operator (or approved at once with self-service deletion)."""
+
+    name = "data_deletion"
+    tools = (RequestDataDeletion,)
+
+    def act(self, turn: Turn, ctx: Context, slots: Slots) -> Draft:
+        return confirm(turn, ctx, RequestDataDeletion, {})
+
+    def done(self, turn: Turn, ctx: Context, outcome: ToolOutcome[DataRequestResult]) -> Draft:
+        template = "data_deletion_approved" if outcome.result.approved else "data_deletion_queued"
+        return ctx.draft(template, results=[outcome.result])
+
+
+ACCOUNT_FLOWS = (AuthenticateFlow, AccountInfoFlow, ChangeDefaultAddressFlow, DataCopyFlow, DataDeletionFlow)

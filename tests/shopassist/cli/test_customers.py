@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 from assistant.sessions.sql_store import SqlSessionStore
 from core.config import Settings
 from core.config.identity import PrivacySettings
-from privacy.requests import get_request, queue_request
 from shopassist.cli.main import app
+from store.data_requests import get_request, queue_request
 from store.db import Database
 from store.models import Customer, DataRequestStatus
 from tests.privacy.conftest import Clock, anonymous_conversation, verified_conversation

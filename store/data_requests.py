@@ -5,7 +5,7 @@ A request is made ``pending`` and waits for the operator (``shopassist customers
 ``reject``), except a deletion request when ``privacy.self_service_deletion`` is on, which is
 ``approved`` at once. An export request always waits: its file is sent by the operator, who
 should see who asked. Approved requests are carried out by the sweep
-(:func:`privacy.retention.carry_out_approved`, run by ``shopassist sweep`` and by ``serve``),
+(``privacy.retention.carry_out_approved``, run by ``shopassist sweep`` and by ``serve``),
 which marks them ``done``. Decisions are final: only a pending request can be approved or
 rejected.
 """
@@ -77,30 +77,45 @@ def queue_request(
         raise InvalidArgumentsError(
             f"Unknown data request kind {kind!r}: export or forget", kind=kind
         ) from exc
-    when = _now(now)
     with database.transaction() as session:
-        if session.get(Customer, customer_id) is None:
-            raise NotFoundError(f"Unknown customer {customer_id!r}", customer_id=customer_id)
-        open_query = select(DataRequest).where(
-            DataRequest.customer_id == customer_id, DataRequest.kind == kind, DataRequest.status.in_(OPEN)
+        return queue_in(
+            session, customer_id=customer_id, kind=kind, privacy=privacy, session_id=session_id, now=now
         )
-        existing = session.scalars(open_query.order_by(DataRequest.created_at)).first()
-        if existing is not None:
-            return RequestInfo.of(existing)
-        at_once = kind is DataRequestKind.FORGET and privacy.self_service_deletion
-        row = DataRequest(
-            id=str(uuid.uuid4()),
-            customer_id=customer_id,
-            kind=kind,
-            status=DataRequestStatus.APPROVED if at_once else DataRequestStatus.PENDING,
-            session_id=session_id,
-            created_at=when,
-            decided_at=when if at_once else None,
-            decided_by=SELF_SERVICE if at_once else None,
-        )
-        session.add(row)
-        session.flush()
-        return RequestInfo.of(row)
+
+
+def queue_in(
+    session: Session,
+    *,
+    customer_id: str,
+    kind: DataRequestKind,
+    privacy: PrivacySettings,
+    session_id: str | None = None,
+    now: datetime | None = None,
+) -> RequestInfo:
+    """:func:`queue_request` inside the caller's transaction (the ``request_data_*`` tools)."""
+    when = _now(now)
+    if session.get(Customer, customer_id) is None:
+        raise NotFoundError(f"Unknown customer {customer_id!r}", customer_id=customer_id)
+    open_query = select(DataRequest).where(
+        DataRequest.customer_id == customer_id, DataRequest.kind == kind, DataRequest.status.in_(OPEN)
+    )
+    existing = session.scalars(open_query.order_by(DataRequest.created_at)).first()
+    if existing is not None:
+        return RequestInfo.of(existing)
+    at_once = kind is DataRequestKind.FORGET and privacy.self_service_deletion
+    row = DataRequest(
+        id=str(uuid.uuid4()),
+        customer_id=customer_id,
+        kind=kind,
+        status=DataRequestStatus.APPROVED if at_once else DataRequestStatus.PENDING,
+        session_id=session_id,
+        created_at=when,
+        decided_at=when if at_once else None,
+        decided_by=SELF_SERVICE if at_once else None,
+    )
+    session.add(row)
+    session.flush()
+    return RequestInfo.of(row)
 
 
 def list_requests(database: Database, *, include_closed: bool = False) -> list[RequestInfo]:
