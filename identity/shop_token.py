@@ -43,18 +43,17 @@ class ShopTokensOffError(AuthenticationRequiredError):
     http_status = 400
 
 
-# What each PyJWT failure means for the shop's developer reading the error (checked in order:
-# several are subclasses of others).
-_REASONS: tuple[tuple[type[Exception], str], ...] = (
-    (jwt.ExpiredSignatureError, "the shop token has expired"),
-    (jwt.ImmatureSignatureError, "the shop token is not valid yet (nbf or iat in the future)"),
-    (jwt.InvalidAudienceError, "the shop token is for another audience (aud)"),
-    (jwt.InvalidIssuerError, "the shop token comes from another issuer (iss)"),
-    (jwt.MissingRequiredClaimError, "the shop token lacks a required claim"),
-    (jwt.InvalidAlgorithmError, "the shop token is signed with an algorithm this server does not accept"),
-    (jwt.InvalidSignatureError, "the shop token's signature does not verify"),
-    (jwt.InvalidKeyError, "the shop token cannot be checked with the configured key"),
-    (jwt.DecodeError, "the shop token is not a well-formed JWT"),
+# What each PyJWT failure means for the shop's developer reading the error, with the short
+# reason in the error's context (checked in order: several are subclasses of others).
+_REASONS: tuple[tuple[type[Exception], str, str], ...] = (
+    (jwt.ExpiredSignatureError, "expired", "the shop token has expired"),
+    (jwt.ImmatureSignatureError, "not_yet_valid", "the shop token is not valid yet (nbf or iat ahead)"),
+    (jwt.InvalidAudienceError, "audience", "the shop token is for another audience (aud)"),
+    (jwt.InvalidIssuerError, "issuer", "the shop token comes from another issuer (iss)"),
+    (jwt.InvalidAlgorithmError, "algorithm", "the shop token is signed with an algorithm not accepted here"),
+    (jwt.InvalidSignatureError, "signature", "the shop token's signature does not verify"),
+    (jwt.InvalidKeyError, "key", "the shop token cannot be checked with the configured key"),
+    (jwt.DecodeError, "malformed", "the shop token is not a well-formed JWT"),
 )
 
 
@@ -131,9 +130,9 @@ def _key(settings: ShopTokenSettings) -> str | RSAPublicKey:
 
 
 def _reason(exc: Exception) -> tuple[str, str]:
-    for kind, message in _REASONS:
+    for kind, reason, message in _REASONS:
         if isinstance(exc, kind):
-            return message, kind.__name__.removesuffix("Error").lower()
+            return message, reason
     return "the shop token is not valid", "invalid"
 
 
