@@ -8,47 +8,18 @@ nothing and shows nothing.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
-import jwt
 import pytest
 from fastapi.testclient import TestClient
 
-from assistant.engine import Assistant
 from assistant.sessions.events import SlotSet
-from connectors.web.app import create_app
-from core.config import Settings
-from core.config.identity import AuthSettings
-from eval.dialogue.runner import ScenarioHarness
-from tests.connectors.web.conftest import WebShop
+from tests.connectors.web.conftest import WebShop, shop_token
 from tests.shop_fixture import ALICE, BOB
 
-SECRET = "the-shop-signs-its-customers-with-this-0123456789"
 ORDER_QUESTION = "where is my order #W0000003?"
 TRACKING = "1Z999AA10123456785"  # Alice's order #W0000003, processed and shipped with UPS
-
-
-def shop_token(customer: str, *, expires_in: int = 300, key: str = SECRET) -> str:
-    return jwt.encode({"sub": customer, "exp": int(time.time()) + expires_in}, key, algorithm="HS256")
-
-
-@pytest.fixture
-def signed_shop(harness: ScenarioHarness) -> Iterator[WebShop]:
-    """The fixture shop's web app with ``auth.shop_token`` configured (HS256, ``SECRET``)."""
-    with harness.assistant() as (assistant, services):
-        settings: Settings = services.settings.model_copy(
-            update={
-                "auth": AuthSettings(shop_token={"secret": SECRET}),
-                "web": services.settings.web.model_copy(update={"rate_limit_per_session": "1000/minute"}),
-            }
-        )
-        services.settings = settings
-        services.assistant = Assistant(
-            settings=settings, store=assistant.store, executor=assistant.executor, matcher=assistant.matcher
-        )
-        yield WebShop(create_app(settings, services=services), services)
 
 
 @pytest.fixture
