@@ -87,9 +87,7 @@ class ChatSocket(EventSocket):
             self.shop_token = None  # not tried again on this socket; the visitor chats anonymously
             await self.error(exc.code, exc.message)
             return False
-        if before is None:
-            self.limits.count_first(sid)
-        self.session_id = sid
+        self.session_id = sid  # (no message yet: the rate limit counts the messages that follow)
         return sid != before
 
     def max_event_chars(self) -> int:
