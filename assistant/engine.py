@@ -36,27 +36,19 @@ from assistant.reply.draft import Draft
 from assistant.reply.message import Reply, StreamText, TurnStep, recorded_reply
 from assistant.reply.responder import Phrased, Responder
 from assistant.reply.templates import Templates, default_templates
-from assistant.sessions.events import MAX_KEY, BotReply, ModeChange, SlotSet, UserMessage
-from assistant.sessions.slots import (
-    ConfirmationOutcome,
-    Mode,
-    SlotName,
-    validate_channel,
-    validate_session_id,
-)
+from assistant.sessions.events import MAX_KEY, BotReply, ModeChange, UserMessage
+from assistant.sessions.slots import ConfirmationOutcome, Mode, validate_channel, validate_session_id
 from assistant.sessions.state import SessionState
 from assistant.sessions.store import SessionBusyError, SessionLease, SessionStore
+from assistant.sign_in import ShopSignIn
 from core.config import Settings
-from core.errors import InvalidArgumentsError, NotFoundError, PermissionDeniedError
+from core.errors import InvalidArgumentsError
 from dialogue_rules.entities.extract import extract_all
 from dialogue_rules.forms import FormRules, default_form_rules
 from dialogue_rules.guardrails import GuardedInput, ViolationCode, check_input
 from dialogue_rules.handoff import HandoffRules, default_handoff_rules
 from dialogue_rules.intents import IntentMatcher
 from dialogue_rules.search_terms import SearchTerms, default_search_terms
-from identity.shop_token import InvalidShopTokenError, ShopTokens, ShopTokensOffError
-from tools.base import ToolContext
-from tools.customer import GetCustomerProfile
 from tools.policy import ToolExecutor
 
 log = logging.getLogger(__name__)
@@ -103,8 +95,7 @@ class Assistant:
         )
         self.responder = Responder(llm, max_tokens=settings.dialogue.phrase_max_tokens)
         self._clock = clock or (lambda: datetime.now(UTC))
-        token_settings = settings.auth.shop_token
-        self.shop_tokens = ShopTokens(token_settings) if token_settings.enabled else None
+        self.shop_sign_in = ShopSignIn(settings, store, executor, self._clock)
 
     # Sessions ---------------------------------------------------------------------------------
     def start_session(self, *, channel: str, session_id: str | None = None) -> str:
@@ -122,44 +113,13 @@ class Assistant:
         :class:`~identity.shop_token.ShopTokensOffError` when no key is configured,
         :class:`~identity.shop_token.InvalidShopTokenError` for a token that does not verify or
         names no customer of the shop, and :class:`PermissionDeniedError` when the conversation
-        is already verified as another customer (one customer per conversation).
+        is already verified as another customer (one customer per conversation). The work is in
+        :mod:`assistant.sign_in`.
         """
-        if self.shop_tokens is None:
-            raise ShopTokensOffError(
-                "This server does not accept shop sign-in tokens: configure auth.shop_token "
-                "(secret for HS256, or public_key_path for RS256)",
-                key="auth.shop_token",
-            )
-        customer_id = self.shop_tokens.customer_of(shop_token)
+        customer_id = self.shop_sign_in.customer_of(shop_token)  # before anything is created
         channel = validate_channel(channel)
         sid = self._ensure_session(session_id, channel)
-        with self.store.lock(session_id=sid, timeout=self.settings.sessions.lock_timeout_seconds) as lease:
-            state = self.store.state(session_id=sid)
-            if state.customer_id is not None and state.customer_id != customer_id:
-                log.warning("shop sign-in refused: another customer", extra={"session_id": sid})
-                raise PermissionDeniedError(
-                    "This conversation is already signed in as another customer; start a new one",
-                    resource="session",
-                )
-            idle = self.settings.auth.idle_expiry_seconds
-            fresh = state.updated_at is not None and (self._clock() - state.updated_at).total_seconds() < idle
-            if state.customer_id == customer_id and fresh:
-                return sid
-            ctx = ToolContext(session_id=sid, customer_id=customer_id, channel=channel)
-            try:
-                profile = self.executor.run(GetCustomerProfile, {}, ctx=ctx).result
-            except NotFoundError:
-                raise InvalidShopTokenError(
-                    "The shop token names a customer this shop does not have", reason="unknown_customer"
-                ) from None
-            events = [
-                SlotSet(name=SlotName.CUSTOMER_ID, value=profile.customer_id),
-                SlotSet(name=SlotName.CUSTOMER_NAME, value=profile.first_name),
-            ]
-            if lease.lost or not lease.renew():
-                raise SessionBusyError(f"Conversation {sid!r}: sign-in lost the lock", session_id=sid)
-            self.store.append(session_id=sid, events=events)
-        log.info("signed in with a shop token", extra={"session_id": sid, "channel": channel})
+        self.shop_sign_in.record(sid, customer_id, channel)
         return sid
 
     def _ensure_session(self, session_id: str | None, channel: str) -> str:

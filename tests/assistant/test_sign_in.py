@@ -120,6 +120,6 @@ def test_refused_tokens_record_nothing(build: Build) -> None:
 
 def test_without_a_configured_key_sign_in_is_refused(build: Build) -> None:
     assistant = build(tokens=False)
-    assert assistant.shop_tokens is None
+    assert assistant.shop_sign_in.tokens is None
     with pytest.raises(ShopTokensOffError, match=r"auth\.shop_token"):
         assistant.sign_in(None, shop_token=token(ALICE))
