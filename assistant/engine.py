@@ -41,6 +41,7 @@ from assistant.sessions.events import MAX_KEY, BotReply, ModeChange, UserMessage
 from assistant.sessions.slots import ConfirmationOutcome, Mode, validate_channel, validate_session_id
 from assistant.sessions.state import SessionState
 from assistant.sessions.store import SessionBusyError, SessionLease, SessionStore
+from assistant.sign_in import ShopSignIn
 from core.config import Settings
 from core.errors import InvalidArgumentsError
 from dialogue_rules.entities.extract import extract_all
@@ -100,10 +101,32 @@ class Assistant:
         )
         self.responder = Responder(llm, max_tokens=settings.dialogue.phrase_max_tokens)
         self._clock = clock or (lambda: datetime.now(UTC))
+        self.shop_sign_in = ShopSignIn(settings, store, executor, self._clock)
 
     # Sessions ---------------------------------------------------------------------------------
     def start_session(self, *, channel: str, session_id: str | None = None) -> str:
         return self.store.create(channel=channel, session_id=session_id)
+
+    def sign_in(self, session_id: str | None, *, shop_token: str, channel: str = "web") -> str:
+        """Verify the conversation's customer with the shop's own sign-in token (a JWT the shop's
+        website signed for its logged-in customer, ``auth.shop_token``); returns the session id,
+        creating the session if ``session_id`` is None or new.
+
+        The token's customer must exist in the store; then ``customer_id`` and ``customer_name``
+        are recorded under the conversation's lock, so the customer is never asked who they are.
+        Signing in again as the same customer records nothing (unless the identity has been idle
+        for ``auth.idle_expiry_seconds``: a fresh token renews it). Raises
+        :class:`~identity.shop_token.ShopTokensOffError` when no key is configured,
+        :class:`~identity.shop_token.InvalidShopTokenError` for a token that does not verify or
+        names no customer of the shop, and :class:`PermissionDeniedError` when the conversation
+        is already verified as another customer (one customer per conversation). The work is in
+        :mod:`assistant.sign_in`.
+        """
+        customer_id = self.shop_sign_in.customer_of(shop_token)  # before anything is created
+        channel = validate_channel(channel)
+        sid = self._ensure_session(session_id, channel)
+        self.shop_sign_in.record(sid, customer_id, channel)
+        return sid
 
     def _ensure_session(self, session_id: str | None, channel: str) -> str:
         if session_id is None:

@@ -3,6 +3,12 @@
 Redaction runs on every record that passes through the handler installed here: the message,
 its arguments and any ``extra`` fields. It is a safety net; code should still avoid logging
 customer data in the first place.
+
+uvicorn's access lines (``uvicorn.access``) and its WebSocket lines (``uvicorn.error``: "WebSocket
+/ws/chat?token=... [accepted]") carry the request's full path with its query string, where a
+session token, a shop's sign-in token or an email may sit; httpx logs the full URL of every
+request made. :class:`DropQueryStrings` cuts the query off those records before any handler
+sees them, on those loggers (whatever handler they end up in) and on the handler installed here.
 """
 
 from __future__ import annotations
@@ -34,6 +40,43 @@ _RESERVED = set(vars(logging.LogRecord("x", 0, "x", 0, "x", None, None))) | {
     "asctime",
     "color_message",
 }
+
+
+URL_LOGGERS = ("uvicorn.access", "uvicorn.error", "httpx")
+"""Loggers whose records carry full URLs: uvicorn's for requests served, httpx's for requests made."""
+_QUERY = re.compile(r"(/[^\s\"?]*)\?[^\s\"]*")
+
+
+def drop_query_strings(text: str) -> str:
+    """``text`` with the query string of every URL path in it removed ("/chat?token=x" -> "/chat")."""
+    return _QUERY.sub(r"\1", text)
+
+
+class DropQueryStrings(logging.Filter):
+    """Removes query strings from the records of :data:`URL_LOGGERS` (the arguments keep their
+    number and types, so uvicorn's own access formatter still works)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith(("uvicorn", "httpx")):
+            return True
+        if isinstance(record.msg, str):
+            record.msg = drop_query_strings(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(_clean(a) for a in record.args)
+        elif isinstance(record.args, dict):
+            record.args = {k: _clean(v) for k, v in record.args.items()}
+        return True
+
+
+def _clean(value: object) -> object:
+    """A log argument without query strings (a URL object, such as httpx's, becomes its text)."""
+    if isinstance(value, str):
+        return drop_query_strings(value)
+    if value is None or isinstance(value, (int, float)):
+        return value
+    text = str(value)
+    cleaned = drop_query_strings(text)
+    return cleaned if cleaned != text else value
 
 
 def redact_text(text: str) -> str:
@@ -94,7 +137,12 @@ def configure_logging(settings: LoggingSettings, *, stream: Any = None) -> None:
             root.removeHandler(handler)
     handler = logging.StreamHandler(stream or sys.stderr)
     handler._shopassist = True  # type: ignore[attr-defined]
+    handler.addFilter(DropQueryStrings())  # before redaction, which flattens the arguments
     handler.addFilter(RedactingFilter())
+    for name in URL_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, DropQueryStrings) for f in logger.filters):
+            logger.addFilter(DropQueryStrings())
     if settings.json_format:
         handler.setFormatter(JsonFormatter())
     else:

@@ -123,15 +123,16 @@ class VoiceAssistant:
         )
 
     # -- dialogue ------------------------------------------------------------------------------
-    def respond(self, session_id: str | None, heard: Transcript) -> VoiceReply:
-        """Decide what the heard utterance does, and the spoken reply."""
+    def respond(self, session_id: str | None, heard: Transcript, *, client: str | None = None) -> VoiceReply:
+        """Decide what the heard utterance does, and the spoken reply. ``client``: who spoke, as
+        the channel knows them ("ip:203.0.113.7"), passed to the assistant's turn."""
         text = normalize_transcript(heard.text)
         sid = session_id or self.assistant.start_session(channel=CHANNEL)
         confidence = heard.confidence
         held = self.holds.take_held(sid)
         if held is not None:
             if _matches(self._affirm, text):
-                return self._turn(sid, held, confidence)
+                return self._turn(sid, held, confidence, client)
             if _matches(self._deny, text):
                 return self._say(sid, text, self.phrases.say_again, confidence)
             # Neither: the customer said something new; judge it on its own.
@@ -145,14 +146,14 @@ class VoiceAssistant:
             return self._say(
                 sid, text, self.phrases.did_you_say.format(text=text.rstrip(".?! ")), confidence, check=True
             )
-        return self._turn(sid, text, confidence)
+        return self._turn(sid, text, confidence, client)
 
     def _say(self, sid: str, text: str, spoken: str, confidence: float, *, check: bool = False) -> VoiceReply:
         mode = self.assistant.store.state(session_id=sid).mode
         return VoiceReply(sid, text, spoken, mode=mode, confidence=confidence, awaiting_confirmation=check)
 
-    def _turn(self, sid: str, text: str, confidence: float) -> VoiceReply:
-        reply = self.assistant.handle(sid, text, channel=CHANNEL)
+    def _turn(self, sid: str, text: str, confidence: float, client: str | None = None) -> VoiceReply:
+        reply = self.assistant.handle(sid, text, channel=CHANNEL, client=client)
         spoken = for_ear(
             reply.text,
             currency=self.currency,

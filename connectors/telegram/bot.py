@@ -286,6 +286,7 @@ class TelegramConnector:
                 channel=CHANNEL,
                 product_id=product_id,
                 message_key=key,
+                client=f"telegram:{chat_id}",
             )
         except ShopassistError as exc:
             log.warning("telegram turn refused", extra={"session_id": session_id, "code": exc.code})

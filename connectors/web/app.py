@@ -61,7 +61,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     app = FastAPI(title="Shopassist", version=VERSION, lifespan=lifespan)
     app.state.settings = settings
     secret = load_secret(settings)
-    app.state.signer = SessionSigner(secret)
+    app.state.signer = SessionSigner(secret, ttl_seconds=settings.web.session_token_ttl_seconds)
     app.state.agent_signer = AgentSigner(secret)
     app.state.login_limits = RateLimits(per_session="10/minute", per_ip="10/minute")
     app.state.rate_limits = RateLimits(

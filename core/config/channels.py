@@ -20,6 +20,14 @@ class WebSettings(_Section):
     secure_cookies: bool = Field(
         default=False, description="Mark the session cookie Secure (set true behind HTTPS)."
     )
+    session_token_ttl_seconds: int = Field(
+        default=7 * 86400,
+        ge=300,
+        le=90 * 86400,
+        description="How long a visitor's session token (and cookie) stays valid. Every answer "
+        "carries a fresh one, so only a visitor away this long must start a new conversation; a "
+        "leaked token stops working after it.",
+    )
 
     @field_validator("rate_limit_per_session", "rate_limit_per_ip")
     @classmethod

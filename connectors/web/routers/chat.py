@@ -1,4 +1,9 @@
-"""REST chat: one turn per request, and the transcript of a conversation for its owner."""
+"""REST chat: one turn per request, and the transcript of a conversation for its owner.
+
+A shop whose visitor is logged in on its own site sends its signed customer token (a JWT,
+``auth.shop_token``) in ``X-Shop-Token``: the conversation is signed in as that customer before
+the message is handled, so the customer is never asked who they are.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +20,7 @@ from connectors.web.schemas import (
     message_key,
     transcript_entry,
 )
-from connectors.web.session_auth import COOKIE, authorize, presented_token
+from connectors.web.session_auth import COOKIE, authorize, presented_shop_token, presented_token
 from core.errors import InvalidArgumentsError
 
 router = APIRouter(prefix="/api/v1", tags=["chat"])
@@ -35,8 +40,13 @@ def check_length(text: str, limit: int) -> None:
         )
 
 
-def set_session_cookie(response: Response, token: str, *, secure: bool) -> None:
-    response.set_cookie(COOKIE, token, httponly=True, samesite="lax", secure=secure, max_age=30 * 86400)
+def set_session_cookie(response: Response, token: str, *, secure: bool, max_age: int) -> None:
+    response.set_cookie(COOKIE, token, httponly=True, samesite="lax", secure=secure, max_age=max_age)
+
+
+def client_key(request: Request) -> str | None:
+    """Who sent the request, as the assistant counts failed identity checks: ``ip:<address>``."""
+    return f"ip:{request.client.host}" if request.client else None
 
 
 @router.post("/chat", response_model=ChatResponse, summary="Send one customer message, get the reply")
@@ -55,16 +65,25 @@ def chat(
     client = request.client.host if request.client else None
     limits.check(ip=client, session_id=session_id)
     started = time.perf_counter()
+    shop_token = presented_shop_token(request)
+    fresh = session_id is None
+    if shop_token is not None:
+        session_id = assistant.sign_in(session_id, shop_token=shop_token, channel="web")
     key = message_key(body.message_id)
     reply = assistant.handle(
-        session_id, body.message, channel="web", product_id=body.product_id, message_key=key
+        session_id,
+        body.message,
+        channel="web",
+        product_id=body.product_id,
+        message_key=key,
+        client=client_key(request),
     )
-    if session_id is None:
+    if fresh:
         limits.count_first(reply.session_id)
     if not reply.replayed:
         metrics.observe_reply(reply, "web", time.perf_counter() - started)
     token = signer.token(reply.session_id)
-    set_session_cookie(response, token, secure=settings.web.secure_cookies)
+    set_session_cookie(response, token, secure=settings.web.secure_cookies, max_age=signer.ttl_seconds)
     return ChatResponse.from_reply(reply, token)
 
 

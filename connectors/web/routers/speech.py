@@ -43,11 +43,13 @@ async def read_limited(upload: UploadFile, limit: int) -> bytes:
     return b"".join(parts)
 
 
-def run_voice_turn(voice: VoiceAssistant, data: bytes, session_id: str | None) -> tuple[VoiceReply, bytes]:
+def run_voice_turn(
+    voice: VoiceAssistant, data: bytes, session_id: str | None, client: str | None = None
+) -> tuple[VoiceReply, bytes]:
     """Decode, recognise, respond and speak (blocking; run it in a worker thread)."""
     audio = decode(data, voice.settings)
     heard = voice.recognize(audio)
-    reply = voice.respond(session_id, heard)
+    reply = voice.respond(session_id, heard, client=client)
     return reply, voice.speak(reply.reply_text)
 
 
@@ -84,7 +86,8 @@ async def speech(
     client = request.client.host if request.client else None
     limits.check(ip=client, session_id=sid)
     started = time.perf_counter()
-    reply, wav = await run_in_threadpool(run_voice_turn, voice, data, sid)
+    key = f"ip:{client}" if client else None
+    reply, wav = await run_in_threadpool(run_voice_turn, voice, data, sid, key)
     if sid is None:
         limits.count_first(reply.session_id)
     if reply.reply is not None:

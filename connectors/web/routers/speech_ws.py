@@ -128,7 +128,8 @@ class SpeechSocket(EventSocket):
         self.limits.check(ip=self.client, session_id=self.session_id)
         audio = await run_in_threadpool(decode_any, data, fmt, self.sample_rate, voice.settings)
         heard = await run_in_threadpool(voice.recognize, audio)
-        reply = await run_in_threadpool(voice.respond, self.session_id, heard)
+        key = f"ip:{self.client}" if self.client else None
+        reply = await run_in_threadpool(voice.respond, self.session_id, heard, client=key)
         await self.send(
             "transcript",
             text=reply.transcript,

@@ -19,6 +19,13 @@ reconnects sends the last ``seq`` it saw in ``hello`` and gets every reply, agen
 mode change after it, so nothing is lost across a dropped connection. While idle the socket
 checks the log once a second, so a message a support agent wrote (on any worker) arrives
 without a reload. Bad input gets an ``error`` event; the connection stays open.
+
+A shop's logged-in customer arrives with the shop's signed token in the upgrade URL
+(``/ws/chat?shop_token=<JWT>``; a browser's WebSocket cannot send headers): the conversation is
+signed in as that customer when the socket opens and again after a ``hello`` switches
+conversations. A token that does not verify gets an ``error`` event and the visitor chats
+anonymously; a stored conversation of another customer (a shared browser) is left alone and a
+new one starts.
 """
 
 from __future__ import annotations
@@ -35,7 +42,8 @@ from assistant.reply.message import Reply, StreamText
 from assistant.sessions.events import AgentMessage, BotReply, ModeChange
 from connectors.web.event_socket import INTERNAL_ERROR, EventSocket
 from connectors.web.schemas import message_id_of, message_key, valid_message_id
-from core.errors import NotFoundError, ShopassistError
+from connectors.web.session_auth import presented_shop_token
+from core.errors import NotFoundError, PermissionDeniedError, ShopassistError
 
 router = APIRouter()
 log = logging.getLogger(__name__)
@@ -52,11 +60,35 @@ class ChatSocket(EventSocket):
         self.assistant: Assistant = ws.app.state.assistant
         self.max_chars: int = ws.app.state.settings.dialogue.max_message_chars
         self.delivered = 0
+        self.shop_token = presented_shop_token(ws)
+        self.client_key = f"ip:{self.client}" if self.client else None
 
     async def opened(self) -> bool:
+        if self.shop_token is not None:
+            await self.sign_in()
         if self.session_id is not None:
             await self.announce()
         return True
+
+    async def sign_in(self) -> bool:
+        """Sign the conversation in as the shop's customer (a new conversation if the current
+        one is another customer's). True if the conversation changed."""
+        token = self.shop_token
+        if token is None:
+            return False
+        before = self.session_id
+        try:
+            try:
+                sid = await run_in_threadpool(self.assistant.sign_in, before, shop_token=token, channel="web")
+            except PermissionDeniedError:
+                log.info("stored conversation belongs to another customer; starting a new one")
+                sid = await run_in_threadpool(self.assistant.sign_in, None, shop_token=token, channel="web")
+        except ShopassistError as exc:
+            self.shop_token = None  # not tried again on this socket; the visitor chats anonymously
+            await self.error(exc.code, exc.message)
+            return False
+        self.session_id = sid  # (no message yet: the rate limit counts the messages that follow)
+        return sid != before
 
     def max_event_chars(self) -> int:
         return self.max_chars * 4 + 1024
@@ -86,6 +118,8 @@ class ChatSocket(EventSocket):
             return
         last = event.get("last_seq", 0)
         self.delivered = last if isinstance(last, int) and last >= 0 else 0
+        if await self.sign_in() and token is not None:
+            self.delivered = 0  # the stored conversation was another customer's: this one is new
         await self.announce()
         await self.deliver_new()
 
@@ -149,7 +183,12 @@ class ChatSocket(EventSocket):
             await self.announce()
         reply: Reply | None = None
         stream = self.assistant.stream(
-            self.session_id, text, channel="web", product_id=product_id, message_key=key
+            self.session_id,
+            text,
+            channel="web",
+            product_id=product_id,
+            message_key=key,
+            client=self.client_key,
         )
         async for item in stream:
             if isinstance(item, StreamText):

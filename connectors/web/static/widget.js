@@ -12,12 +12,22 @@
  * id once, so a message lost with the connection is neither dropped nor run twice.
  * The session token lives in an HttpOnly cookie set by the server; a cross-origin embed keeps it
  * in sessionStorage and sends it in the hello event.
+ *
+ * A shop whose visitor is logged in on its site passes its signed customer token (a JWT, see the
+ * README's "Web channel"), so the customer is never asked who they are:
+ *
+ *   <script src=".../widget.js" data-server="..." data-shop-token="eyJ..." defer></script>
+ *
+ * or, for a token fetched later, Shopassist.signIn(token). It goes in the WebSocket upgrade URL
+ * (?shop_token=; a browser WebSocket cannot send headers). A token the server refuses (expired,
+ * not signed by the shop) is dropped: the visitor goes on chatting without it.
  */
 (function () {
   "use strict";
   var script = document.currentScript;
   var server = (script && script.getAttribute("data-server")) || window.location.origin;
   var title = (script && script.getAttribute("data-title")) || "Shop assistant";
+  var shopToken = (script && script.getAttribute("data-shop-token")) || null;
   var store = window.sessionStorage;
   var KEY_TOKEN = "shopassist.token", KEY_SEQ = "shopassist.seq", KEY_PENDING = "shopassist.pending";
 
@@ -36,6 +46,7 @@
   function wsUrl() {
     var url = new URL("/ws/chat", server);
     url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+    if (shopToken) url.searchParams.set("shop_token", shopToken);
     return url.toString();
   }
 
@@ -223,6 +234,11 @@
         settle(event.message_id);
         break;
       case "error":
+        if (event.code === "invalid_shop_token" || event.code === "shop_tokens_off") {
+          shopToken = null;  // not the visitor's doing: chat on without it
+          if (window.console) window.console.warn("Shopassist: shop token refused: " + event.message);
+          break;
+        }
         typing.textContent = "";
         streaming = null;
         settle(event.in_reply_to);
@@ -291,5 +307,14 @@
 
   function mount() { document.body.appendChild(root); }
   if (document.body) mount(); else document.addEventListener("DOMContentLoaded", mount);
-  window.Shopassist = { open: function () { toggle(true); }, close: function () { toggle(false); } };
+  function signIn(token) {
+    shopToken = token || null;
+    if (socket) { retry = -1; socket.close(); }  // reconnects soon with the token in the URL
+  }
+
+  window.Shopassist = {
+    open: function () { toggle(true); },
+    close: function () { toggle(false); },
+    signIn: signIn
+  };
 })();

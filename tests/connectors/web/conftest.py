@@ -4,15 +4,19 @@ the browser."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import jwt
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from assistant.engine import Assistant
 from connectors.web.app import create_app
 from core.config import Settings, SpeechSettings
+from core.config.identity import AuthSettings
 from eval.dialogue.runner import ScenarioHarness
 from services import Services
 from speech.recognizer import WhisperRecognizer
@@ -32,6 +36,32 @@ def web_shop(harness: ScenarioHarness) -> Iterator[WebShop]:
     with harness.assistant() as (_assistant, services):
         settings = services.settings.model_copy(
             update={"web": services.settings.web.model_copy(update={"rate_limit_per_session": "1000/minute"})}
+        )
+        yield WebShop(create_app(settings, services=services), services)
+
+
+SHOP_SECRET = "the-shop-signs-its-customers-with-this-0123456789"
+"""The HS256 key ``signed_shop`` shares with the (pretend) shop's website."""
+
+
+def shop_token(customer: str, *, expires_in: int = 300, key: str = SHOP_SECRET) -> str:
+    """A sign-in token as a shop's website would make it for its logged-in ``customer``."""
+    return jwt.encode({"sub": customer, "exp": int(time.time()) + expires_in}, key, algorithm="HS256")
+
+
+@pytest.fixture
+def signed_shop(harness: ScenarioHarness) -> Iterator[WebShop]:
+    """The fixture shop's web app with ``auth.shop_token`` configured (HS256, ``SHOP_SECRET``)."""
+    with harness.assistant() as (assistant, services):
+        settings: Settings = services.settings.model_copy(
+            update={
+                "auth": AuthSettings(shop_token={"secret": SHOP_SECRET}),
+                "web": services.settings.web.model_copy(update={"rate_limit_per_session": "1000/minute"}),
+            }
+        )
+        services.settings = settings
+        services.assistant = Assistant(
+            settings=settings, store=assistant.store, executor=assistant.executor, matcher=assistant.matcher
         )
         yield WebShop(create_app(settings, services=services), services)
 

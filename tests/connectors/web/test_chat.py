@@ -169,7 +169,7 @@ def test_reconnect_replays_what_was_missed(client: TestClient, web_shop: WebShop
         events = _receive_until(ws, "reply")
         token = next(e for e in events if e["type"] == "session")["session_token"]
         last = max(e["seq"] for e in events if "seq" in e)
-    session_id = token.rpartition(".")[0]
+    session_id = token.rsplit(".", 2)[0]
     store = web_shop.services.sessions
     assert store is not None
     store.append(session_id=session_id, events=[AgentMessage(agent="sam", text="Hi, Sam from support here.")])
@@ -214,7 +214,7 @@ def test_a_message_sent_again_after_a_lost_connection_runs_once(
         ws.send_json({"type": "message", "text": "x" * (limit + 1), "message_id": "m-2"})
         too_long = ws.receive_json()
         assert too_long["code"] == "message_too_long" and too_long["in_reply_to"] == "m-2"
-    session_id = token.rpartition(".")[0]
+    session_id = token.rsplit(".", 2)[0]
     store = web_shop.services.sessions
     assert store is not None
     messages = [e.event for e in store.events(session_id=session_id) if isinstance(e.event, UserMessage)]
