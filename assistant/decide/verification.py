@@ -31,6 +31,7 @@ from assistant.decide.turn import ToolError, Turn
 from assistant.reply.draft import Draft
 from assistant.sessions.slots import SlotName
 from core.config import AuthLevel, Settings
+from core.errors import ShopassistError
 from dialogue_rules.entities.values import AuthIdentity
 from tools.customer import FindCustomerByEmail, VerifyCustomer
 
@@ -301,17 +302,29 @@ class Verifier:
             failed = FACTS in slots
             return self.ctx.draft("auth_ask_otp", purpose=purpose, failed=failed), {**slots, FACTS: {}}
         kept = {k: v for k, v in slots.items() if k != CODE_FOR}
+        # Every code sent counts against the email (and the client), so nobody can flood an
+        # inbox: after auth.max_failures codes in the window, no more go out for a while.
+        keys = [*self._claim_keys(AuthIdentity(email=email)), *client]
+        locked = self._locked(turn, keys)
+        if locked is not None:
+            return locked, slots
         outcome = turn.call(FindCustomerByEmail, {"email": email})
         if not isinstance(outcome, ToolError):
-            codes.issue(
-                customer_id=outcome.result.customer_id,
-                email=email,
-                session_id=turn.session_id,
-                shop_name=self.ctx.shop.name,
-            )
+            try:
+                codes.issue(
+                    customer_id=outcome.result.customer_id,
+                    email=email,
+                    session_id=turn.session_id,
+                    shop_name=self.ctx.shop.name,
+                )
+            except ShopassistError as exc:  # the mail server is down: say so, count nothing
+                turn.step("auth", "code_not_sent", ok=False, code=exc.code)
+                return self.ctx.draft("tool_failed", failed=True), slots
             kept[CODE_FOR] = outcome.result.first_name
         elif outcome.code not in ("not_found", "invalid_arguments", "action_refused"):
             return self.ctx.draft("tool_failed", failed=True), slots
-        # The same reply whether or not the email has an account.
+        # The same reply (and the same count) whether or not the email has an account.
         sent = self.ctx.draft("otp_sent", digits=self.checks.otp_digits, minutes=self.checks.otp_minutes)
+        if self.checks.guard is not None and keys:
+            self.checks.guard.record_failure(keys)  # counts this code; the next one may be refused
         return sent, {**kept, FACTS: {}}

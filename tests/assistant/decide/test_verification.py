@@ -204,3 +204,24 @@ def test_the_shop_token_level_asks_nothing_and_sends_the_customer_to_sign_in(
     reply = assistant.handle(sid, "where is my order? I'm alice@example.com, zip 10001")
     assert reply.template == "auth_sign_in"
     assert assistant.store.state(session_id=sid).customer_id is None
+
+
+def test_codes_cannot_flood_an_inbox(shop: Services, clock: Clock, mail: MailServer) -> None:
+    smtp = {"host": "127.0.0.1", "port": mail.port, "starttls": False}
+    assistant = build(shop, clock, level="otp", smtp=smtp, max_failures=3)
+    replies = []
+    for n in range(5):
+        sid = assistant.start_session(channel="web")
+        assistant.handle(sid, "where is my order?", client=f"ip:198.51.100.{n}")
+        replies.append(assistant.handle(sid, "alice@example.com", client=f"ip:198.51.100.{n}").template)
+    assert len(mail.received) == 3
+    assert replies == ["otp_sent"] * 3 + ["auth_locked"] * 2
+
+
+def test_a_mail_server_that_is_down_is_said_and_verifies_nobody(shop: Services, clock: Clock) -> None:
+    smtp = {"host": "127.0.0.1", "port": free_port(), "starttls": False, "timeout_seconds": 2}
+    assistant = build(shop, clock, level="otp", smtp=smtp)
+    sid = assistant.start_session(channel="web")
+    assistant.handle(sid, "where is my order?")
+    assert assistant.handle(sid, "alice@example.com").template == "tool_failed"
+    assert assistant.store.state(session_id=sid).customer_id is None
