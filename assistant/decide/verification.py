@@ -33,7 +33,8 @@ from assistant.sessions.slots import SlotName
 from core.config import AuthLevel, Settings
 from core.errors import ShopassistError
 from dialogue_rules.entities.values import AuthIdentity
-from tools.customer import FindCustomerByEmail, VerifyCustomer
+from tools.customer import CustomerIdentity, FindCustomerByEmail, VerifyCustomer
+from tools.policy import ToolOutcome
 
 FACTS = "_identity"  # form slot: identity facts given so far, while more are asked for
 CODE_FOR = "_code_for"  # form slot: the first name of the account a one-time code was sent for
@@ -197,14 +198,28 @@ class Verifier:
         until = guard.record_failure(keys) if guard is not None and keys else None
         return draft if until is None else self._locked_draft(turn, until)
 
-    def _claim_keys(self, facts: AuthIdentity) -> list[str]:
-        """The counters of the customer the facts claim to be (by email, or by full name)."""
+    def _claim_keys(
+        self,
+        turn: Turn,
+        facts: AuthIdentity,
+        *,
+        owner: ToolOutcome[CustomerIdentity] | ToolError | None = None,
+    ) -> list[str]:
+        """The counters of the customer the facts claim to be: the account an email belongs to
+        (so every way of guessing at one account shares its counter, the one-time codes'
+        included), else the claim itself (an unknown email, a full name: a name needs a zip
+        code and card digits together, far past any guessing budget)."""
         guard = self.checks.guard
         if guard is None:
             return []
         keys = []
         if facts.email:
-            keys.append(guard.key("claim", facts.email.casefold()))
+            if owner is None:
+                owner = turn.call(FindCustomerByEmail, {"email": facts.email})
+            if isinstance(owner, ToolError):
+                keys.append(guard.key("claim", facts.email.casefold()))
+            else:
+                keys.append(guard.key("customer", owner.result.customer_id))
         if facts.last_name:
             keys.append(guard.key("claim", f"{facts.first_name} {facts.last_name}".casefold()))
         return keys
@@ -233,7 +248,7 @@ class Verifier:
                 "(or your email address and the zip code)"
             )
             return self.ctx.draft("auth_more", missing=missing), {**slots, FACTS: _facts_dict(facts)}
-        keys = self._claim_keys(facts)
+        keys = self._claim_keys(turn, facts)
         locked = self._locked(turn, keys)
         if locked is not None:
             return locked, {k: v for k, v in slots.items() if k != FACTS}
@@ -263,7 +278,7 @@ class Verifier:
         if identity is None:
             failed = FACTS in slots
             return self.ctx.draft("auth_ask", purpose=purpose, failed=failed), {**slots, FACTS: {}}
-        keys = self._claim_keys(identity)
+        keys = self._claim_keys(turn, identity)
         locked = self._locked(turn, keys)
         if locked is not None:
             return locked, slots
@@ -304,11 +319,11 @@ class Verifier:
         kept = {k: v for k, v in slots.items() if k != CODE_FOR}
         # Every code sent counts against the email (and the client), so nobody can flood an
         # inbox: after auth.max_failures codes in the window, no more go out for a while.
-        keys = [*self._claim_keys(AuthIdentity(email=email)), *client]
+        outcome = turn.call(FindCustomerByEmail, {"email": email})
+        keys = [*self._claim_keys(turn, AuthIdentity(email=email), owner=outcome), *client]
         locked = self._locked(turn, keys)
         if locked is not None:
             return locked, slots
-        outcome = turn.call(FindCustomerByEmail, {"email": email})
         if not isinstance(outcome, ToolError):
             try:
                 codes.issue(
