@@ -41,6 +41,7 @@ from assistant.decide.flows.shopping import SHOP_FLOWS
 from assistant.decide.goals import restated, split_goals
 from assistant.decide.handoff import hand_off
 from assistant.decide.named_products import in_named_title
+from assistant.decide.picks import picked
 from assistant.decide.turn import ToolError, Turn
 from assistant.decide.verification import IdentityChecks, Verifier
 from assistant.llm.protocol import LLM
@@ -257,6 +258,14 @@ class Router:
         form = turn.state.active_form
         if form is None:
             return None
+        choice = picked(turn) if form.requested is not None else None
+        if choice is not None:
+            # "the second one" to a question asked with buttons: read as a tap on that button
+            turn.step("form", form.name, event="picked", choice=choice)
+            view = turn.about(choice)
+            draft = self.runner.advance(view, form)
+            turn.state = view.state
+            return draft
         if self.ctx.forms.is_abort(turn.text) or (
             turn.intent.intent == "deny" and form.requested != "reason"
         ):

@@ -145,3 +145,20 @@ def test_a_second_choice_said_up_front_is_taken_when_the_first_is_sold_out(
     args = _confirmation(assistant.handle(sid, text, channel="web"))
     wanted = {"switch type": "clicky", "backlight": "RGB", "size": "80%"}
     assert args["new_item_ids"] == [_variant(tau, "Mechanical Keyboard", **wanted)]
+
+
+def test_a_version_picked_by_its_place_in_the_list(
+    chat: tuple[Services, Assistant, str], tau: dict[str, Any]
+) -> None:
+    _, assistant, sid = chat
+    email = tau["users"][CUSTOMER]["email"]
+    assistant.handle(sid, f"I'd like to exchange the keyboard from order {ORDER}. {email}", channel="web")
+    sold_out = assistant.handle(sid, "clicky switches, same backlight and size please", channel="web")
+    assert "out of stock" in sold_out.text and len(sold_out.quick_replies) >= 2
+    second = sold_out.quick_replies[1].label.rsplit(" (", 1)[
+        0
+    ]  # "switch type clicky, backlight ..., size ..."
+    args = _confirmation(assistant.handle(sid, "the second one", channel="web"))
+    keyboards = next(p for p in tau["products"].values() if p["name"] == "Mechanical Keyboard")["variants"]
+    chosen = keyboards[args["new_item_ids"][0]]["options"]
+    assert ", ".join(f"{k} {v}" for k, v in chosen.items()) == second
