@@ -2,7 +2,8 @@
 words are cut where each task's own words begin, the task said first is handled with its words
 only (so the second's order id or items do not leak into it), and the others wait in the
 conversation (``queued_goals``) until the first is done or dropped; a task asked for again
-leaves the queue. Besides the task the message was matched to, a task counts only when its
+leaves the queue. One task on a list of orders ("cancel #W1 and #W2") is that task on each.
+Besides the task the message was matched to, a task counts only when its
 words name an order: two patterns can read one request in two sentences ("I moved. Please
 update my address"), and leaving a message whole is the safe mistake."""
 
@@ -43,7 +44,7 @@ def split_goals(
                 found.append((*span, name))
     found.sort()
     if len(found) < 2 or all(name != intent.intent for _, _, name in found):
-        return []
+        return _several(_per_order(QueuedGoal(intent=intent.intent, text=text)))
     cuts = [0]
     for (before, _, _), (after, _, _) in pairwise(found):
         breaks = [m.start() for m in _BREAK.finditer(text, before, after)]
@@ -57,7 +58,30 @@ def split_goals(
         if words[i]
         and (i == mine or (extract_all(words[i]).order_ids and not _excluded(config, name, words[i])))
     ]
+    return _several([each for task in tasks for each in _per_order(task)])
+
+
+def _several(tasks: list[QueuedGoal]) -> list[QueuedGoal]:
     return tasks if len(tasks) > 1 else []
+
+
+#: What may stand between the order ids of one list ("#W1, #W2 and #W3", "#W1 & #W2").
+_LIST_GAP = re.compile(r"\s*(?:,\s*(?:and\s+)?|and\s+|&\s*|\s)\s*(?:(?:order|#)\s*)?", re.I)
+
+
+def _per_order(task: QueuedGoal) -> list[QueuedGoal]:
+    """One task per order of a list the task's words name together ("cancel #W1 and #W2
+    because I no longer need them": the same task on each order, in the order said). Ids apart
+    ("the lamp from #W1 and the socks from #W2") are left to the task."""
+    ids = extract_all(task.text).of("order_id")
+    if len(ids) < 2:
+        return [task]
+    gaps = [task.text[a.span[1] : b.span[0]] for a, b in pairwise(ids)]
+    if not all(_LIST_GAP.fullmatch(gap) for gap in gaps):
+        return [task]
+    start, end = ids[0].span[0], ids[-1].span[1]
+    head, tail = task.text[:start], task.text[end:]
+    return [QueuedGoal(intent=task.intent, text=f"{head}{e.value}{tail}") for e in ids]
 
 
 def restated(goals: tuple[QueuedGoal, ...], intent: str, text: str) -> list[QueuedGoal]:

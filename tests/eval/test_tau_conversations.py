@@ -18,6 +18,7 @@ from dialogue_rules.intents import IntentMatcher
 from eval.tasks.shop import TauShop
 from retrieval.embeddings import SentenceTransformerEmbedder
 from services import Services
+from store.models import Order
 
 pytestmark = pytest.mark.slow
 
@@ -162,3 +163,34 @@ def test_a_version_picked_by_its_place_in_the_list(
     keyboards = next(p for p in tau["products"].values() if p["name"] == "Mechanical Keyboard")["variants"]
     chosen = keyboards[args["new_item_ids"][0]]["options"]
     assert ", ".join(f"{k} {v}" for k, v in chosen.items()) == second
+
+
+def test_two_orders_cancelled_from_one_request(
+    tau_shop: TauShop, embedder: SentenceTransformerEmbedder, tau: dict[str, Any]
+) -> None:
+    pending: dict[str, list[str]] = {}
+    for order_id, order in tau["orders"].items():
+        if order["status"] == "pending":
+            pending.setdefault(order["user_id"], []).append(order_id)
+    user, orders = next((u, ids[:2]) for u, ids in sorted(pending.items()) if len(ids) >= 2)
+    email = tau["users"][user]["email"]
+    with tau_shop.copy() as data_dir:
+        services = Services.from_settings(
+            tau_shop.settings_for(data_dir),
+            with_dialogue=True,
+            embedder=embedder,
+            matcher=IntentMatcher(embedder=embedder),
+        )
+        try:
+            assistant = services.require_assistant()
+            sid = assistant.start_session(channel="web")
+            text = f"Please cancel {orders[0]} and {orders[1]}, I ordered them by mistake. {email}"
+            first = _confirmation(assistant.handle(sid, text, channel="web"))
+            second = _confirmation(assistant.handle(sid, "yes", channel="web"))
+            done = assistant.handle(sid, "yes", channel="web")
+            assert [first["order_id"], second["order_id"]] == orders
+            assert orders[1] in done.text
+            with services.database.session() as session:
+                assert [session.get(Order, o).status for o in orders] == ["cancelled", "cancelled"]  # type: ignore[union-attr]
+        finally:
+            services.close()

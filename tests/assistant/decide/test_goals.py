@@ -83,3 +83,23 @@ def test_a_task_asked_for_again_leaves_the_queue() -> None:
     assert restated(waiting, "return_items", "No, I meant order #W0000002. Return the socks.") == []
     assert restated(waiting, "cancel_order", "cancel #W0000002") == list(waiting)
     assert restated(waiting, "return_items", "return the lamp from #W0000003") == list(waiting)
+
+
+def test_one_task_on_a_list_of_orders_is_that_task_on_each(rules_only: IntentMatcher) -> None:
+    text = "please cancel #W0000001 and #W0000004 because I no longer need them"
+    assert _split(rules_only, text) == (
+        "cancel_order",
+        "please cancel #W0000001 because I no longer need them",
+        [("cancel_order", "please cancel #W0000004 because I no longer need them")],
+    )
+    three = _split(rules_only, "cancel orders W0000001, W0000004 and W0000005")
+    assert [three[1], *(words for _, words in three[2])] == [
+        "cancel orders #W0000001",
+        "cancel orders #W0000004",
+        "cancel orders #W0000005",
+    ]
+
+
+def test_orders_named_apart_stay_with_their_items(rules_only: IntentMatcher) -> None:
+    text = "I want to return the lamp from #W0000003 and the socks from #W0000002"
+    assert _split(rules_only, text)[2] == []
