@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 
 from assistant.decide.turn import Turn
-from dialogue_rules.entities.values import ProductRef, RefKind
+from dialogue_rules.entities.values import Entities, ProductRef, RefKind
 
 # "2", "#2", "number 2", "option 2", "it's 2", "I'll take 2", "2 please"
 _BARE = re.compile(
@@ -24,13 +24,12 @@ _BARE = re.compile(
 _PICK_KINDS = {"product_ref", "quantity"}
 
 
-def position(turn: Turn) -> int | None:
+def position(text: str, entities: Entities) -> int | None:
     """The 0-based position (negative from the end) a message that says only a position
     names, else None."""
-    entities = turn.entities
     if any(e.kind not in _PICK_KINDS for e in entities.items):
         return None
-    bare = _BARE.match(turn.text)
+    bare = _BARE.match(text)
     if bare:
         return int(bare.group("n")) - 1
     refs = [e.value for e in entities.product_refs if isinstance(e.value, ProductRef)]
@@ -44,7 +43,7 @@ def picked(turn: Turn) -> str | None:
     reply = turn.state.last_bot_reply
     if reply is None or reply.products or len(reply.quick_replies) < 2:
         return None
-    index = position(turn)
+    index = position(turn.text, turn.entities)
     buttons = reply.quick_replies
     if index is None or not -len(buttons) <= index < len(buttons):
         return None

@@ -277,3 +277,59 @@ def eval_questions(
             for wrong in s["wrong"]:
                 reply = wrong["reply"][:300]
                 out.print(f"[red]{s['catalog']}[/] {wrong['question']!r}: {wrong['problem']}\n    {reply}")
+
+
+@eval_app.command("choices")
+def eval_choices(
+    count: Annotated[int, typer.Option("--count", min=1, max=1000, help="Questions asked.")] = 100,
+    seed: Annotated[int, typer.Option("--seed", help="Picks the products, versions and wording.")] = 1,
+    no_llm: Annotated[bool, typer.Option("--no-llm", help="Rules only.")] = False,
+    data: Annotated[
+        Path, typer.Option("--data", exists=True, file_okay=False, help="tau retail's data folder.")
+    ] = Path("../shared/data/tau_retail"),
+    json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    show_wrong: Annotated[bool, typer.Option("--show-wrong", help="Print each wrong choice.")] = False,
+) -> None:
+    """Can the bundled model pick among enumerated versions? "Which version do you want? 1. ...
+    2. ..." answered by values, one value, position or price: rules alone against the LLM choosing
+    a number under a grammar (right, wrong, and no answer, by style)."""
+    from assistant.llm.backends import create_llm
+    from eval.choices import measure
+
+    settings = state.settings()
+    llm = None if no_llm else create_llm(settings.llm)
+    try:
+        with progress_bar() as update:
+            done = 0
+
+            def step() -> None:
+                nonlocal done
+                done += 1
+                update("choices", done, count)
+
+            report, rows = measure(data, count=count, seed=seed, llm=llm, progress=step)
+    finally:
+        close = getattr(llm, "close", None)
+        if close is not None:
+            close()
+    summary = report.as_dict()
+    if json_out:
+        write_json(summary)
+        return
+    who = ["rules", *([] if llm is None else ["llm"])]
+    table = Table(
+        "answer style", *(f"{w} right / wrong / none" for w in who), title=f"{report.cases} choices"
+    )
+    for style, counts in summary["by_style"].items():
+        cells = [
+            f"{counts.get(f'{w}_right', 0)} / {counts.get(f'{w}_wrong', 0)} / {counts.get(f'{w}_none', 0)}"
+            for w in who
+        ]
+        table.add_row(style, *cells)
+    out.print(table)
+    if show_wrong:
+        for case, rules, model in rows:
+            for name, chosen in (("rules", rules), ("llm", model)):
+                if chosen is not None and chosen != case.wanted:
+                    wanted = f"wanted {case.wanted + 1} of {case.labels}"
+                    out.print(f"[red]{name}[/] {case.answer!r}: chose {chosen + 1}, {wanted}")
