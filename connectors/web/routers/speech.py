@@ -9,7 +9,8 @@ A shop's logged-in customer comes with the shop's signed token in ``X-Shop-Token
 ``POST /api/v1/chat``; ``?shop_token=`` is not read on REST): once the utterance is heard, the
 conversation is signed in as that customer before the turn runs, so a refused token (401
 ``invalid_shop_token``, 400 ``shop_tokens_off``, 403 for another customer's conversation) and bad
-audio both leave nothing recorded.
+audio both leave no utterance, reply or identity recorded (see :meth:`Assistant.sign_in` for the
+empty conversation a token naming no customer of the shop leaves behind).
 """
 
 from __future__ import annotations
