@@ -5,6 +5,10 @@ A subclass names its client events and answers them in :meth:`EventSocket.on_eve
 frames go to :meth:`EventSocket.on_bytes` (refused unless the socket takes audio); with
 ``idle_seconds`` set, :meth:`EventSocket.on_idle` runs whenever the client has been quiet that
 long. Whatever an event's work raises becomes an ``error`` event and the connection stays open.
+
+Both sockets sign a shop's logged-in customer in the same way (:meth:`EventSocket.sign_in`): the
+shop's token from the upgrade URL (``?shop_token=<JWT>``), through
+:func:`~connectors.web.session_auth.sign_in_shop_customer`.
 """
 
 from __future__ import annotations
@@ -13,14 +17,23 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from fastapi import WebSocket, WebSocketDisconnect
+from starlette.concurrency import run_in_threadpool
 
 from connectors.web.metrics import WebMetrics
 from connectors.web.ratelimit import RateLimits
-from connectors.web.session_auth import SessionSigner, presented_token
+from connectors.web.session_auth import (
+    SessionSigner,
+    presented_shop_token,
+    presented_token,
+    sign_in_shop_customer,
+)
 from core.errors import ShopassistError
+
+if TYPE_CHECKING:
+    from assistant.engine import Assistant
 
 log = logging.getLogger(__name__)
 INTERNAL_ERROR = "Something went wrong on our side. Please try again in a moment."
@@ -30,6 +43,8 @@ class EventSocket:
     client_events: ClassVar[tuple[str, ...]] = ()
     idle_seconds: ClassVar[float | None] = None
     """Call :meth:`on_idle` after this long without a client frame (None: never)."""
+    channel: ClassVar[str] = "web"
+    """The channel a conversation this socket starts is recorded with."""
 
     def __init__(self, ws: WebSocket) -> None:
         self.ws = ws
@@ -38,6 +53,7 @@ class EventSocket:
         self.limits: RateLimits = ws.app.state.rate_limits
         self.client = ws.client.host if ws.client else None
         self.session_id = self.signer.session_of(presented_token(ws))
+        self.shop_token = presented_shop_token(ws)
 
     # The loop -----------------------------------------------------------------------------
     async def run(self) -> None:
@@ -135,6 +151,26 @@ class EventSocket:
             return False
         self.session_id = session_id
         return True
+
+    async def sign_in(self, assistant: Assistant) -> bool:
+        """Sign the conversation in as the shop's customer, if the upgrade URL carried a shop token
+        (a new conversation if the current one is another customer's). True if the conversation
+        changed. A token that does not verify gets an ``error`` event (the chat's codes) and is not
+        tried again on this socket: the visitor goes on anonymously."""
+        token = self.shop_token
+        if token is None:
+            return False
+        before = self.session_id
+        try:
+            sid = await run_in_threadpool(
+                sign_in_shop_customer, assistant, before, token, channel=self.channel, new_if_taken=True
+            )
+        except ShopassistError as exc:
+            self.shop_token = None
+            await self.error(exc.code, exc.message)
+            return False
+        self.session_id = sid  # (no message yet: the rate limit counts the messages that follow)
+        return sid != before
 
     async def announce(self) -> None:
         """Tell the client which conversation it is in, with the token to come back to it."""

@@ -12,19 +12,32 @@ working); each answer carries a fresh token, so a visitor who keeps chatting is 
 
 ``?token=`` in the URL is read only on a WebSocket upgrade (a browser's WebSocket cannot send
 headers); on REST it is ignored, so tokens are not invited into URLs, histories and logs.
+
+The shop's own sign-in token for its logged-in customer (a JWT, ``auth.shop_token``) comes the
+same way: ``X-Shop-Token``, or ``?shop_token=`` on a WebSocket upgrade only.
+:func:`sign_in_shop_customer` is the one place the chat and speech routes (REST and WebSocket)
+sign a conversation in with it; :func:`authorize_reader` lets a signed-in customer read the
+conversation their token signed into without its session token.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from fastapi import Request, WebSocket
 
 from assistant.sessions.slots import validate_session_id
-from core.errors import PermissionDeniedError
+from core.errors import InvalidArgumentsError, NotFoundError, PermissionDeniedError
+
+if TYPE_CHECKING:
+    from assistant.engine import Assistant
+
+log = logging.getLogger(__name__)
 
 COOKIE = "shopassist_session"
 HEADER = "x-session-token"
@@ -103,8 +116,64 @@ def authorize(signer: SessionSigner, token: str | None, session_id: str | None) 
     if session_id is None:
         return owned
     if owned != session_id:
-        raise PermissionDeniedError(
-            "This conversation belongs to another visitor (or the session token is missing)",
-            resource="session",
-        )
+        raise _not_yours()
     return owned
+
+
+def _not_yours() -> PermissionDeniedError:
+    return PermissionDeniedError(
+        "This conversation belongs to another visitor (or the session token is missing)",
+        resource="session",
+    )
+
+
+def sign_in_shop_customer(
+    assistant: Assistant,
+    session_id: str | None,
+    shop_token: str | None,
+    *,
+    channel: str,
+    new_if_taken: bool = False,
+) -> str | None:
+    """Sign the conversation in as the shop's logged-in customer before its next turn (blocking:
+    run it in a worker thread from async code); returns the session id to use.
+
+    Without a shop token nothing happens and ``session_id`` comes back as given. Otherwise
+    :meth:`Assistant.sign_in` verifies the token and records its customer, creating the session if
+    ``session_id`` is None. Refusals propagate unchanged (``invalid_shop_token`` 401,
+    ``shop_tokens_off`` 400, ``permission_denied`` 403 when the conversation is already another
+    customer's); with ``new_if_taken`` (a socket holding a stored conversation, e.g. a shared
+    browser's) that last case starts a new conversation for the token's customer instead.
+    """
+    if shop_token is None:
+        return session_id
+    try:
+        return assistant.sign_in(session_id, shop_token=shop_token, channel=channel)
+    except PermissionDeniedError:
+        if not new_if_taken or session_id is None:
+            raise
+        log.info("stored conversation belongs to another customer; starting a new one")
+        return assistant.sign_in(None, shop_token=shop_token, channel=channel)
+
+
+def authorize_reader(
+    signer: SessionSigner, assistant: Assistant, connection: Request | WebSocket, session_id: str
+) -> None:
+    """May the caller read ``session_id``? Its session token, as :func:`authorize` checks it; or,
+    without that, a shop token (``X-Shop-Token``) whose customer is the conversation's verified
+    customer. Anything else is refused as a wrong session token is (403); a shop token that does
+    not verify is refused as in chat (401 ``invalid_shop_token``, 400 ``shop_tokens_off``)."""
+    shop_token = presented_shop_token(connection)
+    try:
+        authorize(signer, presented_token(connection), session_id)
+        return
+    except PermissionDeniedError:
+        if shop_token is None:
+            raise
+    customer_id = assistant.shop_sign_in.customer_of(shop_token)  # raises for a bad token
+    try:
+        verified = assistant.store.state(session_id=session_id).customer_id
+    except (InvalidArgumentsError, NotFoundError):  # no such conversation: say no more than "not yours"
+        raise _not_yours() from None
+    if verified is None or verified != customer_id:
+        raise _not_yours()

@@ -2,7 +2,8 @@
 
 A shop whose visitor is logged in on its own site sends its signed customer token (a JWT,
 ``auth.shop_token``) in ``X-Shop-Token``: the conversation is signed in as that customer before
-the message is handled, so the customer is never asked who they are.
+the message is handled, so the customer is never asked who they are. The same header lets that
+customer read the transcript of a conversation their token signed into, without its session token.
 """
 
 from __future__ import annotations
@@ -20,7 +21,14 @@ from connectors.web.schemas import (
     message_key,
     transcript_entry,
 )
-from connectors.web.session_auth import COOKIE, authorize, presented_shop_token, presented_token
+from connectors.web.session_auth import (
+    COOKIE,
+    authorize,
+    authorize_reader,
+    presented_shop_token,
+    presented_token,
+    sign_in_shop_customer,
+)
 from core.errors import InvalidArgumentsError
 
 router = APIRouter(prefix="/api/v1", tags=["chat"])
@@ -65,10 +73,8 @@ def chat(
     client = request.client.host if request.client else None
     limits.check(ip=client, session_id=session_id)
     started = time.perf_counter()
-    shop_token = presented_shop_token(request)
     fresh = session_id is None
-    if shop_token is not None:
-        session_id = assistant.sign_in(session_id, shop_token=shop_token, channel="web")
+    session_id = sign_in_shop_customer(assistant, session_id, presented_shop_token(request), channel="web")
     key = message_key(body.message_id)
     reply = assistant.handle(
         session_id,
@@ -90,10 +96,10 @@ def chat(
 @router.get(
     "/sessions/{session_id}",
     response_model=Transcript,
-    summary="The conversation's transcript (only for the visitor who owns it)",
+    summary="The conversation's transcript (only for the visitor who owns it, or its signed-in customer)",
 )
 def transcript(session_id: str, request: Request, assistant: AssistantDep, signer: SignerDep) -> Transcript:
-    authorize(signer, presented_token(request), session_id)
+    authorize_reader(signer, assistant, request, session_id)
     events = assistant.store.events(session_id=session_id)
     entries: list[TranscriptEntry] = [e for e in (transcript_entry(s) for s in events) if e is not None]
     state = assistant.store.state(session_id=session_id)

@@ -4,6 +4,13 @@
 optional field ``session_id``). It answers JSON with the reply audio as base64, or, with
 ``Accept: audio/wav``, the WAV itself with the texts in ``X-...`` headers (percent-encoded
 UTF-8, so they stay ASCII).
+
+A shop's logged-in customer comes with the shop's signed token in ``X-Shop-Token`` (as on
+``POST /api/v1/chat``; ``?shop_token=`` is not read on REST): once the utterance is heard, the
+conversation is signed in as that customer before the turn runs, so a refused token (401
+``invalid_shop_token``, 400 ``shop_tokens_off``, 403 for another customer's conversation) and bad
+audio both leave no utterance, reply or identity recorded (see :meth:`Assistant.sign_in` for the
+empty conversation a token naming no customer of the shop leaves behind).
 """
 
 from __future__ import annotations
@@ -18,10 +25,15 @@ from starlette.concurrency import run_in_threadpool
 
 from connectors.web.deps import MetricsDep, RateLimitsDep, SignerDep, VoiceDep
 from connectors.web.schemas import SpeechResponse
-from connectors.web.session_auth import authorize, presented_token
+from connectors.web.session_auth import (
+    authorize,
+    presented_shop_token,
+    presented_token,
+    sign_in_shop_customer,
+)
 from core.errors import AudioTooLongError, EmptyAudioError
 from speech.audio import check_size, decode
-from speech.turns import VoiceAssistant, VoiceReply
+from speech.turns import CHANNEL, VoiceAssistant, VoiceReply
 
 router = APIRouter(prefix="/api/v1", tags=["speech"])
 _CHUNK = 64 * 1024
@@ -44,11 +56,18 @@ async def read_limited(upload: UploadFile, limit: int) -> bytes:
 
 
 def run_voice_turn(
-    voice: VoiceAssistant, data: bytes, session_id: str | None, client: str | None = None
+    voice: VoiceAssistant,
+    data: bytes,
+    session_id: str | None,
+    client: str | None = None,
+    *,
+    shop_token: str | None = None,
 ) -> tuple[VoiceReply, bytes]:
-    """Decode, recognise, respond and speak (blocking; run it in a worker thread)."""
+    """Decode, recognise, sign in the shop's customer (with ``shop_token``), respond and speak
+    (blocking; run it in a worker thread)."""
     audio = decode(data, voice.settings)
     heard = voice.recognize(audio)
+    session_id = sign_in_shop_customer(voice.assistant, session_id, shop_token, channel=CHANNEL)
     reply = voice.respond(session_id, heard, client=client)
     return reply, voice.speak(reply.reply_text)
 
@@ -87,7 +106,8 @@ async def speech(
     limits.check(ip=client, session_id=sid)
     started = time.perf_counter()
     key = f"ip:{client}" if client else None
-    reply, wav = await run_in_threadpool(run_voice_turn, voice, data, sid, key)
+    shop_token = presented_shop_token(request)
+    reply, wav = await run_in_threadpool(run_voice_turn, voice, data, sid, key, shop_token=shop_token)
     if sid is None:
         limits.count_first(reply.session_id)
     if reply.reply is not None:

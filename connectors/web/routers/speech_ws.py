@@ -10,6 +10,14 @@ session_token}, ``reply`` {text, products, mode, awaiting_confirmation}, then fo
 of the reply ``audio`` {index, format: wav, bytes} followed by one binary frame holding that
 WAV, then ``audio_end``; ``error`` {code, message}; ``pong``. Bad input gets an ``error`` event
 and the connection stays open.
+
+A shop's logged-in customer arrives with the shop's signed token in the upgrade URL
+(``/ws/speech?shop_token=<JWT>``), as on the chat socket: the conversation (the session token's,
+or a new one) is signed in as that customer when the socket opens, before any utterance, and again
+when a ``start`` switches to another conversation; a conversation that is new or changed is
+announced with a ``session`` event. A token that does not verify gets an ``error`` event with the
+chat's code (``invalid_shop_token``, ``shop_tokens_off``), records nothing, and the customer goes
+on anonymously; a stored conversation of another customer is left alone and a new one starts.
 """
 
 from __future__ import annotations
@@ -24,7 +32,7 @@ from starlette.concurrency import run_in_threadpool
 from connectors.web.event_socket import EventSocket
 from core.errors import AudioTooLongError, EmptyAudioError, ShopassistError, SpeechUnavailableError
 from speech.audio import PCM_FORMAT, STREAM_FORMATS, decode_any
-from speech.turns import VoiceAssistant
+from speech.turns import CHANNEL, VoiceAssistant
 
 router = APIRouter()
 log = logging.getLogger(__name__)
@@ -36,6 +44,7 @@ _BYTES_PER_SECOND = {"wav": 32_000, "ogg": 4_000, "webm": 4_000, "mp3": 4_000}
 
 class SpeechSocket(EventSocket):
     client_events = _CLIENT_EVENTS
+    channel = CHANNEL
 
     def __init__(self, ws: WebSocket) -> None:
         super().__init__(ws)
@@ -51,6 +60,8 @@ class SpeechSocket(EventSocket):
             await self.error(SpeechUnavailableError.code, "The speech API is not available in this process")
             await self.ws.close()
             return False
+        if await self.sign_in(self.voice.assistant):
+            await self.announce()
         return True
 
     async def failed(self, exc: ShopassistError | None) -> None:
@@ -80,8 +91,13 @@ class SpeechSocket(EventSocket):
             await self.error("unsupported_audio_format", "sample_rate must be 8000 to 48000 for PCM")
             return
         token = event.get("session_token")
-        if token is not None and not await self.resume(token):
-            self.session_id = None
+        if token is not None:
+            before = self.session_id
+            if not await self.resume(token):
+                self.session_id = None
+            voice = self.voice
+            if voice is not None and self.session_id != before and await self.sign_in(voice.assistant):
+                await self.announce()
         self.reset()
         self.format, self.sample_rate = fmt, int(rate) if fmt == PCM_FORMAT else 16_000
         await self.send("ready", format=fmt)

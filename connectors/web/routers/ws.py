@@ -42,8 +42,7 @@ from assistant.reply.message import Reply, StreamText
 from assistant.sessions.events import AgentMessage, BotReply, ModeChange
 from connectors.web.event_socket import INTERNAL_ERROR, EventSocket
 from connectors.web.schemas import message_id_of, message_key, valid_message_id
-from connectors.web.session_auth import presented_shop_token
-from core.errors import NotFoundError, PermissionDeniedError, ShopassistError
+from core.errors import NotFoundError, ShopassistError
 
 router = APIRouter()
 log = logging.getLogger(__name__)
@@ -60,35 +59,14 @@ class ChatSocket(EventSocket):
         self.assistant: Assistant = ws.app.state.assistant
         self.max_chars: int = ws.app.state.settings.dialogue.max_message_chars
         self.delivered = 0
-        self.shop_token = presented_shop_token(ws)
         self.client_key = f"ip:{self.client}" if self.client else None
 
     async def opened(self) -> bool:
         if self.shop_token is not None:
-            await self.sign_in()
+            await self.sign_in(self.assistant)
         if self.session_id is not None:
             await self.announce()
         return True
-
-    async def sign_in(self) -> bool:
-        """Sign the conversation in as the shop's customer (a new conversation if the current
-        one is another customer's). True if the conversation changed."""
-        token = self.shop_token
-        if token is None:
-            return False
-        before = self.session_id
-        try:
-            try:
-                sid = await run_in_threadpool(self.assistant.sign_in, before, shop_token=token, channel="web")
-            except PermissionDeniedError:
-                log.info("stored conversation belongs to another customer; starting a new one")
-                sid = await run_in_threadpool(self.assistant.sign_in, None, shop_token=token, channel="web")
-        except ShopassistError as exc:
-            self.shop_token = None  # not tried again on this socket; the visitor chats anonymously
-            await self.error(exc.code, exc.message)
-            return False
-        self.session_id = sid  # (no message yet: the rate limit counts the messages that follow)
-        return sid != before
 
     def max_event_chars(self) -> int:
         return self.max_chars * 4 + 1024
@@ -118,7 +96,7 @@ class ChatSocket(EventSocket):
             return
         last = event.get("last_seq", 0)
         self.delivered = last if isinstance(last, int) and last >= 0 else 0
-        if await self.sign_in() and token is not None:
+        if await self.sign_in(self.assistant) and token is not None:
             self.delivered = 0  # the stored conversation was another customer's: this one is new
         await self.announce()
         await self.deliver_new()

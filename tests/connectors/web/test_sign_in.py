@@ -174,3 +174,65 @@ def test_websocket_hello_into_another_customers_conversation_starts_a_new_one(
     assert opened["type"] == "session"
     assert _customer_slots(signed_shop, bob_sid) == [("customer_id", BOB), ("customer_name", "Bob")]
     assert _customer_slots(signed_shop, hello["session_id"])[0] == ("customer_id", ALICE)
+
+
+def test_signed_in_customer_reads_their_conversation_with_the_shop_token(
+    signed_client: TestClient, signed_shop: WebShop
+) -> None:
+    chat = signed_client.post(
+        "/api/v1/chat", json={"message": ORDER_QUESTION}, headers={"X-Shop-Token": shop_token(ALICE)}
+    )
+    sid, session_token = chat.json()["session_id"], chat.json()["session_token"]
+    wrong_session_token = TestClient(signed_client.app).get(
+        f"/api/v1/sessions/{sid}", headers={"X-Session-Token": f"{sid}.9999999999.{'0' * 40}"}
+    )
+    assert wrong_session_token.status_code == 403
+
+    # No cookie and no session token: the shop token of the conversation's customer reads it.
+    other_device = TestClient(signed_client.app)
+    read = other_device.get(f"/api/v1/sessions/{sid}", headers={"X-Shop-Token": shop_token(ALICE)})
+    assert read.status_code == 200, read.text
+    texts = [entry["text"] for entry in read.json()["entries"]]
+    assert texts[0] == ORDER_QUESTION and TRACKING in texts[1]
+    assert "set-cookie" not in read.headers
+
+    # Another customer's token, a conversation nobody signed into, a session id that is no
+    # session: refused exactly like a wrong session token, showing nothing.
+    anonymous = TestClient(signed_client.app).post("/api/v1/chat", json={"message": "hi"}).json()
+    assert anonymous["session_id"] != sid
+    for session_id, token in (
+        (sid, shop_token(BOB)),
+        (anonymous["session_id"], shop_token(ALICE)),
+        ("web-no-such-conversation", shop_token(ALICE)),
+        ("not a session id!", shop_token(ALICE)),
+    ):
+        refused = TestClient(signed_client.app).get(
+            f"/api/v1/sessions/{session_id}", headers={"X-Shop-Token": token}
+        )
+        assert refused.status_code == 403, (session_id, refused.text)
+        assert refused.json() == wrong_session_token.json()
+        assert ORDER_QUESTION not in refused.text
+    # A token that does not verify: the chat's refusal.
+    expired = TestClient(signed_client.app).get(
+        f"/api/v1/sessions/{sid}", headers={"X-Shop-Token": shop_token(ALICE, expires_in=-120)}
+    )
+    assert expired.status_code == 401 and expired.json()["error"]["code"] == "invalid_shop_token"
+    # ?shop_token= is not read on REST.
+    query = TestClient(signed_client.app).get(f"/api/v1/sessions/{sid}?shop_token={shop_token(ALICE)}")
+    assert query.status_code == 403
+    # The session token path is unchanged: it alone reads the conversation, with any shop token.
+    for headers in ({}, {"X-Shop-Token": shop_token(BOB)}):
+        owner = TestClient(signed_client.app).get(
+            f"/api/v1/sessions/{sid}", headers={"X-Session-Token": session_token, **headers}
+        )
+        assert owner.status_code == 200 and owner.json()["entries"] == read.json()["entries"]
+
+
+def test_session_read_with_a_shop_token_needs_shop_tokens_configured(
+    client: TestClient, web_shop: WebShop
+) -> None:
+    sid = client.post("/api/v1/chat", json={"message": "hi"}).json()["session_id"]
+    refused = TestClient(client.app).get(
+        f"/api/v1/sessions/{sid}", headers={"X-Shop-Token": shop_token(ALICE)}
+    )
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == "shop_tokens_off"
