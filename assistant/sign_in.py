@@ -19,7 +19,7 @@ from core.config import Settings
 from core.errors import NotFoundError, PermissionDeniedError
 from identity.shop_token import InvalidShopTokenError, ShopTokens, ShopTokensOffError
 from tools.base import ToolContext
-from tools.customer import GetCustomerProfile
+from tools.customer import CustomerProfile, GetCustomerProfile
 from tools.policy import ToolExecutor
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,18 @@ class ShopSignIn:
                 "(secret for HS256, or public_key_path for RS256)",
                 key="auth.shop_token",
             )
-        return self.tokens.customer_of(shop_token)
+        customer_id = self.tokens.customer_of(shop_token)
+        self._profile(customer_id, session_id=None, channel="api")  # a customer the shop has
+        return customer_id
+
+    def _profile(self, customer_id: str, *, session_id: str | None, channel: str) -> CustomerProfile:
+        ctx = ToolContext(session_id=session_id, customer_id=customer_id, channel=channel)
+        try:
+            return self.executor.run(GetCustomerProfile, {}, ctx=ctx).result
+        except NotFoundError:
+            raise InvalidShopTokenError(
+                "The shop token names a customer this shop does not have", reason="unknown_customer"
+            ) from None
 
     def record(self, sid: str, customer_id: str, channel: str) -> None:
         """Record ``customer_id`` (and first name) as the conversation's customer, under its lock.
@@ -68,13 +79,7 @@ class ShopSignIn:
             )
             if state.customer_id == customer_id and not idle:
                 return
-            ctx = ToolContext(session_id=sid, customer_id=customer_id, channel=channel)
-            try:
-                profile = self.executor.run(GetCustomerProfile, {}, ctx=ctx).result
-            except NotFoundError:
-                raise InvalidShopTokenError(
-                    "The shop token names a customer this shop does not have", reason="unknown_customer"
-                ) from None
+            profile = self._profile(customer_id, session_id=sid, channel=channel)
             events = [
                 SlotSet(name=SlotName.CUSTOMER_ID, value=profile.customer_id),
                 SlotSet(name=SlotName.CUSTOMER_NAME, value=profile.first_name),
