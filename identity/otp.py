@@ -34,10 +34,11 @@ import yaml
 from sqlalchemy import delete, select, update
 
 from core.config.identity import AuthSettings
+from core.errors import NotFoundError
 from identity.hashing import derive_key, keyed_hash
 from identity.mail import Mailer, mask_email
 from store.db import Database
-from store.models import OneTimeCode
+from store.models import Customer, OneTimeCode
 
 log = logging.getLogger(__name__)
 
@@ -102,9 +103,9 @@ class OneTimeCodes:
             OneTimeCode.attempts < self._settings.otp_max_attempts,
         ]
 
-    def issue(self, *, customer_id: str, email: str, session_id: str, shop_name: str) -> None:
-        """Make a code for ``customer_id`` in ``session_id`` and mail it to ``email`` (the
-        address on file, never one the customer just typed).
+    def issue(self, *, customer_id: str, session_id: str, shop_name: str, email: str | None = None) -> None:
+        """Make a code for ``customer_id`` in ``session_id`` and mail it to ``email``, by default
+        the customer's address on file (read here; never one the customer just typed).
 
         Once the mail is out, the session's earlier unused codes are void. No transaction is held
         open while the mail server answers. If the mail fails, the new code is deleted, earlier
@@ -115,6 +116,11 @@ class OneTimeCodes:
         code = f"{secrets.randbelow(10**self._settings.otp_digits):0{self._settings.otp_digits}d}"
         code_id = str(uuid.uuid4())
         with self._db.transaction() as session:
+            if email is None:
+                customer = session.get(Customer, customer_id)
+                if customer is None:
+                    raise NotFoundError("No such customer", resource="customer")
+                email = customer.email
             session.add(
                 OneTimeCode(
                     id=code_id,

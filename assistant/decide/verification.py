@@ -56,7 +56,9 @@ class Guard(Protocol):
 class Codes(Protocol):
     """One-time codes mailed to the email on file (``identity.otp.OneTimeCodes``)."""
 
-    def issue(self, *, customer_id: str, email: str, session_id: str, shop_name: str) -> None: ...
+    def issue(
+        self, *, customer_id: str, session_id: str, shop_name: str, email: str | None = None
+    ) -> None: ...
     def check(self, *, customer_id: str, session_id: str, code: str) -> bool: ...
     def pending(self, *, session_id: str) -> str | None: ...
 
@@ -312,23 +314,26 @@ class Verifier:
                 self._verified(turn, customer, first if isinstance(first, str) else "there", keys)
                 return None, {k: v for k, v in slots.items() if k not in (FACTS, CODE_FOR)}
             return self._failed(turn, [*keys, *client], self.ctx.draft("otp_wrong", failed=True)), slots
-        email = turn.entities.identity_facts.email
-        if email is None:
+        claim = turn.entities.identity  # an email, or a full name with a zip code
+        if claim is None:
             failed = FACTS in slots
             return self.ctx.draft("auth_ask_otp", purpose=purpose, failed=failed), {**slots, FACTS: {}}
         kept = {k: v for k, v in slots.items() if k != CODE_FOR}
-        # Every code sent counts against the email (and the client), so nobody can flood an
+        # Every code sent counts against the account (and the client), so nobody can flood an
         # inbox: after auth.max_failures codes in the window, no more go out for a while.
-        outcome = turn.call(FindCustomerByEmail, {"email": email})
-        keys = [*self._claim_keys(turn, AuthIdentity(email=email), owner=outcome), *client]
+        outcome = lookup_customer(turn, claim)
+        owner = outcome if claim.email else None
+        keys = [*self._claim_keys(turn, claim, owner=owner), *client]
+        if not isinstance(outcome, ToolError) and self.checks.guard is not None:
+            keys.append(self.checks.guard.key("customer", outcome.result.customer_id))
+        keys = list(dict.fromkeys(keys))
         locked = self._locked(turn, keys)
         if locked is not None:
             return locked, slots
         if not isinstance(outcome, ToolError):
-            try:
+            try:  # to the email on file, never to one typed here
                 codes.issue(
                     customer_id=outcome.result.customer_id,
-                    email=email,
                     session_id=turn.session_id,
                     shop_name=self.ctx.shop.name,
                 )

@@ -225,3 +225,14 @@ def test_a_mail_server_that_is_down_is_said_and_verifies_nobody(shop: Services, 
     assistant.handle(sid, "where is my order?")
     assert assistant.handle(sid, "alice@example.com").template == "tool_failed"
     assert assistant.store.state(session_id=sid).customer_id is None
+
+
+def test_a_code_for_a_name_and_zip_goes_to_the_email_on_file(
+    shop: Services, clock: Clock, mail: MailServer
+) -> None:
+    smtp = {"host": "127.0.0.1", "port": mail.port, "starttls": False}
+    assistant = build(shop, clock, level="otp", smtp=smtp)
+    sid = assistant.start_session(channel="web")
+    assistant.handle(sid, "where is my order?")
+    assert assistant.handle(sid, "I'm Bob Jones, zip 94107").template == "otp_sent"
+    assert [r.rcpt_tos for r in mail.received] == [["bob@example.com"]]
