@@ -148,6 +148,8 @@ class Router:
         form = turn.state.active_form
         if form is None or form.asked < 3 or (before is not None and before.asked >= form.asked):
             return draft
+        if self._identity_bounded(turn):
+            return draft
         buttons = draft.buttons()
         if form.asked == 3 and buttons:
             turn.step("form", form.name, event="asked_again", slot=form.requested)
@@ -156,7 +158,7 @@ class Router:
         return hand_off(turn, self.ctx, self.env.handoff.trigger("repeated_failure"))
 
     def _count_failure(self, turn: Turn, draft: Draft) -> Draft:
-        if turn.state.mode is not Mode.BOT:
+        if turn.state.mode is not Mode.BOT or self._identity_bounded(turn):
             return draft
         if not draft.failed:
             if turn.state.failed_turns:
@@ -167,6 +169,14 @@ class Router:
         if failed >= self.max_failed_turns:
             return hand_off(turn, self.ctx, self.env.handoff.trigger("repeated_failure"))
         return draft
+
+    def _identity_bounded(self, turn: Turn) -> bool:
+        """Tries at "who are you?" are bounded by the store's lockout (``auth.max_failures``
+        per account and per client, across conversations), so they are not failed turns that
+        hand the conversation to a person: a customer unsure which of their emails the account
+        has may try them (a person cannot verify them any better)."""
+        form = turn.state.active_form
+        return form is not None and form.requested == "identity" and self.runner.verifier.bounded
 
     def _decide(self, turn: Turn) -> Draft:
         guarded = turn.guarded

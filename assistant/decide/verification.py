@@ -120,6 +120,11 @@ class Verifier:
     def level(self) -> AuthLevel:
         return self.checks.level
 
+    @property
+    def bounded(self) -> bool:
+        """Failed checks are counted in the store (a lockout bounds the guessing)."""
+        return self.checks.guard is not None
+
     # The identity's lifetime ------------------------------------------------------------------
     def lapse(self, turn: Turn) -> None:
         """Forget a verified identity after the idle time (side effects then need it again)."""

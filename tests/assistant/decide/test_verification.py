@@ -236,3 +236,16 @@ def test_a_code_for_a_name_and_zip_goes_to_the_email_on_file(
     assistant.handle(sid, "where is my order?")
     assert assistant.handle(sid, "I'm Bob Jones, zip 94107").template == "otp_sent"
     assert [r.rcpt_tos for r in mail.received] == [["bob@example.com"]]
+
+
+def test_identity_tries_are_bounded_by_the_lockout_not_handed_to_a_person(
+    shop: Services, clock: Clock
+) -> None:
+    assistant = build(shop, clock, level="email_or_name_zip", max_failures=5)
+    sid = assistant.start_session(channel="web")
+    assistant.handle(sid, "please cancel order #W0000001")
+    for email in ("alice.s@example.com", "asmith@example.com", "alice1@example.com"):
+        assert assistant.handle(sid, email, client="ip:203.0.113.5").template == "auth_failed"
+    assert assistant.handle(sid, "alice@example.com", client="ip:203.0.113.5").template != "handoff_offer"
+    state = assistant.store.state(session_id=sid)
+    assert state.customer_id == "alice_smith_1001" and state.mode.value == "bot"
