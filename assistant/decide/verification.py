@@ -31,7 +31,7 @@ from assistant.decide.turn import ToolError, Turn
 from assistant.reply.draft import Draft
 from assistant.sessions.slots import SlotName
 from core.config import AuthLevel, Settings
-from core.errors import ShopassistError
+from core.errors import NotFoundError, ShopassistError
 from dialogue_rules.entities.values import AuthIdentity
 from tools.customer import CustomerIdentity, FindCustomerByEmail, VerifyCustomer
 from tools.policy import ToolOutcome
@@ -95,6 +95,10 @@ def _enough(facts: AuthIdentity) -> bool:
     if facts.email:
         return bool(facts.zip_code or facts.card_digits)
     return bool(facts.last_name and facts.zip_code and facts.card_digits)
+
+
+def _same_name(a: str, b: str) -> bool:
+    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
 
 
 def _facts_of(value: Any) -> AuthIdentity:
@@ -289,7 +293,22 @@ class Verifier:
         locked = self._locked(turn, keys)
         if locked is not None:
             return locked, slots
-        outcome = lookup_customer(turn, identity)
+        if identity.email and (identity.zip_code or identity.card_digits):
+            # more than the email was said: all of it must be one account's ("I'm Bob Jones, zip
+            # 94107, alice@example.com" verifies nobody)
+            args = {
+                "email": identity.email,
+                "first_name": identity.first_name,
+                "last_name": identity.last_name,
+                "zip": identity.zip_code,
+                "card_last4": identity.card_digits,
+            }
+            outcome = turn.call(VerifyCustomer, {k: v for k, v in args.items() if v})
+        else:
+            outcome = lookup_customer(turn, identity)
+        named = identity.first_name if identity.email else None  # a name said with the email
+        if not isinstance(outcome, ToolError) and named and not _same_name(outcome.result.first_name, named):
+            outcome = ToolError(tool=VerifyCustomer.name, error=NotFoundError("Those details do not match"))
         if isinstance(outcome, ToolError):
             if outcome.code in ("not_found", "invalid_arguments", "action_refused"):
                 return self._failed(turn, [*keys, *client], self.ctx.draft("auth_failed", failed=True)), slots

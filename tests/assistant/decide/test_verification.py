@@ -249,3 +249,14 @@ def test_identity_tries_are_bounded_by_the_lockout_not_handed_to_a_person(
     assert assistant.handle(sid, "alice@example.com", client="ip:203.0.113.5").template != "handoff_offer"
     state = assistant.store.state(session_id=sid)
     assert state.customer_id == "alice_smith_1001" and state.mode.value == "bot"
+
+
+def test_at_taus_level_one_persons_name_and_zip_with_anothers_email_verify_nobody(
+    shop: Services, clock: Clock
+) -> None:
+    assistant = build(shop, clock, level="email_or_name_zip")
+    sid = assistant.start_session(channel="web")
+    assistant.handle(sid, "where is my order?")
+    assert assistant.handle(sid, "I'm Bob Jones, zip 94107, alice@example.com").template == "auth_failed"
+    assert assistant.handle(sid, "I'm Alice Smith, alice@example.com").template != "auth_failed"
+    assert assistant.store.state(session_id=sid).customer_id == "alice_smith_1001"
