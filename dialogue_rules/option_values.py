@@ -41,6 +41,7 @@ class _File(BaseModel):
     smaller_words: list[str] = Field(default_factory=list)
     size_order: list[str] = Field(default_factory=list)
     ambiguous: list[str] = Field(default_factory=list)
+    not_distinctive: list[str] = Field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class OptionValues:
     bigger_words: tuple[str, ...] = ()
     smaller_words: tuple[str, ...] = ()
     size_order: tuple[str, ...] = ()
+    not_distinctive: frozenset[str] = frozenset()
 
     def direction(self, text: str) -> int:
         """1 for "a bigger one", -1 for "a smaller one", 0 for neither."""
@@ -109,6 +111,28 @@ class OptionValues:
                 found.add(value)
         if "none" in values and any(f" {word} {name} " in said for word in self.none_words):
             found.add("none")
+        return found or self._by_distinct_words(said, values, inside)
+
+    def _by_distinct_words(self, said: str, values: set[str], inside: list[tuple[int, int]]) -> set[str]:
+        """The values of several words named by a word only they have among the option's values
+        ("the google one": Google Assistant), when no value is named whole."""
+        words = {value: set(self.canonical(value).split()) for value in values}
+        found = set()
+        for value, own in words.items():
+            if len(own) < 2:
+                continue
+            others = set().union(*(w for v, w in words.items() if v != value))
+            distinct = {
+                w
+                for w in own - others
+                if len(w) >= 4 and not w[0].isdigit() and w not in self.not_distinctive
+            }
+            if any(
+                not any(a <= start and end <= b for a, b in inside)
+                for word in distinct
+                for start, end in _spans(said, word)
+            ):
+                found.add(value)
         return found
 
     def named(self, text: str, options: Mapping[str, set[str]]) -> dict[str, set[str]]:
@@ -181,6 +205,7 @@ def load_option_values(path: Path | None = None) -> OptionValues:
         tuple(w.lower() for w in raw.bigger_words),
         tuple(w.lower() for w in raw.smaller_words),
         tuple(w.lower() for w in raw.size_order),
+        frozenset(w.lower() for w in raw.not_distinctive),
     )
 
 

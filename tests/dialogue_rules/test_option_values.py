@@ -90,3 +90,31 @@ def test_keep_words_keep_an_option_by_its_name_or_its_value() -> None:
     }
     assert values.kept("I want clicky switches instead", now) == {}
     assert values.kept("the same one but in size 10", {"size": "9", "color": "blue"}) == {"size": "9"}
+
+
+SMART_HOME = {
+    "compatibility": {"Google Assistant", "Amazon Alexa", "Apple HomeKit"},
+    "color": {"black", "white", "stainless steel"},
+    "size": {"full size", "80%", "60%"},
+}
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("the google one", {"compatibility": {"Google Assistant"}}),
+        ("one that works with alexa", {"compatibility": {"Amazon Alexa"}}),
+        ("homekit compatible, in steel", {"compatibility": {"Apple HomeKit"}, "color": {"stainless steel"}}),
+        ("the 80 percent one", {"size": {"80%"}}),
+        ("I'd like a full refund", {}),  # shop talk, not the "full size" value
+        ("a white one", {"color": {"white"}}),  # a whole value named: no guessing by words
+    ],
+)
+def test_a_word_only_one_value_has_names_it(text: str, named: dict[str, set[str]]) -> None:
+    assert VALUES.named(text, SMART_HOME) == named
+
+
+def test_a_word_two_values_share_names_neither() -> None:
+    options = {"scent": {"fresh citrus", "fresh mint", "woody"}}
+    assert VALUES.named("something fresh", options) == {}
+    assert VALUES.named("the mint one", options) == {"scent": {"fresh mint"}}
