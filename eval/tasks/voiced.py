@@ -30,6 +30,9 @@ from eval.tasks.customer import (
     _ASKS_NEW,
     _ASKS_ORDER,
     _ASKS_PAYMENT,
+    _CONFIRM,
+    _DONE,
+    _REFUSED,
     SimulatedCustomer,
     TauData,
 )
@@ -37,12 +40,15 @@ from eval.tasks.tasks import Task, TaskAction
 
 _SENTENCES = re.compile(r"(?<=[.!?])\s+(?=[A-Z#])|(?<=;)\s+(?=(?:For|Return|Cancel) )")
 _IDENTITY = re.compile(r"^your name is\b", re.I)
-_PERSONALITY = re.compile(r"^you(?: are|'re) (?:very |quite |a bit )?[a-z]+(?:,? (?:and )?[a-z]+)*\.?$", re.I)
+#: "You are outgoing, flexible, pessimistic." / "You're very argumentative." (a list of adjectives)
+_PERSONALITY = re.compile(
+    r"^you(?: are|'re) (?:very |quite |a bit )?[a-z]+(?:, (?:and )?[a-z]+)*(?:,? and [a-z]+)?\.?$", re.I
+)
 #: Sentences about how to behave with the agent: kept back for when they apply.
 _BEHAVIOUR = re.compile(
     r"^(?:if\b|you (?:also )?prefer\b|try\b|be\b|don't\b|do not\b|in the end\b|but before\b|"
-    r"you(?:'re| are) (?:initially |also )?unsure\b|you eventually\b|eventually\b|you don't care\b|"
-    r"you don't remember\b|you (?:also )?(?:wanna|want to) make sure\b|you're also\b)",
+    r"you(?:'re| are) (?:initially |also )?unsure\b|you eventually\b|eventually\b|"
+    r"you don't remember\b|you're also\b)",
     re.I,
 )
 _ORDER_ID = re.compile(r"#?\bW\d{7}\b")
@@ -59,6 +65,12 @@ _PAYMENT = re.compile(r"^For (#W\d+), change payment to (\w+)\.?$")
 _IF_ASKED = re.compile(
     r"^if the (?:customer service )?agent asks (?:you )?(?:for |about )?(?P<what>[^,]+), "
     r"(?:(?:mention|say|tell (?:them|the agent))(?: that)? )?(?P<say>.+)$",
+    re.I,
+)
+#: "If the agent can't unsubscribe you, threaten to cancel ..." -> said when nothing else is left.
+_IF_CANNOT = re.compile(
+    r"^if (?:the (?:customer service )?agent|they|you) (?:can't|cannot|can not|(?:is|are) unable to|"
+    r"won't|doesn't|don't) [^,]+, (?P<say>.+)$",
     re.I,
 )
 _BEFORE_CONFIRMING = re.compile(r"^but before confirming, (?:decide to )?(?P<say>.+)$", re.I)
@@ -252,7 +264,39 @@ class Part:
 
     text: str
     order_id: str | None
+    kind: str | None = None  # the tau action a templated sentence asks for
     said: bool = False
+
+
+def _kind(sentence: str) -> str | None:
+    """The tau action a templated sentence asks for."""
+    for pattern, kind in (
+        (_CANCEL, "cancel_pending_order"),
+        (_RETURN, "return_delivered_order_items"),
+        (_ADDRESS, "modify_pending_order_address"),
+        (_PAYMENT, "modify_pending_order_payment"),
+    ):
+        if pattern.match(sentence):
+            return kind
+    if m := _ITEMS_CHANGE.match(sentence):
+        return "exchange_delivered_order_items" if m.group(2) == "exchange" else "modify_pending_order_items"
+    return None
+
+
+#: Words of a reply that tell which kind of change it is about (done, refused or to confirm).
+_KIND_WORDS = {
+    "cancel_pending_order": re.compile(r"\bcancel", re.I),
+    "return_delivered_order_items": re.compile(r"\breturn", re.I),
+    "exchange_delivered_order_items": re.compile(r"\bexchang", re.I),
+    "modify_pending_order_items": re.compile(r"\b(?:chang|modif)", re.I),
+    "modify_pending_order_address": re.compile(r"\b(?:address|ship)", re.I),
+    "modify_pending_order_payment": re.compile(r"\b(?:pay|paid|payment)\b", re.I),
+    "modify_user_address": re.compile(r"\baddress", re.I),
+}
+
+
+#: A refusal that speaks of one of these, to a customer who asked for another, is a misreading.
+_OTHER_KIND = re.compile(r"\b(?:cancel|return|exchang)", re.I)
 
 
 class InstructionCustomer(SimulatedCustomer):
@@ -271,6 +315,7 @@ class InstructionCustomer(SimulatedCustomer):
         self.new_words_said: dict[str, str] = {}  # order id -> what the items should become
         self.method_said: dict[str, str] = {}  # order id -> the payment method, in words
         self.order_described = False
+        self.fallbacks: list[str] = []  # what to say when the goal is all said and nothing is asked
         self._read_instruction()
 
     # Reading the instruction ---------------------------------------------------------------
@@ -294,7 +339,12 @@ class InstructionCustomer(SimulatedCustomer):
                     "Actually, " + first_person("you want to " + before.group("say")) + "."
                 )
                 continue
-            if _BEHAVIOUR.match(sentence) or re.search(r"\btry to\b|\bchange your mind\b", sentence, re.I):
+            if cannot := _IF_CANNOT.match(sentence.rstrip(".")):
+                say = re.sub(r"^(?:threaten|try|decide) to ", "you want to ", cannot.group("say"))
+                self.fallbacks.append(first_person(say).rstrip(".") + ".")
+                continue
+            first_try = re.match(r"^First,? try to\b", sentence) is not None
+            if _BEHAVIOUR.match(sentence) or (re.search(r"\btry to\b", sentence, re.I) and not first_try):
                 self.held.append(first_person(sentence))
                 continue
             templated = self._template(sentence)
@@ -306,7 +356,7 @@ class InstructionCustomer(SimulatedCustomer):
                 )
             )
             ids = _ORDER_ID.findall(sentence)
-            self.parts.append(Part(said, self._hash(ids[0]) if ids else None))
+            self.parts.append(Part(said, self._hash(ids[0]) if ids else None, _kind(sentence)))
 
     @staticmethod
     def _hash(order_id: str) -> str:
@@ -441,8 +491,13 @@ class InstructionCustomer(SimulatedCustomer):
 
     def _parts_for(self, goal: TaskAction) -> list[Part]:
         oid = goal.kwargs.get("order_id")
+        parts = self.parts
         if len(self.ids_in_instruction) > 1 and oid:
-            return [p for p in self.parts if p.order_id == oid]
+            parts = [p for p in self.parts if p.order_id == oid]
+        same_kind = [p for p in parts if p.kind == goal.name]
+        if same_kind:
+            return same_kind
+        return parts
         return self.parts
 
     def request(self, goal: TaskAction) -> str:
@@ -452,6 +507,8 @@ class InstructionCustomer(SimulatedCustomer):
         unsaid = [p for p in parts if not p.said]
         if unsaid:
             return self._say(unsaid)
+        if self.fallbacks:
+            return self.fallbacks.pop(0)
         if parts:
             text = " ".join(p.text for p in parts)
             return text  # asked again: now with the order number
@@ -474,9 +531,67 @@ class InstructionCustomer(SimulatedCustomer):
                     break
         return found
 
+    # Reading a reply ------------------------------------------------------------------------
+    def _about(self, text: str) -> int | None:
+        """Which remaining goal a reply is about: its order number named, and the words of its
+        kind of change ("cancelled", "return", "address"); None when it names no goal's order."""
+        named = [
+            n for n, g in enumerate(self.goals) if g.kwargs.get("order_id") and g.kwargs["order_id"] in text
+        ]
+        if not named:
+            return None
+        first_line = text.split("\n\n", 1)[0]
+        for n in named:
+            words = _KIND_WORDS.get(self.goals[n].name)
+            if words is not None and words.search(first_line):
+                return n
+        return named[0]
+
+    def respond(self, text: str, *, agent_mode: bool = False) -> str | None:
+        """As ``SimulatedCustomer.respond``, but a reply that reports a change done (or refused)
+        is matched to the goal it is about, whatever order the customer said them in; a refusal
+        of another kind of change than asked for is not taken as an answer."""
+        self.turns += 1
+        if agent_mode or not text.strip():
+            self.handed_off = True
+            return None
+        self.seen[text] += 1
+        if self.turns >= self.max_turns or self.seen[text] >= 3:
+            return None
+        if not self.goals:
+            return self._finish()
+        refused = _REFUSED.search(text) is not None
+        done = _DONE.search(text) is not None
+        if done or refused:
+            about = self._about(text)
+            if about is None and refused:
+                about = self._refused_goal(text)
+            words = _KIND_WORDS.get(self.goals[about].name) if about is not None else None
+            other = _OTHER_KIND.search(text) is not None
+            if refused and about is not None and words is not None and other and not words.search(text):
+                # "only delivered orders can be returned" to a customer who asked for no return
+                return self._pick("That's not what I asked for. ", "No, ") + self.request(self.goals[about])
+            if about is not None:
+                self.goals.pop(about)
+                if not self.goals:
+                    return self._finish()
+                rest = text.split("\n\n", 1)[1] if "\n\n" in text else ""
+                if not rest.strip():
+                    return self.request(self.goals[0])
+                text = rest
+        goal = self.goals[0]
+        if _CONFIRM.search(text):
+            return self._confirm(goal, text)
+        return self._answer(goal, text)
+
     def _confirm(self, goal: TaskAction, text: str) -> str:
         if self.on_confirm:
             return self.on_confirm.pop(0)
+        about = self._about(text)
+        if about is not None and about != 0:
+            # a confirmation of another change the customer asked for: that one is next
+            self.goals.insert(0, self.goals.pop(about))
+            goal = self.goals[0]
         return super()._confirm(goal, text)
 
     def _answer(self, goal: TaskAction, text: str) -> str:
