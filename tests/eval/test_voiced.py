@@ -169,3 +169,31 @@ def test_customer_kinds(dev: list[Task], data: TauData) -> None:
         customer_for("llm", dev[0], data, seed=0)
     report = TaskReport("dev", 1, None, [TrialResult("dev-0", "cancel", 0, True)], customer="instruction")
     assert report.to_dict()["customer"] == "instruction"
+
+
+def test_done_reply_is_matched_to_its_goal(dev: list[Task], data: TauData) -> None:
+    """dev-14 asks for an address and an item change on one order; when the item change is
+    reported first, the customer goes on with the address, not the keyboard again."""
+    task = dev[14]
+    address = next(a for a in task.writes if a.name == "modify_pending_order_address").kwargs
+    order_id = address["order_id"]
+    customer = InstructionCustomer(task, data, seed=0)
+    customer.opening()
+    reply = customer.respond(
+        f"Order {order_id} has been changed: Mechanical Keyboard for switch type linear."
+    )
+    assert reply is not None and address["address1"] in reply
+    assert "keyboard" not in reply.lower()
+    assert [g.name for g in customer.goals] == ["modify_pending_order_address"]
+
+
+def test_refusal_of_another_kind_is_not_accepted(dev: list[Task], data: TauData) -> None:
+    """dev-2 wants a pending order refunded: a refusal to return it is not the end."""
+    task = dev[2]
+    order_id = task.writes[0].kwargs["order_id"]
+    customer = InstructionCustomer(task, data, seed=0)
+    customer.opening()
+    reply = customer.respond(
+        f"I can't do that: Order {order_id} is pending; only delivered orders can be returned"
+    )
+    assert reply is not None and customer.goals and "refund" in reply
