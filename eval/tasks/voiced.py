@@ -315,6 +315,7 @@ class InstructionCustomer(SimulatedCustomer):
         self.new_words_said: dict[str, str] = {}  # order id -> what the items should become
         self.method_said: dict[str, str] = {}  # order id -> the payment method, in words
         self.order_described = False
+        self.last_answer = ""
         self.fallbacks: list[str] = []  # what to say when the goal is all said and nothing is asked
         self._read_instruction()
 
@@ -387,8 +388,11 @@ class InstructionCustomer(SimulatedCustomer):
             )
         if m := _RETURN.match(sentence):
             oid, method = m.group(1), self._method(m.group(2))
-            names = [n.strip() for n in _DICT.sub("", m.group(3)).split(";") if n.strip()]
-            items = " and ".join(f"the {n.lower()}" for n in names)
+            listed = _DICT.sub(lambda d: f"({options_words(_dict(d.group(0)), names=False)})", m.group(3))
+            names = [n.strip() for n in listed.split(";") if n.strip()]
+            items = " and ".join(
+                f"the {n[:1].lower()}{n[1:]}" if "(" in n else f"the {n.lower()}" for n in names
+            )
             self.items_words[oid] = items
             self.method_said[oid] = method
             return self._pick(
@@ -420,10 +424,15 @@ class InstructionCustomer(SimulatedCustomer):
             said = f"For order {oid}, I'd like to {verb} " + "; and ".join(
                 f"{o} for {n}" for o, n in zip(olds, news, strict=False)
             )
+            tail = m.group(3).rsplit("}", 1)[-1]
+            method_words = _PAYMENT_WORDS.search(tail)
             if m.group(4):
                 method = self._method(m.group(4))
                 self.method_said[oid] = method
                 said += f", paying any difference with {method}"
+            elif method_words:  # "..., but you want to use credit card to pay or refund"
+                self.method_said[oid] = f"my {method_words.group(0)}"
+                said += f", but I want to use my {method_words.group(0)} to pay or refund"
             return said + "."
         if m := _ADDRESS.match(sentence):
             oid, address = m.group(1), _dict(m.group(2))
@@ -570,7 +579,10 @@ class InstructionCustomer(SimulatedCustomer):
             other = _OTHER_KIND.search(text) is not None
             if refused and about is not None and words is not None and other and not words.search(text):
                 # "only delivered orders can be returned" to a customer who asked for no return
-                return self._pick("That's not what I asked for. ", "No, ") + self.request(self.goals[about])
+                again = self.request(self.goals[about])
+                if not re.match(r"I\b", again):
+                    again = again[0].lower() + again[1:]
+                return self._pick("That's not what I asked for. ", "No, ") + again
             if about is not None:
                 self.goals.pop(about)
                 if not self.goals:
@@ -588,13 +600,52 @@ class InstructionCustomer(SimulatedCustomer):
         if self.on_confirm:
             return self.on_confirm.pop(0)
         about = self._about(text)
+        if about is not None:
+            words = _KIND_WORDS.get(self.goals[about].name)
+            first_line = text.split("\n\n", 1)[0]
+            if words is not None and not words.search(first_line) and _OTHER_KIND.search(first_line):
+                # "cancel order #W1" for an order the customer wants changed
+                again = self.request(self.goals[about])
+                return f"No, not that. {again}"
         if about is not None and about != 0:
             # a confirmation of another change the customer asked for: that one is next
             self.goals.insert(0, self.goals.pop(about))
             goal = self.goals[0]
+        missing = self._missing_options(goal, text)
+        if missing:
+            # not what the customer wants in the end: say so, in the instruction's words if it has them
+            wishes = self._wishes()
+            wish = f"I'd like {wishes[-1]}." if wishes else f"I want {', '.join(missing)}."
+            return f"No, that's not it. {wish}"
         return super()._confirm(goal, text)
 
+    def _missing_options(self, goal: TaskAction, text: str) -> list[str]:
+        """Option values the customer wants (the ground truth's new variants) that a proposal
+        to change items leaves out."""
+        if "new_item_ids" not in goal.kwargs or goal.kwargs["order_id"] not in text:
+            return []
+        missing = []
+        for old, new in zip(goal.kwargs["item_ids"], goal.kwargs["new_item_ids"], strict=False):
+            _, before = self.data.variant(old)
+            _, after = self.data.variant(new)
+            for key, value in after.items():
+                if before.get(key) != value and not re.search(
+                    rf"(?<![\w.]){re.escape(value)}(?![\w.])", text, re.I
+                ):
+                    missing.append(value)
+        return missing
+
     def _answer(self, goal: TaskAction, text: str) -> str:
+        said = self._instruction_answer(goal, text)
+        asked = any(q.search(text) for q in (_ASKS_ITEMS, _ASKS_NEW, _ASKS_PAYMENT, _ASKS_ORDER))
+        if said == self.last_answer and asked:
+            # asked again after the instruction's words: what the customer knows of the order
+            # (the card, the variant) says it more exactly
+            said = super()._answer(goal, text)
+        self.last_answer = said
+        return said
+
+    def _instruction_answer(self, goal: TaskAction, text: str) -> str:
         k = goal.kwargs
         oid = str(k.get("order_id", ""))
         if _ASKS_IDENTITY.search(text):
@@ -639,8 +690,13 @@ class InstructionCustomer(SimulatedCustomer):
         return self.order_answer(oid)
 
     def _wish_in_instruction(self) -> str | None:
-        """What the items should become, in the instruction's words: the phrase after "for"/"to"
-        in a sentence that asks to exchange or change something."""
+        """What the items should become, in the instruction's words."""
+        wishes = self._wishes()
+        return f"I'd like {'; '.join(wishes)}." if wishes else None
+
+    def _wishes(self) -> list[str]:
+        """The phrases after "for"/"to" in the instruction's sentences that ask to exchange or
+        change something, in order."""
         wishes = []
         for sentence in [p.text for p in self.parts] + self.held:
             for m in re.finditer(
@@ -649,10 +705,7 @@ class InstructionCustomer(SimulatedCustomer):
                 re.I,
             ):
                 wishes.append(m.group(1).strip())
-        if not wishes:
-            return None
-        said = "; ".join(dict.fromkeys(wishes))
-        return f"I'd like {said}."
+        return list(dict.fromkeys(wishes))
 
 
 #: The simulated customers of ``shopassist eval tasks --customer``.
