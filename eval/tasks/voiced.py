@@ -615,7 +615,11 @@ class InstructionCustomer(SimulatedCustomer):
         if missing:
             # not what the customer wants in the end: say so, in the instruction's words if it has them
             wishes = self._wishes()
-            wish = f"I'd like {wishes[-1]}." if wishes else f"I want {', '.join(missing)}."
+            oid = str(goal.kwargs["order_id"])
+            if oid in self.new_words_said:
+                wish = f"I'd like {self.new_words_said[oid]}."
+            else:
+                wish = f"I'd like {wishes[-1]}." if wishes else f"I want {', '.join(missing)}."
             return f"No, that's not it. {wish}"
         return super()._confirm(goal, text)
 
@@ -624,6 +628,9 @@ class InstructionCustomer(SimulatedCustomer):
         to change items leaves out."""
         if "new_item_ids" not in goal.kwargs or goal.kwargs["order_id"] not in text:
             return []
+        names = {self.data.variant(i)[0].lower() for i in goal.kwargs["item_ids"]}
+        if not any(name in text.lower() for name in names):
+            return []  # a confirmation of something else on the order (its payment, its address)
         missing = []
         for old, new in zip(goal.kwargs["item_ids"], goal.kwargs["new_item_ids"], strict=False):
             _, before = self.data.variant(old)
@@ -699,12 +706,12 @@ class InstructionCustomer(SimulatedCustomer):
         change something, in order."""
         wishes = []
         for sentence in [p.text for p in self.parts] + self.held:
-            for m in re.finditer(
-                r"\b(?:exchange|change|switch|swap)\b[^.;]*?\b(?:for|to)\s+(?:an?\s+|the\s+)?([^.;]+)",
-                sentence,
-                re.I,
-            ):
-                wishes.append(m.group(1).strip())
+            # each "exchange/change ..." up to the next clause, and in it the last "for/to ..."
+            for chunk in re.split(r"\b(?=(?:exchange|change|switch|swap)\b)", sentence, flags=re.I)[1:]:
+                chunk = re.split(r",\s*but\b|;|\.\s|\.$", chunk)[0]
+                found = re.findall(r"\b(?:for|to)\s+(?:an?\s+|the\s+)?(.+?)(?:\s+instead)?$", chunk, re.I)
+                if found:
+                    wishes.append(found[-1].strip())
         return list(dict.fromkeys(wishes))
 
 

@@ -197,3 +197,25 @@ def test_refusal_of_another_kind_is_not_accepted(dev: list[Task], data: TauData)
         f"I can't do that: Order {order_id} is pending; only delivered orders can be returned"
     )
     assert reply is not None and customer.goals and "refund" in reply
+
+
+def test_proposal_without_the_wanted_options_is_refused(dev: list[Task], data: TauData) -> None:
+    """dev-18 first asks for a 1L black kettle, then decides on a 1.5L glass one: a proposal of
+    the 1L kettle is refused with the final wish."""
+    task = dev[18]
+    goal = task.writes[0]
+    order_id = goal.kwargs["order_id"]
+    _, wanted = data.variant(goal.kwargs["new_item_ids"][0])
+    customer = InstructionCustomer(task, data, seed=0)
+    customer.opening()
+    reply = customer.respond(
+        f"Please confirm: Exchange in order {order_id}: Electric Kettle (2L, stainless steel, white) for "
+        "Electric Kettle (1L, glass, black). Shall I go ahead? (yes/no)"
+    )
+    assert reply is not None and reply.startswith("No")
+    assert wanted["capacity"] in reply
+    right = customer.respond(
+        f"Please confirm: Exchange in order {order_id}: Electric Kettle (2L, stainless steel, white) for "
+        f"Electric Kettle ({', '.join(wanted.values())}). Shall I go ahead? (yes/no)"
+    )
+    assert right is not None and right.lower().startswith("yes")
