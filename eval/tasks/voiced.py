@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 from eval.tasks.customer import (
@@ -316,6 +317,7 @@ class InstructionCustomer(SimulatedCustomer):
         self.method_said: dict[str, str] = {}  # order id -> the payment method, in words
         self.order_described = False
         self.last_answer = ""
+        self.asked: Counter[tuple[int, str]] = Counter()  # questions asked, by kind and order
         self.fallbacks: list[str] = []  # what to say when the goal is all said and nothing is asked
         self._read_instruction()
 
@@ -644,8 +646,13 @@ class InstructionCustomer(SimulatedCustomer):
 
     def _answer(self, goal: TaskAction, text: str) -> str:
         said = self._instruction_answer(goal, text)
-        asked = any(q.search(text) for q in (_ASKS_ITEMS, _ASKS_NEW, _ASKS_PAYMENT, _ASKS_ORDER))
-        if said == self.last_answer and asked:
+        asked = next(
+            (n for n, q in enumerate((_ASKS_ORDER, _ASKS_ITEMS, _ASKS_NEW, _ASKS_PAYMENT)) if q.search(text)),
+            None,
+        )
+        key = (asked if asked is not None else -1, str(goal.kwargs.get("order_id", "")))
+        self.asked[key] += 1
+        if asked is not None and (said == self.last_answer or self.asked[key] > 1):
             # asked again after the instruction's words: what the customer knows of the order
             # (the card, the variant) says it more exactly
             said = super()._answer(goal, text)
