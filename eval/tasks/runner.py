@@ -28,6 +28,7 @@ from dialogue_rules.intents import IntentMatcher
 from eval.tasks.customer import SimulatedCustomer, TauData
 from eval.tasks.shop import Snapshot, TauShop, UnsupportedAction, differences, snapshot, tool_call
 from eval.tasks.tasks import Task
+from eval.tasks.voiced import CUSTOMERS, customer_for
 from services import Services
 
 
@@ -49,6 +50,7 @@ class TaskReport:
     trials: int
     llm: str | None
     results: list[TrialResult]
+    customer: str = "rules"
 
     def pass_hat(self, k: int, results: Iterable[TrialResult] | None = None) -> float:
         """tau-bench's pass^k over the tasks of ``results`` (default: all)."""
@@ -72,6 +74,7 @@ class TaskReport:
             "split": self.split,
             "trials": self.trials,
             "llm": self.llm,
+            "customer": self.customer,
             "tasks": len({r.task for r in self.results}),
             "pass^1": round(self.pass_hat(1), 4),
             f"pass^{self.trials}": round(self.pass_hat(self.trials), 4),
@@ -120,7 +123,18 @@ def _canonical(args: dict[str, Any]) -> dict[str, Any]:
 
 
 class TaskRunner:
-    def __init__(self, shop: TauShop, data: TauData, *, llm: LLM | None, matcher: IntentMatcher) -> None:
+    def __init__(
+        self,
+        shop: TauShop,
+        data: TauData,
+        *,
+        llm: LLM | None,
+        matcher: IntentMatcher,
+        customer: str = "rules",
+    ) -> None:
+        if customer not in CUSTOMERS:
+            raise ValueError(f"unknown customer {customer!r}: use one of {', '.join(CUSTOMERS)}")
+        self.customer = customer
         self.shop = shop
         self.data = data
         self.llm = llm
@@ -173,7 +187,7 @@ class TaskRunner:
     ) -> tuple[list[Reply], SimulatedCustomer]:
         assistant = services.require_assistant()
         session_id = assistant.start_session(channel="eval")
-        customer = SimulatedCustomer(task, self.data, seed=trial)
+        customer = customer_for(self.customer, task, self.data, seed=trial)
         replies: list[Reply] = []
         said: str | None = customer.opening()
         while said is not None:
@@ -207,4 +221,4 @@ def run_tasks(
         if progress is not None:
             progress("tasks", number, total)
     name = runner.llm.name if runner.llm is not None else None
-    return TaskReport(split=split, trials=trials, llm=name, results=results)
+    return TaskReport(split=split, trials=trials, llm=name, results=results, customer=runner.customer)

@@ -156,6 +156,14 @@ def eval_tasks(
     failures: Annotated[
         Path | None, typer.Option("--failures", help="Write each failing trial's transcript here as JSON.")
     ] = None,
+    customer: Annotated[
+        str,
+        typer.Option(
+            "--customer",
+            help="The simulated customer: rules (says the goal in our words) or instruction "
+            "(speaks from the task's instruction, as tau-bench's user does).",
+        ),
+    ] = "rules",
     json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Task success on the tau retail shop: each task's goal, said by a rule-based simulated
@@ -169,15 +177,21 @@ def eval_tasks(
     from eval.tasks.runner import TaskRunner, run_tasks
     from eval.tasks.shop import TauShop
     from eval.tasks.tasks import load_tasks
+    from eval.tasks.voiced import CUSTOMERS
     from retrieval.service import load_embedder
 
+    if customer not in CUSTOMERS:
+        err.print(f"[red]unknown customer {customer!r}[/]: use one of {', '.join(CUSTOMERS)}")
+        raise typer.Exit(2)
     settings = state.settings()
     tasks = load_tasks(data, split)[start:][:limit]
     embedder = load_embedder(settings)
     llm = None if no_llm else create_llm(settings.llm)
     shop = TauShop(data, embedder=embedder)
     try:
-        runner = TaskRunner(shop, TauData.load(data), llm=llm, matcher=IntentMatcher(embedder=embedder))
+        runner = TaskRunner(
+            shop, TauData.load(data), llm=llm, matcher=IntentMatcher(embedder=embedder), customer=customer
+        )
         with progress_bar() as update:
             report = run_tasks(runner, tasks, split=split, trials=trials, progress=update, failures=failures)
     finally:
@@ -191,7 +205,10 @@ def eval_tasks(
         return
     pass_k = f"pass^{trials}"
     columns = ("pass^1",) if trials == 1 else ("pass^1", pass_k)
-    title = f"tau {split} tasks ({report.llm or 'rules only'}, {trials} trial(s) each)"
+    title = (
+        f"tau {split} tasks ({report.llm or 'rules only'}, {trials} trial(s) each, "
+        f"{report.customer} customer)"
+    )
     table = Table("tasks asking for", "tasks", *columns, title=title)
     for kind, row in summary["by_kind"].items():
         table.add_row(kind, str(row["tasks"]), *(f"{row[c]:.2f}" for c in columns))
