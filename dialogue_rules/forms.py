@@ -48,6 +48,7 @@ class _FormFile(BaseModel):
     fallback_patterns: list[str] = Field(min_length=1)
     all_but_patterns: list[str] = Field(min_length=1)
     priciest_patterns: list[str] = Field(min_length=1)
+    addition_patterns: list[str] = Field(min_length=1)
     order_suffix_pattern: str = Field(min_length=1)
 
 
@@ -75,6 +76,7 @@ class FormRules:
     fallback: tuple[re.Pattern[str], ...] = ()
     leave_out: tuple[re.Pattern[str], ...] = ()
     priciest: tuple[re.Pattern[str], ...] = ()
+    addition: tuple[re.Pattern[str], ...] = ()
 
     def all_but(self, text: str) -> str | None:
         """The words after "except" in "all of them except the shoes"; None without them."""
@@ -98,6 +100,10 @@ class FormRules:
         if any(p.search(text) for p in self.cheapest):
             return -1
         return 1 if any(p.search(text) for p in self.priciest) else 0
+
+    def adds(self, text: str) -> bool:
+        """The message adds to what is proposed ("I also want to return the lamp", "... as well")."""
+        return any(p.search(text) for p in self.addition)
 
     def means_latest_order(self, text: str) -> bool:
         """ "my last order", "the one I just placed"."""
@@ -176,6 +182,7 @@ def load_form_rules(path: Path | None = None) -> FormRules:
         fallback=compiled(raw.fallback_patterns, "fallback_patterns"),
         leave_out=compiled(raw.all_but_patterns, "all_but_patterns"),
         priciest=compiled(raw.priciest_patterns, "priciest_patterns"),
+        addition=compiled(raw.addition_patterns, "addition_patterns"),
     )
 
 

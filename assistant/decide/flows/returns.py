@@ -162,11 +162,18 @@ class ReturnItemsFlow(ItemsFlow):
 
     def revise(self, turn: Turn, ctx: Context, slots: Slots) -> Slots | None:
         """ "No, refund it to my gift card": the same return, to the method named (the shop's
-        rules still decide whether it may go there)."""
+        rules still decide whether it may go there). "I also want to return the lamp" / "the
+        bookshelf as well": those items join the proposed ones."""
+        revised = dict(slots)
+        if ctx.forms.adds(turn.text):
+            named = self.fill_items(turn, ctx, {k: v for k, v in slots.items() if k != "items"}, "items")
+            more = [i for i in named.values.get("items", []) if i not in slots.get("items", [])]
+            if named.problem is None and more:
+                revised["items"] = [*slots.get("items", []), *more]
         method = self.method_said(turn)
-        if method is None or method == slots.get("refund_to"):
-            return None
-        return {**slots, "refund_to": method}
+        if method is not None and method != slots.get("refund_to"):
+            revised["refund_to"] = method
+        return revised if revised != slots else None
 
     def act(self, turn: Turn, ctx: Context, slots: Slots) -> Draft:
         method = self.payment_method(turn, ctx, slots)
