@@ -19,6 +19,7 @@ from dialogue_rules.intents import IntentConfig, IntentResult, MatchSource
 
 #: Where one task's words may end and the next one's begin.
 _BREAK = re.compile(r"[.;!?]\s+|,?\s+(?:and|also|then|plus)\s+(?:also\s+|then\s+)?|,\s+", re.I)
+_SENTENCE = re.compile(r"[.;!?]\s+")
 #: What joins a task's words to the one before ("and also", ". Then").
 _JOIN = re.compile(r"^[\s.,;!?]*(?:(?:and|also|then|plus)\b[\s,]*)*", re.I)
 _TAIL = re.compile(r"(?:[\s.,;!?]+(?:and|also|then|plus)\b)+[\s.,;!?]*$", re.I)
@@ -47,7 +48,10 @@ def split_goals(
         return _several(_per_order(QueuedGoal(intent=intent.intent, text=text)))
     cuts = [0]
     for (before, _, _), (after, _, _) in pairwise(found):
-        breaks = [m.start() for m in _BREAK.finditer(text, before, after)]
+        # the last sentence end between the two, else the last comma or "and": "For order #W1,
+        # ship it to 1 Elm St, Austin. For order #W1, exchange ..." keeps each its order id
+        breaks = [m.start() for m in _SENTENCE.finditer(text, before, after)]
+        breaks = breaks or [m.start() for m in _BREAK.finditer(text, before, after)]
         cuts.append(breaks[-1] if breaks else after)
     cuts.append(len(text))
     words = [_clause(text[cuts[i] : cuts[i + 1]]) for i in range(len(found))]

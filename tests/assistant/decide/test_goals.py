@@ -103,3 +103,15 @@ def test_one_task_on_a_list_of_orders_is_that_task_on_each(rules_only: IntentMat
 def test_orders_named_apart_stay_with_their_items(rules_only: IntentMatcher) -> None:
     text = "I want to return the lamp from #W0000003 and the socks from #W0000002"
     assert _split(rules_only, text)[2] == []
+
+
+def test_tasks_are_cut_at_a_sentence_end_before_a_comma(rules_only: IntentMatcher) -> None:
+    text = (
+        "For order #W0000001, please ship it to 320 Cedar Avenue, Suite 116, San Antonio, TX 78219. "
+        "For order #W0000001, I'd like to exchange the t-shirt for the black version."
+    )
+    intent, words, queued = _split(rules_only, text)
+    assert intent == "change_address" and words.endswith("TX 78219") and "Suite 116" in words
+    assert queued == [
+        ("exchange_items", "For order #W0000001, I'd like to exchange the t-shirt for the black version")
+    ]
