@@ -25,6 +25,7 @@ import queue
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Generator, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from assistant.decide.actions import ActionRegistry
@@ -273,6 +274,7 @@ class Assistant:
                     steps=tuple(turn.steps),
                 )
                 return
+            turn = self._offered(turn)
             draft = self.router.route(turn)
             lease.renew()  # phrasing may wait for the model: keep the conversation's lock
             phrased = yield from self._phrase(draft, turn.text, stream=stream)
@@ -308,6 +310,32 @@ class Assistant:
                 session_id=sid, text=violation.message, mode=state.mode, template=name, steps=(step,)
             )
         return guarded
+
+    def _offered(self, turn: Turn) -> Turn:
+        """A plain "yes" to a reply that offered one thing to do (one button: "Cancel order #W1",
+        "Talk to a person") and asked nothing else is a tap on that button: the turn goes on as
+        that button's words (the customer's "yes" is what the log keeps)."""
+        state = turn.state
+        reply = state.last_bot_reply
+        if (
+            reply is None
+            or len(reply.quick_replies) != 1
+            or reply.products
+            or state.pending_confirmation is not None
+            or state.active_form is not None
+            or turn.intent.intent != "affirm"
+            or turn.entities.items
+        ):
+            return turn
+        offered = reply.quick_replies[0]
+        guarded = check_input(offered.payload or offered.label, settings=self.settings.dialogue)
+        turn.step("offer", "taken", text=guarded.text)
+        return replace(
+            turn,
+            guarded=guarded,
+            entities=extract_all(guarded.text),
+            intent=self.matcher.match_guarded(guarded),
+        )
 
     @staticmethod
     def _record_message(turn: Turn, channel: str, product_id: str | None, message_key: str | None) -> None:

@@ -15,6 +15,7 @@ from assistant.decide.flows.payment import named_methods
 from assistant.decide.turn import ToolError, Turn
 from assistant.reply.draft import Draft
 from assistant.reply.formatting import choices, options_text
+from assistant.sessions.shown import QuickReply
 from tools.customer import GetCustomerProfile, PaymentMethodInfo
 from tools.order_results import OrderLine, ReturnResult
 from tools.orders import ReturnItems
@@ -150,6 +151,14 @@ class ReturnItemsFlow(ItemsFlow):
 
     def fill(self, turn: Turn, ctx: Context, slots: Slots, requested: str | None) -> Filled:
         filled = self.fill_items(turn, ctx, slots, requested)
+        known = {**slots, **filled.values}
+        if filled.problem is None and "order" in known and order_of(known).status == "pending":
+            # Nothing to send back yet: say what can be done instead (a full refund is a
+            # cancellation), with that as the one thing a "yes" takes.
+            order_id = known["order_id"]
+            cancel = QuickReply(label=f"Cancel order {order_id}", payload=f"cancel order {order_id}")
+            draft = ctx.draft("return_not_delivered", order_id=order_id, quick_replies=(cancel,))
+            return Filled(problem=draft, abort=True)
         self.fill_method(turn, filled, slots, requested)
         if "items" in {**slots, **filled.values}:
             self.settle_method(turn, filled, slots)
