@@ -262,14 +262,19 @@ class SimulatedCustomer:
         return self._pick("I don't need it anymore.", "It's no longer needed.")
 
     # Reading a reply ------------------------------------------------------------------------
-    def respond(self, text: str, *, agent_mode: bool = False) -> str | None:
-        """The customer's next message after the assistant said ``text``; None: the customer is done."""
+    def stops(self, text: str, *, agent_mode: bool) -> bool:
+        """Count the turn; True when the customer stops here: handed to a person, out of turns,
+        or the same reply for the third time."""
         self.turns += 1
         if agent_mode or not text.strip():
             self.handed_off = True
-            return None
+            return True
         self.seen[text] += 1
-        if self.turns >= self.max_turns or self.seen[text] >= 3:
+        return self.turns >= self.max_turns or self.seen[text] >= 3
+
+    def respond(self, text: str, *, agent_mode: bool = False) -> str | None:
+        """The customer's next message after the assistant said ``text``; None: the customer is done."""
+        if self.stops(text, agent_mode=agent_mode):
             return None
         goal = self.goals[0] if self.goals else None
         if goal is None:

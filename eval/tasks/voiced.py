@@ -562,12 +562,7 @@ class InstructionCustomer(SimulatedCustomer):
         """As ``SimulatedCustomer.respond``, but a reply that reports a change done (or refused)
         is matched to the goal it is about, whatever order the customer said them in; a refusal
         of another kind of change than asked for is not taken as an answer."""
-        self.turns += 1
-        if agent_mode or not text.strip():
-            self.handed_off = True
-            return None
-        self.seen[text] += 1
-        if self.turns >= self.max_turns or self.seen[text] >= 3:
+        if self.stops(text, agent_mode=agent_mode):
             return None
         if not self.goals:
             return self._finish()

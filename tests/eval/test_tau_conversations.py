@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from assistant.engine import Assistant
 from assistant.reply.message import Reply
@@ -166,31 +167,21 @@ def test_a_version_picked_by_its_place_in_the_list(
 
 
 def test_two_orders_cancelled_from_one_request(
-    tau_shop: TauShop, embedder: SentenceTransformerEmbedder, tau: dict[str, Any]
+    chat: tuple[Services, Assistant, str], tau: dict[str, Any]
 ) -> None:
+    services, assistant, sid = chat
     pending: dict[str, list[str]] = {}
     for order_id, order in tau["orders"].items():
         if order["status"] == "pending":
             pending.setdefault(order["user_id"], []).append(order_id)
     user, orders = next((u, ids[:2]) for u, ids in sorted(pending.items()) if len(ids) >= 2)
     email = tau["users"][user]["email"]
-    with tau_shop.copy() as data_dir:
-        services = Services.from_settings(
-            tau_shop.settings_for(data_dir),
-            with_dialogue=True,
-            embedder=embedder,
-            matcher=IntentMatcher(embedder=embedder),
-        )
-        try:
-            assistant = services.require_assistant()
-            sid = assistant.start_session(channel="web")
-            text = f"Please cancel {orders[0]} and {orders[1]}, I ordered them by mistake. {email}"
-            first = _confirmation(assistant.handle(sid, text, channel="web"))
-            second = _confirmation(assistant.handle(sid, "yes", channel="web"))
-            done = assistant.handle(sid, "yes", channel="web")
-            assert [first["order_id"], second["order_id"]] == orders
-            assert orders[1] in done.text
-            with services.database.session() as session:
-                assert [session.get(Order, o).status for o in orders] == ["cancelled", "cancelled"]  # type: ignore[union-attr]
-        finally:
-            services.close()
+    text = f"Please cancel {orders[0]} and {orders[1]}, I ordered them by mistake. {email}"
+    first = _confirmation(assistant.handle(sid, text, channel="web"))
+    second = _confirmation(assistant.handle(sid, "yes", channel="web"))
+    done = assistant.handle(sid, "yes", channel="web")
+    assert [first["order_id"], second["order_id"]] == orders
+    assert orders[1] in done.text
+    with services.database.session() as session:
+        statuses = [session.scalar(select(Order.status).where(Order.id == o)) for o in orders]
+    assert statuses == ["cancelled", "cancelled"]
