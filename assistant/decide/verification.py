@@ -250,15 +250,14 @@ class Verifier:
             failed = FACTS in slots
             return self.ctx.draft("auth_ask_knowledge", purpose=purpose, failed=failed), {**slots, FACTS: {}}
         if not _enough(facts):
-            missing = (
-                "the zip code of an address on file, or the last 4 digits of a card on file"
+            # what is still needed: after an email, a second fact; after a name, zip and card
+            # digits; after a zip code or card digits alone, the email
+            template = (
+                "auth_more_after_email"
                 if facts.email
-                else "the email address of your account and the zip code of an address on file"
-                if not facts.last_name
-                else "the zip code of an address on file and the last 4 digits of a card on file "
-                "(or your email address and the zip code)"
+                else ("auth_more_after_name" if facts.last_name else "auth_more_after_secret")
             )
-            return self.ctx.draft("auth_more", missing=missing), {**slots, FACTS: _facts_dict(facts)}
+            return self.ctx.draft(template), {**slots, FACTS: _facts_dict(facts)}
         keys = self._claim_keys(turn, facts)
         locked = self._locked(turn, keys)
         if locked is not None:

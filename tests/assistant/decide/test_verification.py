@@ -82,7 +82,7 @@ def test_an_email_alone_no_longer_takes_over_an_order(shop: Services, clock: Clo
         assistant.handle(sid, text, client="ip:203.0.113.9")
         for text in (TAKEOVER, "alice@example.com", "yes")
     ]
-    assert [r.template for r in replies][:2] == ["auth_ask_knowledge", "auth_more"]
+    assert [r.template for r in replies][:2] == ["auth_ask_knowledge", "auth_more_after_email"]
     assert all(r.template != "confirm_action" for r in replies)
     shown = " ".join(r.text for r in replies)
     assert before["address1"] not in shown and before["zip"] not in shown
@@ -116,7 +116,7 @@ def test_two_facts_over_two_messages_verify(shop: Services, clock: Clock) -> Non
     assistant = build(shop, clock)
     sid = assistant.start_session(channel="web")
     assistant.handle(sid, "where is my order?")
-    assert assistant.handle(sid, "I'm Alice Smith, 10001").template == "auth_more"
+    assert assistant.handle(sid, "I'm Alice Smith, 10001").template == "auth_more_after_name"
     reply = assistant.handle(sid, "4242")  # the card digits asked for
     assert assistant.store.state(session_id=sid).customer_id == "alice_smith_1001"
     assert reply.template != "auth_failed_knowledge"
