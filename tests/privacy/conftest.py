@@ -3,6 +3,7 @@ customer's personal data everywhere a conversation can hold it."""
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -29,6 +30,15 @@ from tests.shop_fixture import ALICE, BOB
 
 T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 ALICE_PERSONAL = ("alice@example.com", "Alice", "Smith", "1 Main St", "4242", ALICE)
+
+
+def holds(haystack: str | bytes, needle: str) -> bool:
+    """Whether ``needle`` stands in ``haystack`` as a whole token: "4242" (Alice's card digits)
+    counts, the same digits inside a uuid, a hash or a timestamp ("...24.24242...") do not."""
+    pattern = rf"(?<![0-9A-Za-z]){re.escape(needle)}(?![0-9A-Za-z])"
+    if isinstance(haystack, bytes):
+        return re.search(pattern.encode(), haystack) is not None
+    return re.search(pattern, haystack) is not None
 
 
 class Clock:
