@@ -47,6 +47,12 @@ def words(text: str, *, keep: str = "") -> list[str]:
     return _pattern(keep).findall(text.lower())
 
 
+def folded(text: object) -> str:
+    """``text`` as a person compares it: runs of spaces as one, case folded ("Mary  Ann" and
+    "mary ann" are the same name; non-ASCII letters fold too, unlike SQLite's lower())."""
+    return " ".join(str(text).split()).casefold()
+
+
 def stems(text: str, *, stop: Collection[str] = (), min_length: int = 3) -> set[str]:
     """Lower-cased words of at least ``min_length`` letters, not in ``stop``, with a plural "s"
     cut ("socks" and "sock" meet): good enough to tell which line of a short list is meant."""

@@ -15,12 +15,13 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import EmailStr, Field, model_validator
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import selectinload
 
 from core.errors import ActionRefusedError, AuthenticationRequiredError, NotFoundError
 from core.facts import Amount, Fact, FactKind, Id, Name, Status
 from core.masking import masked_address
+from core.words import folded
 from store.models import Address, Customer, Order, PaymentSource
 from tools import order_support as support
 from tools.arguments import Address as AddressArg
@@ -28,7 +29,25 @@ from tools.base import ArgsModel, Tool, ToolContext, ToolEnv, ToolResult
 
 
 def _same(a: str, b: str) -> bool:
-    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
+    return folded(a) == folded(b)
+
+
+def two_facts(*, email: bool, named: bool, zip_code: bool, card_digits: bool) -> bool:
+    """The knowledge check's rule: two independent facts, an email with a zip code or card
+    digits, or a full name with both (a name is easier to know than an email)."""
+    return (email and (zip_code or card_digits)) or (named and zip_code and card_digits)
+
+
+def _with_zip(zip_code: str) -> Select[Customer]:
+    """Customers with an address at ``zip_code``: the zip narrows the candidates through its
+    index; names are compared in Python (``folded``), so non-ASCII names match too."""
+    zip_code = zip_code.strip()
+    return (
+        select(Customer)
+        .join(Address, Address.customer_id == Customer.id)
+        .where(Address.zip.in_({zip_code, zip_code.upper(), zip_code.lower()}))
+        .distinct()
+    )
 
 
 class CustomerIdentity(ToolResult):
@@ -90,15 +109,7 @@ class FindCustomerByNameZip(Tool[FindByNameZipArgs, CustomerIdentity]):
     result_model = CustomerIdentity
 
     def run(self, args: FindByNameZipArgs, *, ctx: ToolContext, env: ToolEnv) -> CustomerIdentity:
-        zip_code = args.zip.strip()
-        # The zip narrows the candidates through its index; names are compared in Python so
-        # non-ASCII names match case-insensitively too (SQLite's lower() is ASCII-only).
-        candidates = env.db.scalars(
-            select(Customer)
-            .join(Address, Address.customer_id == Customer.id)
-            .where(Address.zip.in_({zip_code, zip_code.upper(), zip_code.lower()}))
-            .distinct()
-        )
+        candidates = env.db.scalars(_with_zip(args.zip))
         found = [
             c
             for c in candidates
@@ -132,12 +143,10 @@ class VerifyCustomerArgs(ArgsModel):
 
     @model_validator(mode="after")
     def _two_facts(self) -> VerifyCustomerArgs:
-        """Two independent facts: an email with a zip code or card digits, or a full name with
-        both (a name is easier to know than an email)."""
         named = bool(self.first_name and self.last_name)
-        if self.email and (self.zip or self.card_last4):
-            return self
-        if named and self.zip and self.card_last4:
+        if two_facts(
+            email=bool(self.email), named=named, zip_code=bool(self.zip), card_digits=bool(self.card_last4)
+        ):
             return self
         raise ValueError(
             "give an email with a zip code or the last 4 digits of a card on file, or a full name with both"
@@ -158,18 +167,11 @@ class VerifyCustomer(Tool[VerifyCustomerArgs, CustomerIdentity]):
     result_model = CustomerIdentity
 
     def run(self, args: VerifyCustomerArgs, *, ctx: ToolContext, env: ToolEnv) -> CustomerIdentity:
-        query = select(Customer).options(
-            selectinload(Customer.addresses), selectinload(Customer.payment_methods)
-        )
         if args.email:
-            query = query.where(func.lower(Customer.email) == args.email.strip().lower())
+            query = select(Customer).where(func.lower(Customer.email) == args.email.strip().lower())
         else:
-            zip_code = (args.zip or "").strip()
-            query = (
-                query.join(Address, Address.customer_id == Customer.id)
-                .where(Address.zip.in_({zip_code, zip_code.upper(), zip_code.lower()}))
-                .distinct()
-            )
+            query = _with_zip(args.zip or "")
+        query = query.options(selectinload(Customer.addresses), selectinload(Customer.payment_methods))
         found = [c for c in env.db.scalars(query) if _matches(c, args)]
         if len(found) != 1:
             raise NotFoundError("Those details do not match an account", resource="customer")

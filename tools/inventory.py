@@ -16,16 +16,13 @@ from sqlalchemy.orm import joinedload
 
 from core.errors import InvalidArgumentsError, NotFoundError
 from core.facts import Id, Name, Price, StockCount
+from core.words import folded
 from store.models import Variant
 from tools.arguments import ProductId, VariantId
 from tools.base import ArgsModel, Tool, ToolContext, ToolEnv, ToolResult
 from tools.catalog import VariantInfo, load_product, product_details, variant_info
 
 MAX_ALTERNATIVES = 5
-
-
-def _norm(value: object) -> str:
-    return " ".join(str(value).split()).casefold()
 
 
 class StockLevel(ToolResult):
@@ -109,10 +106,10 @@ class CheckAvailability(Tool[CheckAvailabilityArgs, Availability]):
     def run(self, args: CheckAvailabilityArgs, *, ctx: ToolContext, env: ToolEnv) -> Availability:
         product = load_product(env, args.product_id)
         option_values = product_details(product).option_values
-        names = {_norm(name): name for name in option_values}
+        names = {folded(name): name for name in option_values}
         wanted: dict[str, str] = {}
         for asked_name, asked_value in args.options.items():
-            name = names.get(_norm(asked_name))
+            name = names.get(folded(asked_name))
             if name is None:
                 known = ", ".join(option_values) or "(none)"
                 problem = f"{product.title} has no option {asked_name.strip()!r}; its options are: {known}"
@@ -124,12 +121,12 @@ class CheckAvailability(Tool[CheckAvailabilityArgs, Availability]):
                 )
             # Report the value the way the shop spells it when it exists.
             wanted[name] = next(
-                (v for v in option_values[name] if _norm(v) == _norm(asked_value)), asked_value.strip()
+                (v for v in option_values[name] if folded(v) == folded(asked_value)), asked_value.strip()
             )
 
         def shared(options: dict[str, Any]) -> list[str]:
-            have = {str(k): _norm(v) for k, v in (options or {}).items()}
-            return [name for name, value in wanted.items() if have.get(name) == _norm(value)]
+            have = {str(k): folded(v) for k, v in (options or {}).items()}
+            return [name for name, value in wanted.items() if have.get(name) == folded(value)]
 
         matches = [v for v in product.variants if len(shared(v.options)) == len(wanted)]
         available = any(v.stock > 0 for v in matches)

@@ -32,8 +32,9 @@ from assistant.reply.draft import Draft
 from assistant.sessions.slots import SlotName
 from core.config import AuthLevel, Settings
 from core.errors import NotFoundError, ShopassistError
+from core.words import folded
 from dialogue_rules.entities.values import AuthIdentity
-from tools.customer import CustomerIdentity, FindCustomerByEmail, VerifyCustomer
+from tools.customer import CustomerIdentity, FindCustomerByEmail, VerifyCustomer, two_facts
 from tools.policy import ToolOutcome
 
 FACTS = "_identity"  # form slot: identity facts given so far, while more are asked for
@@ -91,14 +92,13 @@ def identity_checks(
 
 
 def _enough(facts: AuthIdentity) -> bool:
-    """Two independent facts (the ``verify_customer`` tool checks the same rule)."""
-    if facts.email:
-        return bool(facts.zip_code or facts.card_digits)
-    return bool(facts.last_name and facts.zip_code and facts.card_digits)
-
-
-def _same_name(a: str, b: str) -> bool:
-    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
+    """Two independent facts, by the ``verify_customer`` tool's own rule."""
+    return two_facts(
+        email=bool(facts.email),
+        named=bool(facts.last_name),
+        zip_code=bool(facts.zip_code),
+        card_digits=bool(facts.card_digits),
+    )
 
 
 def _facts_of(value: Any) -> AuthIdentity:
@@ -306,7 +306,11 @@ class Verifier:
         else:
             outcome = lookup_customer(turn, identity)
         named = identity.first_name if identity.email else None  # a name said with the email
-        if not isinstance(outcome, ToolError) and named and not _same_name(outcome.result.first_name, named):
+        if (
+            not isinstance(outcome, ToolError)
+            and named
+            and folded(outcome.result.first_name) != folded(named)
+        ):
             outcome = ToolError(tool=VerifyCustomer.name, error=NotFoundError("Those details do not match"))
         if isinstance(outcome, ToolError):
             if outcome.code in ("not_found", "invalid_arguments", "action_refused"):
