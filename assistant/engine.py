@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 
 from assistant.decide.actions import ActionRegistry
 from assistant.decide.context import Context
+from assistant.decide.picks import offered
 from assistant.decide.router import build_router
 from assistant.decide.turn import Turn
 from assistant.decide.verification import IdentityChecks, identity_checks
@@ -312,23 +313,13 @@ class Assistant:
         return guarded
 
     def _offered(self, turn: Turn) -> Turn:
-        """A plain "yes" to a reply that offered one thing to do (one button: "Cancel order #W1",
-        "Talk to a person") and asked nothing else is a tap on that button: the turn goes on as
-        that button's words (the customer's "yes" is what the log keeps)."""
-        state = turn.state
-        reply = state.last_bot_reply
-        if (
-            reply is None
-            or len(reply.quick_replies) != 1
-            or reply.products
-            or state.pending_confirmation is not None
-            or state.active_form is not None
-            or turn.intent.intent != "affirm"
-            or turn.entities.items
-        ):
+        """A plain "yes" to a reply that offered one thing to do is a tap on that button
+        (:func:`~assistant.decide.picks.offered`): the turn goes on as the button's words, while
+        the log keeps the customer's "yes"."""
+        words = offered(turn)
+        if words is None:
             return turn
-        offered = reply.quick_replies[0]
-        guarded = check_input(offered.payload or offered.label, settings=self.settings.dialogue)
+        guarded = check_input(words, settings=self.settings.dialogue)
         turn.step("offer", "taken", text=guarded.text)
         return replace(
             turn,

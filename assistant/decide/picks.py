@@ -1,11 +1,12 @@
-"""Answers by position to a question asked with choices: "the second one", "option 2", "2",
-"the last one" after "Which of these orders do you mean? 1) #W... 2) #W...". The chosen
-button's own words (its payload, else its label) stand in for the message, so every form reads
-such an answer the way it reads a tap on that button.
-
-Only when the last reply offered two or more buttons and no product cards (an ordinal after a
+"""Answers to a reply's buttons said in words. By position, to a question asked with choices:
+"the second one", "option 2", "2", "the last one" after "Which of these orders do you mean?
+1) #W... 2) #W...". The chosen button's own words (its payload, else its label) stand in for
+the message, so every form reads such an answer the way it reads a tap on that button. Only
+when the last reply offered two or more buttons and no product cards (an ordinal after a
 product list means the product: :mod:`assistant.decide.references` reads those), and only when
 the message says nothing but the position.
+
+And a plain "yes" to a reply that offered one thing to do (one button) takes it.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import re
 
 from assistant.decide.turn import Turn
+from assistant.sessions.shown import QuickReply
 from dialogue_rules.entities.values import Entities, ProductRef, RefKind
 
 # "2", "#2", "number 2", "option 2", "it's 2", "I'll take 2", "2 please"
@@ -38,14 +40,35 @@ def position(text: str, entities: Entities) -> int | None:
     return None
 
 
+def _buttons(turn: Turn) -> tuple[QuickReply, ...]:
+    """The buttons the last reply offered, unless it showed product cards (then a position or
+    a "yes" is about the products)."""
+    reply = turn.state.last_bot_reply
+    return () if reply is None or reply.products else reply.quick_replies
+
+
 def picked(turn: Turn) -> str | None:
     """The words of the button the message picks by position, or None."""
-    reply = turn.state.last_bot_reply
-    if reply is None or reply.products or len(reply.quick_replies) < 2:
-        return None
-    index = position(turn.text, turn.entities)
-    buttons = reply.quick_replies
+    buttons = _buttons(turn)
+    index = position(turn.text, turn.entities) if len(buttons) >= 2 else None
     if index is None or not -len(buttons) <= index < len(buttons):
         return None
     chosen = buttons[index]
     return chosen.payload or chosen.label
+
+
+def offered(turn: Turn) -> str | None:
+    """The words of the one button a reply offered ("Cancel order #W1", "Talk to a person"),
+    when the message is a plain "yes" to it and nothing else is waiting (no confirmation, no
+    question of a form); else None."""
+    buttons = _buttons(turn)
+    state = turn.state
+    if (
+        len(buttons) != 1
+        or state.pending_confirmation is not None
+        or state.active_form is not None
+        or turn.intent.intent != "affirm"
+        or turn.entities.items
+    ):
+        return None
+    return buttons[0].payload or buttons[0].label
