@@ -99,32 +99,28 @@ def replacement(
     ``explicit``: every value named is asked for, the current ones too (a second choice, "if
     there is none, the RGB one", names what it wants, not which item it is).
     """
-    found = _replacement(values, text, variants, current=current, wanted=wanted, explicit=explicit)
-    if wanted and named_now(values, text, variants) and not found.picked and not found.sold_out:
+    said = values.named(text, option_values(variants))
+    named = {**said, **_relative(values, text, variants, current, said)}
+    found = _replacement(values, text, variants, named, current=current, wanted=wanted, explicit=explicit)
+    if wanted and said and not found.picked and not found.sold_out:
         # What was asked before and what is asked now cannot both hold (no such version at all):
         # what is said now wins ("No, that's not it. I'd like the 1.5L glass one" after "1L black").
-        now = _replacement(values, text, variants, current=current, wanted=None, explicit=explicit)
+        now = _replacement(values, text, variants, named, current=current, wanted=None, explicit=explicit)
         if now.picked:
             return now
     return found
-
-
-def named_now(values: OptionValues, text: str, variants: Sequence[S]) -> bool:
-    """Whether the message names any value of the variants' options."""
-    return bool(values.named(text, option_values(variants)))
 
 
 def _replacement(
     values: OptionValues,
     text: str,
     variants: Sequence[S],
+    named: dict[str, set[str]],
     *,
     current: S,
     wanted: Wanted | None,
     explicit: bool,
 ) -> Replacement[S]:
-    named = values.named(text, option_values(variants))
-    named.update(_relative(values, text, variants, current, named))
     readings = [
         _read(values, text, variants, current, wanted or {}, reading, explicit)
         for reading in _readings(named)
