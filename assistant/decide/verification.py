@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
@@ -101,16 +101,18 @@ def _enough(facts: AuthIdentity) -> bool:
     )
 
 
+_FACT_NAMES = tuple(f.name for f in fields(AuthIdentity))
+
+
 def _facts_of(value: Any) -> AuthIdentity:
+    """The facts kept in the form's slot (JSON) as an :class:`AuthIdentity`."""
     if not isinstance(value, dict):
         return AuthIdentity()
-    keys = ("email", "first_name", "last_name", "zip_code", "card_digits")
-    return AuthIdentity(**{k: value.get(k) for k in keys if isinstance(value.get(k), str)})
+    return AuthIdentity(**{k: value[k] for k in _FACT_NAMES if isinstance(value.get(k), str)})
 
 
 def _facts_dict(facts: AuthIdentity) -> dict[str, str]:
-    keys = ("email", "first_name", "last_name", "zip_code", "card_digits")
-    return {k: v for k in keys if (v := getattr(facts, k))}
+    return {k: v for k, v in asdict(facts).items() if v}
 
 
 class Verifier:
