@@ -164,3 +164,11 @@ class MailUnavailableError(ShopassistError):
 
     code = "mail_unavailable"
     http_status = 503
+
+
+class ConnectorUnavailableError(ShopassistError):
+    """An optional channel is configured but not connected yet (e.g. Telegram while its Bot API
+    cannot be reached); it retries in the background. 503, so a sender tries again later."""
+
+    code = "connector_unavailable"
+    http_status = 503

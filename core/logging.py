@@ -7,7 +7,8 @@ customer data in the first place.
 uvicorn's access lines (``uvicorn.access``) and its WebSocket lines (``uvicorn.error``: "WebSocket
 /ws/chat?token=... [accepted]") carry the request's full path with its query string, where a
 session token, a shop's sign-in token or an email may sit; httpx logs the full URL of every
-request made. :class:`DropQueryStrings` cuts the query off those records before any handler
+request made (a Telegram Bot API URL carries the bot token in its path).
+:class:`DropQueryStrings` cuts the query (and the token's secret) off those records before any handler
 sees them, on those loggers (whatever handler they end up in) and on the handler installed here.
 """
 
@@ -45,11 +46,14 @@ _RESERVED = set(vars(logging.LogRecord("x", 0, "x", 0, "x", None, None))) | {
 URL_LOGGERS = ("uvicorn.access", "uvicorn.error", "httpx")
 """Loggers whose records carry full URLs: uvicorn's for requests served, httpx's for requests made."""
 _QUERY = re.compile(r"(/[^\s\"?]*)\?[^\s\"]*")
+_BOT_TOKEN = re.compile(r"(/(?:file/)?bot\d+:)[A-Za-z0-9_-]+")
+"""The secret half of a Telegram bot token in a Bot API URL (``/bot<id>:<secret>/getMe``)."""
 
 
 def drop_query_strings(text: str) -> str:
-    """``text`` with the query string of every URL path in it removed ("/chat?token=x" -> "/chat")."""
-    return _QUERY.sub(r"\1", text)
+    """``text`` with the query string of every URL path in it removed ("/chat?token=x" -> "/chat")
+    and the secret of a Bot API URL's token masked ("/bot123:secret/getMe" -> "/bot123:***/getMe")."""
+    return _BOT_TOKEN.sub(r"\1***", _QUERY.sub(r"\1", text))
 
 
 class DropQueryStrings(logging.Filter):

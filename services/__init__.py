@@ -10,17 +10,22 @@ keeps one in a module global. What it builds, by layer:
   :class:`~assistant.engine.Assistant`, the support desk and the agent accounts;
 - with ``with_voice``: the voice channel (Whisper recognizer, espeak-ng, holds, the catalog
   vocabulary) over that assistant.
+
+The LLM and the voice channel are optional: when one cannot load, the error is logged, its
+state (``llm_health``, ``speech_health``: ok, degraded with the reason, or off) says so for
+``/readyz``, and the rest serves without it (rules and templates answer without a model).
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from core.config import Settings
-from core.errors import ConfigError
+from core.errors import ConfigError, ShopassistError
 from core.files import private_dir
+from core.health import ComponentHealth
 from services.secret import load_secret
 from store.db import Database
 from support.accounts import AgentAccounts
@@ -60,6 +65,8 @@ class Services:
     desk: SupportDesk | None = None
     voice: VoiceAssistant | None = None
     owns_llm: bool = False
+    llm_health: ComponentHealth = field(default_factory=lambda: ComponentHealth("llm"))
+    speech_health: ComponentHealth = field(default_factory=lambda: ComponentHealth("speech"))
 
     @classmethod
     def from_settings(
@@ -105,11 +112,14 @@ class Services:
             services._load_dialogue(index, llm=llm, matcher=matcher)
         if with_voice:
             services._load_voice(recognizer)
+        elif not settings.speech.enabled:
+            services.speech_health.off("speech.enabled is false")
+        else:
+            services.speech_health.off("not loaded in this process")
         return services
 
     def _load_dialogue(self, index: SearchIndex, *, llm: LLM | None, matcher: IntentMatcher | None) -> None:
         from assistant.engine import Assistant
-        from assistant.llm.backends import create_llm
         from assistant.sessions.sql_store import SqlSessionStore
         from dialogue_rules.intents import IntentMatcher
         from support.desk import SupportDesk
@@ -118,8 +128,12 @@ class Services:
         lock_timeout = settings.sessions.lock_timeout_seconds
         self.sessions = SqlSessionStore.from_settings(settings, lease_seconds=max(60.0, lock_timeout * 2))
         self.matcher = matcher or IntentMatcher(embedder=index.embedder)
-        self.llm = llm if llm is not None else create_llm(settings.llm)
-        self.owns_llm = llm is None and self.llm is not None
+        if llm is not None:
+            self.llm = llm
+            self.llm_health.ok()
+        else:
+            self.llm = self._load_llm()
+            self.owns_llm = self.llm is not None
         self.assistant = Assistant(
             settings=settings,
             store=self.sessions,
@@ -129,6 +143,29 @@ class Services:
             identity=self._identity_checks(),
         )
         self.desk = SupportDesk(self.sessions, lock_timeout=lock_timeout)
+
+    def _load_llm(self) -> LLM | None:
+        """The configured model; None (and ``llm_health`` degraded) when it cannot load, so turns
+        are answered by the rules and templates. An OpenAI-compatible server is watched: while
+        it is down, calls fail fast and it is checked until it is back (``llm.probe_max_seconds``)."""
+        from assistant.llm.backends import create_llm
+        from assistant.llm.openai_compatible import OpenAICompatibleLLM
+        from assistant.llm.watch import WatchedLLM
+
+        settings = self.settings.llm
+        if not settings.enabled:
+            self.llm_health.off("llm.enabled is false")
+            return None
+        try:
+            llm = create_llm(settings)
+        except ShopassistError as exc:
+            log.error("llm not loaded, rules and templates answer: %s", exc.message)
+            self.llm_health.degraded(exc.message)
+            return None
+        if isinstance(llm, OpenAICompatibleLLM):
+            return WatchedLLM(llm, self.llm_health, max_wait=settings.probe_max_seconds)
+        self.llm_health.ok()
+        return llm
 
     def _identity_checks(self) -> IdentityChecks:
         """Verification as ``auth.*`` says, with failures counted in the shop's store (so they
@@ -149,7 +186,6 @@ class Services:
         return identity_checks(self.settings, guard=guard, codes=codes)
 
     def _load_voice(self, recognizer: SpeechRecognizer | None) -> None:
-        from core.errors import ShopassistError
         from speech.turns import build_voice
 
         if self.assistant is None or self.sessions is None:  # pragma: no cover - with_voice loads both
@@ -164,6 +200,9 @@ class Services:
             )
         except ShopassistError as exc:
             log.error("speech API off: %s", exc.message)
+            self.speech_health.degraded(exc.message)
+            return
+        self.speech_health.ok()
 
     def require_assistant(self) -> Assistant:
         """The assistant; a clear error when these services were built without the dialogue."""

@@ -106,13 +106,18 @@ class WhisperRecognizer:
         if not (Path(path) / "model.bin").is_file():
             raise SpeechUnavailableError(f"No CTranslate2 Whisper model in {path}", path=str(path))
         started = time.perf_counter()
-        self.model = WhisperModel(
-            str(path),
-            device="cpu",
-            compute_type=settings.compute_type,
-            cpu_threads=settings.cpu_threads or (os.cpu_count() or 1),
-            local_files_only=True,
-        )
+        try:
+            self.model = WhisperModel(
+                str(path),
+                device="cpu",
+                compute_type=settings.compute_type,
+                cpu_threads=settings.cpu_threads or (os.cpu_count() or 1),
+                local_files_only=True,
+            )
+        except (RuntimeError, ValueError, OSError) as exc:  # a corrupt or unreadable model
+            raise SpeechUnavailableError(
+                f"The Whisper model in {path} could not be loaded: {exc}", path=str(path)
+            ) from exc
         self.tokenizer = Tokenizer(
             self.model.hf_tokenizer, self.model.model.is_multilingual, task="transcribe", language="en"
         )

@@ -10,16 +10,27 @@ from contextlib import contextmanager
 from typing import Any
 
 
+def free_port() -> int:
+    """A TCP port of 127.0.0.1 that nothing listens on (connections to it are refused), for a
+    server that is absent first and comes up on it later."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
 @contextmanager
-def serve_in_thread(app: Any, *, name: str = "server", **config: Any) -> Iterator[str]:
+def serve_in_thread(app: Any, *, name: str = "server", port: int = 0, **config: Any) -> Iterator[str]:
     """Serve ``app`` until the block ends; yields ``http://127.0.0.1:<port>``.
 
-    ``config`` goes to ``uvicorn.Config`` (e.g. ``ws="websockets"``, ``lifespan="off"``).
+    ``port``: 0 for a free one. ``config`` goes to ``uvicorn.Config`` (e.g. ``ws="websockets"``,
+    ``lifespan="off"``).
     """
     import uvicorn
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
     port = int(sock.getsockname()[1])
     options: dict[str, Any] = {"log_config": None, "log_level": "warning", **config}
     server = uvicorn.Server(uvicorn.Config(app, **options))

@@ -3,7 +3,8 @@
 An identity or an order id alone starts verification or tracking. Otherwise the LLM, when
 there is one, proposes one command from the closed set (grammar-bound; see
 :mod:`assistant.llm.commands`), which the rules then carry out or refuse; without a model,
-product words are searched and anything else gets a clarifying question.
+product words are searched and anything else gets a clarifying question. A model that fails
+(its server down, a decode error) is treated as no model for that turn.
 """
 
 from __future__ import annotations
@@ -51,13 +52,17 @@ class Fallback:
         if entities.order_ids:
             return self.runner.start(turn, "track_order")
         if self.llm is not None:
-            return self._command(turn, self.llm)
+            proposed = self._command(turn, self.llm)
+            if proposed is not None:
+                return proposed
         spans = [e.span for e in entities.items]
         if self.ctx.terms.query_words(turn.text, spans) or entities.prices or entities.colors:
             return unsure_search(catalog.search(turn, self.ctx))
         return talk.clarify(turn, self.ctx)
 
-    def _command(self, turn: Turn, llm: LLM) -> Draft:
+    def _command(self, turn: Turn, llm: LLM) -> Draft | None:
+        """The model's command carried out; None when the model failed (server down, decode
+        error), so the rules answer as they do without a model."""
         ctx = self.ctx
         context = CommandContext(
             flow_names=tuple(self.runner.flows.names()),
@@ -74,6 +79,8 @@ class Fallback:
             reason=proposal.reason,
             raw=proposal.raw[:200],
         )
+        if proposal.reason == "llm_error":
+            return None
         spans = [e.span for e in turn.entities.items]
         product_words = ctx.terms.query_words(turn.text, spans)
         match command:

@@ -47,6 +47,7 @@ class OpenAICompatibleLLM:
         self.base_url = base_url.rstrip("/")
         self.model = model
         self.grammar_fields = grammar_fields
+        self.timeout_seconds = timeout_seconds
         self._client = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout_seconds)
 
     @classmethod
@@ -66,6 +67,21 @@ class OpenAICompatibleLLM:
 
     def close(self) -> None:
         self._client.close()
+
+    def probe(self) -> str | None:
+        """None when the server answers HTTP, else why not (for ``/readyz``).
+
+        A cheap ``GET /models``; any status below 500 counts as up (a server without that route
+        answers 404, one that wants another key 401: both are there, and their errors show on
+        the next call). Connection failures, timeouts and 5xx count as down.
+        """
+        try:
+            response = self._client.get("/models", timeout=min(self.timeout_seconds, 5.0))
+        except httpx.HTTPError as exc:
+            return f"LLM server {self.base_url} unreachable ({type(exc).__name__})"
+        if response.status_code >= 500:
+            return f"LLM server {self.base_url} answered HTTP {response.status_code}"
+        return None
 
     def _body(self, messages: list[ChatMessage], max_tokens: int, temperature: float, **extra: Any) -> Any:
         check_request(messages, max_tokens, temperature)

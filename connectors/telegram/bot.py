@@ -99,7 +99,15 @@ class TelegramConnector:
             .base_file_url(f"{api}/file/bot")
             .update_queue(self._queue)
             .concurrent_updates(InboxProcessor(self._queue, tg.concurrent_updates))
-            .rate_limiter(RetryingLimiter(max_retries=tg.max_retries, max_wait=tg.max_retry_wait_seconds))
+            .rate_limiter(
+                RetryingLimiter(
+                    max_retries=tg.max_retries,
+                    max_wait=tg.max_retry_wait_seconds,
+                    # In webhook mode TelegramSupervisor retries the start (getMe) with its own
+                    # backoff, in the background; retrying here too would only delay that.
+                    not_retried=frozenset() if polling else frozenset({"getMe"}),
+                )
+            )
         )
         if not polling:
             builder = builder.updater(None)
@@ -141,6 +149,9 @@ class TelegramConnector:
         if self.application.running:
             await self.application.stop()
         await self.application.shutdown()
+        # After a failed start the Application was never initialized, so it leaves its Bot's
+        # connections open; closing them again is a no-op.
+        await self.application.bot.shutdown()
         self.directory.close()
 
     def start_delivery(self) -> None:

@@ -34,8 +34,17 @@ def retry_after_seconds(exc: RetryAfter) -> float:
 
 
 class RetryingLimiter(BaseRateLimiter[None]):
-    def __init__(self, *, max_retries: int = 5, max_wait: float = 60.0, base_delay: float = 0.5) -> None:
+    def __init__(
+        self,
+        *,
+        max_retries: int = 5,
+        max_wait: float = 60.0,
+        base_delay: float = 0.5,
+        not_retried: frozenset[str] = frozenset(),
+    ) -> None:
+        """``not_retried``: endpoints whose caller retries them itself (besides getUpdates)."""
         self.max_retries = max_retries
+        self.not_retried = _NOT_RETRIED | not_retried
         self.max_wait = max_wait
         self._backoff = wait_random_exponential(multiplier=base_delay, max=max_wait)
 
@@ -82,7 +91,7 @@ class RetryingLimiter(BaseRateLimiter[None]):
         data: dict[str, Any],
         rate_limit_args: None,
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
-        if endpoint in _NOT_RETRIED or self.max_retries == 0:
+        if endpoint in self.not_retried or self.max_retries == 0:
             return await callback(*args, **kwargs)
         result: bool | dict[str, Any] | list[dict[str, Any]] = False
         async for attempt in AsyncRetrying(

@@ -9,7 +9,9 @@ import sqlalchemy as sa
 from assistant.engine import Assistant
 from connectors.telegram.bot import ALLOWED_UPDATES, TelegramConnector
 from connectors.telegram.chats import ChatDirectory
+from connectors.telegram.supervisor import TelegramSupervisor
 from core.config import Settings
+from core.health import ComponentHealth
 
 log = logging.getLogger(__name__)
 
@@ -25,23 +27,27 @@ def build_connector(settings: Settings, assistant: Assistant, *, polling: bool) 
     return TelegramConnector(settings=settings, assistant=assistant, directory=directory, polling=polling)
 
 
-async def start_telegram(settings: Settings, assistant: Assistant | None) -> TelegramConnector | None:
-    """The connector in webhook mode, started; None (and a log line saying so) without a token."""
+async def start_telegram(
+    settings: Settings, assistant: Assistant | None, health: ComponentHealth
+) -> TelegramSupervisor | None:
+    """The connector in webhook mode, starting (see :class:`TelegramSupervisor`: it never stops
+    the server from starting); None (and ``health`` off, and a log line) without a token."""
     if not settings.telegram.enabled:
         log.info("Telegram connector off: no bot token (set SHOPASSIST_TELEGRAM__TOKEN to turn it on)")
+        health.off("no bot token (telegram.token)")
         return None
     if assistant is None:
         log.warning("Telegram connector off: the dialogue engine is not loaded")
+        health.off("the dialogue engine is not loaded")
         return None
     if settings.telegram.webhook_secret is None:
         log.warning(
             "Telegram webhook has no secret (SHOPASSIST_TELEGRAM__WEBHOOK_SECRET): "
             "the webhook route rejects every update"
         )
-    connector = build_connector(settings, assistant, polling=False)
-    await connector.start()
-    log.info("Telegram connector on (webhook at /api/v1/telegram/webhook)")
-    return connector
+    supervisor = TelegramSupervisor(build_connector(settings, assistant, polling=False), health)
+    await supervisor.start()
+    return supervisor
 
 
 def run_polling(settings: Settings, assistant: Assistant) -> None:

@@ -20,6 +20,7 @@ from connectors.web.routers import agent, agent_ws, catalog, chat, health, pages
 from connectors.web.session_auth import SessionSigner
 from core import VERSION
 from core.config import Settings, load_settings
+from core.health import ComponentHealth
 from core.logging import REQUEST_ID, configure_logging
 from privacy.periodic import PeriodicSweep
 from services import Services, load_secret
@@ -44,7 +45,8 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
         app.state.agent_accounts = built.agent_accounts
         app.state.desk = built.desk
         app.state.voice = built.voice if settings.speech.enabled else None
-        app.state.telegram = await start_telegram(settings, built.assistant)
+        app.state.telegram_health = ComponentHealth("telegram")
+        app.state.telegram = await start_telegram(settings, built.assistant, app.state.telegram_health)
         app.state.sweeper = PeriodicSweep.start_if_enabled(
             built.database, built.sessions, privacy=settings.privacy, data_dir=settings.data_dir
         )

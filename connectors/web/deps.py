@@ -8,11 +8,18 @@ from fastapi import Depends, Request
 
 from assistant.engine import Assistant
 from connectors.telegram.bot import TelegramConnector
+from connectors.telegram.supervisor import TelegramSupervisor
 from connectors.web.metrics import WebMetrics
 from connectors.web.ratelimit import RateLimits
 from connectors.web.session_auth import SessionSigner
 from core.config import Settings
-from core.errors import NotFoundError, ShopassistError, SpeechUnavailableError, ToolFailedError
+from core.errors import (
+    ConnectorUnavailableError,
+    NotFoundError,
+    ShopassistError,
+    SpeechUnavailableError,
+    ToolFailedError,
+)
 from retrieval.index import SearchIndex
 from services import Services
 from speech.turns import VoiceAssistant
@@ -93,13 +100,19 @@ VoiceDep = Annotated[VoiceAssistant, Depends(get_voice)]
 
 
 def get_telegram(request: Request) -> TelegramConnector:
-    connector: TelegramConnector | None = getattr(request.app.state, "telegram", None)
-    if connector is None:
+    """The started connector; 404 when it is off, 503 while it is not connected to the Bot API
+    (Telegram delivers the update again later)."""
+    supervisor: TelegramSupervisor | None = getattr(request.app.state, "telegram", None)
+    if supervisor is None:
         raise NotFoundError(
             "The Telegram connector is off: set SHOPASSIST_TELEGRAM__TOKEN and "
             "SHOPASSIST_TELEGRAM__WEBHOOK_SECRET and restart"
         )
-    return connector
+    if not supervisor.running:
+        raise ConnectorUnavailableError(
+            f"The Telegram connector is not started: {supervisor.health.status.reason}"
+        )
+    return supervisor.connector
 
 
 TelegramDep = Annotated[TelegramConnector, Depends(get_telegram)]

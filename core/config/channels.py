@@ -77,6 +77,19 @@ class TelegramSettings(_Section):
     max_retry_wait_seconds: float = Field(
         default=60.0, gt=0, description="Longest wait before one retry (Telegram's retry_after included)."
     )
+    start_retry_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        le=300,
+        description="First wait before the server tries again to start the connector when the Bot "
+        "API could not be reached at start (network, DNS, wrong api_url); it doubles each time.",
+    )
+    start_retry_max_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        le=3600,
+        description="Longest wait between two tries at starting the connector.",
+    )
     max_update_attempts: int = Field(
         default=3,
         ge=1,

@@ -59,6 +59,13 @@ class LLMSettings(_Section):
         default=None, description="openai backend: bearer token, if the server needs one."
     )
     timeout_seconds: float = Field(default=30.0, gt=0, description="openai backend: request timeout.")
+    probe_max_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="openai backend: while the server is down, longest wait between two checks "
+        "whether it is back (they start 1 s apart and double); turns use rules and templates meanwhile.",
+    )
     max_tokens: int = Field(default=160, ge=8, le=4096, description="Most tokens in one generated reply.")
     temperature: float = Field(
         default=0.0, ge=0.0, le=2.0, description="0 is greedy (deterministic) decoding."

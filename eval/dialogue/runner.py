@@ -22,7 +22,7 @@ from sqlalchemy import select
 from assistant.engine import Assistant
 from assistant.llm.protocol import LLM
 from assistant.reply.message import Reply
-from core.config import Settings
+from core.config import LLMSettings, Settings
 from dialogue_rules.intents import IntentMatcher
 from eval.dialogue.scenarios import EndState, Scenario, TurnExpect
 from eval.fixture_shop import build_fixture_shop
@@ -129,18 +129,21 @@ class ScenarioHarness:
         )
 
     @contextmanager
-    def assistant(self) -> Iterator[tuple[Assistant, Services]]:
-        """A fresh shop, index and conversation store, with the shared models."""
+    def assistant(self, *, llm: LLMSettings | None = None) -> Iterator[tuple[Assistant, Services]]:
+        """A fresh shop, index and conversation store, with the shared models; ``llm``: load
+        the model these settings name instead of the harness's own."""
         self._count += 1
         data_dir = self.workdir / f"run{self._count}"
         shutil.copytree(self._template, data_dir)
         settings = self.settings_for(data_dir)
+        if llm is not None:
+            settings = settings.model_copy(update={"llm": llm})
         services = Services.from_settings(
             settings,
             with_dialogue=True,
             with_voice=self.recognizer is not None,
             embedder=self.embedder,
-            llm=self.llm,
+            llm=self.llm if llm is None else None,
             matcher=self.matcher,
             recognizer=self.recognizer,
         )

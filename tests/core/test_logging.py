@@ -36,3 +36,19 @@ def test_json_log_lines_are_redacted_including_extra_fields():
     assert line["email"] == "[redacted]" and line["shipping_address"] == "[redacted]"
     assert line["order"] == "#W1" and line["level"] == "INFO"
     assert "alice" not in stream.getvalue()
+
+
+def test_a_bot_token_in_a_bot_api_url_is_masked_in_httpx_lines():
+    """python-telegram-bot puts the bot token in the path of every Bot API URL it requests."""
+    import httpx
+
+    stream = io.StringIO()
+    configure_logging(LoggingSettings(level="INFO", json_format=True), stream=stream)
+    try:
+        url = httpx.URL("http://127.0.0.1:8081/bot123456:AAE-secret_part/getMe")
+        logging.getLogger("httpx").info('HTTP Request: %s %s "%s %d %s"', "POST", url, "HTTP/1.1", 401, "")
+    finally:
+        configure_logging(LoggingSettings(level="WARNING", json_format=False))
+    line = json.loads(stream.getvalue().strip().splitlines()[-1])
+    assert "/bot123456:***/getMe" in line["message"]
+    assert "AAE-secret_part" not in stream.getvalue()

@@ -51,6 +51,7 @@ class FakeBotApi:
     updates: list[dict[str, Any]] = field(default_factory=list)
     failures: list[tuple[str, int, dict[str, Any]]] = field(default_factory=list)
     blocked_chats: set[int] = field(default_factory=set)
+    rejected: list[str] = field(default_factory=list)  # methods called with a wrong token
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1000))
 
@@ -78,6 +79,7 @@ class FakeBotApi:
             self.updates.clear()
             self.failures.clear()
             self.blocked_chats.clear()
+            self.rejected.clear()
 
     def of(self, method: str, chat_id: int | None = None) -> list[Call]:
         with self._lock:
@@ -99,6 +101,8 @@ class FakeBotApi:
     # Bot API ----------------------------------------------------------------------------------
     async def handle(self, request: Request) -> JSONResponse:
         if request.path_params["token"] != TOKEN:
+            with self._lock:
+                self.rejected.append(request.path_params["method"])
             return JSONResponse({"ok": False, "error_code": 401, "description": "Unauthorized"}, 401)
         method = request.path_params["method"]
         params = await _params(request)
@@ -183,10 +187,10 @@ async def _params(request: Request) -> dict[str, Any]:
 
 
 @contextmanager
-def serve() -> Iterator[FakeBotApi]:
-    """The fake server on a free port of 127.0.0.1, until the block ends."""
+def serve(port: int = 0) -> Iterator[FakeBotApi]:
+    """The fake server on 127.0.0.1 (``port``, or a free one), until the block ends."""
     api = FakeBotApi()
     app = Starlette(routes=[Route("/bot{token}/{method}", api.handle, methods=["GET", "POST"])])
-    with serve_in_thread(app, name="fake Bot API server") as url:
+    with serve_in_thread(app, name="fake Bot API server", port=port) as url:
         api.url = url
         yield api
