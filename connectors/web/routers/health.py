@@ -68,9 +68,7 @@ def _speech(services: Services, *, voice_loaded: bool) -> ComponentStatus:
     if not services.settings.speech.enabled:
         return ComponentStatus(ComponentState.OFF, "speech.enabled is false")
     status = services.speech_health.status
-    if status.state is ComponentState.DEGRADED:
-        return status
-    return ComponentStatus(ComponentState.DEGRADED, "the speech API is not loaded in this process")
+    return ComponentStatus(ComponentState.DEGRADED, status.reason or "not loaded")
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse)

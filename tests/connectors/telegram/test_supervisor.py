@@ -10,8 +10,8 @@ import time
 from typing import Any
 
 import pytest
-from pydantic import SecretStr
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from connectors.telegram.webhook import SECRET_HEADER
 from connectors.web.app import create_app

@@ -15,6 +15,9 @@ from eval.dialogue.runner import ScenarioHarness
 from tests.assistant.llm import openai_stand_in
 from tests.servers import free_port
 
+PRICE_QUESTION = "how much is the Arc Desk Lamp?"
+"""Answered by a template the model rephrases (``price_answer``, ``phrase: true``)."""
+
 
 def _components(client: TestClient) -> dict[str, Any]:
     ready = client.get("/readyz")
@@ -35,11 +38,14 @@ def _wait_for_llm(client: TestClient, state: str, timeout: float = 20.0) -> dict
     return llm
 
 
-def test_optional_parts_that_are_not_configured_are_off(client: TestClient) -> None:
+def test_parts_not_configured_are_off_and_speech_not_loaded_is_degraded(client: TestClient) -> None:
     components = _components(client)
     assert components["llm"] == {"state": "off", "reason": "llm.enabled is false"}
     assert components["telegram"] == {"state": "off", "reason": "no bot token (telegram.token)"}
-    assert components["speech"]["state"] == "off"
+    # speech.enabled is true, but these services were built without the voice channel.
+    assert components["speech"] == {"state": "degraded", "reason": "not loaded in this process"}
+    spoken = client.post("/api/v1/speech", files={"audio": ("a.wav", b"RIFF", "audio/wav")})
+    assert spoken.status_code == 503 and spoken.json()["error"]["code"] == "speech_unavailable"
 
 
 def test_a_model_that_cannot_load_leaves_the_rules_answering(
@@ -59,17 +65,16 @@ def test_a_model_that_cannot_load_leaves_the_rules_answering(
 def test_an_llm_server_that_is_down_at_start_is_used_once_it_comes_up(harness: ScenarioHarness) -> None:
     port = free_port()
     settings = LLMSettings(backend="openai", base_url=f"http://127.0.0.1:{port}/v1", probe_max_seconds=0.2)
-    with harness.assistant(llm=settings) as (_assistant, services):
-        with TestClient(create_app(services.settings, services=services)) as client:
-            llm = _components(client)["llm"]
-            assert llm["state"] == "degraded" and str(port) in llm["reason"]
-            for message in ("desk lamp", "what do you think about the weather on mars"):
-                answer = client.post("/api/v1/chat", json={"message": message})
-                assert answer.status_code == 200 and answer.json()["reply"]
-            with openai_stand_in.serve(port=port) as server:
-                assert _wait_for_llm(client, "ok")["reason"] == ""
-                answer = client.post(
-                    "/api/v1/chat", json={"message": "what do you think about the weather on mars"}
-                )
-                assert answer.status_code == 200 and answer.json()["reply"]
-                assert server.requests, "the model is asked again once its server is back"
+    with (
+        harness.assistant(llm=settings) as (_assistant, services),
+        TestClient(create_app(services.settings, services=services)) as client,
+    ):
+        llm = _components(client)["llm"]
+        assert llm["state"] == "degraded" and str(port) in llm["reason"]
+        answer = client.post("/api/v1/chat", json={"message": PRICE_QUESTION})
+        assert answer.status_code == 200 and "Arc Desk Lamp costs $" in answer.json()["reply"]
+        with openai_stand_in.serve(port=port) as server:
+            assert _wait_for_llm(client, "ok")["reason"] == ""
+            answer = client.post("/api/v1/chat", json={"message": PRICE_QUESTION})
+            assert answer.status_code == 200 and "Arc Desk Lamp" in answer.json()["reply"]
+            assert server.requests, "the model is asked again once its server is back"
