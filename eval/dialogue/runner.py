@@ -116,6 +116,11 @@ class ScenarioHarness:
         build_index(self.settings_for(self._template), embedder=embedder)
         self._count = 0
 
+    @property
+    def template(self) -> Path:
+        """The data directory every run copies: the fixture shop's store and its built index."""
+        return self._template
+
     def close(self) -> None:
         if self._own_dir:
             shutil.rmtree(self.workdir, ignore_errors=True)
