@@ -120,6 +120,10 @@ class WatchedLLM:
         self.health.degraded(problem)
         return False
 
+    def _pause(self, seconds: float) -> None:
+        """tenacity's sleep between probes; ends at once when the LLM is closed."""
+        self._stop.wait(seconds)
+
     def _watch(self) -> None:
         """While up: wait for a failed call. While down: probe with backoff until it answers."""
         while not self._stop.is_set():
@@ -132,7 +136,7 @@ class WatchedLLM:
                 wait=wait_exponential(multiplier=self._first_wait, max=self._max_wait),
                 retry=retry_if_result(lambda answered: not answered),
                 stop=stop_when_event_set(self._stop),
-                sleep=self._stop.wait,
+                sleep=self._pause,
                 retry_error_callback=lambda _state: False,
             )
             if retrying(self._check_now):

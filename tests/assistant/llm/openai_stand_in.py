@@ -27,11 +27,18 @@ TEXT = "Here is what I found."
 class OpenAIStandIn:
     url: str = ""
     requests: list[dict[str, Any]] = field(default_factory=list)
+    calls: int = 0  # chat requests received, answered or not
+    failing: bool = False  # answer everything with 503, as a server that is overloaded or restarting
 
     async def models(self, _request: Request) -> Response:
+        if self.failing:
+            return _unavailable()
         return JSONResponse({"object": "list", "data": [{"id": "local", "object": "model"}]})
 
     async def complete(self, request: Request) -> Response:
+        self.calls += 1
+        if self.failing:
+            return _unavailable()
         body: dict[str, Any] = await request.json()
         self.requests.append(body)
         if body.get("stream"):
@@ -39,6 +46,10 @@ class OpenAIStandIn:
         choice = {"index": 0, "message": {"role": "assistant", "content": TEXT}, "finish_reason": "stop"}
         usage = {"prompt_tokens": 1, "completion_tokens": 1}
         return JSONResponse({"object": "chat.completion", "choices": [choice], "usage": usage})
+
+
+def _unavailable() -> Response:
+    return JSONResponse({"error": {"message": "loading model"}}, status_code=503)
 
 
 def _events() -> Iterator[str]:
