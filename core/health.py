@@ -62,6 +62,12 @@ class ComponentHealth:
             extra={"component": self.name, "state": state.value, "reason": reason},
         )
 
+    def starting(self, reason: str) -> None:
+        """Degraded while a first try is under way, without a warning: most starts succeed, and
+        the owner logs a failure itself."""
+        with self._lock:
+            self._status = ComponentStatus(ComponentState.DEGRADED, reason)
+
     def ok(self, reason: str = "") -> None:
         self.set(ComponentState.OK, reason)
 

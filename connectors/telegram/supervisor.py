@@ -66,7 +66,7 @@ class TelegramSupervisor:
 
     async def start(self, first_try_wait: float = FIRST_TRY_WAIT_SECONDS) -> None:
         """Begin starting the connector; returns after the first try (or ``first_try_wait``)."""
-        self.health.degraded(f"connecting to the Bot API at {self._api}")
+        self.health.starting(f"connecting to the Bot API at {self._api}")
         self._task = asyncio.create_task(self._run(), name="telegram-start")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._first_try.wait(), first_try_wait)
