@@ -3,7 +3,8 @@
 An identity or an order id alone starts verification or tracking. Otherwise the LLM, when
 there is one, proposes one command from the closed set (grammar-bound; see
 :mod:`assistant.llm.commands`), which the rules then carry out or refuse; without a model,
-product words are searched and anything else gets a clarifying question.
+product words are searched and anything else gets a clarifying question; so too when the
+model was busy past its queue budget (:mod:`assistant.llm.admission`).
 """
 
 from __future__ import annotations
@@ -52,6 +53,11 @@ class Fallback:
             return self.runner.start(turn, "track_order")
         if self.llm is not None:
             return self._command(turn, self.llm)
+        return self._rules(turn)
+
+    def _rules(self, turn: Turn) -> Draft:
+        """Without the model: product words are searched, anything else gets a clarifying question."""
+        entities = turn.entities
         spans = [e.span for e in entities.items]
         if self.ctx.terms.query_words(turn.text, spans) or entities.prices or entities.colors:
             return unsure_search(catalog.search(turn, self.ctx))
@@ -74,6 +80,8 @@ class Fallback:
             reason=proposal.reason,
             raw=proposal.raw[:200],
         )
+        if proposal.reason == "llm_busy":  # the model was busy past the budget: as without one
+            return self._rules(turn)
         spans = [e.span for e in turn.entities.items]
         product_words = ctx.terms.query_words(turn.text, spans)
         match command:
