@@ -101,7 +101,11 @@ class Assistant:
             actions=actions,
             identity=identity or identity_checks(settings),
         )
-        self.responder = Responder(llm, max_tokens=settings.dialogue.phrase_max_tokens)
+        self.responder = Responder(
+            llm,
+            max_tokens=settings.dialogue.phrase_max_tokens,
+            deadline_seconds=settings.llm.phrase_deadline_ms / 1000,
+        )
         self._clock = clock or (lambda: datetime.now(UTC))
         self.shop_sign_in = ShopSignIn(settings, store, executor, self._clock)
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Generator
 from contextlib import closing
 from dataclasses import dataclass
@@ -40,9 +41,16 @@ class Phrased:
 
 
 class Responder:
-    def __init__(self, llm: LLM | None, *, max_tokens: int = 96) -> None:
+    def __init__(
+        self, llm: LLM | None, *, max_tokens: int = 96, deadline_seconds: float | None = None
+    ) -> None:
+        """``deadline_seconds``: longest the model may take over a rewrite (``llm.phrase_deadline_ms``);
+        past it the stream is closed (freeing the model) and the template is sent. On a loaded
+        machine one 72-token rewrite measured over a minute; nobody waits that long for a
+        friendlier wording of facts the template already states."""
         self.llm = llm
         self.max_tokens = max_tokens
+        self.deadline_seconds = deadline_seconds
 
     def wants_llm(self, draft: Draft) -> bool:
         return self.llm is not None and draft.rendered.phrase
@@ -96,8 +104,13 @@ class Responder:
             yield None
             return
         buffer = ""
+        deadline = None if self.deadline_seconds is None else time.monotonic() + self.deadline_seconds
         try:
             for piece in pieces:
+                if deadline is not None and time.monotonic() > deadline:
+                    log.info("phrasing ran past its deadline, sending the template")
+                    yield None
+                    return
                 buffer += piece
                 *complete, buffer = _SENTENCE_END.split(buffer)
                 yield from complete

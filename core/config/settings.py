@@ -78,6 +78,13 @@ class LLMSettings(_Section):
         description="Longest a turn waits for the model; past it the model counts as busy and the "
         "turn sends the checked template (phrasing) or the rules' answer (command proposals).",
     )
+    phrase_deadline_ms: int = Field(
+        default=4000,
+        ge=100,
+        le=600_000,
+        description="Longest the model may take over rewriting one reply; past it the checked "
+        "template is sent (and the model freed for the next turn).",
+    )
     max_concurrent_calls: int = Field(
         default=1,
         ge=1,
