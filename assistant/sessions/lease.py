@@ -116,11 +116,13 @@ class LeaseKeeper:
         with self._wake:
             if self._closed:
                 return
+            idle = not self._held
             self._held[lease.owner] = lease
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="session-lease-heartbeat", daemon=True)
                 self._thread.start()
-            self._wake.notify()
+            if idle:
+                self._wake.notify()
 
     def discard(self, lease: SqlLease) -> None:
         with self._wake:
@@ -140,9 +142,10 @@ class LeaseKeeper:
             with self._wake:
                 while not self._held and not self._closed:
                     self._wake.wait()
-                if self._closed:
-                    return
-                self._wake.wait(self._interval)
+                # A whole interval, whatever adds wake us meanwhile: one beat per interval.
+                due = time.monotonic() + self._interval
+                while not self._closed and (left := due - time.monotonic()) > 0:
+                    self._wake.wait(left)
                 if self._closed:
                     return
                 leases = list(self._held.values())
