@@ -20,8 +20,8 @@ Where one turn goes:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-import queue
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Generator, Iterator
@@ -101,7 +101,11 @@ class Assistant:
             actions=actions,
             identity=identity or identity_checks(settings),
         )
-        self.responder = Responder(llm, max_tokens=settings.dialogue.phrase_max_tokens)
+        self.responder = Responder(
+            llm,
+            max_tokens=settings.dialogue.phrase_max_tokens,
+            deadline_seconds=settings.llm.phrase_deadline_ms / 1000,
+        )
         self._clock = clock or (lambda: datetime.now(UTC))
         self.shop_sign_in = ShopSignIn(settings, store, executor, self._clock)
 
@@ -213,8 +217,16 @@ class Assistant:
         message_key: str | None = None,
         client: str | None = None,
     ) -> AsyncIterator[StreamText | Reply]:
-        """Async :meth:`handle_stream`: the turn runs in a worker thread, items arrive as made."""
-        items: queue.Queue[StreamText | Reply | BaseException | None] = queue.Queue()
+        """Async :meth:`handle_stream`: the turn runs in a worker thread of its own, items arrive
+        as made. The worker hands items to the event loop (``call_soon_threadsafe``); waiting for
+        them in ``asyncio.to_thread`` would hold one of the loop's few default executor threads
+        (cores + 4) per running turn, and 50 concurrent turns queued behind six."""
+        loop = asyncio.get_running_loop()
+        items: asyncio.Queue[StreamText | Reply | BaseException | None] = asyncio.Queue()
+
+        def put(item: StreamText | Reply | BaseException | None) -> None:
+            with contextlib.suppress(RuntimeError):  # the loop closed (shutdown): nobody waits
+                loop.call_soon_threadsafe(items.put_nowait, item)
 
         def work() -> None:
             try:
@@ -226,15 +238,15 @@ class Assistant:
                     message_key=message_key,
                     client=client,
                 ):
-                    items.put(item)
+                    put(item)
             except BaseException as exc:
-                items.put(exc)
+                put(exc)
             finally:
-                items.put(None)
+                put(None)
 
         threading.Thread(target=work, name="assistant-turn", daemon=True).start()
         while True:
-            item = await asyncio.to_thread(items.get)
+            item = await items.get()
             if item is None:
                 return
             if isinstance(item, BaseException):
@@ -277,7 +289,6 @@ class Assistant:
                 return
             turn = self._offered(turn)
             draft = self.router.route(turn)
-            lease.renew()  # phrasing may wait for the model: keep the conversation's lock
             phrased = yield from self._phrase(draft, turn.text, stream=stream)
             turn.record(_bot_reply(draft, phrased, message_key))
             self._append(sid, turn, lease)

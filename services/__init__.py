@@ -6,7 +6,8 @@ keeps one in a module global. What it builds, by layer:
 
 - the shop's store (migrated) and its tools behind the policy layer (``ToolExecutor``);
 - with ``with_index``: the search index, kept current by the store's change events;
-- with ``with_dialogue``: the conversation store, the intent matcher, the LLM, the
+- with ``with_dialogue``: the conversation store, the intent matcher, the LLM (behind its
+  admission gate, :class:`~assistant.llm.admission.AdmittedLLM`), the
   :class:`~assistant.engine.Assistant`, the support desk and the agent accounts;
 - with ``with_voice``: the voice channel (Whisper recognizer, espeak-ng, holds, the catalog
   vocabulary) over that assistant.
@@ -35,6 +36,7 @@ from tools.registry import ToolRegistry, default_registry
 if TYPE_CHECKING:
     from assistant.decide.verification import IdentityChecks
     from assistant.engine import Assistant
+    from assistant.llm.admission import AdmittedLLM
     from assistant.llm.protocol import LLM
     from assistant.sessions.sql_store import SqlSessionStore
     from dialogue_rules.intents import IntentMatcher
@@ -65,6 +67,7 @@ class Services:
     desk: SupportDesk | None = None
     voice: VoiceAssistant | None = None
     owns_llm: bool = False
+    llm_gate: AdmittedLLM | None = None  # the LLM (``llm`` is this gate) and its busy counts
     llm_health: ComponentHealth = field(default_factory=lambda: ComponentHealth("llm"))
     speech_health: ComponentHealth = field(default_factory=lambda: ComponentHealth("speech"))
 
@@ -120,20 +123,24 @@ class Services:
 
     def _load_dialogue(self, index: SearchIndex, *, llm: LLM | None, matcher: IntentMatcher | None) -> None:
         from assistant.engine import Assistant
+        from assistant.llm.admission import AdmittedLLM
         from assistant.sessions.sql_store import SqlSessionStore
         from dialogue_rules.intents import IntentMatcher
         from support.desk import SupportDesk
 
         settings = self.settings
         lock_timeout = settings.sessions.lock_timeout_seconds
-        self.sessions = SqlSessionStore.from_settings(settings, lease_seconds=max(60.0, lock_timeout * 2))
+        self.sessions = SqlSessionStore.from_settings(settings)
         self.matcher = matcher or IntentMatcher(embedder=index.embedder)
         if llm is not None:
-            self.llm = llm
+            model: LLM | None = llm
             self.llm_health.ok()
         else:
-            self.llm = self._load_llm()
-            self.owns_llm = self.llm is not None
+            model = self._load_llm()
+            self.owns_llm = model is not None
+        # Every caller of the model passes one admission gate (see assistant.llm.admission).
+        self.llm_gate = None if model is None else AdmittedLLM.from_settings(model, settings.llm)
+        self.llm = self.llm_gate
         self.assistant = Assistant(
             settings=settings,
             store=self.sessions,

@@ -4,7 +4,8 @@ An identity or an order id alone starts verification or tracking. Otherwise the 
 there is one, proposes one command from the closed set (grammar-bound; see
 :mod:`assistant.llm.commands`), which the rules then carry out or refuse; without a model,
 product words are searched and anything else gets a clarifying question. A model that fails
-(its server down, a decode error) is treated as no model for that turn.
+(its server down, a decode error) or was busy past its queue budget
+(:mod:`assistant.llm.admission`) is treated as no model for that turn.
 """
 
 from __future__ import annotations
@@ -55,6 +56,11 @@ class Fallback:
             proposed = self._command(turn, self.llm)
             if proposed is not None:
                 return proposed
+        return self._rules(turn)
+
+    def _rules(self, turn: Turn) -> Draft:
+        """Without the model: product words are searched, anything else gets a clarifying question."""
+        entities = turn.entities
         spans = [e.span for e in entities.items]
         if self.ctx.terms.query_words(turn.text, spans) or entities.prices or entities.colors:
             return unsure_search(catalog.search(turn, self.ctx))
@@ -62,7 +68,7 @@ class Fallback:
 
     def _command(self, turn: Turn, llm: LLM) -> Draft | None:
         """The model's command carried out; None when the model failed (server down, decode
-        error), so the rules answer as they do without a model."""
+        error) or was busy, so the rules answer as they do without a model."""
         ctx = self.ctx
         context = CommandContext(
             flow_names=tuple(self.runner.flows.names()),
@@ -79,7 +85,7 @@ class Fallback:
             reason=proposal.reason,
             raw=proposal.raw[:200],
         )
-        if proposal.reason == "llm_error":
+        if proposal.reason in ("llm_error", "llm_busy"):  # failed or busy past the budget: as without one
             return None
         spans = [e.span for e in turn.entities.items]
         product_words = ctx.terms.query_words(turn.text, spans)

@@ -5,7 +5,8 @@ compact JSON, e.g. ``{"command":"search","query":"red shoes","filters":{"max_pri
 grammar built from ``prompts.yaml`` with this deployment's flow and slot names injected makes
 any other shape (or an unknown flow or slot name) impossible to generate; the JSON is then
 validated into a pydantic model. Output that does not parse, or that the model was not
-confident about, becomes :class:`AskClarification` with the reason. The model never runs
+confident about, becomes :class:`AskClarification` with the reason (``llm_busy`` when the
+model's admission gate refused the call). The model never runs
 anything: the pipeline decides what to do with the proposal.
 """
 
@@ -31,6 +32,7 @@ from pydantic import (
     field_validator,
 )
 
+from assistant.llm.admission import LLMBusyError
 from assistant.llm.prompts import prompts
 from assistant.llm.protocol import LLM, ChatMessage, Completion, LLMError
 from core.errors import InvalidArgumentsError
@@ -308,7 +310,8 @@ def propose_command(
         )
     except LLMError as exc:
         details["error"] = exc.message
-        return CommandProposal(AskClarification(reason="llm_error"), 0.0, "", "llm_error", details)
+        reason = "llm_busy" if isinstance(exc, LLMBusyError) else "llm_error"
+        return CommandProposal(AskClarification(reason=reason), 0.0, "", reason, details)
     details["finish_reason"] = completion.finish_reason
     try:
         command = parse_command(completion.text, flow_names=context.flow_names, slot_names=context.slot_names)

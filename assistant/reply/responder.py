@@ -5,19 +5,22 @@ facts it states and the tool results it rests on). :class:`Responder` sends the 
 unless the template allows phrasing and an LLM is configured; then the model rewrites it from
 the facts, and :func:`~assistant.reply.grounding.check_grounding` decides: a rewrite whose every
 price, stock figure, status, order id and name is backed by the facts is sent, anything else
-falls back to the draft. :meth:`Responder.stream` does this sentence by sentence, so a channel
-sees the first words early and never sees an unchecked sentence; it ends by returning the
-:class:`Phrased` result, which says what was sent and where it came from.
+falls back to the draft, as does a model busy past the queue budget
+(:class:`~assistant.llm.admission.LLMBusyError`). :meth:`Responder.stream` does this sentence by
+sentence, so a channel sees the first words early and never sees an unchecked sentence; it ends
+by returning the :class:`Phrased` result, which says what was sent and where it came from.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Generator
 from contextlib import closing
 from dataclasses import dataclass
 
+from assistant.llm.admission import LLMBusyError
 from assistant.llm.phrasing import phrase_messages
 from assistant.llm.protocol import LLM, LLMError
 from assistant.reply.draft import Draft
@@ -38,9 +41,16 @@ class Phrased:
 
 
 class Responder:
-    def __init__(self, llm: LLM | None, *, max_tokens: int = 96) -> None:
+    def __init__(
+        self, llm: LLM | None, *, max_tokens: int = 96, deadline_seconds: float | None = None
+    ) -> None:
+        """``deadline_seconds``: longest the model may take over a rewrite (``llm.phrase_deadline_ms``);
+        past it the stream is closed (freeing the model) and the template is sent. On a loaded
+        machine one 72-token rewrite measured over a minute; nobody waits that long for a
+        friendlier wording of facts the template already states."""
         self.llm = llm
         self.max_tokens = max_tokens
+        self.deadline_seconds = deadline_seconds
 
     def wants_llm(self, draft: Draft) -> bool:
         return self.llm is not None and draft.rendered.phrase
@@ -83,10 +93,24 @@ class Responder:
     def _sentences(self, llm: LLM, draft: Draft, user_text: str) -> Generator[str | None, None, None]:
         """The model's rewrite, one sentence at a time; None when the model failed."""
         messages = phrase_messages(facts=draft.facts or [draft.text], draft=draft.text, user_text=user_text)
-        pieces = llm.stream(messages=messages, max_tokens=self.max_tokens, temperature=0.0)
+        try:
+            pieces = llm.stream(messages=messages, max_tokens=self.max_tokens, temperature=0.0)
+        except LLMBusyError:
+            log.debug("model busy, sending the template")  # counted by the gate; expected under load
+            yield None
+            return
+        except LLMError as exc:
+            log.warning("phrasing failed, sending the template: %s", exc.message)
+            yield None
+            return
         buffer = ""
+        deadline = None if self.deadline_seconds is None else time.monotonic() + self.deadline_seconds
         try:
             for piece in pieces:
+                if deadline is not None and time.monotonic() > deadline:
+                    log.info("phrasing ran past its deadline, sending the template")
+                    yield None
+                    return
                 buffer += piece
                 *complete, buffer = _SENTENCE_END.split(buffer)
                 yield from complete

@@ -13,8 +13,10 @@ unchanged: portable SQL only, times as integer microseconds since the epoch).
 - The session row's ``mode``, ``customer_id`` and ``updated_at`` are a listing index written
   in the same transaction as the events (derived, never read back into state).
 - ``lock`` orders whole turns: a lease row (owner, expiry) taken with one atomic UPDATE that
-  only matches a free or expired lease. A holder renews it (``lease.renew()``) if a turn may
-  outlast ``lease_seconds``, and releases it on exit; a crashed holder's lease simply expires.
+  only matches a free or expired lease. While it is held, the store's heartbeat
+  (:class:`~assistant.sessions.lease.LeaseKeeper`) renews it every third of ``lease_seconds``;
+  it is released on exit. A crashed holder's lease runs out within ``lease_seconds`` (6 s by
+  default), and the next turn takes it over.
   Waiters in the same process queue on a thread lock first, so only one polls the database.
   Lease expiry compares wall clocks, so hosts sharing a database need clocks far closer than
   the lease (NTP). Waiters are served in no particular order.
@@ -26,8 +28,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import socket
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -40,7 +40,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from assistant.sessions.erasure import anonymised
 from assistant.sessions.events import EVENT_ADAPTER, Event, ModeChange, SlotSet, StoredEvent, parse_event
-from assistant.sessions.lease import LocalLocks, SqlLease
+from assistant.sessions.lease import LeaseKeeper, LocalLocks, SqlLease, claim
 from assistant.sessions.schema import (
     EVENTS,
     LOCKS,
@@ -75,13 +75,16 @@ class SqlSessionStore:
         self,
         url: str,
         *,
-        lease_seconds: float = 60.0,
+        lease_seconds: float = 6.0,
+        heartbeat: bool = True,
         echo: bool = False,
         clock: Callable[[], float] = time.time,
         snapshot_cache: int = 1024,
     ) -> None:
         """``clock`` gives seconds since the epoch (event times and lease expiry);
-        ``snapshot_cache`` is how many sessions' folded states to keep in memory (0: none)."""
+        ``snapshot_cache`` is how many sessions' folded states to keep in memory (0: none);
+        ``heartbeat``: renew held leases every third of ``lease_seconds`` (off: a holder renews
+        by hand, as a test of a stalled holder needs)."""
         if not lease_seconds > 0:
             raise InvalidArgumentsError("lease_seconds must be positive", lease_seconds=lease_seconds)
         parsed = sa.make_url(url)
@@ -105,11 +108,13 @@ class SqlSessionStore:
         if sqlite:
             sa.event.listen(self.engine, "connect", sqlite_pragmas)
         self._local = LocalLocks()
+        self._keeper = LeaseKeeper(self, lease_seconds / 3) if heartbeat else None
         self._snapshots = SnapshotCache(snapshot_cache)
         self._ensure_schema()
 
     @classmethod
     def from_settings(cls, settings: Settings, **kwargs: Any) -> SqlSessionStore:
+        kwargs.setdefault("lease_seconds", settings.sessions.lease_seconds)
         return cls(settings.sessions_url, **kwargs)
 
     def now_us(self) -> int:
@@ -371,9 +376,13 @@ class SqlSessionStore:
             if not held_here:
                 raise self._busy(sid, timeout)
             lease = self._acquire(sid, deadline, timeout)
+            if self._keeper is not None:
+                self._keeper.add(lease)
             try:
                 yield lease
             finally:
+                if self._keeper is not None:
+                    self._keeper.discard(lease)  # before the release: a beat must not see it go
                 lease.release()
 
     @staticmethod
@@ -388,25 +397,10 @@ class SqlSessionStore:
     def _acquire(self, sid: str, deadline: float, timeout: float) -> SqlLease:
         if not self.exists(session_id=sid):  # the lock row is INSERTed with the session
             raise self._unknown(sid)
-        owner = f"{socket.gethostname()[:100]}:{os.getpid()}:{uuid.uuid4().hex[:16]}"
-        delay = 0.005
-        while True:
-            now = self.now_us()
-            claim = (
-                sa.update(LOCKS)
-                .where(
-                    LOCKS.c.session_id == sid, sa.or_(LOCKS.c.owner.is_(None), LOCKS.c.expires_at_us <= now)
-                )
-                .values(owner=owner, expires_at_us=now + self.lease_us)
-            )
-            with self.engine.begin() as conn:
-                if conn.execute(claim).rowcount == 1:
-                    return SqlLease(self, sid, owner, now + self.lease_us)
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise self._busy(sid, timeout)
-            time.sleep(min(delay, remaining))
-            delay = min(delay * 2, 0.1)
+        lease = claim(self, sid, deadline)
+        if lease is None:
+            raise self._busy(sid, timeout)
+        return lease
 
     def checkpoint(self) -> None:
         """SQLite: fold the write-ahead log into the database file and truncate it, so page
@@ -418,4 +412,6 @@ class SqlSessionStore:
                 conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def close(self) -> None:
+        if self._keeper is not None:
+            self._keeper.close()
         self.engine.dispose()

@@ -41,6 +41,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
         if owned and built.index is not None:
             log.info("search index: %s", built.index.ensure_ready())
         app.state.services = built
+        app.state.metrics.watch_llm(built.llm_gate)
         app.state.assistant = built.assistant
         app.state.agent_accounts = built.agent_accounts
         app.state.desk = built.desk

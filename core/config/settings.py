@@ -78,6 +78,27 @@ class LLMSettings(_Section):
     n_threads: int | None = Field(default=None, ge=1, description="CPU threads; default: all cores.")
     n_gpu_layers: int = Field(default=0, ge=-1, description="Layers to offload to a GPU (-1: all, 0: CPU).")
     seed: int = Field(default=0, description="Sampling seed, for reproducible replies.")
+    queue_budget_ms: int = Field(
+        default=300,
+        ge=0,
+        le=600_000,
+        description="Longest a turn waits for the model; past it the model counts as busy and the "
+        "turn sends the checked template (phrasing) or the rules' answer (command proposals).",
+    )
+    phrase_deadline_ms: int = Field(
+        default=4000,
+        ge=100,
+        le=600_000,
+        description="Longest the model may take over rewriting one reply; past it the checked "
+        "template is sent (and the model freed for the next turn).",
+    )
+    max_concurrent_calls: int = Field(
+        default=1,
+        ge=1,
+        le=256,
+        description="Model calls run at once; llama.cpp runs one at a time, an OpenAI-compatible "
+        "server (vLLM) may batch several.",
+    )
 
     @field_validator("model_path")
     @classmethod
@@ -94,6 +115,14 @@ class SessionSettings(_Section):
     )
     lock_timeout_seconds: float = Field(
         default=30.0, gt=0, description="How long a turn waits for the previous turn of its conversation."
+    )
+    lease_seconds: float = Field(
+        default=6.0,
+        ge=1.0,
+        le=3600.0,
+        description="How long a turn's hold on its conversation lasts without renewal; a heartbeat "
+        "renews it every third of this while the turn works, so a crashed process's hold is taken "
+        "over after at most this long.",
     )
 
 

@@ -2,9 +2,13 @@
 
 The app is served by uvicorn on 127.0.0.1 over a fresh copy of the fixture shop (real index,
 conversation store and engine; rules only unless an LLM is given). Each simulated customer
-opens its own WebSocket and sends its turns one after another, waiting for each reply. The
-report counts turns per second, reply latency percentiles, error events, and lost messages:
-replies that never arrived, and turns missing from the conversation log afterwards.
+opens its own WebSocket and sends its turns one after another, waiting for each reply (and
+``think_ms`` more, a customer reading and typing; 0 by default: the hardest case). The report
+counts turns per second, reply latency percentiles, error events, and lost messages: replies
+that never arrived, and turns missing from the conversation log afterwards. With an LLM it also
+says how the replies were made: phrased by the model, or the template because the model's
+phrasing failed the check or the model was busy past ``llm.queue_budget_ms`` (the admission
+gate's refused calls, :mod:`assistant.llm.admission`).
 """
 
 from __future__ import annotations
@@ -50,6 +54,10 @@ class WebBench:
     errors: dict[str, int] = field(default_factory=dict)
     lost_replies: int = 0
     missing_in_log: int = 0
+    think_ms: int = 0
+    llm: str | None = None
+    replies_by_source: dict[str, int] = field(default_factory=dict)
+    llm_calls: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def percentile(self, q: float) -> float:
         ordered = sorted(self.latencies_ms)
@@ -65,7 +73,15 @@ class WebBench:
             "turns_per_second": round(len(self.latencies_ms) / self.seconds, 1) if self.seconds else 0.0,
             "p50_ms": round(self.percentile(0.5), 1),
             "p95_ms": round(self.percentile(0.95), 1),
+            "p99_ms": round(self.percentile(0.99), 1),
+            "max_ms": round(max(self.latencies_ms, default=0.0), 1),
+            "think_ms": self.think_ms,
+            "llm": self.llm,
+            "error_count": sum(self.errors.values()),
             "errors": self.errors,
+            "replies_by_source": self.replies_by_source,
+            "llm_calls": self.llm_calls,
+            "llm_busy_fallbacks": sum(self.llm_calls.get("refused", {}).values()),
             "lost_replies": self.lost_replies,
             "missing_in_log": self.missing_in_log,
         }
@@ -76,6 +92,8 @@ async def _customer(url: str, turns: int, bench: WebBench, sessions: list[str]) 
 
     async with websockets.connect(url, max_size=2**22) as ws:
         for number in range(turns):
+            if number and bench.think_ms:
+                await asyncio.sleep(bench.think_ms / 1000)
             started = time.perf_counter()
             await ws.send(json.dumps({"type": "message", "text": TURNS[number % len(TURNS)]}))
             while True:
@@ -121,9 +139,12 @@ def bench_server(services: Services) -> Iterator[tuple[FastAPI, int]]:
         thread.join(timeout=30)
 
 
-def run_web_bench(harness: ScenarioHarness, *, sessions: int = 50, turns: int = 10) -> WebBench:
-    bench = WebBench(sessions, turns)
+def run_web_bench(
+    harness: ScenarioHarness, *, sessions: int = 50, turns: int = 10, think_ms: int = 0
+) -> WebBench:
+    bench = WebBench(sessions, turns, think_ms=think_ms)
     with harness.assistant() as (_assistant, services), bench_server(services) as (_app, port):
+        bench.llm = services.llm.name if services.llm is not None else None
         seen: list[str] = []
         url = f"ws://127.0.0.1:{port}/ws/chat"
 
@@ -140,7 +161,12 @@ def run_web_bench(harness: ScenarioHarness, *, sessions: int = 50, turns: int = 
             for sid in seen:
                 events = [e.event for e in store.events(session_id=sid)]
                 asked = sum(isinstance(e, UserMessage) for e in events)
-                answered = sum(isinstance(e, BotReply) for e in events)
-                bench.missing_in_log += max(0, turns - asked) + max(0, asked - answered)
+                replies = [e for e in events if isinstance(e, BotReply)]
+                bench.missing_in_log += max(0, turns - asked) + max(0, asked - len(replies))
+                for reply in replies:
+                    source = reply.source.value
+                    bench.replies_by_source[source] = bench.replies_by_source.get(source, 0) + 1
         bench.missing_in_log += max(0, sessions - len(seen)) * turns
+        if services.llm_gate is not None:
+            bench.llm_calls = services.llm_gate.counts()
     return bench

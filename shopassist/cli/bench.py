@@ -188,18 +188,26 @@ def bench_web(
     ] = 50,
     turns: Annotated[int, typer.Option("--turns", min=1, max=100, help="Turns each customer sends.")] = 10,
     llm: Annotated[bool, typer.Option("--llm", help="Use the configured LLM (default: rules only).")] = False,
+    think_ms: Annotated[
+        int,
+        typer.Option("--think-ms", min=0, max=600_000, help="Pause between a reply and the next message."),
+    ] = 0,
     json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
-    """Concurrent WebSocket conversations over loopback: turns/s, latency, errors, lost messages."""
+    """Concurrent WebSocket conversations over loopback: turns/s, latency, errors, lost messages,
+    and with --llm how replies were made (model-phrased, template, model busy)."""
     from eval.web.bench import run_web_bench
 
     with dialogue_harness(not llm) as harness:
-        report = run_web_bench(harness, sessions=sessions, turns=turns).to_dict()
+        report = run_web_bench(harness, sessions=sessions, turns=turns, think_ms=think_ms).to_dict()
     if json_out:
         write_json(report)
         return
     table = Table(
-        "measure", "value", title=f"Web channel load ({sessions} WebSocket sessions x {turns} turns)"
+        "measure",
+        "value",
+        title=f"Web channel load ({sessions} WebSocket sessions x {turns} turns, "
+        f"{os.cpu_count()} CPUs, LLM: {report['llm'] or 'off'})",
     )
     for key in (
         "turns",
@@ -207,9 +215,16 @@ def bench_web(
         "turns_per_second",
         "p50_ms",
         "p95_ms",
+        "p99_ms",
+        "max_ms",
+        "think_ms",
+        "error_count",
         "errors",
         "lost_replies",
         "missing_in_log",
+        "replies_by_source",
+        "llm_calls",
+        "llm_busy_fallbacks",
     ):
         table.add_row(key, str(report[key]))
     out.print(table)

@@ -19,8 +19,10 @@ REPO = Path(__file__).resolve().parents[2]
 T0 = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
 
 # A child process driving a store. Modes:
-#   turns URL SID NAME N STEP  - after a "go" line, N turns under the lock, each as four appends.
+#   turns URL SID NAME N STEP [LEASE]
+#                              - after a "go" line, N turns under the lock, each as four appends.
 #                                STEP=1: print each append (stored events + state) and wait for a line.
+#                                LEASE: the store's lease seconds (default 30).
 #   hold URL SID LEASE         - take the lock, print the lease, never release it.
 CHILD = r"""
 import json, sys, time
@@ -30,7 +32,7 @@ from tests.assistant.conftest import turn_events
 mode, url, sid = sys.argv[1:4]
 if mode == "turns":
     name, turns, step = sys.argv[4], int(sys.argv[5]), sys.argv[6] == "1"
-    store = SqlSessionStore(url, lease_seconds=30)
+    store = SqlSessionStore(url, lease_seconds=float(sys.argv[7]) if len(sys.argv) > 7 else 30)
     print("ready", flush=True)
     sys.stdin.readline()
     for turn in range(turns):

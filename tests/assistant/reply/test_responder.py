@@ -7,6 +7,7 @@ real model does only by chance. One test runs the real bundled model end to end.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -110,3 +111,30 @@ def test_the_bundled_model_output_is_grounded_or_replaced(llm: LlamaCppLLM) -> N
         assert "45.00" in phrased.text
     else:
         assert phrased.text == draft.text
+
+
+class SlowLLM(ScriptedLLM):
+    """Streams its words ``pause`` seconds apart, and records whether its stream was closed."""
+
+    def __init__(self, text: str, pause: float) -> None:
+        super().__init__(text)
+        self.pause = pause
+        self.closed = False
+
+    def stream(self, *, messages: list[ChatMessage], max_tokens: int, **_: object) -> Iterator[str]:
+        try:
+            for word in self.text.split(" "):
+                time.sleep(self.pause)
+                yield word + " "
+        finally:
+            self.closed = True
+
+
+def test_a_rewrite_past_its_deadline_is_given_up_for_the_template() -> None:
+    text = "Sure! The Arc Desk Lamp costs $45.00, and 3 are in stock."
+    slow = SlowLLM(text, pause=0.1)
+    phrased = Responder(slow, deadline_seconds=0.25).respond(_draft(), user_text="how much is the lamp?")
+    assert phrased.source is ReplySource.TEMPLATE and phrased.text == _draft().text
+    assert slow.closed  # the model is freed for the next turn
+    in_time = Responder(SlowLLM(text, pause=0.01), deadline_seconds=30).respond(_draft(), user_text="price?")
+    assert in_time.source is ReplySource.LLM and in_time.text == text
