@@ -3,7 +3,8 @@
 Authenticated like the agent APIs (the ``shopassist_agent`` cookie, ``?token=`` or a first
 ``hello {token}`` event). The server sends ``conversations {rows}`` whenever the list changes
 and, for the conversation the agent opened with ``open {session_id, after_seq?}``, every new
-event of its log as ``event {...}``; actions (take over, reply...) go through the REST APIs.
+event of its log as ``event {...}``; ``ping`` gets ``pong``; actions (take over, reply...) go
+through the REST APIs.
 The login is checked again every few seconds: a disabled account or a changed password ends
 the socket too (``error {authentication_required}``, close code 4401).
 
@@ -31,6 +32,7 @@ from connectors.web.socket_events import (
     AgentHello,
     AgentOpen,
     ClientEvent,
+    Ping,
     Refusal,
     frame_text,
     read_event,
@@ -181,6 +183,8 @@ class AgentSocket:
             await self.ws.send_json({"type": "error", "code": event.code, "message": event.message})
         elif isinstance(event, AgentOpen):
             self.opened, self.after = event.session_id, event.after_seq
+        elif isinstance(event, Ping):
+            await self.ws.send_json({"type": "pong"})
 
 
 @router.websocket("/ws/agent")
