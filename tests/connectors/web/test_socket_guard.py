@@ -14,6 +14,7 @@ import sqlalchemy as sa
 import websockets
 from fastapi import FastAPI
 from websockets.exceptions import ConnectionClosed
+from websockets.typing import Origin
 
 from connectors.web.app import create_app
 from connectors.web.socket_events import MAX_SEQ
@@ -159,11 +160,12 @@ def test_only_allowed_origins_may_open_a_socket(web_shop: WebShop) -> None:
         base = url.replace("http://", "ws://")
 
         async def refused(path: str, origin: str) -> int | None:
-            async with websockets.connect(f"{base}{path}", origin=origin) as ws:
+            async with websockets.connect(f"{base}{path}", origin=Origin(origin)) as ws:
                 return await _close_code(ws)
 
         async def served(origin: str | None) -> bool:
-            async with websockets.connect(f"{base}/ws/chat", origin=origin) as ws:
+            page = None if origin is None else Origin(origin)
+            async with websockets.connect(f"{base}/ws/chat", origin=page) as ws:
                 return await _pong(ws)
 
         async def check() -> tuple[list[int | None], list[bool]]:
