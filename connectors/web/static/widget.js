@@ -117,7 +117,7 @@
     if (window.crypto && window.crypto.randomUUID) return window.crypto.randomUUID();
     return Date.now().toString(36) + "-" + Math.random().toString(36).slice(2, 12);
   }
-  var lastSeq = Number(store.getItem(KEY_SEQ) || 0);
+  var lastSeq = Number(store.getItem(KEY_SEQ)) || 0;  // (NaN from a damaged entry would go out as null)
 
   function scroll() { log.scrollTop = log.scrollHeight; }
 
