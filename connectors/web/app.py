@@ -7,6 +7,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request, Response
 
@@ -18,8 +19,9 @@ from connectors.web.metrics import WebMetrics
 from connectors.web.ratelimit import RateLimits
 from connectors.web.routers import agent, agent_ws, catalog, chat, health, pages, speech, speech_ws, tools, ws
 from connectors.web.session_auth import SessionSigner
+from connectors.web.socket_guard import SocketSlots
 from core import VERSION
-from core.config import Settings, load_settings
+from core.config import ServerSettings, Settings, load_settings
 from core.health import ComponentHealth
 from core.logging import REQUEST_ID, configure_logging
 from privacy.periodic import PeriodicSweep
@@ -70,6 +72,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     app.state.rate_limits = RateLimits(
         per_session=settings.web.rate_limit_per_session, per_ip=settings.web.rate_limit_per_ip
     )
+    app.state.socket_slots = SocketSlots(settings.web.ws_max_per_client)
     app.state.metrics = WebMetrics()
     install_error_handlers(app)
     app.middleware("http")(_request_context)
@@ -115,6 +118,18 @@ async def _request_context(request: Request, call_next: Callable[[Request], Awai
         },
     )
     return response
+
+
+def uvicorn_options(server: ServerSettings) -> dict[str, Any]:
+    """What uvicorn is told about proxies, always explicitly: its own defaults believe
+    X-Forwarded-For from 127.0.0.1 (or $FORWARDED_ALLOW_IPS), so any local process could pick the
+    client address the rate limits count. Here the headers count only with
+    ``server.proxy_headers`` on, and then only from ``server.forwarded_allow_ips``."""
+    return {
+        "proxy_headers": server.proxy_headers,
+        "forwarded_allow_ips": list(server.forwarded_allow_ips) if server.proxy_headers else [],
+        "log_config": None,
+    }
 
 
 def app_from_env() -> FastAPI:

@@ -1,10 +1,15 @@
 """What the customer sockets (chat, speech) share: the receive loop, typed JSON events both ways,
 resuming a conversation from a session token, and failures turned into ``error`` events.
 
-A subclass names its client events and answers them in :meth:`EventSocket.on_event`; binary
-frames go to :meth:`EventSocket.on_bytes` (refused unless the socket takes audio); with
-``idle_seconds`` set, :meth:`EventSocket.on_idle` runs whenever the client has been quiet that
-long. Whatever an event's work raises becomes an ``error`` event and the connection stays open.
+A subclass names its client events with their pydantic models
+(:mod:`connectors.web.socket_events`) and answers them, validated, in
+:meth:`EventSocket.on_event`; binary frames go to :meth:`EventSocket.on_bytes` (refused unless
+the socket takes audio); with ``idle_seconds`` set, :meth:`EventSocket.on_idle` runs whenever the
+client has been quiet that long. Whatever an event's work raises becomes an ``error`` event and
+the connection stays open. Before serving, :func:`~connectors.web.socket_guard.admitted` checks
+the page's origin and the address's socket count; a client that sends no first event within
+``web.ws_hello_timeout_seconds`` is closed (4408), and a poll of the server's own that fails
+unexpectedly ends the socket (1011) after one log line instead of failing again every second.
 
 Both sockets sign a shop's logged-in customer in the same way (:meth:`EventSocket.sign_in`): the
 shop's token from the upgrade URL (``?shop_token=<JWT>``), through
@@ -16,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -23,13 +29,15 @@ from fastapi import WebSocket, WebSocketDisconnect
 from starlette.concurrency import run_in_threadpool
 
 from connectors.web.metrics import WebMetrics
-from connectors.web.ratelimit import RateLimits
+from connectors.web.ratelimit import RateLimits, client_address
 from connectors.web.session_auth import (
     SessionSigner,
     presented_shop_token,
     presented_token,
     sign_in_shop_customer,
 )
+from connectors.web.socket_events import ClientEvent, Refusal, read_event
+from connectors.web.socket_guard import CLOSE_HELLO_TIMEOUT, CLOSE_INTERNAL_ERROR, admitted
 from core.errors import ShopassistError
 
 if TYPE_CHECKING:
@@ -40,7 +48,8 @@ INTERNAL_ERROR = "Something went wrong on our side. Please try again in a moment
 
 
 class EventSocket:
-    client_events: ClassVar[tuple[str, ...]] = ()
+    client_events: ClassVar[dict[str, type[ClientEvent]]] = {}
+    """Each event type the client may send, and the model it must validate against."""
     idle_seconds: ClassVar[float | None] = None
     """Call :meth:`on_idle` after this long without a client frame (None: never)."""
     channel: ClassVar[str] = "web"
@@ -51,33 +60,62 @@ class EventSocket:
         self.metrics: WebMetrics = ws.app.state.metrics
         self.signer: SessionSigner = ws.app.state.signer
         self.limits: RateLimits = ws.app.state.rate_limits
-        self.client = ws.client.host if ws.client else None
+        self.client = client_address(ws)
         self.session_id = self.signer.session_of(presented_token(ws))
         self.shop_token = presented_shop_token(ws)
+        self.hello_timeout: float = ws.app.state.settings.web.ws_hello_timeout_seconds
 
     # The loop -----------------------------------------------------------------------------
     async def run(self) -> None:
-        await self.ws.accept()
-        if not await self.opened():
-            return
-        self.metrics.active_sessions.inc()
-        try:
-            while True:
+        async with admitted(self.ws) as admit:
+            if admit and await self.opened():
+                self.metrics.active_sessions.inc()
                 try:
-                    message = await asyncio.wait_for(self.ws.receive(), timeout=self.idle_seconds)
-                except TimeoutError:
-                    await self.guarded(self.on_idle())
-                    continue
-                if message["type"] == "websocket.disconnect":
+                    await self.serve()
+                except WebSocketDisconnect:
                     return
-                if message.get("bytes") is not None:
-                    await self.guarded(self.on_bytes(message["bytes"]))
-                elif message.get("text") is not None:
-                    await self.guarded(self.on_text(message["text"]))
+                finally:
+                    self.metrics.active_sessions.dec()
+
+    async def serve(self) -> None:
+        """Receive frames until the client goes: the first one within ``hello_timeout``."""
+        hello_by: float | None = time.monotonic() + self.hello_timeout
+        while True:
+            timeout = self.idle_seconds
+            if hello_by is not None:
+                left = max(0.0, hello_by - time.monotonic())
+                timeout = left if timeout is None else min(timeout, left)
+            try:
+                message = await asyncio.wait_for(self.ws.receive(), timeout=timeout)
+            except TimeoutError:
+                if hello_by is not None and time.monotonic() >= hello_by:
+                    await self.ws.close(CLOSE_HELLO_TIMEOUT, "no first event in time")
+                    return
+                if not await self.idle():
+                    return
+                continue
+            hello_by = None
+            if message["type"] == "websocket.disconnect":
+                return
+            if message.get("bytes") is not None:
+                await self.guarded(self.on_bytes(message["bytes"]))
+            elif message.get("text") is not None:
+                await self.guarded(self.on_text(message["text"]))
+
+    async def idle(self) -> bool:
+        """Run :meth:`on_idle`; False (the socket closed, 1011) if it failed unexpectedly: the
+        poll would fail again every second, so one log line and the client reconnects."""
+        try:
+            await self.on_idle()
         except WebSocketDisconnect:
-            return
-        finally:
-            self.metrics.active_sessions.dec()
+            raise
+        except ShopassistError as exc:
+            await self.failed(exc)
+        except Exception:
+            log.exception(f"{type(self).__name__} poll failed", extra={"session_id": self.session_id})
+            await self.ws.close(CLOSE_INTERNAL_ERROR, "internal error; reconnect")
+            return False
+        return True
 
     async def guarded(self, work: Awaitable[None]) -> None:
         """Run one event's work; a failure becomes an error event, never a dropped connection."""
@@ -109,7 +147,7 @@ class EventSocket:
     async def on_bytes(self, data: bytes) -> None:
         await self.error("malformed_json", "Events must be JSON text frames")
 
-    async def on_event(self, kind: str, event: dict[str, Any]) -> None:
+    async def on_event(self, kind: str, event: ClientEvent) -> None:
         raise NotImplementedError
 
     def max_event_chars(self) -> int:
@@ -117,22 +155,11 @@ class EventSocket:
 
     # Events ---------------------------------------------------------------------------------
     async def on_text(self, raw: str) -> None:
-        limit = self.max_event_chars()
-        if len(raw) > limit:
-            await self.error("message_too_long", f"Events are limited to about {limit} characters")
+        event = read_event(raw, self.client_events, max_chars=self.max_event_chars())
+        if isinstance(event, Refusal):
+            await self.error(event.code, event.message, **event.context)
             return
-        try:
-            event = json.loads(raw)
-        except ValueError:
-            await self.error("malformed_json", "Events must be JSON objects")
-            return
-        kind = event.get("type") if isinstance(event, dict) else None
-        if not isinstance(kind, str) or kind not in self.client_events:
-            await self.error(
-                "unknown_event", f"Unknown event type {kind!r}; use one of {', '.join(self.client_events)}"
-            )
-            return
-        await self.on_event(kind, event)
+        await self.on_event(event.type, event)
 
     async def send(self, kind: str, **payload: Any) -> None:
         await self.ws.send_text(json.dumps({"type": kind, **payload}, default=str))

@@ -1,13 +1,26 @@
 """Rate limits per session and per client address, with the maintained ``limits`` library
-(moving window, in memory: one process; several workers each keep their own window)."""
+(moving window, in memory: one process; several workers each keep their own window).
+
+The client address is the connection's peer. Only with ``server.proxy_headers`` on, and only
+when the peer is one of ``server.forwarded_allow_ips``, does uvicorn replace it with the client
+named in ``X-Forwarded-For``; anyone else's header changes nothing, so rotating it does not buy
+a fresh budget (see :func:`connectors.web.app.uvicorn_options`).
+"""
 
 from __future__ import annotations
 
 from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
+from starlette.requests import HTTPConnection
 
 from core.errors import ShopassistError
+
+
+def client_address(connection: HTTPConnection) -> str | None:
+    """The address limits count for a request or socket: the peer's, or the client a trusted
+    proxy named (uvicorn has already put it in the ASGI scope)."""
+    return connection.client.host if connection.client else None
 
 
 class RateLimitedError(ShopassistError):

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import NoDecode
 
 from core.config.section import Section as _Section
+from core.config.section import comma_separated
 
 
 class WebSettings(_Section):
@@ -28,6 +31,48 @@ class WebSettings(_Section):
         "carries a fresh one, so only a visitor away this long must start a new conversation; a "
         "leaked token stops working after it.",
     )
+    allowed_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Web pages (scheme://host[:port]) whose scripts may open this server's WebSockets, "
+        "besides the server's own origin (the Host the browser asked for: the demo page and the agent "
+        "console). Add the shop's site when the widget is embedded there; '*' allows any page. A "
+        "socket from another page is closed with code 4403; one without an Origin header (not a "
+        "browser: apps, the CLI, tests) is let in. Comma-separated in the environment.",
+    )
+    ws_hello_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="How long a new WebSocket may stay silent before its first event (the chat's "
+        "hello, the speech socket's start, the agent console's log-in); then it is closed with "
+        "code 4408, so idle connections cannot pile up.",
+    )
+    ws_max_per_client: int = Field(
+        default=50,
+        ge=0,
+        le=100_000,
+        description="Most WebSockets one client address may hold open at once (per worker process; "
+        "0: no cap). One more is closed with code 4429. Behind a reverse proxy this counts the "
+        "proxy unless server.proxy_headers is on.",
+    )
+
+    _allowed_origins_list = field_validator("allowed_origins", mode="before")(comma_separated)
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        origins = []
+        for origin in value:
+            if origin == "*":
+                origins.append(origin)
+                continue
+            parts = urlsplit(origin)
+            if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
+                raise ValueError(f"not an origin like 'https://shop.example.com': {origin!r}")
+            if parts.query or parts.fragment or parts.username is not None:
+                raise ValueError(f"not an origin like 'https://shop.example.com': {origin!r}")
+            origins.append(f"{parts.scheme}://{parts.netloc}".lower())
+        return origins
 
     @field_validator("rate_limit_per_session", "rate_limit_per_ip")
     @classmethod

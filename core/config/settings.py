@@ -10,16 +10,18 @@ then the defaults below.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from contextvars import ContextVar
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     YamlConfigSettingsSource,
@@ -28,6 +30,7 @@ from pydantic_settings import (
 from core.config.channels import SpeechSettings, TelegramSettings, WebSettings
 from core.config.identity import AuthSettings, PrivacySettings
 from core.config.section import Section as _Section
+from core.config.section import comma_separated
 from core.errors import ConfigError
 
 CONFIG_ENV = "SHOPASSIST_CONFIG"
@@ -210,6 +213,40 @@ class ServerSettings(_Section):
     host: str = Field(default="127.0.0.1", description="Address the HTTP server binds to.")
     port: int = Field(default=8000, ge=1, le=65535, description="TCP port of the HTTP server.")
     workers: int = Field(default=1, ge=1, description="uvicorn worker processes.")
+    proxy_headers: bool = Field(
+        default=False,
+        description="Believe X-Forwarded-For / X-Forwarded-Proto, but only from the addresses in "
+        "forwarded_allow_ips: turn on behind a reverse proxy, so rate limits and the socket cap "
+        "count each customer's own address instead of the proxy's. Off, the headers are ignored "
+        "(uvicorn's own default would trust them from 127.0.0.1, and its FORWARDED_ALLOW_IPS "
+        "variable is not read).",
+    )
+    forwarded_allow_ips: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="The reverse proxies' addresses or networks (e.g. 127.0.0.1, 10.0.0.0/8; '*': "
+        "any peer, only when nothing but the proxy can reach the server) whose X-Forwarded-* headers "
+        "count when proxy_headers is on. Comma-separated in the environment.",
+    )
+
+    _forwarded_allow_ips_list = field_validator("forwarded_allow_ips", mode="before")(comma_separated)
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            if item == "*":
+                continue
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"not an IP address or network: {item!r}") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _proxies_named(self) -> ServerSettings:
+        if self.proxy_headers and not self.forwarded_allow_ips:
+            raise ValueError("proxy_headers needs forwarded_allow_ips: the proxies whose headers count")
+        return self
 
 
 class PolicySettings(_Section):

@@ -27,7 +27,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from assistant.sessions.events import BotReply, UserMessage
-from connectors.web.app import create_app
+from connectors.web.app import create_app, uvicorn_options
 from eval.dialogue.runner import ScenarioHarness
 from services import Services
 
@@ -121,13 +121,18 @@ def _free_port() -> int:
 @contextmanager
 def bench_server(services: Services) -> Iterator[tuple[FastAPI, int]]:
     """The app over ``services`` on uvicorn at 127.0.0.1, and its port. A benchmark is one
-    client address, so the per-address and per-session limits are lifted."""
+    client address, so the per-address and per-session limits and the socket cap are lifted."""
     web = services.settings.web.model_copy(
-        update={"rate_limit_per_ip": "1000000/minute", "rate_limit_per_session": "1000/minute"}
+        update={
+            "rate_limit_per_ip": "1000000/minute",
+            "rate_limit_per_session": "1000/minute",
+            "ws_max_per_client": 0,
+        }
     )
     app = create_app(services.settings.model_copy(update={"web": web}), services=services)
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
+    options = uvicorn_options(services.settings.server)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, **options))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:

@@ -18,10 +18,11 @@ def serve(
     """Run the HTTP server."""
     import uvicorn
 
-    from connectors.web.app import create_app
+    from connectors.web.app import create_app, uvicorn_options
 
     settings = state.settings()
     bind_host, bind_port = host or settings.server.host, port or settings.server.port
+    options = uvicorn_options(settings.server)
     if settings.server.workers > 1:
         # Each worker process loads the same config itself.
         if state.config is not None:
@@ -32,7 +33,7 @@ def serve(
             workers=settings.server.workers,
             host=bind_host,
             port=bind_port,
-            log_config=None,
+            **options,
         )
     else:
-        uvicorn.run(create_app(settings), host=bind_host, port=bind_port, log_config=None)
+        uvicorn.run(create_app(settings), host=bind_host, port=bind_port, **options)

@@ -81,3 +81,41 @@ def test_broken_yaml_and_missing_file(tmp_path):
         load_settings(write(tmp_path, "- a\n- b\n"))
     with pytest.raises(ConfigError, match="not found"):
         load_settings(tmp_path / "missing.yaml")
+
+
+def test_proxy_and_origin_settings_read_from_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("SHOPASSIST_SERVER__PROXY_HEADERS", "true")
+    monkeypatch.setenv("SHOPASSIST_SERVER__FORWARDED_ALLOW_IPS", "10.0.0.2, 192.168.0.0/16")
+    monkeypatch.setenv("SHOPASSIST_WEB__ALLOWED_ORIGINS", '["https://Shop.example.com/"]')
+    settings = load_settings(write(tmp_path, "web:\n  ws_hello_timeout_seconds: 2.5\n"))
+    assert settings.server.proxy_headers is True
+    assert settings.server.forwarded_allow_ips == ["10.0.0.2", "192.168.0.0/16"]
+    assert settings.web.allowed_origins == ["https://shop.example.com"]
+    assert settings.web.ws_hello_timeout_seconds == 2.5
+
+
+def test_proxies_and_sockets_are_off_or_bounded_by_default():
+    settings = load_settings(REPO_CONFIG)
+    assert settings.server.proxy_headers is False and settings.server.forwarded_allow_ips == []
+    assert settings.web.allowed_origins == [] and settings.web.ws_hello_timeout_seconds == 10
+    assert settings.web.ws_max_per_client == 50
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "problem"),
+    [
+        ("server:\n  proxy_headers: true\n", "server", "needs forwarded_allow_ips"),
+        ("server:\n  forwarded_allow_ips: [proxy.local]\n", "server.forwarded_allow_ips", "not an IP"),
+        ("web:\n  allowed_origins: [shop.example.com]\n", "web.allowed_origins", "not an origin"),
+        (
+            "web:\n  allowed_origins: ['https://shop.example.com/chat']\n",
+            "web.allowed_origins",
+            "not an origin",
+        ),
+        ("web:\n  ws_hello_timeout_seconds: 0\n", "web.ws_hello_timeout_seconds", "greater than 0"),
+    ],
+)
+def test_bad_proxy_and_origin_settings_name_the_key(tmp_path, text, key, problem):
+    with pytest.raises(ConfigError) as info:
+        load_settings(write(tmp_path, text))
+    assert info.value.context["key"] == key and problem in info.value.message

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from connectors.web.agent_auth import AGENT_COOKIE, AgentSigner, CurrentAgentDep
 from connectors.web.deps import AssistantDep, SettingsDep
+from connectors.web.ratelimit import client_address
 from core.errors import AuthenticationRequiredError
 from support.desk import SupportDesk, desk_state, holder_of
 
@@ -70,8 +71,7 @@ def _desk(request: Request) -> SupportDesk:
 
 @router.post("/login", response_model=LoginResult, summary="Log in as a support agent")
 def login(body: Login, request: Request, response: Response, settings: SettingsDep) -> LoginResult:
-    client = request.client.host if request.client else None
-    request.app.state.login_limits.check(ip=client, session_id=None)
+    request.app.state.login_limits.check(ip=client_address(request), session_id=None)
     info = request.app.state.agent_accounts.verify(body.name, body.password)
     if info is None:
         raise AuthenticationRequiredError("Unknown agent or wrong password")

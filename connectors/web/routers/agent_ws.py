@@ -3,28 +3,48 @@
 Authenticated like the agent APIs (the ``shopassist_agent`` cookie, ``?token=`` or a first
 ``hello {token}`` event). The server sends ``conversations {rows}`` whenever the list changes
 and, for the conversation the agent opened with ``open {session_id, after_seq?}``, every new
-event of its log as ``event {...}``; actions (take over, reply...) go through the REST APIs.
+event of its log as ``event {...}``; ``ping`` gets ``pong``; actions (take over, reply...) go
+through the REST APIs.
 The login is checked again every few seconds: a disabled account or a changed password ends
 the socket too (``error {authentication_required}``, close code 4401).
+
+Events are validated against :mod:`connectors.web.socket_events` (``after_seq`` 0 to
+2**63-1); a bad one gets an ``error`` event and the socket stays open. Before the log-in, the
+first frame must be a ``hello`` text frame arriving within ``web.ws_hello_timeout_seconds``:
+anything else (a binary frame, no log-in) closes the socket with 4401, silence with 4408. Only
+allowed origins may open it (:mod:`connectors.web.socket_guard`): its cookie is what a page
+elsewhere would otherwise borrow.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.concurrency import run_in_threadpool
 
 from connectors.web.agent_auth import LOGIN_ENDED, AgentSigner, agent_token
+from connectors.web.socket_events import (
+    AGENT_EVENTS,
+    AgentHello,
+    AgentOpen,
+    ClientEvent,
+    Ping,
+    Refusal,
+    frame_text,
+    read_event,
+)
+from connectors.web.socket_guard import CLOSE_HELLO_TIMEOUT, CLOSE_LOGIN_REQUIRED, admitted
 from core.errors import ShopassistError
 from support.desk import SupportDesk
 
 router = APIRouter()
 POLL_SECONDS = 1.0
 RECHECK_SECONDS = 5.0
+MAX_EVENT_CHARS = 10_000
 
 
 def _rows(desk: SupportDesk) -> list[dict[str, Any]]:
@@ -56,39 +76,60 @@ class AgentSocket:
         self.opened: str | None = None
         self.after = 0
         self.last_rows: list[dict[str, Any]] | None = None
+        self.hello_timeout: float = ws.app.state.settings.web.ws_hello_timeout_seconds
 
     async def run(self) -> None:
-        await self.ws.accept()
-        self.agent = self.signer.agent_of(self.token, self.accounts)
-        self.checked = time.monotonic()
-        try:
-            while True:
-                if self.agent is None or self.desk is None:
-                    if not await self.log_in():
-                        return
-                    continue
-                if not await self.still_logged_in():
+        async with admitted(self.ws) as admit:
+            if not admit:
+                return
+            self.agent = self.signer.agent_of(self.token, self.accounts)
+            self.checked = time.monotonic()
+            try:
+                await self.serve()
+            except WebSocketDisconnect:
+                return
+
+    async def serve(self) -> None:
+        while True:
+            if self.agent is None or self.desk is None:
+                if not await self.log_in():
                     return
-                await self.push(self.desk)
-                await self.receive()
-        except WebSocketDisconnect:
-            return
+                continue
+            if not await self.still_logged_in():
+                return
+            await self.push(self.desk)
+            await self.receive()
+
+    async def next_frame(self, timeout: float) -> Mapping[str, Any] | None:
+        """The next frame, or None after ``timeout`` seconds of silence."""
+        try:
+            message = await asyncio.wait_for(self.ws.receive(), timeout=timeout)
+        except TimeoutError:
+            return None
+        if message["type"] == "websocket.disconnect":
+            raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
+        return message
 
     async def log_in(self) -> bool:
         """Read a ``hello {token}``; False (the socket closed) if it does not log an agent in."""
-        try:
-            first = json.loads(await self.ws.receive_text())
-        except ValueError:
-            first = {}
-        given = first.get("token") if isinstance(first, dict) else None
-        self.token = given if isinstance(given, str) else None
-        self.agent = self.signer.agent_of(self.token, self.accounts)
+        message = await self.next_frame(self.hello_timeout)
+        if message is None:
+            await self.ws.close(CLOSE_HELLO_TIMEOUT, "no log-in in time")
+            return False
+        text = frame_text(message)
+        hello = None if text is None else read_event(text, AGENT_EVENTS, max_chars=MAX_EVENT_CHARS)
+        self.token = hello.token if isinstance(hello, AgentHello) else None
+        self.agent = await run_in_threadpool(self.signer.agent_of, self.token, self.accounts)
         self.checked = time.monotonic()
         if self.agent is None or self.desk is None:
             await self.ws.send_json(
-                {"type": "error", "code": "authentication_required", "message": "Log in first"}
+                {
+                    "type": "error",
+                    "code": "authentication_required",
+                    "message": "Log in first: send hello {token} as a JSON text frame",
+                }
             )
-            await self.ws.close(code=4401)
+            await self.ws.close(code=CLOSE_LOGIN_REQUIRED)
             return False
         return True
 
@@ -100,7 +141,7 @@ class AgentSocket:
         if await run_in_threadpool(self.signer.agent_of, self.token, self.accounts) is not None:
             return True
         await self.ws.send_json({"type": "error", "code": "authentication_required", "message": LOGIN_ENDED})
-        await self.ws.close(code=4401)
+        await self.ws.close(code=CLOSE_LOGIN_REQUIRED)
         return False
 
     async def push(self, desk: SupportDesk) -> None:
@@ -129,27 +170,21 @@ class AgentSocket:
 
     async def receive(self) -> None:
         """One client event, waiting at most POLL_SECONDS: ``open {session_id, after_seq}``."""
-        try:
-            message = json.loads(await asyncio.wait_for(self.ws.receive_text(), timeout=POLL_SECONDS))
-        except TimeoutError:
+        message = await self.next_frame(POLL_SECONDS)
+        if message is None:
             return
-        except ValueError:
-            await self.ws.send_json(
-                {"type": "error", "code": "malformed_json", "message": "Events must be JSON"}
-            )
-            return
-        if (
-            isinstance(message, dict)
-            and message.get("type") == "open"
-            and isinstance(message.get("session_id"), str)
-        ):
-            self.opened = message["session_id"]
-            seq = message.get("after_seq", 0)
-            self.after = seq if isinstance(seq, int) and seq >= 0 else 0
-        elif not (isinstance(message, dict) and message.get("type") in ("hello", "ping")):
-            await self.ws.send_json(
-                {"type": "error", "code": "unknown_event", "message": "Use open {session_id}"}
-            )
+        text = frame_text(message)
+        event: ClientEvent | Refusal = (
+            Refusal("malformed_json", "Events must be JSON text frames")
+            if text is None
+            else read_event(text, AGENT_EVENTS, max_chars=MAX_EVENT_CHARS)
+        )
+        if isinstance(event, Refusal):
+            await self.ws.send_json({"type": "error", "code": event.code, "message": event.message})
+        elif isinstance(event, AgentOpen):
+            self.opened, self.after = event.session_id, event.after_seq
+        elif isinstance(event, Ping):
+            await self.ws.send_json({"type": "pong"})
 
 
 @router.websocket("/ws/agent")

@@ -13,6 +13,7 @@ import time
 from fastapi import APIRouter, Request, Response
 
 from connectors.web.deps import AssistantDep, MetricsDep, RateLimitsDep, SettingsDep, SignerDep
+from connectors.web.ratelimit import client_address
 from connectors.web.schemas import (
     ChatRequest,
     ChatResponse,
@@ -54,7 +55,8 @@ def set_session_cookie(response: Response, token: str, *, secure: bool, max_age:
 
 def client_key(request: Request) -> str | None:
     """Who sent the request, as the assistant counts failed identity checks: ``ip:<address>``."""
-    return f"ip:{request.client.host}" if request.client else None
+    client = client_address(request)
+    return f"ip:{client}" if client else None
 
 
 @router.post("/chat", response_model=ChatResponse, summary="Send one customer message, get the reply")
@@ -70,7 +72,7 @@ def chat(
 ) -> ChatResponse:
     check_length(body.message, settings.dialogue.max_message_chars)
     session_id = authorize(signer, presented_token(request), body.session_id)
-    client = request.client.host if request.client else None
+    client = client_address(request)
     limits.check(ip=client, session_id=session_id)
     started = time.perf_counter()
     fresh = session_id is None

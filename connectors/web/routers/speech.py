@@ -24,6 +24,7 @@ from fastapi import APIRouter, File, Form, Request, Response, UploadFile
 from starlette.concurrency import run_in_threadpool
 
 from connectors.web.deps import MetricsDep, RateLimitsDep, SignerDep, VoiceDep
+from connectors.web.ratelimit import client_address
 from connectors.web.schemas import SpeechResponse
 from connectors.web.session_auth import (
     authorize,
@@ -102,7 +103,7 @@ async def speech(
     data = await read_limited(audio, voice.settings.max_bytes)
     check_size(len(data), voice.settings)
     sid = authorize(signer, presented_token(request), session_id or None)
-    client = request.client.host if request.client else None
+    client = client_address(request)
     limits.check(ip=client, session_id=sid)
     started = time.perf_counter()
     key = f"ip:{client}" if client else None

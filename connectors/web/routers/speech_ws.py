@@ -9,7 +9,10 @@ Server: ``ready`` (after start), ``partial`` {text} about once a second while au
 session_token}, ``reply`` {text, products, mode, awaiting_confirmation}, then for each sentence
 of the reply ``audio`` {index, format: wav, bytes} followed by one binary frame holding that
 WAV, then ``audio_end``; ``error`` {code, message}; ``pong``. Bad input gets an ``error`` event
-and the connection stays open.
+and the connection stays open (events are validated against :mod:`connectors.web.socket_events`;
+an ill-typed one is ``invalid_event``). The first event must come within
+``web.ws_hello_timeout_seconds`` and only allowed origins may open the socket, as on the chat
+socket (:mod:`connectors.web.socket_guard`).
 
 A shop's logged-in customer arrives with the shop's signed token in the upgrade URL
 (``/ws/speech?shop_token=<JWT>``), as on the chat socket: the conversation (the session token's,
@@ -24,12 +27,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 
 from fastapi import APIRouter, WebSocket
 from starlette.concurrency import run_in_threadpool
 
 from connectors.web.event_socket import EventSocket
+from connectors.web.socket_events import SPEECH_EVENTS, ClientEvent, SpeechStart
 from core.errors import AudioTooLongError, EmptyAudioError, ShopassistError, SpeechUnavailableError
 from speech.audio import PCM_FORMAT, STREAM_FORMATS, decode_any
 from speech.turns import CHANNEL, VoiceAssistant
@@ -37,13 +40,12 @@ from speech.turns import CHANNEL, VoiceAssistant
 router = APIRouter()
 log = logging.getLogger(__name__)
 PARTIAL_EVERY_SECONDS = 1.0
-_CLIENT_EVENTS = ("start", "end", "cancel", "ping")
 # Rough byte rates, only to pace partial transcripts (16 kHz 16-bit WAV; ~32 kbit/s compressed).
 _BYTES_PER_SECOND = {"wav": 32_000, "ogg": 4_000, "webm": 4_000, "mp3": 4_000}
 
 
 class SpeechSocket(EventSocket):
-    client_events = _CLIENT_EVENTS
+    client_events = SPEECH_EVENTS
     channel = CHANNEL
 
     def __init__(self, ws: WebSocket) -> None:
@@ -71,26 +73,26 @@ class SpeechSocket(EventSocket):
     def reset(self) -> None:
         self.format, self.buffer, self.partial_at = None, bytearray(), 0
 
-    async def on_event(self, kind: str, event: dict[str, Any]) -> None:
+    async def on_event(self, kind: str, event: ClientEvent) -> None:
         if kind == "ping":
             await self.send("pong")
-        elif kind == "start":
+        elif isinstance(event, SpeechStart):
             await self.on_start(event)
         elif kind == "cancel":
             self.reset()
         elif kind == "end":
             await self.on_end()
 
-    async def on_start(self, event: dict[str, Any]) -> None:
-        fmt = event.get("format", "wav")
+    async def on_start(self, event: SpeechStart) -> None:
+        fmt = event.format
         if fmt not in STREAM_FORMATS:
             await self.error("unsupported_audio_format", f"Use a format of {', '.join(STREAM_FORMATS)}")
             return
-        rate = event.get("sample_rate", 16_000)
-        if fmt == PCM_FORMAT and (not isinstance(rate, int) or not 8000 <= rate <= 48000):
+        rate = 16_000 if event.sample_rate is None else event.sample_rate
+        if fmt == PCM_FORMAT and not 8000 <= rate <= 48000:
             await self.error("unsupported_audio_format", "sample_rate must be 8000 to 48000 for PCM")
             return
-        token = event.get("session_token")
+        token = event.session_token
         if token is not None:
             before = self.session_id
             if not await self.resume(token):
@@ -99,7 +101,7 @@ class SpeechSocket(EventSocket):
             if voice is not None and self.session_id != before and await self.sign_in(voice.assistant):
                 await self.announce()
         self.reset()
-        self.format, self.sample_rate = fmt, int(rate) if fmt == PCM_FORMAT else 16_000
+        self.format, self.sample_rate = fmt, rate if fmt == PCM_FORMAT else 16_000
         await self.send("ready", format=fmt)
 
     async def on_bytes(self, chunk: bytes) -> None:

@@ -18,7 +18,14 @@ Every server event about the conversation carries the event log's ``seq``. A cli
 reconnects sends the last ``seq`` it saw in ``hello`` and gets every reply, agent message and
 mode change after it, so nothing is lost across a dropped connection. While idle the socket
 checks the log once a second, so a message a support agent wrote (on any worker) arrives
-without a reload. Bad input gets an ``error`` event; the connection stays open.
+without a reload. Bad input gets an ``error`` event; the connection stays open. Every event is
+validated against its model in :mod:`connectors.web.socket_events` (``last_seq`` and ``seq`` are
+0 to 2**63-1); a ``message`` that does not validate is answered ``invalid_message`` (with its
+``in_reply_to`` when its ``message_id`` is readable), any other event ``invalid_event``.
+
+The first event (normally ``hello``) must come within ``web.ws_hello_timeout_seconds``, and only
+pages of allowed origins may open the socket; see :mod:`connectors.web.socket_guard` for the
+close codes.
 
 A shop's logged-in customer arrives with the shop's signed token in the upgrade URL
 (``/ws/chat?shop_token=<JWT>``; a browser's WebSocket cannot send headers): the conversation is
@@ -32,7 +39,6 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.concurrency import run_in_threadpool
@@ -41,17 +47,17 @@ from assistant.engine import Assistant
 from assistant.reply.message import Reply, StreamText
 from assistant.sessions.events import AgentMessage, BotReply, ModeChange
 from connectors.web.event_socket import INTERNAL_ERROR, EventSocket
-from connectors.web.schemas import message_id_of, message_key, valid_message_id
+from connectors.web.schemas import message_id_of, message_key
+from connectors.web.socket_events import CHAT_EVENTS, ChatHello, ChatMessage, ClientEvent
 from core.errors import NotFoundError, ShopassistError
 
 router = APIRouter()
 log = logging.getLogger(__name__)
 POLL_SECONDS = 1.0
-CLIENT_EVENTS = ("hello", "message", "typing", "ack", "ping")
 
 
 class ChatSocket(EventSocket):
-    client_events = CLIENT_EVENTS
+    client_events = CHAT_EVENTS
     idle_seconds = POLL_SECONDS
 
     def __init__(self, ws: WebSocket) -> None:
@@ -81,38 +87,28 @@ class ChatSocket(EventSocket):
             return
         await super().failed(exc)
 
-    async def on_event(self, kind: str, event: dict[str, Any]) -> None:
-        if kind == "hello":
+    async def on_event(self, kind: str, event: ClientEvent) -> None:
+        if isinstance(event, ChatHello):
             await self.on_hello(event)
-        elif kind == "message":
+        elif isinstance(event, ChatMessage):
             await self.on_message(event)
         elif kind == "ping":
             await self.send("pong")
         # typing and ack need no answer: acks only confirm what the client has seen
 
-    async def on_hello(self, event: dict[str, Any]) -> None:
-        token = event.get("session_token")
+    async def on_hello(self, event: ChatHello) -> None:
+        token = event.session_token
         if token is not None and not await self.resume(token):
             return
-        last = event.get("last_seq", 0)
-        self.delivered = last if isinstance(last, int) and last >= 0 else 0
+        self.delivered = event.last_seq
         if await self.sign_in(self.assistant) and token is not None:
             self.delivered = 0  # the stored conversation was another customer's: this one is new
         await self.announce()
         await self.deliver_new()
 
-    async def on_message(self, event: dict[str, Any]) -> None:
-        message_id = event.get("message_id")
-        if message_id is not None and not valid_message_id(message_id):
-            await self.error(
-                "invalid_message", "message_id must be 1 to 48 letters, digits or any of _ . : -"
-            )
-            return
+    async def on_message(self, event: ChatMessage) -> None:
+        message_id, text = event.message_id, event.text
         about = {"in_reply_to": message_id} if message_id is not None else {}
-        text = event.get("text")
-        if not isinstance(text, str) or not text.strip():
-            await self.error("invalid_message", "A message event needs a non-empty 'text'", **about)
-            return
         if len(text) > self.max_chars:
             await self.error(
                 "message_too_long",
@@ -125,11 +121,7 @@ class ChatSocket(EventSocket):
         except ShopassistError as exc:
             await self.error(exc.code, exc.message, **about)
             return
-        action = event.get("action")
-        product_id = action.get("product_id") if isinstance(action, dict) else None
-        if product_id is not None and (not isinstance(product_id, str) or not 0 < len(product_id) <= 120):
-            await self.error("invalid_message", "action.product_id must be a product id string", **about)
-            return
+        product_id = event.action.product_id if event.action is not None else None
         await self.send("typing")
         started = time.perf_counter()
         try:

@@ -117,7 +117,7 @@
     if (window.crypto && window.crypto.randomUUID) return window.crypto.randomUUID();
     return Date.now().toString(36) + "-" + Math.random().toString(36).slice(2, 12);
   }
-  var lastSeq = Number(store.getItem(KEY_SEQ) || 0);
+  var lastSeq = Number(store.getItem(KEY_SEQ)) || 0;  // (NaN from a damaged entry would go out as null)
 
   function scroll() { log.scrollTop = log.scrollHeight; }
 
@@ -276,8 +276,13 @@
     socket.onmessage = function (message) {
       try { onEvent(JSON.parse(message.data)); } catch (e) { /* ignore a malformed frame */ }
     };
-    socket.onclose = function () {
+    socket.onclose = function (event) {
       root.setAttribute("data-connected", "false");
+      if (event.code === 4403) {  // this page's origin may not use the chat: retrying cannot help
+        setStatus("The chat is not available on this page.");
+        if (window.console) window.console.warn("Shopassist: add this page's origin to web.allowed_origins");
+        return;
+      }
       retry += 1;
       setStatus("Connection lost. Reconnecting\u2026");
       setTimeout(connect, Math.min(10000, 500 * Math.pow(2, retry)));
