@@ -12,11 +12,18 @@ from connectors.web.metrics import WebMetrics
 from connectors.web.ratelimit import RateLimits
 from connectors.web.session_auth import SessionSigner
 from core.config import Settings
-from core.errors import NotFoundError, ShopassistError, SpeechUnavailableError, ToolFailedError
+from core.errors import NotFoundError, ShopassistError, SpeechUnavailableError
 from retrieval.index import SearchIndex
 from services import Services
 from speech.turns import VoiceAssistant
 from tools.policy import ToolExecutor
+
+
+class NotReadyError(ShopassistError):
+    """A part the request needs is not loaded (yet)."""
+
+    code = "not_ready"
+    http_status = 503
 
 
 def get_services(request: Request) -> Services:
@@ -35,7 +42,7 @@ def get_executor(services: Annotated[Services, Depends(get_services)]) -> ToolEx
 
 def get_search_index(services: Annotated[Services, Depends(get_services)]) -> SearchIndex:
     if services.index is None:
-        raise ToolFailedError("The search index is not loaded")
+        raise NotReadyError("The search index is not loaded")
     return services.index
 
 
@@ -43,13 +50,6 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ExecutorDep = Annotated[ToolExecutor, Depends(get_executor)]
 SearchIndexDep = Annotated[SearchIndex, Depends(get_search_index)]
-
-
-class NotReadyError(ShopassistError):
-    """A part the request needs is not loaded (yet)."""
-
-    code = "not_ready"
-    http_status = 503
 
 
 def get_assistant(request: Request) -> Assistant:
