@@ -47,13 +47,15 @@ def validation_error(errors: Sequence[Any]) -> InvalidArgumentsError:
     """The hierarchy's error for pydantic's ``errors()``: field paths and messages only."""
     reported = []
     for error in list(errors)[:_MAX_REPORTED]:
-        loc = error.get("loc", ()) if isinstance(error, dict) else ()
-        reported.append(
-            {
-                "field": ".".join(str(part) for part in loc if part != "body") or "body",
-                "message": str(error.get("msg", "invalid")) if isinstance(error, dict) else "invalid",
-            }
-        )
+        if not isinstance(error, dict):
+            continue
+        loc = tuple(error.get("loc", ()))
+        message = str(error.get("msg", "invalid"))
+        if error.get("type") == "json_invalid":  # loc is ("body", <character position>)
+            reported.append({"field": "body", "message": f"{message} at character {loc[-1]}"})
+            continue
+        field = ".".join(str(part) for part in loc if part != "body") or "body"
+        reported.append({"field": field, "message": message})
     fields = ", ".join(sorted({e["field"] for e in reported}))
     return InvalidArgumentsError(f"The request is not valid: {fields}", errors=reported)
 

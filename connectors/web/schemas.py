@@ -97,7 +97,9 @@ class ToolInfo(BaseModel):
 class ChatRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    session_id: str | None = Field(default=None, description="Omit to start a conversation.")
+    session_id: str | None = Field(
+        default=None, pattern=SESSION_ID_PATTERN, description="Omit to start a conversation."
+    )
     message: str = Field(min_length=1, max_length=100_000, description="What the customer wrote.")
     product_id: str | None = Field(
         default=None,

@@ -59,10 +59,10 @@ def test_a_full_conversation_store_raises_storage_full_and_appends_nothing(tmp_p
     store = SqlSessionStore(f"sqlite:///{tmp_path / 'sessions.db'}")
     try:
         sid = store.create(channel="web")
-        store.append(session_id=sid, events=[UserMessage(text="hello")])
+        store.append(session_id=sid, events=[UserMessage(text="hello", channel="web")])
         _cap_size(store.engine)
         with pytest.raises(StorageFullError):
-            store.append(session_id=sid, events=[UserMessage(text="x" * 2000) for _ in range(200)])
+            store.append(session_id=sid, events=[UserMessage(text="x" * 2000, channel="web") for _ in range(200)])
         assert [e.event.text for e in store.events(session_id=sid)] == ["hello"]  # type: ignore[union-attr]
     finally:
         store.engine.dispose()

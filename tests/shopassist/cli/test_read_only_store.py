@@ -1,6 +1,6 @@
 """A store that cannot be written stops ``serve`` and ``migrate`` at once with one clear line and
-a non-zero exit, not a traceback. The data directory is made read-only for real: with chmod, and
-since root ignores file modes, the commands then run as an unprivileged user (``nobody``)."""
+a non-zero exit, not a traceback. The data directory is made read-only for real: with chmod, or,
+since root ignores file modes, as a read-only bind mount of itself."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import shutil
 import stat
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,38 +16,41 @@ import pytest
 
 from tests.conftest import REPO
 
-NOBODY = 65534
-
 
 @pytest.fixture
-def read_only_data(_template_db: Path) -> Iterator[Path]:
-    """A data directory with a migrated store, then made read-only (directory and files).
-    Outside pytest's 0700 temporary root, so ``nobody`` can reach it."""
-    root = Path(tempfile.mkdtemp(prefix="shopassist-ro-"))
+def read_only_data(tmp_path: Path, _template_db: Path) -> Iterator[Path]:
+    """A data directory holding a migrated store, then made read-only; yields its parent, which
+    holds the config."""
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copy(_template_db, data / "shop.db")
+    (tmp_path / "config.yaml").write_text(
+        f"data_dir: {data}\npolicy:\n  secret_key: read-only-test-secret-0123456789\nllm:\n  enabled: false\n"
+        "speech:\n  enabled: false\nlogging:\n  level: WARNING\n"
+    )
+    if os.geteuid() != 0:
+        (data / "shop.db").chmod(stat.S_IRUSR)
+        data.chmod(stat.S_IRUSR | stat.S_IXUSR)
+        try:
+            yield tmp_path
+        finally:
+            data.chmod(0o700)
+            (data / "shop.db").chmod(0o600)
+        return
+    bind = subprocess.run(["mount", "--bind", str(data), str(data)], capture_output=True, check=False)
+    if bind.returncode != 0:
+        pytest.skip(f"root, and no read-only bind mount here: {bind.stderr.decode().strip()}")
     try:
-        data = root / "data"
-        data.mkdir()
-        shutil.copy(_template_db, data / "shop.db")
-        (root / "config.yaml").write_text(
-            f"data_dir: {data}\npolicy:\n  secret_key: read-only-test-secret-0123456789\nllm:\n  enabled: false\n"
-            "speech:\n  enabled: false\nlogging:\n  level: WARNING\n"
-        )
-        if os.geteuid() == 0:
-            os.chown(data, NOBODY, NOBODY)
-            os.chown(data / "shop.db", NOBODY, NOBODY)
-        (data / "shop.db").chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
-        data.chmod(stat.S_IRUSR | stat.S_IXUSR | stat.S_IRGRP | stat.S_IXGRP | stat.S_IROTH | stat.S_IXOTH)
-        root.chmod(0o755)
-        yield root
+        subprocess.run(["mount", "-o", "remount,bind,ro", str(data)], capture_output=True, check=True)
+        with pytest.raises(OSError):  # really read-only, even for root
+            (data / "probe").write_text("x")
+        yield tmp_path
     finally:
-        for path in (root / "data", root):
-            if path.exists():
-                path.chmod(0o755)
-        shutil.rmtree(root)
+        subprocess.run(["umount", str(data)], check=False)
 
 
 def _run(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {"PATH": os.environ.get("PATH", ""), "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO), "HOME": str(root)}
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO), "COLUMNS": "80"}
     return subprocess.run(
         [sys.executable, "-m", "shopassist.cli.main", "--config", str(root / "config.yaml"), *args],
         capture_output=True,
@@ -57,7 +59,6 @@ def _run(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
         cwd=REPO,
         timeout=120,
         check=False,
-        user=NOBODY if os.geteuid() == 0 else None,
     )
 
 
