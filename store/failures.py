@@ -14,6 +14,7 @@ their callers handle them.
 from __future__ import annotations
 
 import errno
+
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.exc import DBAPIError
@@ -22,8 +23,12 @@ from core.errors import StorageError, StorageFullError, StorageUnavailableError
 from core.files import private_sqlite
 
 _FULL_SQLSTATES = {"53100", "53200"}  # disk_full, out_of_memory
-_UNAVAILABLE_SQLSTATES = {"25006", "57P03", "53300"}  # read-only transaction, starting up, too many connections
-FULL_MESSAGE = "The shop cannot save anything right now (its storage is full); nothing was changed. Please try again later."
+# read-only transaction, the server starting up, too many connections
+_UNAVAILABLE_SQLSTATES = {"25006", "57P03", "53300"}
+FULL_MESSAGE = (
+    "The shop cannot save anything right now (its storage is full); nothing was changed. "
+    "Please try again later."
+)
 UNAVAILABLE_MESSAGE = "The shop cannot save anything right now; nothing was changed. Please try again later."
 
 

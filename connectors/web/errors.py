@@ -11,7 +11,7 @@ get the same ``{"error": {...}}`` shape.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -30,7 +30,7 @@ def error_body(exc: ShopassistError) -> dict[str, object]:
     return {"error": exc.to_dict()}
 
 
-def error_response(exc: ShopassistError, *, headers: dict[str, str] | None = None) -> JSONResponse:
+def error_response(exc: ShopassistError, *, headers: Mapping[str, str] | None = None) -> JSONResponse:
     """The response for ``exc``: its status and ``{"error": {code, message, context}}``."""
     return JSONResponse(error_body(exc), status_code=exc.http_status, headers=headers)
 

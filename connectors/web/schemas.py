@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-
 from typing import Annotated, Any
 
 from fastapi import Path

@@ -40,12 +40,11 @@ def test_a_full_store_raises_storage_full_and_writes_nothing(tmp_path: Path, _te
         with database.session() as session:
             before = session.query(Customer).count()
         _cap_size(database.engine)
-        with pytest.raises(StorageFullError) as caught:
-            with database.transaction() as session:
-                session.add(Customer(id="c-full", first_name="Fill", last_name="Up", email="full@example.com"))
-                session.flush()
-                session.execute(sa.text("CREATE TABLE padding (x BLOB)"))
-                session.execute(sa.text("INSERT INTO padding VALUES (zeroblob(1000000))"))
+        with pytest.raises(StorageFullError) as caught, database.transaction() as session:
+            session.add(Customer(id="c-full", first_name="Fill", last_name="Up", email="full@example.com"))
+            session.flush()
+            session.execute(sa.text("CREATE TABLE padding (x BLOB)"))
+            session.execute(sa.text("INSERT INTO padding VALUES (zeroblob(1000000))"))
         assert caught.value.http_status == 507 and caught.value.context["store"] == "store"
         assert "nothing was changed" in caught.value.message
         with database.session() as session:
@@ -62,7 +61,9 @@ def test_a_full_conversation_store_raises_storage_full_and_appends_nothing(tmp_p
         store.append(session_id=sid, events=[UserMessage(text="hello", channel="web")])
         _cap_size(store.engine)
         with pytest.raises(StorageFullError):
-            store.append(session_id=sid, events=[UserMessage(text="x" * 2000, channel="web") for _ in range(200)])
+            store.append(
+                session_id=sid, events=[UserMessage(text="x" * 2000, channel="web") for _ in range(200)]
+            )
         assert [e.event.text for e in store.events(session_id=sid)] == ["hello"]  # type: ignore[union-attr]
     finally:
         store.engine.dispose()
@@ -72,9 +73,8 @@ def test_a_read_only_database_raises_storage_unavailable(tmp_path: Path, _templa
     shutil.copy(_template_db, tmp_path / "shop.db")
     database = Database(f"sqlite:///file:{tmp_path / 'shop.db'}?mode=ro&uri=true")
     try:
-        with pytest.raises(StorageUnavailableError) as caught:
-            with database.transaction() as session:
-                session.add(Customer(id="c-ro", first_name="Read", last_name="Only", email="ro@example.com"))
+        with pytest.raises(StorageUnavailableError) as caught, database.transaction() as session:
+            session.add(Customer(id="c-ro", first_name="Read", last_name="Only", email="ro@example.com"))
         assert caught.value.http_status == 503
     finally:
         database.dispose()
@@ -85,11 +85,15 @@ def test_check_writable_names_the_database_and_the_reason(tmp_path: Path, _templ
     check_writable(f"sqlite:///{tmp_path / 'shop.db'}")  # writable: no error
     check_writable(f"sqlite:///{tmp_path / 'new' / 'sessions.db'}", what="sessions")  # created
     url = f"sqlite:///file:{tmp_path / 'shop.db'}?mode=ro&uri=true"
-    with pytest.raises(StorageUnavailableError, match=r"The store database .*shop\.db.* cannot be written: .*readonly"):
+    with pytest.raises(
+        StorageUnavailableError, match=r"The store database .*shop\.db.* cannot be written: .*readonly"
+    ):
         check_writable(url)
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only directories (the CLI test runs as nobody)")
+@pytest.mark.skipif(
+    os.geteuid() == 0, reason="root writes into read-only directories (the CLI test runs as nobody)"
+)
 def test_check_writable_refuses_a_read_only_directory(tmp_path: Path) -> None:
     locked = tmp_path / "locked"
     locked.mkdir()

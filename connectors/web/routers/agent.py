@@ -139,7 +139,9 @@ def conversation(
 
 
 @router.get("/conversations/{session_id}/export", summary="The transcript as a JSON download")
-def export(session_id: SessionIdPath, agent: CurrentAgentDep, request: Request, assistant: AssistantDep) -> Response:
+def export(
+    session_id: SessionIdPath, agent: CurrentAgentDep, request: Request, assistant: AssistantDep
+) -> Response:
     detail = _detail(request, assistant, session_id)
     headers = {"Content-Disposition": f'attachment; filename="conversation-{session_id}.json"'}
     return Response(detail.model_dump_json(indent=2), media_type="application/json", headers=headers)
@@ -157,7 +159,11 @@ def take_over(
     "/conversations/{session_id}/reply", response_model=ConversationDetail, summary="Reply as the agent"
 )
 def reply(
-    session_id: SessionIdPath, body: AgentText, agent: CurrentAgentDep, request: Request, assistant: AssistantDep
+    session_id: SessionIdPath,
+    body: AgentText,
+    agent: CurrentAgentDep,
+    request: Request,
+    assistant: AssistantDep,
 ) -> ConversationDetail:
     _desk(request).reply(session_id, agent, body.text, draft=body.draft)
     return _detail(request, assistant, session_id)

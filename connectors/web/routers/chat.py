@@ -19,8 +19,8 @@ from connectors.web.schemas import (
     SessionIdPath,
     Transcript,
     TranscriptEntry,
-    message_key,
     error_responses,
+    message_key,
     transcript_entry,
 )
 from connectors.web.session_auth import (
@@ -107,7 +107,9 @@ def chat(
     summary="The conversation's transcript (only for the visitor who owns it, or its signed-in customer)",
     responses=error_responses(400, 401, 403, 404, 422) | _STORE_ERRORS,
 )
-def transcript(session_id: SessionIdPath, request: Request, assistant: AssistantDep, signer: SignerDep) -> Transcript:
+def transcript(
+    session_id: SessionIdPath, request: Request, assistant: AssistantDep, signer: SignerDep
+) -> Transcript:
     authorize_reader(signer, assistant, request, session_id)
     events = assistant.store.events(session_id=session_id)
     entries: list[TranscriptEntry] = [e for e in (transcript_entry(s) for s in events) if e is not None]

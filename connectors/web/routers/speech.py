@@ -80,8 +80,10 @@ def _header(text: str) -> str:
     "/speech",
     response_model=SpeechResponse,
     summary="Send one spoken customer utterance, get the transcript and the spoken reply",
-    responses={200: {"content": {"audio/wav": {}}, "description": "JSON, or WAV with Accept: audio/wav"}}
-    | error_responses(400, 401, 403, 409, 413, 415, 422, 429, 503, 507),
+    responses={
+        200: {"content": {"audio/wav": {}}, "description": "JSON, or WAV with Accept: audio/wav"},
+        **error_responses(400, 401, 403, 409, 413, 415, 422, 429, 503, 507),
+    },
 )
 async def speech(
     request: Request,

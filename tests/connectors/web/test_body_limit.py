@@ -120,14 +120,14 @@ def test_a_chunked_upload_is_cut_off_with_413_once_past_the_cap_and_never_spoole
     host, port = server
     upload = 300 * 1024 * 1024
     part = (
-        f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"audio\"; filename=\"u.wav\"\r\n"
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="audio"; filename="u.wav"\r\n'
         "Content-Type: audio/wav\r\n\r\n"
     ).encode()
     with socket.create_connection((host, port), timeout=30) as sock:
         content_type = f"multipart/form-data; boundary={BOUNDARY}"
         sock.sendall(_head("/api/v1/speech", host, port, content_type, "Transfer-Encoding: chunked"))
         sent = _send_chunked_until_answered(sock, upload, part)
-        status, headers, body = _read_response(sock)
+        status, _headers, body = _read_response(sock)
     assert status == 413 and body["error"]["code"] == "request_too_large", body
     assert body["error"]["context"]["limit_bytes"] == SPEECH_MAX + MULTIPART_OVERHEAD
     # Cut off near the cap: what was sent beyond it sat in socket buffers, never in a file.
@@ -164,5 +164,7 @@ def test_bodies_within_the_limits_pass(web_shop: WebShop, server: tuple[str, int
 
         escaped = client.post("/api/v1/chat", content=chunks(), headers={"Content-Type": "application/json"})
         assert escaped.status_code == 200, escaped.text
-        over = client.post("/api/v1/chat", content=b" " * (limit + 1), headers={"Content-Type": "application/json"})
+        over = client.post(
+            "/api/v1/chat", content=b" " * (limit + 1), headers={"Content-Type": "application/json"}
+        )
         assert over.status_code == 413

@@ -36,7 +36,9 @@ def test_bad_json_gets_422_naming_the_field_without_echoing_it(client: TestClien
 
 
 def test_a_body_that_is_not_utf8_gets_400_in_the_same_shape(client: TestClient) -> None:
-    response = client.post("/api/v1/chat", content=b"\xff\xfe not json", headers={"Content-Type": "application/json"})
+    response = client.post(
+        "/api/v1/chat", content=b"\xff\xfe not json", headers={"Content-Type": "application/json"}
+    )
     _error(response, 400, "bad_request")
 
 

@@ -55,6 +55,7 @@ def _fill(disk: Path) -> Path:
     return filler
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("full", ["store", "sessions"])
 def test_a_full_disk_during_a_confirmed_cancel_is_a_clear_507_and_nothing_is_half_written(
     harness: ScenarioHarness,

@@ -64,7 +64,9 @@ def _run(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("command", [["migrate"], ["serve", "--port", "1"]])
-def test_a_read_only_store_stops_the_command_with_one_clear_line(read_only_data: Path, command: list[str]) -> None:
+def test_a_read_only_store_stops_the_command_with_one_clear_line(
+    read_only_data: Path, command: list[str]
+) -> None:
     result = _run(read_only_data, *command)
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
