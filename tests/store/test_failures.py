@@ -92,7 +92,8 @@ def test_check_writable_names_the_database_and_the_reason(tmp_path: Path, _templ
 
 
 @pytest.mark.skipif(
-    os.geteuid() == 0, reason="root writes into read-only directories (the CLI test runs as nobody)"
+    os.geteuid() == 0,
+    reason="root writes into read-only directories (the CLI test uses a read-only bind mount)",
 )
 def test_check_writable_refuses_a_read_only_directory(tmp_path: Path) -> None:
     locked = tmp_path / "locked"
