@@ -172,3 +172,34 @@ class ConnectorUnavailableError(ShopassistError):
 
     code = "connector_unavailable"
     http_status = 503
+
+
+class StorageError(ShopassistError):
+    """The shop's database could not be written (or opened). Raised from the store's engines in
+    place of the driver's error, so every caller and transport sees one kind; the transaction
+    that hit it was rolled back, so nothing is half-written."""
+
+    code = "storage_unavailable"
+    http_status = 503
+
+
+class StorageFullError(StorageError):
+    """The disk (or the database's size limit) is full."""
+
+    code = "storage_full"
+    http_status = 507
+
+
+class StorageUnavailableError(StorageError):
+    """The database is read-only, missing or cannot be opened."""
+
+    code = "storage_unavailable"
+    http_status = 503
+
+
+class RequestTooLargeError(InvalidArgumentsError):
+    """A request body is over its route's limit; refused before it was read (or as soon as the
+    limit was passed while it streamed in)."""
+
+    code = "request_too_large"
+    http_status = 413

@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
+from store.failures import translate_storage_errors
+
 metadata = sa.MetaData()
 holds = sa.Table(
     "speech_holds",
@@ -29,7 +31,7 @@ class VoiceHolds:
 
     @classmethod
     def from_url(cls, url: str) -> VoiceHolds:
-        return cls(sa.create_engine(url))
+        return cls(translate_storage_errors(sa.create_engine(url), what="voice holds"))
 
     def _row(
         self, conn: sa.Connection, session_id: str

@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.files import private_sqlite
+from store.failures import translate_storage_errors
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +83,7 @@ class Database:
         else:
             kwargs["pool_pre_ping"] = True
         self.url = url
-        self.engine: Engine = create_engine(url, **kwargs)
+        self.engine: Engine = translate_storage_errors(create_engine(url, **kwargs), what="store")
         if parsed.get_backend_name() == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)

@@ -32,7 +32,7 @@ from assistant.sessions.events import (
 )
 from assistant.sessions.slots import ConfirmationOutcome, Mode, SlotName
 from assistant.sessions.state import SessionState, apply
-from core.errors import ShopassistError
+from core.errors import ShopassistError, StorageError
 from dialogue_rules.entities.extract import extract_all
 from dialogue_rules.entities.values import Entities
 from dialogue_rules.guardrails import GuardedInput
@@ -120,7 +120,9 @@ class Turn:
         self, tool: type[Tool[Any, R]], args: dict[str, Any], *, confirmation: str | None = None
     ) -> ToolOutcome[R] | ToolError:
         """Run ``tool`` through the policy layer; the outcome carries the tool's own result type.
-        Failures come back as :class:`ToolError` (never raised)."""
+        Failures come back as :class:`ToolError`, except a :class:`StorageError` (a full or
+        read-only database): the turn could not be recorded either, so it is raised and the
+        whole turn ends with nothing written."""
         call = ToolCall(tool=tool.name, args=_jsonable(args))
         self.record(call)
         ctx = self.tool_context if confirmation is None else self.tool_context.confirmed(confirmation)
@@ -129,6 +131,8 @@ class Turn:
             ctx = replace(ctx, request=f"{self.message_key}#{number}")
         try:
             outcome = self.executor.run(tool, args, ctx=ctx)
+        except StorageError:
+            raise
         except ShopassistError as exc:
             self.record(
                 ToolResult(

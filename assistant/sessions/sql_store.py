@@ -61,6 +61,7 @@ from core.errors import (
     NotFoundError,
 )
 from core.files import private_sqlite
+from store.failures import translate_storage_errors
 
 if TYPE_CHECKING:
     from core.config import Settings
@@ -104,7 +105,7 @@ class SqlSessionStore:
         self.url = url
         self.lease_us = round(lease_seconds * 1_000_000)
         self._clock = clock
-        self.engine = sa.create_engine(url, **kwargs)
+        self.engine = translate_storage_errors(sa.create_engine(url, **kwargs), what="sessions")
         if sqlite:
             sa.event.listen(self.engine, "connect", sqlite_pragmas)
         self._local = LocalLocks()

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from store.failures import translate_storage_errors
+
 METADATA = sa.MetaData()
 CHATS = sa.Table(
     "telegram_chats",
@@ -41,8 +43,10 @@ def engine_for(url: str) -> sa.Engine:
     """An engine on the conversation database (SQLite shared between threads, or a server)."""
     parsed = sa.make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        return sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
-    return sa.create_engine(url, pool_pre_ping=True)
+        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    else:
+        engine = sa.create_engine(url, pool_pre_ping=True)
+    return translate_storage_errors(engine, what="telegram")
 
 
 class ChatDirectory:

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Request
 
 from connectors.web.deps import TelegramDep
+from connectors.web.schemas import error_responses
 from core.errors import InvalidArgumentsError, PermissionDeniedError
 
 router = APIRouter(prefix="/api/v1/telegram", tags=["telegram"])
@@ -25,7 +26,7 @@ class WebhookSecretError(PermissionDeniedError):
 @router.post(
     "/webhook",
     summary="Telegram Bot API webhook (updates from Telegram; needs the secret-token header)",
-    responses={403: {"description": "Missing or wrong secret token"}, 404: {"description": "Connector off"}},
+    responses=error_responses(400, 403, 404, 413, 422, 503, 507),
 )
 async def telegram_webhook(
     request: Request,

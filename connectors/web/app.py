@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request, Response
 from connectors.telegram import webhook as telegram_webhook
 from connectors.telegram.runner import start_telegram
 from connectors.web.agent_auth import AgentSigner
+from connectors.web.body_limit import BodyLimit, body_caps
 from connectors.web.errors import install_error_handlers
 from connectors.web.metrics import WebMetrics
 from connectors.web.ratelimit import RateLimits
@@ -75,6 +76,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     app.state.socket_slots = SocketSlots(settings.web.ws_max_per_client)
     app.state.metrics = WebMetrics()
     install_error_handlers(app)
+    app.add_middleware(BodyLimit, cap_for=body_caps(settings).for_path)  # inside the request log
     app.middleware("http")(_request_context)
     for module in (
         health,

@@ -18,12 +18,18 @@ from core.errors import (
     NotFoundError,
     ShopassistError,
     SpeechUnavailableError,
-    ToolFailedError,
 )
 from retrieval.index import SearchIndex
 from services import Services
 from speech.turns import VoiceAssistant
 from tools.policy import ToolExecutor
+
+
+class NotReadyError(ShopassistError):
+    """A part the request needs is not loaded (yet)."""
+
+    code = "not_ready"
+    http_status = 503
 
 
 def get_services(request: Request) -> Services:
@@ -42,7 +48,7 @@ def get_executor(services: Annotated[Services, Depends(get_services)]) -> ToolEx
 
 def get_search_index(services: Annotated[Services, Depends(get_services)]) -> SearchIndex:
     if services.index is None:
-        raise ToolFailedError("The search index is not loaded")
+        raise NotReadyError("The search index is not loaded")
     return services.index
 
 
@@ -50,13 +56,6 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ExecutorDep = Annotated[ToolExecutor, Depends(get_executor)]
 SearchIndexDep = Annotated[SearchIndex, Depends(get_search_index)]
-
-
-class NotReadyError(ShopassistError):
-    """A part the request needs is not loaded (yet)."""
-
-    code = "not_ready"
-    http_status = 503
 
 
 def get_assistant(request: Request) -> Assistant:

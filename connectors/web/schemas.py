@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import Annotated, Any
 
+from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from assistant.reply.message import Reply
@@ -15,6 +17,51 @@ from assistant.sessions.slots import Mode
 MESSAGE_ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,48}$"
 """A client's id for one message (REST ``message_id``, WebSocket ``message_id``)."""
 KEY_PREFIX = "web:"
+SESSION_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"
+"""A session id as :func:`assistant.sessions.slots.validate_session_id` accepts it."""
+
+SessionIdPath = Annotated[
+    str,
+    Path(
+        pattern=SESSION_ID_PATTERN,
+        max_length=128,
+        description="The conversation: 1 to 128 letters, digits and _ . : - starting with a letter or digit.",
+    ),
+]
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="Machine-readable reason, e.g. invalid_arguments, rate_limited.")
+    message: str = Field(description="What went wrong, meant for people (the widget shows it).")
+    context: dict[str, Any] = Field(
+        default_factory=dict, description="Details: for invalid input, `errors` lists each bad field."
+    )
+
+
+class ErrorBody(BaseModel):
+    """Every error response of the API: ``{"error": {"code", "message", "context"}}``."""
+
+    error: ErrorDetail
+
+
+_ERROR_DESCRIPTIONS = {
+    400: "The request cannot be used (e.g. empty or corrupt audio, shop tokens off)",
+    401: "Authentication required or refused (agent login, the shop's customer token)",
+    403: "Not allowed: another visitor's conversation, or a wrong secret",
+    404: "No such conversation, or the connector is off",
+    409: "Refused by a business rule or the conversation's state",
+    413: "The body (or message, or audio) is over its limit",
+    415: "Audio in a format the speech API does not read",
+    422: "Invalid input: each bad field is named in context.errors",
+    429: "Too many messages from this conversation or address",
+    503: "A part the request needs is not loaded, or the store cannot be written",
+    507: "The store is full; nothing was written",
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The ``responses=`` of a route or router: each status with the error body's schema."""
+    return {status: {"model": ErrorBody, "description": _ERROR_DESCRIPTIONS[status]} for status in statuses}
 
 
 def message_key(message_id: str | None) -> str | None:
@@ -49,7 +96,9 @@ class ToolInfo(BaseModel):
 class ChatRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    session_id: str | None = Field(default=None, description="Omit to start a conversation.")
+    session_id: str | None = Field(
+        default=None, pattern=SESSION_ID_PATTERN, description="Omit to start a conversation."
+    )
     message: str = Field(min_length=1, max_length=100_000, description="What the customer wrote.")
     product_id: str | None = Field(
         default=None,

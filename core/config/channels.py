@@ -31,6 +31,14 @@ class WebSettings(_Section):
         "carries a fresh one, so only a visitor away this long must start a new conversation; a "
         "leaked token stops working after it.",
     )
+    max_json_bytes: int | None = Field(
+        default=None,
+        ge=1024,
+        le=100_000_000,
+        description="Largest JSON request body accepted (bytes); larger ones get 413 before they are "
+        "read (a chunked body as soon as it passes the limit). Null: 6 bytes per character of "
+        "dialogue.max_message_chars (a message written entirely as \\u escapes) plus 16 KiB.",
+    )
     allowed_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Web pages (scheme://host[:port]) whose scripts may open this server's WebSockets, "

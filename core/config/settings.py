@@ -352,6 +352,13 @@ class Settings(BaseSettings):
         return self.data_dir / "index"
 
     @property
+    def max_json_bytes(self) -> int:
+        """The JSON body limit: ``web.max_json_bytes``, or sized from the longest message."""
+        if self.web.max_json_bytes is not None:
+            return self.web.max_json_bytes
+        return 6 * self.dialogue.max_message_chars + 16 * 1024
+
+    @property
     def sessions_url(self) -> str:
         """The conversation store URL, defaulting to a SQLite file in the data directory."""
         if self.sessions.url:

@@ -16,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from core.config import Settings, load_settings
 from core.logging import configure_logging
 from services import Services
+from store.failures import check_writable
 
 if TYPE_CHECKING:
     from eval.dialogue.runner import ScenarioHarness
@@ -40,6 +41,13 @@ class State:
 
 
 state = State()
+
+
+def require_writable_stores(settings: Settings) -> None:
+    """Stop a command that writes (``serve``, ``migrate``) at once, with one line naming the
+    database and the reason, when the store or the conversation store cannot be written."""
+    check_writable(settings.database_url, what="store")
+    check_writable(settings.sessions_url, what="sessions")
 
 
 @contextmanager

@@ -60,7 +60,7 @@ def main() -> None:
     try:
         app()
     except ShopassistError as exc:
-        err.print(f"[red]error[/] ({exc.code}): {exc.message}")
+        err.print(f"[red]error[/] ({exc.code}): {exc.message}", soft_wrap=True, markup=True, highlight=False)
         sys.exit(2)
 
 

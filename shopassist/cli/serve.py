@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from core.config import CONFIG_ENV
-from shopassist.cli.console import state
+from shopassist.cli.console import require_writable_stores, state
 
 
 def serve(
@@ -21,6 +21,7 @@ def serve(
     from connectors.web.app import create_app, uvicorn_options
 
     settings = state.settings()
+    require_writable_stores(settings)
     bind_host, bind_port = host or settings.server.host, port or settings.server.port
     options = uvicorn_options(settings.server)
     if settings.server.workers > 1:

@@ -7,11 +7,12 @@ from typing import Annotated
 
 import typer
 
-from shopassist.cli.console import command_services, err, out, progress_bar, state
+from shopassist.cli.console import command_services, err, out, progress_bar, require_writable_stores, state
 
 
 def migrate() -> None:
     """Create or upgrade the store's schema (make run does this for you)."""
+    require_writable_stores(state.settings())
     with command_services() as services:
         out.print(f"Store schema at revision {services.database.current_revision()}")
 

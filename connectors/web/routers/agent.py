@@ -11,10 +11,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from connectors.web.agent_auth import AGENT_COOKIE, AgentSigner, CurrentAgentDep
 from connectors.web.deps import AssistantDep, SettingsDep
 from connectors.web.ratelimit import client_address
+from connectors.web.schemas import SessionIdPath, error_responses
 from core.errors import AuthenticationRequiredError
 from support.desk import SupportDesk, desk_state, holder_of
 
-router = APIRouter(prefix="/api/v1/agent", tags=["agent"])
+router = APIRouter(
+    prefix="/api/v1/agent",
+    tags=["agent"],
+    responses=error_responses(400, 401, 403, 404, 409, 413, 422, 429, 503, 507),
+)
 
 
 class Login(BaseModel):
@@ -128,13 +133,15 @@ def _detail(request: Request, assistant: Any, session_id: str) -> ConversationDe
     "/conversations/{session_id}", response_model=ConversationDetail, summary="One conversation in full"
 )
 def conversation(
-    session_id: str, agent: CurrentAgentDep, request: Request, assistant: AssistantDep
+    session_id: SessionIdPath, agent: CurrentAgentDep, request: Request, assistant: AssistantDep
 ) -> ConversationDetail:
     return _detail(request, assistant, session_id)
 
 
 @router.get("/conversations/{session_id}/export", summary="The transcript as a JSON download")
-def export(session_id: str, agent: CurrentAgentDep, request: Request, assistant: AssistantDep) -> Response:
+def export(
+    session_id: SessionIdPath, agent: CurrentAgentDep, request: Request, assistant: AssistantDep
+) -> Response:
     detail = _detail(request, assistant, session_id)
     headers = {"Content-Disposition": f'attachment; filename="conversation-{session_id}.json"'}
     return Response(detail.model_dump_json(indent=2), media_type="application/json", headers=headers)
@@ -142,7 +149,7 @@ def export(session_id: str, agent: CurrentAgentDep, request: Request, assistant:
 
 @router.post("/conversations/{session_id}/take-over", response_model=ConversationDetail, summary="Take over")
 def take_over(
-    session_id: str, agent: CurrentAgentDep, request: Request, assistant: AssistantDep
+    session_id: SessionIdPath, agent: CurrentAgentDep, request: Request, assistant: AssistantDep
 ) -> ConversationDetail:
     _desk(request).take_over(session_id, agent)
     return _detail(request, assistant, session_id)
@@ -152,7 +159,11 @@ def take_over(
     "/conversations/{session_id}/reply", response_model=ConversationDetail, summary="Reply as the agent"
 )
 def reply(
-    session_id: str, body: AgentText, agent: CurrentAgentDep, request: Request, assistant: AssistantDep
+    session_id: SessionIdPath,
+    body: AgentText,
+    agent: CurrentAgentDep,
+    request: Request,
+    assistant: AssistantDep,
 ) -> ConversationDetail:
     _desk(request).reply(session_id, agent, body.text, draft=body.draft)
     return _detail(request, assistant, session_id)
@@ -160,7 +171,7 @@ def reply(
 
 @router.post("/conversations/{session_id}/hand-back", response_model=ConversationDetail, summary="Hand back")
 def hand_back(
-    session_id: str, agent: CurrentAgentDep, request: Request, assistant: AssistantDep
+    session_id: SessionIdPath, agent: CurrentAgentDep, request: Request, assistant: AssistantDep
 ) -> ConversationDetail:
     _desk(request).hand_back(session_id, agent)
     return _detail(request, assistant, session_id)
@@ -168,7 +179,7 @@ def hand_back(
 
 @router.post("/conversations/{session_id}/close", response_model=ConversationDetail, summary="Close")
 def close(
-    session_id: str, agent: CurrentAgentDep, request: Request, assistant: AssistantDep
+    session_id: SessionIdPath, agent: CurrentAgentDep, request: Request, assistant: AssistantDep
 ) -> ConversationDetail:
     _desk(request).close(session_id, agent)
     return _detail(request, assistant, session_id)
@@ -177,7 +188,7 @@ def close(
 @router.post(
     "/conversations/{session_id}/suggest", response_model=Suggestion, summary="The bot's draft reply"
 )
-def suggest(session_id: str, agent: CurrentAgentDep, assistant: AssistantDep) -> Suggestion:
+def suggest(session_id: SessionIdPath, agent: CurrentAgentDep, assistant: AssistantDep) -> Suggestion:
     draft = assistant.suggest(session_id)
     return Suggestion(
         text=draft.text,

@@ -6,10 +6,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from connectors.web.deps import SearchIndexDep
+from connectors.web.schemas import error_responses
 from retrieval.filters import SearchFilters
 from retrieval.hits import SearchResponse
 
-router = APIRouter(prefix="/api/v1/catalog", tags=["catalog"])
+router = APIRouter(prefix="/api/v1/catalog", tags=["catalog"], responses=error_responses(422, 503))
 
 
 @router.get("/search", response_model=SearchResponse, summary="Hybrid product search with filters")

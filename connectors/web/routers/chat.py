@@ -17,8 +17,10 @@ from connectors.web.ratelimit import client_address
 from connectors.web.schemas import (
     ChatRequest,
     ChatResponse,
+    SessionIdPath,
     Transcript,
     TranscriptEntry,
+    error_responses,
     message_key,
     transcript_entry,
 )
@@ -33,6 +35,7 @@ from connectors.web.session_auth import (
 from core.errors import InvalidArgumentsError
 
 router = APIRouter(prefix="/api/v1", tags=["chat"])
+_STORE_ERRORS = error_responses(503, 507)
 
 
 class MessageTooLongError(InvalidArgumentsError):
@@ -59,7 +62,12 @@ def client_key(request: Request) -> str | None:
     return f"ip:{client}" if client else None
 
 
-@router.post("/chat", response_model=ChatResponse, summary="Send one customer message, get the reply")
+@router.post(
+    "/chat",
+    response_model=ChatResponse,
+    summary="Send one customer message, get the reply",
+    responses=error_responses(400, 401, 403, 409, 413, 422, 429) | _STORE_ERRORS,
+)
 def chat(
     body: ChatRequest,
     request: Request,
@@ -99,8 +107,11 @@ def chat(
     "/sessions/{session_id}",
     response_model=Transcript,
     summary="The conversation's transcript (only for the visitor who owns it, or its signed-in customer)",
+    responses=error_responses(400, 401, 403, 404, 422) | _STORE_ERRORS,
 )
-def transcript(session_id: str, request: Request, assistant: AssistantDep, signer: SignerDep) -> Transcript:
+def transcript(
+    session_id: SessionIdPath, request: Request, assistant: AssistantDep, signer: SignerDep
+) -> Transcript:
     authorize_reader(signer, assistant, request, session_id)
     events = assistant.store.events(session_id=session_id)
     entries: list[TranscriptEntry] = [e for e in (transcript_entry(s) for s in events) if e is not None]

@@ -25,7 +25,7 @@ from starlette.concurrency import run_in_threadpool
 
 from connectors.web.deps import MetricsDep, RateLimitsDep, SignerDep, VoiceDep
 from connectors.web.ratelimit import client_address
-from connectors.web.schemas import SpeechResponse
+from connectors.web.schemas import SpeechResponse, error_responses
 from connectors.web.session_auth import (
     authorize,
     presented_shop_token,
@@ -81,7 +81,10 @@ def _header(text: str) -> str:
     "/speech",
     response_model=SpeechResponse,
     summary="Send one spoken customer utterance, get the transcript and the spoken reply",
-    responses={200: {"content": {"audio/wav": {}}, "description": "JSON, or WAV with Accept: audio/wav"}},
+    responses={
+        200: {"content": {"audio/wav": {}}, "description": "JSON, or WAV with Accept: audio/wav"},
+        **error_responses(400, 401, 403, 409, 413, 415, 422, 429, 503, 507),
+    },
 )
 async def speech(
     request: Request,
@@ -97,9 +100,6 @@ async def speech(
             "Send the audio as a multipart field named 'audio'",
             errors=[{"field": "audio", "message": "missing"}],
         )
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > voice.settings.max_bytes + 64 * 1024:
-        check_size(int(declared), voice.settings)
     data = await read_limited(audio, voice.settings.max_bytes)
     check_size(len(data), voice.settings)
     sid = authorize(signer, presented_token(request), session_id or None)

@@ -204,7 +204,6 @@ def test_signed_in_customer_reads_their_conversation_with_the_shop_token(
         (sid, shop_token(BOB)),
         (anonymous["session_id"], shop_token(ALICE)),
         ("web-no-such-conversation", shop_token(ALICE)),
-        ("not a session id!", shop_token(ALICE)),
     ):
         refused = TestClient(signed_client.app).get(
             f"/api/v1/sessions/{session_id}", headers={"X-Shop-Token": token}
@@ -212,6 +211,13 @@ def test_signed_in_customer_reads_their_conversation_with_the_shop_token(
         assert refused.status_code == 403, (session_id, refused.text)
         assert refused.json() == wrong_session_token.json()
         assert ORDER_QUESTION not in refused.text
+    # Something that cannot be a session id at all fails the path's declared pattern (422): a
+    # check of its spelling, which tells nothing about any conversation.
+    malformed = TestClient(signed_client.app).get(
+        "/api/v1/sessions/not a session id!", headers={"X-Shop-Token": shop_token(ALICE)}
+    )
+    assert malformed.status_code == 422 and malformed.json()["error"]["code"] == "invalid_arguments"
+    assert ORDER_QUESTION not in malformed.text
     # A token that does not verify: the chat's refusal.
     expired = TestClient(signed_client.app).get(
         f"/api/v1/sessions/{sid}", headers={"X-Shop-Token": shop_token(ALICE, expires_in=-120)}
