@@ -67,6 +67,12 @@ class VectorStore:
         metadata = collection.metadata or {}
         return {key: str(metadata.get(key, "")) for key in self.manifest}
 
+    def close(self) -> None:
+        """Release the client; the last client of an embedded store stops Chroma's process-wide
+        system for that path, so its files can be moved aside and a fresh store opened there."""
+        self._collections.clear()
+        self.client.close()
+
     def reset(self) -> None:
         for name in (PRODUCTS, POLICIES):
             self._drop(name)

@@ -26,7 +26,9 @@ def readyz(services: ServicesDep, request: Request) -> JSONResponse:
         "llm": services.llm is not None or not services.settings.llm.enabled,
     }
     ready = all(checks.values())
-    body = {"status": "ready" if ready else "not ready", "checks": checks}
+    # The index's own state: "rebuilding" (or "failed") still serves, from the store's search.
+    index = services.index.state if services.index is not None else "absent"
+    body = {"status": "ready" if ready else "not ready", "checks": checks, "index": index}
     return JSONResponse(body, status_code=200 if ready else 503)
 
 
