@@ -370,8 +370,7 @@ class SearchIndex(HybridQueries):
             vector = self.embedder.embed_query(text="probe")
             self.lexical.search_products("probe", SearchFilters(), 1)
             self.lexical.search_policies("probe", 1)
-            self.vectors.search_products(vector, 1)
-            self.vectors.search_policies(vector, 1)
+            self.vectors.probe(vector)
         except Exception as exc:
             return describe(exc)
         return None

@@ -28,7 +28,7 @@ def readyz(services: ServicesDep, request: Request) -> JSONResponse:
     ready = all(checks.values())
     # The index's own state: "rebuilding" (or "failed") still serves, from the store's search.
     index = services.index.state if services.index is not None else "absent"
-    body = {"status": "ready" if ready else "not ready", "checks": checks, "index": index}
+    body = {"status": "ready" if ready else "not ready", "checks": checks, "index_state": index}
     return JSONResponse(body, status_code=200 if ready else 503)
 
 
