@@ -368,6 +368,7 @@ class SearchIndex(HybridQueries):
         try:
             self.mismatch()
             vector = self.embedder.embed_query(text="probe")
+            self.lexical.exact("probe")
             self.lexical.search_products("probe", SearchFilters(), 1)
             self.lexical.search_policies("probe", 1)
             self.vectors.probe(vector)
