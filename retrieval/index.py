@@ -32,7 +32,7 @@ from retrieval.hits import PolicyHit, ProductHit
 from retrieval.lexical import LexicalIndex
 from retrieval.policies import DEMO_POLICY_DIR, PolicyChunk, load_policy_pages
 from retrieval.query import SEARCH_MODES, HybridQueries, SearchMode
-from retrieval.repair import IndexRepair, IndexState, describe
+from retrieval.repair import IndexRepair, IndexState, broken_file_errors, describe
 from retrieval.vector import VectorStore
 from store.db import Database
 from store.models import Product, Variant
@@ -155,7 +155,7 @@ class SearchIndex(HybridQueries):
             try:
                 self.vectors.reset()
                 self.lexical.reset()
-            except Exception as exc:  # too broken to empty: move it aside (`index --rebuild`)
+            except broken_file_errors() as exc:  # too broken to empty: move it aside (`index --rebuild`)
                 self.replace_broken(describe(exc))
             self.repair.pending = None
             with self.database.session() as session:
@@ -372,7 +372,7 @@ class SearchIndex(HybridQueries):
             self.lexical.search_products("probe", SearchFilters(), 1)
             self.lexical.search_policies("probe", 1)
             self.vectors.probe(vector)
-        except Exception as exc:
+        except broken_file_errors() as exc:
             return describe(exc)
         return None
 

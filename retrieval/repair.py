@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import logging
 import shutil
+import sqlite3
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from core.errors import ConfigError, ShopassistError
 from retrieval.lexical import LexicalIndex
 from retrieval.vector import VectorStore, make_client
 
@@ -35,6 +37,15 @@ KEPT_IN_PLACE = frozenset({"onnx"})
 CORRUPT_MARK = ".corrupt-"
 
 
+def broken_file_errors() -> tuple[type[BaseException], ...]:
+    """What the index's storage raises over damaged files: SQLite's errors, tantivy's
+    ValueError ("Data corrupted", "Failed to open file"), OS errors and Chroma's errors. Other
+    exceptions are bugs, not damage: they never move an index aside."""
+    from chromadb.errors import ChromaError
+
+    return (sqlite3.Error, ValueError, OSError, ChromaError)
+
+
 def describe(exc: BaseException) -> str:
     """One log-friendly line: the error's type and the start of its message."""
     text = " ".join(str(exc).split())
@@ -46,8 +57,13 @@ def open_parts(index_dir: Path, chroma_url: str | None, manifest: dict[str, str]
     lexical = LexicalIndex(index_dir / "keyword.db")
     try:
         vectors = VectorStore(make_client(chroma_url, index_dir / "chroma"), manifest=manifest)
-    except BaseException:
+    except Exception as exc:
         lexical.close()
+        if chroma_url:  # a server that does not answer is no broken file: nothing to move aside
+            raise ConfigError(
+                f"The Chroma server at {chroma_url} cannot be reached ({describe(exc)})",
+                key="retrieval.chroma.url",
+            ) from exc
         raise
     return lexical, vectors
 
@@ -86,7 +102,9 @@ class IndexRepair:
         says why, for :meth:`SearchIndex.ensure_ready` to rebuild)."""
         try:
             return self._opener()
-        except Exception as exc:  # sqlite3.DatabaseError, tantivy's ValueError, chromadb's errors
+        except ShopassistError:
+            raise
+        except broken_file_errors() as exc:
             reason = describe(exc)
         self.move_aside(reason)
         self.pending = reason
@@ -124,7 +142,12 @@ class IndexRepair:
         if broken is None:
             log.info("the search index answers its probe again; the failure passed")
             return
-        index.replace_broken(broken)
+        try:
+            index.replace_broken(broken)
+        except Exception as exc:  # e.g. a Chroma server that went away: the store keeps answering
+            self.state = "failed"
+            log.error("repairing the search index failed (%s); searches answer from the store", describe(exc))
+            return
         self.state = "rebuilding"
         self.rebuild(index)
 

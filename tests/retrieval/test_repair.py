@@ -3,12 +3,14 @@ answer from the store, at start and when a query finds the files broken later.""
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
+from core.errors import ConfigError
 from retrieval.embeddings import SentenceTransformerEmbedder
 from retrieval.filters import SearchFilters
 from retrieval.index import SearchIndex
@@ -116,3 +118,22 @@ def test_only_the_newest_corrupt_copies_are_kept(tmp_path: Path):
     assert kept == made[2:]
     assert [(p / "keyword.db").read_text() for p in kept] == ["broken 2", "broken 3"]
     assert move_aside(index_dir, keep=2) is None  # nothing but the encoder left to move
+
+
+def test_an_unreachable_chroma_server_is_reported_and_nothing_is_moved(
+    built_index_shop: Path, tmp_path: Path, embedder: SentenceTransformerEmbedder
+):
+    """A server that does not answer is no broken file: the local keyword index stays."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again: nothing listens there
+    settings = copy_shop(built_index_shop, tmp_path / "data")
+    chroma = settings.retrieval.chroma.model_copy(update={"url": f"http://127.0.0.1:{port}"})
+    settings = settings.model_copy(
+        update={"retrieval": settings.retrieval.model_copy(update={"chroma": chroma})}
+    )
+    with pytest.raises(ConfigError) as raised:
+        Services.from_settings(settings, with_index=True, embedder=embedder)
+    assert raised.value.context["key"] == "retrieval.chroma.url"
+    assert not list(settings.data_dir.glob("index.corrupt-*"))
+    assert (settings.index_dir / "keyword.db").exists()
