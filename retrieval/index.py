@@ -1,9 +1,10 @@
-"""The search index: builds, keeps up to date and queries the product and policy collections.
+"""The search index: builds, keeps up to date, repairs and queries the product and policy
+collections.
 
-Products are found by three retrievers: an exact lookup of ids/variant ids/SKUs, BM25 over the
-product text (tantivy) and dense vectors (Chroma); their rankings are fused by reciprocal
-rank fusion, a brand named in the query lifts that brand's products, and the survivors are read
-back from the store so the prices and stock in results are the store's, at query time.
+The queries (exact codes, BM25, dense vectors, fused) are in :mod:`retrieval.query`; this class
+owns the parts they read and their lifecycle: build, sync, live updates from the store, and
+self-repair (:mod:`retrieval.repair`) with the store answering meanwhile
+(:mod:`retrieval.fallback`).
 """
 
 from __future__ import annotations
