@@ -11,10 +11,13 @@ from typing import Any
 
 
 @contextmanager
-def serve_in_thread(app: Any, *, name: str = "server", **config: Any) -> Iterator[str]:
+def serve_in_thread(
+    app: Any, *, name: str = "server", start_seconds: float = 30, **config: Any
+) -> Iterator[str]:
     """Serve ``app`` until the block ends; yields ``http://127.0.0.1:<port>``.
 
-    ``config`` goes to ``uvicorn.Config`` (e.g. ``ws="websockets"``, ``lifespan="off"``).
+    ``config`` goes to ``uvicorn.Config`` (e.g. ``ws="websockets"``, ``lifespan="off"``);
+    ``start_seconds`` bounds the wait for start-up (an app that loads its models takes longer).
     """
     import uvicorn
 
@@ -25,7 +28,7 @@ def serve_in_thread(app: Any, *, name: str = "server", **config: Any) -> Iterato
     server = uvicorn.Server(uvicorn.Config(app, **options))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    _wait(lambda: bool(server.started), thread, name)
+    _wait(lambda: bool(server.started), thread, name, start_seconds)
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
@@ -34,8 +37,8 @@ def serve_in_thread(app: Any, *, name: str = "server", **config: Any) -> Iterato
         sock.close()
 
 
-def _wait(started: Callable[[], bool], thread: threading.Thread, name: str) -> None:
-    deadline = time.monotonic() + 30
+def _wait(started: Callable[[], bool], thread: threading.Thread, name: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
     while not started():
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError(f"the {name} did not start")

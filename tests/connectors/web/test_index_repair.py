@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from connectors.web.app import create_app
 from retrieval.embeddings import SentenceTransformerEmbedder
@@ -32,10 +33,14 @@ def search(client: httpx.Client, query: str) -> list[dict]:
     return response.json()["results"]
 
 
+@pytest.mark.slow  # the app loads the embedding model and the intent examples at start
 def test_the_server_starts_on_a_damaged_index_and_rebuilds_it(damaged: DamagedShop):
     """The app builds its own services (as ``shopassist serve`` does) over a damaged index."""
     app = create_app(damaged.settings)
-    with serve_in_thread(app, name="web app") as url, httpx.Client(base_url=url, timeout=60) as client:
+    with (
+        serve_in_thread(app, name="web app", start_seconds=300) as url,
+        httpx.Client(base_url=url, timeout=60) as client,
+    ):
         ready = client.get("/readyz")
         assert ready.status_code == 200, ready.text
         assert ready.json()["index_state"] in ("rebuilding", "ok")
