@@ -107,6 +107,13 @@ class ToolFailedError(ShopassistError):
     http_status = 500
 
 
+class IndexClosedError(ShopassistError):
+    """The search index was closed while a build ran on it (the process is stopping)."""
+
+    code = "index_closed"
+    http_status = 503
+
+
 class ImportFailedError(ShopassistError):
     """An import could not run at all (unreadable file, unknown format)."""
 

@@ -21,7 +21,9 @@ class ProductHit(BaseModel):
     stock: int = Field(description="Units in stock over the matching variants.")
     score: float = Field(description="Fused relevance score (higher is better).")
     snippet: str
-    matched_by: list[str] = Field(description="Which retrievers found it: exact, bm25, dense.")
+    matched_by: list[str] = Field(
+        description="Which retrievers found it: exact, bm25, dense; store while the index is rebuilt."
+    )
     image_url: str | None = None
     option_values: dict[str, list[str]] = Field(
         default_factory=dict, description="Every option of the product and its values (all variants)."

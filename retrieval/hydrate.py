@@ -124,7 +124,9 @@ def hydrate_products(
                     score=round(score, 6),
                     snippet=snippet(product.description, query),
                     matched_by=[
-                        name for name in ("exact", "bm25", "dense") if pid in sources.get(name, set())
+                        name
+                        for name in ("exact", "bm25", "dense", "store")
+                        if pid in sources.get(name, set())
                     ],
                     image_url=product.image_url,
                     option_values=option_values,

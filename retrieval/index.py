@@ -1,16 +1,16 @@
-"""The search index: builds, keeps up to date and queries the product and policy collections.
+"""The search index: builds, keeps up to date, repairs and queries the product and policy
+collections.
 
-Products are found by three retrievers: an exact lookup of ids/variant ids/SKUs, BM25 over the
-product text (tantivy) and dense vectors (Chroma); their rankings are fused by reciprocal
-rank fusion, a brand named in the query lifts that brand's products, and the survivors are read
-back from the store so the prices and stock in results are the store's, at query time.
+The queries (exact codes, BM25, dense vectors, fused) are in :mod:`retrieval.query`; this class
+owns the parts they read and their lifecycle: build, sync, live updates from the store, and
+self-repair (:mod:`retrieval.repair`) with the store answering meanwhile
+(:mod:`retrieval.fallback`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import math
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -18,20 +18,22 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
 from core.config import RetrievalSettings
+from core.errors import IndexClosedError
 from retrieval.documents import ProductDocument, product_document
 from retrieval.embeddings import Embedder
+from retrieval.fallback import StoreSearch
 from retrieval.filters import SearchFilters
-from retrieval.fusion import reciprocal_rank_fusion
 from retrieval.hits import PolicyHit, ProductHit
-from retrieval.hydrate import hydrate_products
 from retrieval.lexical import LexicalIndex
 from retrieval.policies import DEMO_POLICY_DIR, PolicyChunk, load_policy_pages
+from retrieval.query import SEARCH_MODES, HybridQueries, SearchMode
+from retrieval.repair import IndexRepair, IndexState, broken_file_errors, describe
 from retrieval.vector import VectorStore
 from store.db import Database
 from store.models import Product, Variant
@@ -41,15 +43,7 @@ log = logging.getLogger(__name__)
 # 3: products' BM25 moved from FTS5 to tantivy; 4: option flags in their own table;
 # 5: docs.options (the flags as one string, which filters scanned) dropped.
 SCHEMA_VERSION = "5"
-SearchMode = Literal["hybrid", "bm25", "dense"]
-SEARCH_MODES: tuple[str, ...] = ("hybrid", "bm25", "dense")
 Progress = Callable[[str, int, int], None]
-# A filtered dense search asks Chroma for pool * catalog / matching * 1.5 neighbours of all
-# products and keeps those the filters let through, while that is at most this many; a
-# narrower filter restricts the search to the ids it lets through. At 100,000 products Chroma
-# returns 1,000 neighbours in 6.5 ms and 4,000 in 21 ms, while a search restricted to ids
-# costs ~22 ms whatever their number, plus reading them (2026-12-02).
-MAX_OVERFETCH = 4000
 
 
 @dataclass(frozen=True)
@@ -70,7 +64,7 @@ class SyncReport:
     policy_passages: int | None = None  # set when the policy pages changed and were re-indexed
 
 
-class SearchIndex:
+class SearchIndex(HybridQueries):
     def __init__(
         self,
         database: Database,
@@ -79,6 +73,7 @@ class SearchIndex:
         lexical: LexicalIndex,
         *,
         settings: RetrievalSettings,
+        repair: IndexRepair,
         batch_size: int = 64,
     ) -> None:
         self.database = database
@@ -86,7 +81,9 @@ class SearchIndex:
         self.vectors = vectors
         self.lexical = lexical
         self.settings = settings
+        self.repair = repair
         self.batch_size = batch_size
+        self.fallback = StoreSearch(database, self.policy_dirs, candidates=settings.candidates)
         self._write_lock = threading.RLock()
         self._keyword_writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="keywords")
         self._brands: set[str] | None = None
@@ -118,12 +115,26 @@ class SearchIndex:
             return f"the keyword index holds {searchable} of the {documents} indexed products"
         return None
 
-    def ensure_ready(self, progress: Progress | None = None) -> str:
+    def ensure_ready(self, progress: Progress | None = None, *, background: bool = False) -> str:
         """Make the index usable: rebuild on a mismatch or when empty, else catch up with the store.
 
-        Also warms the query path (e.g. the ONNX query encoder), so the first customer's search
-        does not pay for it."""
+        An unreadable index (found at open, or by a probe read of every part now) is moved aside
+        and rebuilt; with ``background`` (the server) on the repair thread, searches answering
+        from the store until it is done. Also warms the query path (e.g. the ONNX query
+        encoder), so the first customer's search does not pay for it."""
         self.embedder.embed_query(text="warm up")
+        broken = self.repair.pending
+        if broken is None:
+            broken = self.probe()
+            if broken is not None:
+                self.replace_broken(broken)
+        if broken is not None:
+            self.repair.pending = None
+            if background:
+                self.repair.rebuild_in_background(self)
+                return f"rebuilding in the background ({broken}); searches answer from the store meanwhile"
+            self.rebuild(progress)
+            return f"rebuilt after a repair ({broken})"
         reason = self.mismatch()
         if reason is not None:
             log.warning("search index is stale (%s); rebuilding it from the store", reason)
@@ -142,8 +153,12 @@ class SearchIndex:
         started = time.perf_counter()
         began = datetime.now(UTC)
         with self._write_lock:
-            self.vectors.reset()
-            self.lexical.reset()
+            try:
+                self.vectors.reset()
+                self.lexical.reset()
+            except broken_file_errors() as exc:  # too broken to empty: move it aside (`index --rebuild`)
+                self.replace_broken(describe(exc))
+            self.repair.pending = None
             with self.database.session() as session:
                 ids = list(session.scalars(select(Product.id).order_by(Product.id)))
             self._index_products(ids, progress, force_embed=True)
@@ -201,11 +216,18 @@ class SearchIndex:
         return len(changed)
 
     def on_catalog_change(self, product_ids: set[str], bulk: bool) -> None:
-        """Store listener: refresh what a committed transaction changed."""
-        if bulk:
-            self.catch_up()
-        elif product_ids:
-            self.refresh_products(product_ids)
+        """Store listener: refresh what a committed transaction changed (during a repair's
+        rebuild nothing: its closing sync catches up)."""
+        if self.repair.state != "ok":
+            return
+        try:
+            if bulk:
+                self.catch_up()
+            elif product_ids:
+                self.refresh_products(product_ids)
+        except Exception as exc:
+            self._index_failed(exc)
+            raise
 
     def refresh_products(self, product_ids: Iterable[str]) -> None:
         """Re-index these products now; ids no longer in the store are removed."""
@@ -225,6 +247,8 @@ class SearchIndex:
         chunk = max(self.batch_size * 8, 256)
         done = 0
         for start in range(0, len(ids), chunk):
+            if self.repair.closing.is_set():
+                raise IndexClosedError("The search index was closed during a build")
             part = ids[start : start + chunk]
             with self.database.session() as session:
                 products = list(
@@ -297,6 +321,7 @@ class SearchIndex:
     def status(self) -> dict[str, Any]:
         return {
             **self.manifest,
+            "state": self.state,
             "products": self.lexical.count(),
             "policy_passages": self.lexical.policy_count(),
             "built_at": self.lexical.get_meta("built_at"),
@@ -304,85 +329,76 @@ class SearchIndex:
         }
 
     # Search -------------------------------------------------------------------------------
-    def _known_brands(self) -> set[str]:
-        if self._brands is None:
-            self._brands = self.lexical.brands()
-        return self._brands
-
     def search_products(
         self, query: str, filters: SearchFilters | None = None, *, k: int = 10, mode: SearchMode = "hybrid"
     ) -> list[ProductHit]:
         """Products for a free-text query under structured filters.
 
         ``mode`` "bm25" or "dense" runs one retriever alone (for evaluation); "hybrid" fuses both
-        and puts exact id/SKU matches first.
+        and puts exact id/SKU matches first. While the index is rebuilt, or when it fails, the
+        store's keyword search answers (``matched_by: ["store"]``).
         """
         if mode not in SEARCH_MODES:
             raise ValueError(f"mode must be one of {', '.join(SEARCH_MODES)}")
         filters = filters or SearchFilters()
-        query = query.strip()
-        if not query:
-            return []
-        pool = max(self.settings.candidates, k * 3)
-        exact = self.lexical.exact(query) if mode == "hybrid" else []
-        lexical: list[str] = []
-        dense: list[str] = []
-        if mode in ("hybrid", "bm25"):
-            lexical = [pid for pid, _ in self.lexical.search_products(query, filters, pool)]
-        if mode in ("hybrid", "dense"):
-            vector = self.embedder.embed_query(text=query)
-            floor = self.settings.dense_min_similarity
-            dense = [pid for pid, sim in self._dense_candidates(vector, filters, pool) if sim >= floor]
-        fused = reciprocal_rank_fusion([r for r in (lexical, dense) if r], k=self.settings.rrf_k)
-        lowered = f" {' '.join(query.lower().split())} "
-        brands = {b for b in self._known_brands() if f" {b} " in lowered} if mode == "hybrid" else set()
-        sources = {"bm25": set(lexical), "dense": set(dense), "exact": set(exact)}
-        if brands:  # a brand named in the query lifts that brand's products
-            boost = 1.0 / self.settings.rrf_k
-            indexed_brands = self.lexical.brands_of([pid for pid, _ in fused])
-            fused = sorted(
-                (
-                    (pid, score + (boost if indexed_brands.get(pid) in brands else 0.0))
-                    for pid, score in fused
-                ),
-                key=lambda pair: -pair[1],
-            )
-        ranked = [(pid, 2.0 + 1.0 / (i + 1)) for i, pid in enumerate(exact)]
-        ranked += [(pid, score) for pid, score in fused if pid not in sources["exact"]]
-        return hydrate_products(self.database, ranked, filters, k=k, sources=sources, query=query)
-
-    def _dense_candidates(self, vector: Any, filters: SearchFilters, pool: int) -> list[tuple[str, float]]:
-        """The ``pool`` nearest products that the filters let through (index-time values)."""
-        if filters.is_empty():
-            return self.vectors.search_products(vector, pool)
-        total = self.lexical.count_matching(SearchFilters())
-        matching = self.lexical.count_matching(filters)
-        if matching == 0:
-            return []
-        fetch = min(total, math.ceil(pool * total / matching * 1.5))
-        if fetch <= MAX_OVERFETCH:
-            nearest = self.vectors.search_products(vector, fetch)
-            allowed = self.lexical.passing([pid for pid, _ in nearest], filters)
-            return [(pid, sim) for pid, sim in nearest if pid in allowed][:pool]
-        return self.vectors.search_products(vector, pool, ids=self.lexical.filtered_ids(filters))
+        if self.state == "ok":
+            try:
+                return self._search_products(query, filters, k, mode)
+            except Exception as exc:
+                self._index_failed(exc)
+        return self.fallback.search_products(query, filters, k=k)
 
     def search_policies(self, query: str, *, k: int = 5) -> list[PolicyHit]:
-        pool = max(self.settings.candidates // 2, k * 3)
-        lexical = [cid for cid, _ in self.lexical.search_policies(query, pool)]
-        vector = self.embedder.embed_query(text=query)
-        floor = self.settings.dense_min_similarity
-        dense = [cid for cid, sim in self.vectors.search_policies(vector, pool) if sim >= floor]
-        fused = reciprocal_rank_fusion([lexical, dense], k=self.settings.rrf_k)[:k]
-        stored = self.lexical.policy_chunks([cid for cid, _ in fused])
-        hits = []
-        for cid, score in fused:
-            if cid in stored:
-                source, page, section, text = stored[cid]
-                hits.append(
-                    PolicyHit(chunk_id=cid, page=page, source=source, section=section, text=text, score=score)
-                )
-        return hits
+        """Policy passages for a question (from the pages on disk while the index cannot)."""
+        if self.state == "ok":
+            try:
+                return self._search_policies(query, k)
+            except Exception as exc:
+                self._index_failed(exc)
+        return self.fallback.search_policies(query, k=k)
+
+    # Repair -------------------------------------------------------------------------------
+    @property
+    def state(self) -> IndexState:
+        """ "ok", "rebuilding" (searches answer from the store) or "failed" (a repair's rebuild
+        failed; searches answer from the store until the next start or ``index --rebuild``)."""
+        return self.repair.state
+
+    def probe(self) -> str | None:
+        """Why the index cannot answer (a read of each part raised), or None."""
+        try:
+            self.mismatch()
+            vector = self.embedder.embed_query(text="probe")
+            self.lexical.exact("probe")
+            self.lexical.search_products("probe", SearchFilters(), 1)
+            self.lexical.search_policies("probe", 1)
+            self.vectors.probe(vector)
+        except broken_file_errors() as exc:
+            return describe(exc)
+        return None
+
+    def replace_broken(self, reason: str) -> None:
+        """Close the broken parts, move their files aside and open empty ones in their place."""
+        with self._write_lock:
+            for part in (self.vectors, self.lexical):
+                try:
+                    part.close()
+                except Exception as exc:
+                    log.warning("closing a broken index part failed: %s", describe(exc))
+            self.repair.move_aside(reason)
+            self.lexical, self.vectors = self.repair.open()
+            self._brands = None
+
+    def _index_failed(self, exc: Exception) -> None:
+        """A read or write on the index raised: the caller answers from the store; the repair
+        thread probes the index and, if it is broken, moves it aside and rebuilds it."""
+        log.error("the search index failed (%s); answering from the store", describe(exc), exc_info=exc)
+        if self.state == "ok":
+            self.repair.start("index-check", lambda: self.repair.check(self))
 
     def close(self) -> None:
+        self.repair.close()
         self._keyword_writer.shutdown(wait=True)
         self.lexical.close()
+        self.vectors.close()
+        self.fallback.close()

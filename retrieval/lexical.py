@@ -49,6 +49,9 @@ CREATE TABLE IF NOT EXISTS codes (
     code TEXT NOT NULL, product_id TEXT NOT NULL, PRIMARY KEY (code, product_id)
 );
 CREATE INDEX IF NOT EXISTS ix_codes_product ON codes (product_id);
+"""
+# Policy passages: also built in memory by the store fallback while the index is rebuilt.
+POLICY_SCHEMA = """
 CREATE VIRTUAL TABLE IF NOT EXISTS policy_fts USING fts5(
     chunk_id UNINDEXED, source UNINDEXED, page, section, text,
     tokenize = 'porter unicode61 remove_diacritics 2'
@@ -96,16 +99,33 @@ def filter_sql(filters: SearchFilters, *, whole_table: bool = False) -> tuple[st
     return (" AND " + " AND ".join(clauses)) if clauses else "", params
 
 
+def search_policy_table(conn: sqlite3.Connection, query: str, limit: int) -> list[tuple[str, float]]:
+    """(chunk id, BM25 score), best first, from a ``policy_fts`` table (``POLICY_SCHEMA``)."""
+    expression = match_expression(query)
+    if expression is None:
+        return []
+    sql = (
+        f"SELECT chunk_id, bm25(policy_fts, {POLICY_WEIGHTS}) AS score FROM policy_fts "
+        "WHERE policy_fts MATCH ? ORDER BY score LIMIT ?"
+    )
+    rows = conn.execute(sql, [expression, limit]).fetchall()
+    return [(cid, -float(score)) for cid, score in rows]
+
+
 class LexicalIndex:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.executescript(SCHEMA)
+        try:  # a garbage file fails here ("file is not a database"), a broken tantivy index below
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.executescript(SCHEMA + POLICY_SCHEMA)
+            self.keywords = ProductKeywords(path.parent / "keywords")
+        except BaseException:
+            self._conn.close()  # so the caller can move the files aside
+            raise
         self._lock = threading.RLock()
-        self.keywords = ProductKeywords(path.parent / "keywords")
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
@@ -175,7 +195,7 @@ class LexicalIndex:
             for table in ("meta", "docs", "codes", "flags", "product_fts", "policy_fts"):
                 conn.execute(f"DROP TABLE IF EXISTS {table}")
         with self._lock:
-            self._conn.executescript(SCHEMA)
+            self._conn.executescript(SCHEMA + POLICY_SCHEMA)
 
     def product_ids(self) -> set[str]:
         with self._lock:
@@ -282,16 +302,8 @@ class LexicalIndex:
             return {row[0] for row in self._conn.execute("SELECT DISTINCT brand FROM docs") if row[0]}
 
     def search_policies(self, query: str, limit: int) -> list[tuple[str, float]]:
-        expression = match_expression(query)
-        if expression is None:
-            return []
-        sql = (
-            f"SELECT chunk_id, bm25(policy_fts, {POLICY_WEIGHTS}) AS score FROM policy_fts "
-            "WHERE policy_fts MATCH ? ORDER BY score LIMIT ?"
-        )
         with self._lock:
-            rows = self._conn.execute(sql, [expression, limit]).fetchall()
-        return [(cid, -float(score)) for cid, score in rows]
+            return search_policy_table(self._conn, query, limit)
 
     def close(self) -> None:
         with self._lock:

@@ -9,8 +9,7 @@ from core.config import Settings
 from core.files import private_dir
 from retrieval.embeddings import Embedder, SentenceTransformerEmbedder
 from retrieval.index import SCHEMA_VERSION, SearchIndex
-from retrieval.lexical import LexicalIndex
-from retrieval.vector import VectorStore, make_client
+from retrieval.repair import IndexRepair, open_parts
 from store.db import Database
 
 
@@ -27,17 +26,25 @@ def load_embedder(settings: Settings) -> SentenceTransformerEmbedder:
 def open_search_index(
     settings: Settings, database: Database, *, embedder: Embedder | None = None
 ) -> SearchIndex:
-    """The index under ``data_dir/index`` (or on the configured Chroma server)."""
+    """The index under ``data_dir/index`` (or on the configured Chroma server).
+
+    An index that cannot be opened is moved aside and opened empty (see ``retrieval.repair``);
+    ``ensure_ready`` then rebuilds it."""
     embedder = embedder or load_embedder(settings)
     index_dir = private_dir(settings.index_dir)
-    lexical = LexicalIndex(index_dir / "keyword.db")
     manifest = {"embedding_model": embedder.model_name, "schema_version": SCHEMA_VERSION}
-    vectors = VectorStore(make_client(settings.retrieval.chroma.url, index_dir / "chroma"), manifest=manifest)
+    repair = IndexRepair(
+        index_dir,
+        lambda: open_parts(index_dir, settings.retrieval.chroma.url, manifest),
+        keep=settings.retrieval.corrupt_copies_kept,
+    )
+    lexical, vectors = repair.open()
     return SearchIndex(
         database,
         embedder,
         vectors,
         lexical,
         settings=settings.retrieval,
+        repair=repair,
         batch_size=settings.embeddings.batch_size,
     )

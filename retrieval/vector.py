@@ -35,7 +35,28 @@ def make_client(url: str | None, path: Path) -> Any:
             settings=config,
         )
     path.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(path), settings=config)
+    try:
+        return chromadb.PersistentClient(path=str(path), settings=config)
+    except Exception:
+        _forget_system(str(path))
+        raise
+
+
+def _forget_system(identifier: str) -> None:
+    """Drop the process-wide Chroma system cached for this path.
+
+    chromadb caches one system per path before starting it; one that fails to start (a damaged
+    ``chroma.sqlite3``) stays cached, and every later client for the path gets the broken one.
+    Only this path's entry goes (``clear_system_cache`` would break every other open client)."""
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    SharedSystemClient._identifier_to_refcount.pop(identifier, None)
+    system = SharedSystemClient._identifier_to_system.pop(identifier, None)
+    if system is not None:
+        try:
+            system.stop()
+        except Exception:  # it never started
+            log.debug("the failed Chroma system at %s did not stop cleanly", identifier)
 
 
 class VectorStore:
@@ -66,6 +87,22 @@ class VectorStore:
             return None
         metadata = collection.metadata or {}
         return {key: str(metadata.get(key, "")) for key in self.manifest}
+
+    def close(self) -> None:
+        """Release the client; the last client of an embedded store stops Chroma's process-wide
+        system for that path, so its files can be moved aside and a fresh store opened there."""
+        self._collections.clear()
+        self.client.close()
+
+    def probe(self, vector: np.ndarray) -> None:
+        """Read each collection that exists (one nearest neighbour); raises what a broken
+        store raises. Creates nothing, so a fresh index still looks absent."""
+        names = {getattr(c, "name", c) for c in self.client.list_collections()}
+        for name in (PRODUCTS, POLICIES):
+            if name in names:
+                collection = self.client.get_collection(name, embedding_function=None)
+                if collection.count():
+                    collection.query(query_embeddings=[vector], n_results=1, include=["distances"])
 
     def reset(self) -> None:
         for name in (PRODUCTS, POLICIES):

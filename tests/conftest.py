@@ -20,6 +20,7 @@ from retrieval.embeddings import SentenceTransformerEmbedder
 from services import Services
 from speech.recognizer import WhisperRecognizer
 from store.db import Database
+from tests.index_damage import built_index_shop, damaged  # noqa: F401  (fixtures: a broken index)
 from tests.shop_fixture import ALICE, BOB, build_fixture_shop
 from tools.base import ToolContext
 from tools.policy import ToolExecutor, ToolOutcome

@@ -20,11 +20,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve_in_thread(app: Any, *, name: str = "server", port: int = 0, **config: Any) -> Iterator[str]:
+def serve_in_thread(
+    app: Any, *, name: str = "server", port: int = 0, start_seconds: float = 30, **config: Any
+) -> Iterator[str]:
     """Serve ``app`` until the block ends; yields ``http://127.0.0.1:<port>``.
 
     ``port``: 0 for a free one. ``config`` goes to ``uvicorn.Config`` (e.g. ``ws="websockets"``,
-    ``lifespan="off"``).
+    ``lifespan="off"``); ``start_seconds`` bounds the wait for start-up (an app that loads its
+    models takes longer).
     """
     import uvicorn
 
@@ -36,7 +39,7 @@ def serve_in_thread(app: Any, *, name: str = "server", port: int = 0, **config: 
     server = uvicorn.Server(uvicorn.Config(app, **options))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    _wait(lambda: bool(server.started), thread, name)
+    _wait(lambda: bool(server.started), thread, name, start_seconds)
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
@@ -45,8 +48,8 @@ def serve_in_thread(app: Any, *, name: str = "server", port: int = 0, **config: 
         sock.close()
 
 
-def _wait(started: Callable[[], bool], thread: threading.Thread, name: str) -> None:
-    deadline = time.monotonic() + 30
+def _wait(started: Callable[[], bool], thread: threading.Thread, name: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
     while not started():
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError(f"the {name} did not start")

@@ -10,12 +10,12 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
-from sqlalchemy import Select, case, func, or_, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import selectinload
 
 from core.errors import NotFoundError
 from core.facts import Id, Name, Price, StockCount
-from core.words import words
+from store.keyword_search import in_stock, keyword_products, search_terms
 from store.models import Product, Variant
 from store.options import collect_option_values
 from tools.arguments import ProductId
@@ -142,7 +142,7 @@ class BrowseCategory(Tool[BrowseCategoryArgs, CategoryList]):
                 id=args.category,
             )
         query = select(Product).where(Product.category == wanted)
-        query = _in_stock(query) if args.in_stock_only else query
+        query = in_stock(query) if args.in_stock_only else query
         products, total = _page(
             env, query.order_by(Product.created_at.desc(), Product.id), args.limit, args.offset
         )
@@ -181,9 +181,6 @@ class CatalogSearchResult(ToolResult):
     engine: str = Field(description="'hybrid' (index) or 'keyword' (SQL fallback without an index).")
 
 
-_STOP = {"a", "an", "the", "for", "with", "and", "or", "of", "in", "to", "me", "i", "some", "any", "show"}
-
-
 class CatalogSearch(Tool[CatalogSearchArgs, CatalogSearchResult]):
     name = "catalog_search"
     description = (
@@ -215,38 +212,14 @@ class CatalogSearch(Tool[CatalogSearchArgs, CatalogSearchResult]):
 
     @staticmethod
     def _keyword(args: CatalogSearchArgs, env: ToolEnv) -> CatalogSearchResult:
-        terms = [t for t in words(args.query, keep="'-") if t not in _STOP][:12]
-        query = select(Product)
-        score: Any = 0
-        if terms:
-            hits = []
-            for term in terms:
-                pattern = f"%{term}%"
-                field_hit = or_(
-                    func.lower(Product.title).like(pattern),
-                    func.lower(Product.brand).like(pattern),
-                    func.lower(Product.category).like(pattern),
-                    func.lower(Product.description).like(pattern),
-                    Product.id == term,
-                )
-                hits.append(field_hit)
-                title_hit = func.lower(Product.title).like(pattern)
-                score = score + case((field_hit, 1), else_=0) + case((title_hit, 2), else_=0)
-            query = query.where(or_(*hits))
-        if args.category:
-            query = query.where(func.lower(Product.category) == args.category.lower())
-        if args.brand:
-            query = query.where(func.lower(Product.brand) == args.brand.lower())
-        if args.min_price is not None or args.max_price is not None:
-            priced = select(Variant.product_id)
-            if args.min_price is not None:
-                priced = priced.where(Variant.price >= args.min_price)
-            if args.max_price is not None:
-                priced = priced.where(Variant.price <= args.max_price)
-            query = query.where(Product.id.in_(priced))
-        if args.in_stock_only:
-            query = _in_stock(query)
-        ordered = query.order_by((score * -1) if terms else Product.title, Product.id)
+        ordered = keyword_products(
+            search_terms(args.query),
+            category=args.category,
+            brand=args.brand,
+            min_price=args.min_price,
+            max_price=args.max_price,
+            in_stock_only=args.in_stock_only,
+        )
         products, total = _page(env, ordered, args.limit * 4 if args.options else args.limit, 0)
         if args.options:
             wanted = {k.lower(): v.lower() for k, v in args.options.items()}
@@ -265,10 +238,6 @@ class CatalogSearch(Tool[CatalogSearchArgs, CatalogSearchResult]):
 def _has_options(options: dict[str, Any] | None, wanted: dict[str, str]) -> bool:
     have = {str(k).lower(): str(v).lower() for k, v in (options or {}).items()}
     return all(have.get(k) == v for k, v in wanted.items())
-
-
-def _in_stock(query: Select[Any]) -> Select[Any]:
-    return query.where(Product.id.in_(select(Variant.product_id).where(Variant.stock > 0)))
 
 
 def _page(env: ToolEnv, query: Select[Any], limit: int, offset: int) -> tuple[list[Product], int]:

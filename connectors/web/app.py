@@ -42,7 +42,8 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
             settings, with_dialogue=True, with_voice=settings.speech.enabled
         )
         if owned and built.index is not None:
-            log.info("search index: %s", built.index.ensure_ready())
+            # A broken index is rebuilt in the background; searches answer from the store meanwhile.
+            log.info("search index: %s", built.index.ensure_ready(background=True))
         app.state.services = built
         app.state.metrics.watch_llm(built.llm_gate)
         app.state.assistant = built.assistant

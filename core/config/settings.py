@@ -207,6 +207,13 @@ class RetrievalSettings(_Section):
     live_updates: bool = Field(
         default=True, description="Update the index as the store changes (tools, admin calls)."
     )
+    corrupt_copies_kept: int = Field(
+        default=2,
+        ge=0,
+        le=20,
+        description="Broken indexes moved aside (data_dir/index.corrupt-<time>) to keep for a look; "
+        "older ones are deleted.",
+    )
 
 
 class ServerSettings(_Section):

@@ -9,7 +9,7 @@ import pytest
 import tantivy
 from sqlalchemy import update
 
-from retrieval import index as index_module
+from retrieval import query as query_module
 from retrieval.filters import SearchFilters
 from retrieval.index import SCHEMA_VERSION, SearchIndex
 from retrieval.lexical import LexicalIndex
@@ -246,7 +246,7 @@ def test_dense_candidates_under_filters_match_chromas_own_filtering(
     """Both ways of narrowing the nearest-neighbour search (over-fetch then filter, or search
     only the ids the filters let through) give what a Chroma ``where`` on the same metadata
     gives."""
-    monkeypatch.setattr(index_module, "MAX_OVERFETCH", overfetch)
+    monkeypatch.setattr(query_module, "MAX_OVERFETCH", overfetch)
     collection = index.vectors._collection(PRODUCTS)
     vector = index.embedder.embed_query(text="something warm to wear for running")
     cases = [

@@ -43,10 +43,13 @@ def readyz(services: ServicesDep, request: Request) -> JSONResponse:
     }
     ready = all(checks.values())
     components = {name: status.to_dict() for name, status in component_states(services, request).items()}
+    # The index's own state: "rebuilding" (or "failed") still serves, from the store's search.
+    index = services.index.state if services.index is not None else "absent"
     body: dict[str, Any] = {
         "status": "ready" if ready else "not ready",
         "checks": checks,
         "components": components,
+        "index_state": index,
     }
     return JSONResponse(body, status_code=200 if ready else 503)
 
