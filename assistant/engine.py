@@ -107,6 +107,9 @@ class Assistant:
             deadline_seconds=settings.llm.phrase_deadline_ms / 1000,
         )
         self._clock = clock or (lambda: datetime.now(UTC))
+        # Streamed turns that run at once (the others wait before starting): more threads than
+        # this only fight over the GIL and the cores, and every turn gets slower.
+        self._running = threading.BoundedSemaphore(settings.dialogue.concurrent_turns)
         self.shop_sign_in = ShopSignIn(settings, store, executor, self._clock)
 
     # Sessions ---------------------------------------------------------------------------------
@@ -230,15 +233,16 @@ class Assistant:
 
         def work() -> None:
             try:
-                for item in self.handle_stream(
-                    session_id,
-                    text,
-                    channel=channel,
-                    product_id=product_id,
-                    message_key=message_key,
-                    client=client,
-                ):
-                    put(item)
+                with self._running:
+                    for item in self.handle_stream(
+                        session_id,
+                        text,
+                        channel=channel,
+                        product_id=product_id,
+                        message_key=message_key,
+                        client=client,
+                    ):
+                        put(item)
             except BaseException as exc:
                 put(exc)
             finally:

@@ -14,12 +14,20 @@ never worth it.
 real backend; :class:`~services.Services` wraps the one shared model in it, so every caller
 (phrasing, command proposals, agent drafts) passes the same gate. It counts admitted and refused
 calls by kind (``chat``: command proposals; ``stream``: phrasing) for the metrics.
+
+A call that finds the model busy does not always wait out the budget: the gate keeps a running
+average of how long each kind of call holds the model, and when the calls holding it (and those
+already waiting) are expected to keep it past the budget, it refuses at once. Without that, a
+turn under load paid the whole budget twice (command proposal, then phrasing) before its
+fallback. With no history yet it waits, as the budget says.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Literal
@@ -31,6 +39,7 @@ from core.errors import InvalidArgumentsError
 log = logging.getLogger(__name__)
 
 CallKind = Literal["chat", "stream"]
+_SMOOTHING = 0.3  # weight of the newest hold time in the running average
 
 
 class LLMBusyError(LLMError):
@@ -78,7 +87,9 @@ class AdmittedLLM:
     """An :class:`LLM` that admits at most ``slots`` calls at once and refuses a call that would
     wait longer than ``budget_seconds`` for a slot (:class:`LLMBusyError`, at once)."""
 
-    def __init__(self, llm: LLM, *, budget_seconds: float, slots: int = 1) -> None:
+    def __init__(
+        self, llm: LLM, *, budget_seconds: float, slots: int = 1, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         if budget_seconds < 0 or slots < 1:
             raise InvalidArgumentsError(
                 "budget_seconds must be >= 0 and slots >= 1", budget_seconds=budget_seconds, slots=slots
@@ -86,10 +97,16 @@ class AdmittedLLM:
         self.inner = llm
         self.budget_seconds = budget_seconds
         self.slots = slots
+        self._clock = clock
         self._free = threading.BoundedSemaphore(slots)
         self._mutex = threading.Lock()
         self._admitted: Counter[str] = Counter()
         self._refused: Counter[str] = Counter()
+        self._refused_at_once = 0
+        self._hold_seconds: dict[str, float] = {}  # running average of how long a kind holds the model
+        self._holders: dict[int, tuple[CallKind, float]] = {}  # ticket -> (kind, start)
+        self._tickets = itertools.count()
+        self._waiting = 0
 
     @classmethod
     def from_settings(cls, llm: LLM, settings: LLMSettings) -> AdmittedLLM:
@@ -104,19 +121,77 @@ class AdmittedLLM:
         with self._mutex:
             return {"admitted": dict(self._admitted), "refused": dict(self._refused)}
 
-    def _admit(self, kind: CallKind) -> None:
-        if self._free.acquire(timeout=self.budget_seconds):
+    @property
+    def refused_at_once(self) -> int:
+        """Refusals decided without waiting (the expected wait was past the budget)."""
+        with self._mutex:
+            return self._refused_at_once
+
+    def expected_wait(self) -> float | None:
+        """Seconds until a slot is expected to be free for a new caller: the earliest expected end
+        of the calls holding the model, plus the callers already waiting; None while a holder's
+        kind has no history (then nobody can tell)."""
+        with self._mutex:
+            return self._expected_wait_locked(self._clock())
+
+    def _expected_wait_locked(self, now: float) -> float | None:
+        ends = []
+        for kind, start in self._holders.values():
+            typical = self._hold_seconds.get(kind)
+            if typical is None:
+                return None
+            ends.append(max(0.0, start + typical - now))
+        if len(ends) < self.slots:
+            return 0.0
+        queued = self._waiting * max(self._hold_seconds.values(), default=0.0) / self.slots
+        return min(ends) + queued
+
+    def _admit(self, kind: CallKind) -> Callable[[], None]:
+        """A slot for one call, and the function that gives it back (recording its hold time)."""
+        if not self._free.acquire(blocking=False):
             with self._mutex:
-                self._admitted[kind] += 1
-            return
+                expected = self._expected_wait_locked(self._clock())
+                at_once = expected is not None and expected > self.budget_seconds
+                if not at_once:
+                    self._waiting += 1
+            if at_once or not self._wait_for_slot():
+                self._refuse(kind, at_once=at_once)
+        with self._mutex:
+            self._admitted[kind] += 1
+            ticket = next(self._tickets)
+            self._holders[ticket] = (kind, self._clock())
+        return lambda: self._release(ticket)
+
+    def _wait_for_slot(self) -> bool:
+        try:
+            return self._free.acquire(timeout=self.budget_seconds)
+        finally:
+            with self._mutex:
+                self._waiting -= 1
+
+    def _refuse(self, kind: CallKind, *, at_once: bool) -> None:
         with self._mutex:
             self._refused[kind] += 1
+            self._refused_at_once += at_once
         budget_ms = round(self.budget_seconds * 1000)
         # Expected under load, and answered by the fallback: not an error.
-        log.info("llm busy, the turn takes its fallback", extra={"call": kind, "budget_ms": budget_ms})
-        raise LLMBusyError(
-            f"the model stayed busy past the queue budget ({budget_ms} ms)", backend=self.name, call=kind
+        log.info(
+            "llm busy, the turn takes its fallback",
+            extra={"call": kind, "budget_ms": budget_ms, "at_once": at_once},
         )
+        raise LLMBusyError(
+            f"the model stays busy past the queue budget ({budget_ms} ms)", backend=self.name, call=kind
+        )
+
+    def _release(self, ticket: int) -> None:
+        with self._mutex:
+            holder = self._holders.pop(ticket, None)
+            if holder is not None:
+                kind, start = holder
+                held = max(0.0, self._clock() - start)
+                before = self._hold_seconds.get(kind)
+                self._hold_seconds[kind] = held if before is None else before + _SMOOTHING * (held - before)
+        self._free.release()
 
     def chat(
         self,
@@ -128,7 +203,7 @@ class AdmittedLLM:
         stop: list[str] | None = None,
         top_logprobs: int = 0,
     ) -> Completion:
-        self._admit("chat")
+        release = self._admit("chat")
         try:
             return self.inner.chat(
                 messages=messages,
@@ -139,7 +214,7 @@ class AdmittedLLM:
                 top_logprobs=top_logprobs,
             )
         finally:
-            self._free.release()
+            release()
 
     def stream(
         self,
@@ -151,15 +226,15 @@ class AdmittedLLM:
     ) -> HeldStream:
         """The backend's stream, admitted now (:class:`LLMBusyError` here, not at the first
         piece); the slot is held until the stream is exhausted or closed."""
-        self._admit("stream")
+        release = self._admit("stream")
         try:
             pieces = self.inner.stream(
                 messages=messages, max_tokens=max_tokens, temperature=temperature, stop=stop
             )
         except BaseException:
-            self._free.release()
+            release()
             raise
-        return HeldStream(iter(pieces), self._free.release)
+        return HeldStream(iter(pieces), release)
 
     def close(self) -> None:
         close = getattr(self.inner, "close", None)

@@ -88,3 +88,38 @@ def test_settings_give_the_budget_and_the_slots(llm: LlamaCppLLM) -> None:
     assert LLMSettings().queue_budget_ms == 300 and LLMSettings().max_concurrent_calls == 1
     with pytest.raises(InvalidArgumentsError):
         AdmittedLLM(llm, budget_seconds=-1)
+
+
+class _Clock:
+    """The gate's clock, moved by hand: hold times and expected waits without sleeping."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_call_expected_to_wait_past_the_budget_is_refused_without_waiting(llm: LlamaCppLLM) -> None:
+    clock = _Clock()
+    # A budget long enough that a refusal after waiting it out would not be "at once" (and the
+    # test would hang for it): the refusal below must come from the expected wait.
+    gate = AdmittedLLM(llm, budget_seconds=600, clock=clock)
+    assert gate.expected_wait() == 0.0  # free
+    first = gate.stream(messages=HELLO, max_tokens=2)
+    assert gate.expected_wait() is None  # busy, and no history yet: nobody can tell
+    clock.now += 5.0
+    first.close()  # one stream held the model 5 s
+    held = gate.stream(messages=HELLO, max_tokens=2)
+    clock.now += 1.0
+    assert gate.expected_wait() == pytest.approx(4.0)
+    gate.budget_seconds = 3.0  # 4 s expected > 3 s budget: refused at once
+    with pytest.raises(LLMBusyError):
+        gate.chat(messages=HELLO, max_tokens=2)
+    assert gate.refused_at_once == 1 and gate.counts()["refused"] == {"chat": 1}
+    gate.budget_seconds = 600
+    clock.now += 3.5  # 0.5 s left of the typical hold: within the budget, the caller waits
+    assert gate.expected_wait() == pytest.approx(0.5)
+    threading.Timer(0.2, held.close).start()
+    gate.chat(messages=HELLO, max_tokens=2)
+    assert gate.refused_at_once == 1 and gate.counts()["admitted"] == {"stream": 2, "chat": 1}
