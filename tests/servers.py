@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 
@@ -54,3 +56,21 @@ def _wait(started: Callable[[], bool], thread: threading.Thread, name: str, seco
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError(f"the {name} did not start")
         time.sleep(0.02)
+
+
+def wait_served(url: str, proc: subprocess.Popen[Any], log: Path, *, seconds: float = 180) -> None:
+    """Wait until a server process (``shopassist serve``) answers ``/readyz`` with 200; fail with
+    the end of its log if it exits first or does not get ready in ``seconds``."""
+    import httpx
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"serve exited with {proc.returncode}:\n{log.read_text()[-4000:]}")
+        try:
+            if httpx.get(f"{url}/readyz", timeout=5).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"serve did not get ready:\n{log.read_text()[-4000:]}")

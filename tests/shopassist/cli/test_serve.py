@@ -22,7 +22,7 @@ from eval.dialogue.runner import ScenarioHarness
 from tests.conftest import REPO
 from tests.connectors.telegram.conftest import WEBHOOK_SECRET
 from tests.connectors.telegram.fake_bot_api import TOKEN, serve
-from tests.servers import free_port
+from tests.servers import free_port, wait_served
 
 pytestmark = pytest.mark.slow
 
@@ -69,7 +69,7 @@ def server(broken_config: Path, tmp_path: Path) -> Iterator[tuple[str, int, subp
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_ready(url, proc, tmp_path / "serve.log")
+        wait_served(url, proc, tmp_path / "serve.log")
         yield url, bot_api_port, proc
     finally:
         if proc.poll() is None:
@@ -80,20 +80,6 @@ def server(broken_config: Path, tmp_path: Path) -> Iterator[tuple[str, int, subp
                 proc.kill()
                 proc.wait()
         log.close()
-
-
-def _wait_ready(url: str, proc: subprocess.Popen[str], log: Path) -> None:
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"serve exited with {proc.returncode}:\n{log.read_text()[-4000:]}")
-        try:
-            if httpx.get(f"{url}/readyz", timeout=5).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"serve did not get ready:\n{log.read_text()[-4000:]}")
 
 
 def _components(url: str) -> dict[str, Any]:
