@@ -34,6 +34,7 @@ from assistant.decide.picks import offered
 from assistant.decide.router import build_router
 from assistant.decide.turn import Turn
 from assistant.decide.verification import IdentityChecks, identity_checks
+from assistant.llm.admission import turn_waited
 from assistant.llm.protocol import LLM
 from assistant.reply.draft import Draft
 from assistant.reply.message import Reply, StreamText, TurnStep, recorded_reply
@@ -111,6 +112,11 @@ class Assistant:
         # this only fight over the GIL and the cores, and every turn gets slower.
         self._running = threading.BoundedSemaphore(settings.dialogue.concurrent_turns)
         self.shop_sign_in = ShopSignIn(settings, store, executor, self._clock)
+
+    def warm_up(self) -> None:
+        """Have the model evaluate its long fixed prompts now, before the first customer needs
+        them (a served process calls it in the background at start; without a model, nothing)."""
+        self.router.warm_up()
 
     # Sessions ---------------------------------------------------------------------------------
     def start_session(self, *, channel: str, session_id: str | None = None) -> str:
@@ -233,7 +239,10 @@ class Assistant:
 
         def work() -> None:
             try:
-                with self._running:
+                queued = time.monotonic()
+                # A turn that queued past the model's budget for its slot finds the process
+                # saturated: it runs without the model (assistant.llm.admission).
+                with self._running, turn_waited(time.monotonic() - queued):
                     for item in self.handle_stream(
                         session_id,
                         text,

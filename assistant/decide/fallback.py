@@ -23,6 +23,7 @@ from assistant.llm.commands import (
     SetSlot,
     StartFlow,
     propose_command,
+    warm_up,
 )
 from assistant.llm.protocol import LLM
 from assistant.reply.draft import Draft
@@ -66,15 +67,21 @@ class Fallback:
             return unsure_search(catalog.search(turn, self.ctx))
         return talk.clarify(turn, self.ctx)
 
+    def warm_up(self) -> None:
+        """Have the model evaluate the command prompt's fixed part now (:func:`warm_up`)."""
+        if self.llm is not None:
+            warm_up(self.llm, context=self._context(()))
+
+    def _context(self, last_products: tuple[str, ...]) -> CommandContext:
+        return CommandContext(
+            flow_names=tuple(self.runner.flows.names()), slot_names=SLOT_NAMES, last_products=last_products
+        )
+
     def _command(self, turn: Turn, llm: LLM) -> Draft | None:
         """The model's command carried out; None when the model failed (server down, decode
         error) or was busy, so the rules answer as they do without a model."""
         ctx = self.ctx
-        context = CommandContext(
-            flow_names=tuple(self.runner.flows.names()),
-            slot_names=SLOT_NAMES,
-            last_products=tuple(p.title for p in turn.state.last_products),
-        )
+        context = self._context(tuple(p.title for p in turn.state.last_products))
         proposal = propose_command(llm, user_text=turn.text, context=context)
         command = proposal.command
         turn.step(

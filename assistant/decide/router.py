@@ -96,6 +96,10 @@ class Router:
         self.intents = intents
         self.max_failed_turns = max_failed_turns
 
+    def warm_up(self) -> None:
+        """Prepare the model for the first turn that needs it (see :meth:`Fallback.warm_up`)."""
+        self.env.fallback.warm_up()
+
     def route(self, turn: Turn) -> Draft:
         self.runner.verifier.lapse(turn)
         before = turn.state.active_form

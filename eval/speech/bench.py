@@ -24,7 +24,7 @@ from typing import Any
 from core.config import SpeechSettings
 from eval.dialogue.runner import ScenarioHarness
 from eval.speech.voices import say
-from eval.web.bench import bench_server
+from eval.web.servers import bench_server
 from speech.audio import decode
 
 UTTERANCES = (

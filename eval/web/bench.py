@@ -1,35 +1,38 @@
 """`shopassist bench web`: many concurrent WebSocket conversations against a real server.
 
-The app is served by uvicorn on 127.0.0.1 over a fresh copy of the fixture shop (real index,
-conversation store and engine; rules only unless an LLM is given). Each simulated customer
-opens its own WebSocket and sends its turns one after another, waiting for each reply (and
-``think_ms`` more, a customer reading and typing; 0 by default: the hardest case). The report
-counts turns per second, reply latency percentiles, error events, and lost messages: replies
-that never arrived, and turns missing from the conversation log afterwards. With an LLM it also
-says how the replies were made: phrased by the model, or the template because the model's
-phrasing failed the check or the model was busy past ``llm.queue_budget_ms`` (the admission
-gate's refused calls, :mod:`assistant.llm.admission`).
+A fresh copy of the fixture shop (store and built index) is served by a real ``shopassist
+serve`` process (``--workers N`` of them behind one port), started the way a shop starts it:
+the configuration the command was given, with the data directory, the benchmark's relaxed
+limits (one client address sends every message) and the LLM switch set through the
+environment. The customers run in this process, so the server's CPU time is its own and not
+shared with the clients' event loop (both still share the machine's cores; the report says how
+many). Each simulated customer opens its own WebSocket and sends its turns one after another,
+waiting for each reply (and ``think_ms`` more, a customer reading and typing; 0 by default: the
+hardest case). The report counts turns per second, reply latency percentiles, error events, and
+lost messages: replies that never arrived, and turns missing from the conversation log
+afterwards. With an LLM it also says how the replies were made: phrased by the model, or the
+template because the model's phrasing failed the check or the model was busy past
+``llm.queue_budget_ms`` (the admission gate's refused calls, read from ``/metrics``; with several
+workers, from whichever worker answered).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import socket
-import threading
+import os
+import shutil
+import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-import uvicorn
-from fastapi import FastAPI
-
 from assistant.sessions.events import BotReply, UserMessage
-from connectors.web.app import create_app, uvicorn_options
+from assistant.sessions.sql_store import SqlSessionStore
+from core.config import Settings
 from eval.dialogue.runner import ScenarioHarness
-from services import Services
+from eval.web.servers import served_shop
 
 TURNS = (
     "running shoes",
@@ -55,7 +58,8 @@ class WebBench:
     lost_replies: int = 0
     missing_in_log: int = 0
     think_ms: int = 0
-    llm: str | None = None
+    workers: int = 1
+    llm: bool = False
     replies_by_source: dict[str, int] = field(default_factory=dict)
     llm_calls: dict[str, dict[str, int]] = field(default_factory=dict)
 
@@ -69,6 +73,8 @@ class WebBench:
             "sessions": self.sessions,
             "turns_per_session": self.turns_per_session,
             "turns": sent,
+            "workers": self.workers,
+            "cpus": os.cpu_count(),
             "seconds": round(self.seconds, 2),
             "turns_per_second": round(len(self.latencies_ms) / self.seconds, 1) if self.seconds else 0.0,
             "p50_ms": round(self.percentile(0.5), 1),
@@ -112,66 +118,73 @@ async def _customer(url: str, turns: int, bench: WebBench, sessions: list[str]) 
                     break
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def _llm_calls(url: str) -> dict[str, dict[str, int]]:
+    """The admission gate's counts from ``/metrics`` (one worker's)."""
+    import httpx
+    from prometheus_client.parser import text_string_to_metric_families
+
+    calls: dict[str, dict[str, int]] = {}
+    text = httpx.get(f"{url}/metrics", timeout=10).text
+    for family in text_string_to_metric_families(text):
+        for outcome in ("admitted", "refused"):
+            if family.name == f"shopassist_llm_{outcome}":
+                for sample in family.samples:
+                    if sample.name.endswith("_total"):
+                        kinds = calls.setdefault(outcome, {})
+                        kinds[sample.labels["call"]] = int(sample.value)
+    return calls
 
 
-@contextmanager
-def bench_server(services: Services) -> Iterator[tuple[FastAPI, int]]:
-    """The app over ``services`` on uvicorn at 127.0.0.1, and its port. A benchmark is one
-    client address, so the per-address and per-session limits and the socket cap are lifted."""
-    web = services.settings.web.model_copy(
-        update={
-            "rate_limit_per_ip": "1000000/minute",
-            "rate_limit_per_session": "1000/minute",
-            "ws_max_per_client": 0,
-        }
-    )
-    app = create_app(services.settings.model_copy(update={"web": web}), services=services)
-    port = _free_port()
-    options = uvicorn_options(services.settings.server)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, **options))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
+def _check_log(bench: WebBench, sessions_url: str, seen: list[str]) -> None:
+    store = SqlSessionStore(sessions_url)
     try:
-        yield app, port
+        for sid in seen:
+            events = [e.event for e in store.events(session_id=sid)]
+            asked = sum(isinstance(e, UserMessage) for e in events)
+            replies = [e for e in events if isinstance(e, BotReply)]
+            bench.missing_in_log += max(0, bench.turns_per_session - asked) + max(0, asked - len(replies))
+            for reply in replies:
+                source = reply.source.value
+                bench.replies_by_source[source] = bench.replies_by_source.get(source, 0) + 1
     finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+        store.close()
+    bench.missing_in_log += max(0, bench.sessions - len(seen)) * bench.turns_per_session
 
 
 def run_web_bench(
-    harness: ScenarioHarness, *, sessions: int = 50, turns: int = 10, think_ms: int = 0
+    harness: ScenarioHarness,
+    *,
+    sessions: int = 50,
+    turns: int = 10,
+    think_ms: int = 0,
+    workers: int = 1,
+    llm: bool = False,
+    settings: Settings | None = None,
+    config: Path | None = None,
 ) -> WebBench:
-    bench = WebBench(sessions, turns, think_ms=think_ms)
-    with harness.assistant() as (_assistant, services), bench_server(services) as (_app, port):
-        bench.llm = services.llm.name if services.llm is not None else None
-        seen: list[str] = []
-        url = f"ws://127.0.0.1:{port}/ws/chat"
+    """Serve a copy of ``harness``'s fixture shop with ``shopassist serve`` and run the customers
+    against it. ``settings``/``config``: the command's settings and the file they came from (the
+    server loads the same file; the conversation log is checked where those settings keep it)."""
+    bench = WebBench(sessions, turns, think_ms=think_ms, workers=workers, llm=llm)
+    data_dir = Path(tempfile.mkdtemp(prefix="shopassist-bench-web-"))
+    try:
+        shutil.copytree(harness.template, data_dir, dirs_exist_ok=True)
+        with served_shop(data_dir, config=config, workers=workers, llm=llm) as url:
+            seen: list[str] = []
+            socket_url = url.replace("http://", "ws://") + "/ws/chat"
 
-        async def crowd() -> None:
-            await asyncio.gather(*(_customer(url, turns, bench, seen) for _ in range(sessions)))
+            async def crowd() -> None:
+                await asyncio.gather(*(_customer(socket_url, turns, bench, seen) for _ in range(sessions)))
 
-        started = time.perf_counter()
-        try:
-            asyncio.run(crowd())
-        finally:
-            bench.seconds = time.perf_counter() - started
-        store = services.sessions
-        if store is not None:
-            for sid in seen:
-                events = [e.event for e in store.events(session_id=sid)]
-                asked = sum(isinstance(e, UserMessage) for e in events)
-                replies = [e for e in events if isinstance(e, BotReply)]
-                bench.missing_in_log += max(0, turns - asked) + max(0, asked - len(replies))
-                for reply in replies:
-                    source = reply.source.value
-                    bench.replies_by_source[source] = bench.replies_by_source.get(source, 0) + 1
-        bench.missing_in_log += max(0, sessions - len(seen)) * turns
-        if services.llm_gate is not None:
-            bench.llm_calls = services.llm_gate.counts()
+            started = time.perf_counter()
+            try:
+                asyncio.run(crowd())
+            finally:
+                bench.seconds = time.perf_counter() - started
+            if llm:
+                bench.llm_calls = _llm_calls(url)
+        served = (settings or Settings()).model_copy(update={"data_dir": data_dir})
+        _check_log(bench, served.sessions_url, seen)
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
     return bench

@@ -192,14 +192,27 @@ def bench_web(
         int,
         typer.Option("--think-ms", min=0, max=600_000, help="Pause between a reply and the next message."),
     ] = 0,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, max=64, help="Server processes (shopassist serve --workers).")
+    ] = 1,
     json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
-    """Concurrent WebSocket conversations over loopback: turns/s, latency, errors, lost messages,
-    and with --llm how replies were made (model-phrased, template, model busy)."""
+    """Concurrent WebSocket conversations against a real `shopassist serve` process over
+    loopback: turns/s, latency, errors, lost messages, and with --llm how replies were made
+    (model-phrased, template, model busy)."""
     from eval.web.bench import run_web_bench
 
-    with dialogue_harness(not llm) as harness:
-        report = run_web_bench(harness, sessions=sessions, turns=turns, think_ms=think_ms).to_dict()
+    with dialogue_harness(True) as harness:
+        report = run_web_bench(
+            harness,
+            sessions=sessions,
+            turns=turns,
+            think_ms=think_ms,
+            workers=workers,
+            llm=llm,
+            settings=state.settings(),
+            config=state.config,
+        ).to_dict()
     if json_out:
         write_json(report)
         return
@@ -207,7 +220,7 @@ def bench_web(
         "measure",
         "value",
         title=f"Web channel load ({sessions} WebSocket sessions x {turns} turns, "
-        f"{os.cpu_count()} CPUs, LLM: {report['llm'] or 'off'})",
+        f"{workers} server process(es), {os.cpu_count()} CPUs, LLM: {'on' if llm else 'off'})",
     )
     for key in (
         "turns",

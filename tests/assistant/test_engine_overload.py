@@ -10,11 +10,13 @@ would leave "the model's phrasing is used" to chance); the gate in front of it i
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import signal
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,7 @@ import pytest
 
 from assistant.engine import Assistant
 from assistant.llm.protocol import ChatMessage, Completion
+from assistant.reply.message import Reply
 from assistant.sessions.events import BotReply
 from assistant.sessions.shown import ReplySource
 from eval.dialogue.runner import ScenarioHarness
@@ -43,16 +46,29 @@ class EchoLLM:
         yield from ("Sure! ", draft)
 
 
-@pytest.fixture
-def echo(harness: ScenarioHarness, tmp_path: Path) -> Iterator[tuple[Assistant, Services]]:
-    """The fixture shop's assistant with EchoLLM behind the admission gate (100 ms budget)."""
-    data_dir = tmp_path / "shop"
+class SlowEchoLLM(EchoLLM):
+    """EchoLLM that takes 0.4 s over each rewrite, as a real model takes its time."""
+
+    def stream(self, *, messages: list[ChatMessage], max_tokens: int, **_: object) -> Iterator[str]:
+        time.sleep(0.4)
+        yield from super().stream(messages=messages, max_tokens=max_tokens)
+
+
+@contextmanager
+def _shop(
+    harness: ScenarioHarness, data_dir: Path, llm: EchoLLM, **dialogue: Any
+) -> Iterator[tuple[Assistant, Services]]:
+    """The fixture shop's assistant with ``llm`` behind the admission gate (100 ms budget)."""
     shutil.copytree(harness.workdir / "template", data_dir)
     base = harness.settings_for(data_dir)
-    llm = base.llm.model_copy(update={"enabled": True, "queue_budget_ms": 100})
-    settings = base.model_copy(update={"llm": llm})
+    settings = base.model_copy(
+        update={
+            "llm": base.llm.model_copy(update={"enabled": True, "queue_budget_ms": 100}),
+            "dialogue": base.dialogue.model_copy(update=dialogue),
+        }
+    )
     services = Services.from_settings(
-        settings, with_dialogue=True, embedder=harness.embedder, llm=EchoLLM(), matcher=harness.matcher
+        settings, with_dialogue=True, embedder=harness.embedder, llm=llm, matcher=harness.matcher
     )
     try:
         assert services.index is not None
@@ -60,6 +76,41 @@ def echo(harness: ScenarioHarness, tmp_path: Path) -> Iterator[tuple[Assistant, 
         yield services.require_assistant(), services
     finally:
         services.close()
+
+
+@pytest.fixture
+def echo(harness: ScenarioHarness, tmp_path: Path) -> Iterator[tuple[Assistant, Services]]:
+    with _shop(harness, tmp_path / "shop", EchoLLM()) as shop:
+        yield shop
+
+
+def test_turns_that_queued_past_the_budget_for_a_slot_run_without_the_model(
+    harness: ScenarioHarness, tmp_path: Path
+) -> None:
+    """One running turn at a time, a model that takes 0.4 s: of three turns sent at once, the
+    first is phrased; the others waited longer than the budget for their slot and send the
+    template without asking the model."""
+    with _shop(harness, tmp_path / "shop", SlowEchoLLM(), concurrent_turns=1) as (assistant, services):
+        sessions = [assistant.start_session(channel="web") for _ in range(3)]
+
+        async def turn(sid: str) -> Reply:
+            replies = [
+                i
+                async for i in assistant.stream(sid, "how much is the arc desk lamp?")
+                if isinstance(i, Reply)
+            ]
+            return replies[-1]
+
+        async def crowd() -> list[Reply]:
+            return list(await asyncio.gather(*(turn(sid) for sid in sessions)))
+
+        replies = asyncio.run(crowd())
+        gate = services.llm_gate
+        assert gate is not None
+    sources = sorted(r.source.value for r in replies)
+    assert sources == ["llm", "template", "template"]
+    assert all("$45.00" in r.text for r in replies)
+    assert gate.counts() == {"admitted": {"stream": 1}, "refused": {"stream": 2}}
 
 
 def test_a_busy_model_sends_the_template_and_a_free_one_phrases(echo: tuple[Assistant, Services]) -> None:

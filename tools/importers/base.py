@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from core.errors import ImportFailedError, InvalidArgumentsError
-from core.money import to_money
+from core.money import MAX_AMOUNT, to_money
 from store.db import Database
 
 Progress = Callable[[int, int], None]
@@ -246,6 +246,8 @@ def _checked(amount: Decimal, what: str) -> Decimal:
         raise RowRejected(f"{what} {amount} is not an amount")
     if amount < 0:
         raise RowRejected(f"{what} {amount} is negative")
+    if amount > MAX_AMOUNT:
+        raise RowRejected(f"{what} {_shorten(str(amount))} is past {MAX_AMOUNT}")
     return to_money(amount)
 
 

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query
 
 from connectors.web.deps import SearchIndexDep
 from connectors.web.schemas import error_responses
+from core.money import MAX_AMOUNT
 from retrieval.filters import SearchFilters
 from retrieval.hits import SearchResponse
 
@@ -18,8 +19,12 @@ def search(
     index: SearchIndexDep,
     q: Annotated[str, Query(min_length=1, max_length=300, description="What the customer is looking for.")],
     k: Annotated[int, Query(ge=1, le=50, description="Most results.")] = 10,
-    max_price: Annotated[Decimal | None, Query(ge=0, description="Highest variant price.")] = None,
-    min_price: Annotated[Decimal | None, Query(ge=0, description="Lowest variant price.")] = None,
+    max_price: Annotated[
+        Decimal | None, Query(ge=0, le=MAX_AMOUNT, allow_inf_nan=False, description="Highest variant price.")
+    ] = None,
+    min_price: Annotated[
+        Decimal | None, Query(ge=0, le=MAX_AMOUNT, allow_inf_nan=False, description="Lowest variant price.")
+    ] = None,
     in_stock: Annotated[bool, Query(description="Only products in stock.")] = False,
     category: Annotated[str | None, Query(max_length=120, description="Only this category.")] = None,
     brand: Annotated[str | None, Query(max_length=120, description="Only this brand.")] = None,

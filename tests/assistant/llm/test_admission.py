@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from assistant.llm.admission import AdmittedLLM, LLMBusyError
+from assistant.llm.admission import AdmittedLLM, LLMBusyError, turn_waited
 from assistant.llm.commands import AskClarification, CommandContext, propose_command
 from assistant.llm.llama_cpp import LlamaCppLLM
 from assistant.llm.protocol import ChatMessage, LLMError
@@ -35,6 +35,18 @@ def test_a_call_past_the_budget_is_refused_and_counted(llm: LlamaCppLLM) -> None
     assert gate.counts() == {"admitted": {"stream": 1}, "refused": {"chat": 1, "stream": 1}}
     assert gate.chat(messages=HELLO, max_tokens=2).completion_tokens > 0  # free again
     assert gate.counts()["admitted"] == {"stream": 1, "chat": 1}
+
+
+def test_a_turn_that_queued_past_the_budget_is_refused_the_idle_model(llm: LlamaCppLLM) -> None:
+    gate = AdmittedLLM(llm, budget_seconds=0.3)
+    with turn_waited(0.31), pytest.raises(LLMBusyError) as refused:
+        gate.chat(messages=HELLO, max_tokens=2)
+    assert "turns queued" in refused.value.message
+    assert gate.counts() == {"admitted": {}, "refused": {"chat": 1}}
+    with turn_waited(0.29):  # within the budget: the idle model answers
+        assert gate.chat(messages=HELLO, max_tokens=2).completion_tokens > 0
+    assert gate.chat(messages=HELLO, max_tokens=2).completion_tokens > 0  # outside any turn
+    assert gate.counts() == {"admitted": {"chat": 2}, "refused": {"chat": 1}}
 
 
 def test_a_stream_read_to_its_end_or_closed_unread_frees_the_model(llm: LlamaCppLLM) -> None:

@@ -24,11 +24,13 @@ from assistant.llm.commands import (
     grounding,
     parse_command,
     propose_command,
+    warm_up,
 )
 from assistant.llm.llama_cpp import LlamaCppLLM
 from assistant.llm.openai_compatible import OpenAICompatibleLLM
 from assistant.llm.prompts import prompts
 from assistant.llm.protocol import ChatMessage, Completion, TokenLogprob
+from core.bundled_models import bundled_llm_path
 from core.errors import InvalidArgumentsError
 
 if TYPE_CHECKING:
@@ -272,3 +274,32 @@ def test_proposals_over_http_match_in_process(
     assert remote.raw == local.raw
     assert remote.details["decision"] == pytest.approx(local.details["decision"], abs=1e-4)
     assert stub_server.state.requests[-1]["grammar"].startswith("root ::=")
+
+
+@pytest.mark.llm
+def test_warm_up_puts_the_command_prompt_in_the_prompt_cache(command_context: CommandContext) -> None:
+    fresh = LlamaCppLLM(model_path=bundled_llm_path(), n_ctx=1024, n_threads=1, seed=0)
+    try:
+        from llama_cpp import LlamaRAMCache
+
+        cache = fresh._llama.cache
+        assert isinstance(cache, LlamaRAMCache) and len(cache.cache_state) == 0
+        assert warm_up(fresh, context=command_context) is True
+        (saved,) = cache.cache_state.keys()
+        system_and_examples = sum(
+            len(m["content"]) for m in build_messages(user_text="", context=command_context)
+        )
+        # The whole fixed prefix was evaluated (at least a token per 8 characters of it), and a
+        # proposal afterwards still works from the cached state.
+        assert len(saved) > system_and_examples / 8
+        proposal = propose_command(fresh, user_text="red running shoes", context=command_context)
+        assert proposal.reason is None or proposal.reason == "low_confidence"
+    finally:
+        fresh.close()
+
+
+def test_warm_up_of_an_unreachable_model_reports_it(
+    unused_port: int, command_context: CommandContext
+) -> None:
+    client = OpenAICompatibleLLM(base_url=f"http://127.0.0.1:{unused_port}/v1", timeout_seconds=5)
+    assert warm_up(client, context=command_context) is False

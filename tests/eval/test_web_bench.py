@@ -1,0 +1,27 @@
+"""`shopassist bench web` end to end at a small size: a real `shopassist serve` process over a copy
+of the fixture shop, real WebSocket customers, and the conversation log checked afterwards."""
+
+from __future__ import annotations
+
+import pytest
+
+from eval.dialogue.runner import ScenarioHarness
+from eval.web.bench import TURNS, run_web_bench
+
+
+@pytest.mark.slow
+def test_every_turn_is_answered_and_logged(harness: ScenarioHarness) -> None:
+    bench = run_web_bench(harness, sessions=3, turns=4, workers=1)
+    report = bench.to_dict()
+    assert len(bench.latencies_ms) == 12 and all(ms > 0 for ms in bench.latencies_ms)
+    assert report["error_count"] == 0 and report["lost_replies"] == 0 and report["missing_in_log"] == 0
+    assert report["replies_by_source"] == {"template": 12}  # rules only: no model
+    assert report["p50_ms"] <= report["p95_ms"] <= report["max_ms"]
+    assert report["workers"] == 1 and len(TURNS) >= 4
+
+
+@pytest.mark.slow
+def test_two_worker_processes_serve_one_shop(harness: ScenarioHarness) -> None:
+    report = run_web_bench(harness, sessions=4, turns=2, workers=2).to_dict()
+    assert report["turns"] == 8 and report["error_count"] == 0
+    assert report["lost_replies"] == 0 and report["missing_in_log"] == 0
