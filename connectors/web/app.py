@@ -44,6 +44,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
         if owned and built.index is not None:
             # A broken index is rebuilt in the background; searches answer from the store meanwhile.
             log.info("search index: %s", built.index.ensure_ready(background=True))
+            built.follow_catalog()  # other processes' catalog changes (retrieval.feed_interval_seconds)
         app.state.services = built
         app.state.metrics.watch_llm(built.llm_gate)
         app.state.assistant = built.assistant
