@@ -19,7 +19,7 @@ import logging
 import threading
 import time
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from store.changes import ChangeFeed
 
@@ -50,6 +50,7 @@ class CatalogFollower:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._pruned_at = 0.0
+        self._polled_at: float | None = None  # monotonic time of the last poll that read the feed
 
     def start(self) -> None:
         if self._thread is not None:
@@ -75,8 +76,22 @@ class CatalogFollower:
         if batch.product_ids:
             self.index.on_catalog_change(set(batch.product_ids), bulk=False)
         self.feed.advance(batch)
+        self._polled_at = time.monotonic()
         self.refreshed += len(batch.product_ids)
         return len(batch.product_ids)
+
+    def status(self) -> dict[str, Any]:
+        """For ``/readyz``: how far the feed is read, and how it went."""
+        polled = self._polled_at
+        return {
+            "last_seq": self.feed.last,
+            "pending_gaps": len(self.feed.gaps),
+            "seconds_since_poll": None if polled is None else round(time.monotonic() - polled, 3),
+            "polls": self.polls,
+            "failures": self.failures,
+            "refreshed": self.refreshed,
+            "indexed_products": self.index.lexical.count(),
+        }
 
     def _loop(self) -> None:
         while not self._stop.is_set():
