@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -22,7 +21,7 @@ import pytest
 
 from eval.dialogue.runner import ScenarioHarness
 from tests.conftest import REPO
-from tests.servers import free_port, wait_served
+from tests.servers import free_port, stop_served, wait_served
 
 pytestmark = pytest.mark.slow
 
@@ -79,17 +78,7 @@ def _serve(stack: ExitStack, config: Path, log_path: Path) -> str:
         stderr=subprocess.STDOUT,
         text=True,
     )
-
-    def _stop() -> None:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-    stack.callback(_stop)
+    stack.callback(stop_served, proc)
     url = f"http://127.0.0.1:{port}"
     wait_served(url, proc, log_path)
     return url
