@@ -51,6 +51,7 @@ class CatalogFollower:
         self._thread: threading.Thread | None = None
         self._pruned_at = 0.0
         self._polled_at: float | None = None  # monotonic time of the last poll that read the feed
+        self._more = False  # the last poll left rows for the next (a bulk write): no wait before it
 
     def start(self) -> None:
         if self._thread is not None:
@@ -70,12 +71,14 @@ class CatalogFollower:
         meanwhile, and the feed is read on from where it was after. Raises what the store or the
         index raised; nothing is marked read then, so the next poll tries the same rows again."""
         self.polls += 1
+        self._more = False
         if self.index.state != "ok":
             return 0
         batch = self.feed.read()
         if batch.product_ids:
             self.index.on_catalog_change(set(batch.product_ids), bulk=False)
         self.feed.advance(batch)
+        self._more = batch.more
         self._polled_at = time.monotonic()
         self.refreshed += len(batch.product_ids)
         return len(batch.product_ids)
@@ -95,7 +98,8 @@ class CatalogFollower:
 
     def _loop(self) -> None:
         while not self._stop.is_set():
-            self._wake.wait(self.interval)
+            if not self._more:
+                self._wake.wait(self.interval)
             self._wake.clear()
             if self._stop.is_set():
                 return

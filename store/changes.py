@@ -56,6 +56,7 @@ class ChangeBatch:
     xmin: float  # oldest transaction still running when the read began (PostgreSQL)
     horizon: float  # every transaction running during the read has a smaller id
     last: int  # highest seq read (``ChangeFeed.last`` when there was nothing new)
+    more: bool = False  # the read stopped at ``batch_size``: more rows are waiting
 
 
 @dataclass
@@ -98,6 +99,7 @@ class ChangeFeed:
                     .limit(self.batch_size)
                 )
             )
+            more = len(rows) >= self.batch_size
             for start in range(0, len(pending), 1000):
                 rows += conn.execute(columns.where(CatalogChange.seq.in_(pending[start : start + 1000])))
             horizon = self._snapshot(conn, "pg_snapshot_xmax") if self._postgres else 0.0
@@ -111,6 +113,7 @@ class ChangeFeed:
             xmin=xmin,
             horizon=horizon,
             last=max(last, self.last),
+            more=more,
         )
 
     def advance(self, batch: ChangeBatch) -> None:
