@@ -138,10 +138,10 @@ class SearchIndex(HybridQueries):
         reason = self.mismatch()
         if reason is not None:
             log.warning("search index is stale (%s); rebuilding it from the store", reason)
-            self.rebuild(progress)
+            self.rebuild(progress, reuse_shared_vectors=True)
             return f"rebuilt: {reason}"
         if self.lexical.get_meta("built_at") is None:
-            self.rebuild(progress)
+            self.rebuild(progress, reuse_shared_vectors=True)
             return "built"
         report = self.sync(progress)
         pages = (
@@ -149,19 +149,27 @@ class SearchIndex(HybridQueries):
         )
         return f"up to date ({report.updated} updated, {report.deleted} removed{pages})"
 
-    def rebuild(self, progress: Progress | None = None) -> BuildReport:
+    def rebuild(self, progress: Progress | None = None, *, reuse_shared_vectors: bool = False) -> BuildReport:
+        """Build the index from the store. ``reuse_shared_vectors``: a shared Chroma server built
+        for this model keeps its vectors (another process built it), only missing or changed
+        products are embedded, and this process builds its own keyword part."""
         started = time.perf_counter()
         began = datetime.now(UTC)
         with self._write_lock:
+            shared = self.vectors.shared
+            reuse = reuse_shared_vectors and shared and self.vectors.stored_manifest() == self.manifest
             try:
-                self.vectors.reset()
+                if not reuse:
+                    self.vectors.reset()
                 self.lexical.reset()
             except broken_file_errors() as exc:  # too broken to empty: move it aside (`index --rebuild`)
                 self.replace_broken(describe(exc))
             self.repair.pending = None
             with self.database.session() as session:
                 ids = list(session.scalars(select(Product.id).order_by(Product.id)))
-            self._index_products(ids, progress, force_embed=True)
+            self._index_products(ids, progress, force_embed=not reuse)
+            if reuse:
+                self.vectors.delete_products(sorted(self.vectors.product_ids() - set(ids)))
             passages = self._index_policies(progress)
             self.lexical.set_meta(
                 {**self.manifest, "built_at": began.isoformat(), "synced_at": began.isoformat()}
@@ -279,6 +287,8 @@ class SearchIndex(HybridQueries):
             return
         embed = [d for d in changed if known.get(d.product_id, ("", ""))[0] != d.text_hash]
         same_text = [d for d in changed if d.product_id in known and known[d.product_id][0] == d.text_hash]
+        if self.vectors.shared and not force_embed:
+            embed, same_text = self.vectors.not_stored_yet(embed, same_text)
         keywords = self._keyword_writer.submit(self.lexical.keywords.upsert, changed)
         try:
             if embed:

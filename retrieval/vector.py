@@ -15,6 +15,8 @@ from urllib.parse import urlparse
 
 import numpy as np
 
+from retrieval.documents import ProductDocument
+
 log = logging.getLogger(__name__)
 
 PRODUCTS = "shopassist-products"
@@ -60,9 +62,11 @@ def _forget_system(identifier: str) -> None:
 
 
 class VectorStore:
-    def __init__(self, client: Any, *, manifest: dict[str, str]) -> None:
+    def __init__(self, client: Any, *, manifest: dict[str, str], shared: bool = False) -> None:
+        """``shared``: a Chroma server other processes write too (their changes may be there already)."""
         self.client = client
         self.manifest = manifest
+        self.shared = shared
         self._collections: dict[str, Any] = {}
 
     def _collection(self, name: str) -> Any:
@@ -118,6 +122,36 @@ class VectorStore:
             self._collection(PRODUCTS).upsert(
                 ids=list(ids), embeddings=embeddings, documents=list(documents), metadatas=list(metadatas)
             )
+
+    def product_ids(self) -> set[str]:
+        return set(self._collection(PRODUCTS).get(include=[])["ids"])
+
+    def stored_products(self, ids: Sequence[str]) -> dict[str, tuple[str, dict[str, Any]]]:
+        """The text and metadata stored for these products (those present)."""
+        if not ids:
+            return {}
+        found = self._collection(PRODUCTS).get(ids=list(ids), include=["documents", "metadatas"])
+        return {
+            pid: (text or "", dict(meta or {}))
+            for pid, text, meta in zip(found["ids"], found["documents"], found["metadatas"], strict=True)
+        }
+
+    def not_stored_yet(
+        self, embed: Sequence[ProductDocument], same_text: Sequence[ProductDocument]
+    ) -> tuple[list[ProductDocument], list[ProductDocument]]:
+        """For a shared server, which may hold these products as they are already (the process
+        that changed them wrote them; this one learns of the change from the store's feed): of
+        the documents to embed and those to update the metadata of, what the server lacks."""
+        stored = self.stored_products([d.product_id for d in (*embed, *same_text)])
+        to_embed = [d for d in (*embed, *same_text) if d.product_id not in stored]
+        to_embed += [d for d in embed if d.product_id in stored and stored[d.product_id][0] != d.text]
+        embedded = {d.product_id for d in to_embed}
+        to_update = [
+            d
+            for d in (*embed, *same_text)
+            if d.product_id not in embedded and stored[d.product_id][1] != d.metadata()
+        ]
+        return to_embed, to_update
 
     def update_metadata(self, ids: Sequence[str], metadatas: Sequence[dict]) -> None:
         if ids:

@@ -5,7 +5,8 @@ and take what they need from it; nothing else builds a model, an index or a stor
 keeps one in a module global. What it builds, by layer:
 
 - the shop's store (migrated) and its tools behind the policy layer (``ToolExecutor``);
-- with ``with_index``: the search index, kept current by the store's change events;
+- with ``with_index``: the search index, kept current by the store's change events, and its
+  follower of the store's change feed (other processes' writes; started by :meth:`follow_catalog`);
 - with ``with_dialogue``: the conversation store, the intent matcher, the LLM (behind its
   admission gate, :class:`~assistant.llm.admission.AdmittedLLM`), the
   :class:`~assistant.engine.Assistant`, the support desk and the agent accounts;
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from core.config import Settings
@@ -41,6 +43,7 @@ if TYPE_CHECKING:
     from assistant.sessions.sql_store import SqlSessionStore
     from dialogue_rules.intents import IntentMatcher
     from retrieval.embeddings import Embedder
+    from retrieval.follower import CatalogFollower
     from retrieval.index import SearchIndex
     from speech.recognizer import SpeechRecognizer
     from speech.turns import VoiceAssistant
@@ -60,6 +63,7 @@ class Services:
     executor: ToolExecutor
     agent_accounts: AgentAccounts
     index: SearchIndex | None = None
+    follower: CatalogFollower | None = None  # reads other processes' catalog changes into ``index``
     sessions: SqlSessionStore | None = None
     matcher: IntentMatcher | None = None
     llm: LLM | None = None
@@ -100,6 +104,7 @@ class Services:
         if migrate:
             database.migrate()
         index = _open_index(settings, database, embedder) if with_index else None
+        follower = _catalog_follower(settings, database, index)
         registry = default_registry()
         executor = ToolExecutor(
             registry,
@@ -110,7 +115,7 @@ class Services:
             search=_tool_search(index),
             privacy=settings.privacy,
         )
-        services = cls(settings, database, registry, executor, AgentAccounts(database), index)
+        services = cls(settings, database, registry, executor, AgentAccounts(database), index, follower)
         if with_dialogue and index is not None:
             services._load_dialogue(index, llm=llm, matcher=matcher)
         if with_voice:
@@ -211,6 +216,13 @@ class Services:
             return
         self.speech_health.ok()
 
+    def follow_catalog(self) -> None:
+        """Start reading the store's change feed into the index (after ``index.ensure_ready``), so
+        catalog changes made by other processes reach it within ``retrieval.feed_interval_seconds``.
+        Nothing without an index, or with the feed off. ``follower.wake()`` reads it at once."""
+        if self.follower is not None:
+            self.follower.start()
+
     def require_assistant(self) -> Assistant:
         """The assistant; a clear error when these services were built without the dialogue."""
         if self.assistant is None:
@@ -228,6 +240,8 @@ class Services:
                 close()
         if self.sessions is not None:
             self.sessions.close()
+        if self.follower is not None:
+            self.follower.stop()
         if self.index is not None:
             self.index.close()
         self.database.dispose()
@@ -250,3 +264,22 @@ def _open_index(settings: Settings, database: Database, embedder: Embedder | Non
     if settings.retrieval.live_updates:
         database.add_catalog_listener(index.on_catalog_change)
     return index
+
+
+def _catalog_follower(
+    settings: Settings, database: Database, index: SearchIndex | None
+) -> CatalogFollower | None:
+    """The follower of the store's change feed, its start taken now (before the index's start-up
+    sync), so nothing committed from here on is missed; None without an index or with the feed off."""
+    retrieval = settings.retrieval
+    if index is None or not retrieval.live_updates or retrieval.feed_interval_seconds <= 0:
+        return None
+    from retrieval.follower import CatalogFollower
+    from store.changes import ChangeFeed
+
+    return CatalogFollower(
+        index,
+        ChangeFeed.start(database),
+        interval_seconds=retrieval.feed_interval_seconds,
+        retention=timedelta(hours=retrieval.feed_retention_hours),
+    )

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Enum,
@@ -26,6 +27,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -117,6 +119,18 @@ class Variant(Base):
     @property
     def available(self) -> bool:
         return self.stock > 0
+
+
+class CatalogChange(Base):
+    """A product whose row or variants were written: one row per written row, added by database
+    triggers in the writing transaction (migration 0005); the change feed of :mod:`store.changes`."""
+
+    __tablename__ = "catalog_changes"
+    __table_args__ = {"sqlite_autoincrement": True}  # a seq is never reused, even after pruning
+
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    product_id: Mapped[str] = mapped_column(String(64))
+    changed_at: Mapped[datetime] = mapped_column(server_default=func.current_timestamp(), index=True)
 
 
 class Customer(Base):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 import subprocess
 import threading
@@ -56,6 +57,17 @@ def _wait(started: Callable[[], bool], thread: threading.Thread, name: str, seco
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError(f"the {name} did not start")
         time.sleep(0.02)
+
+
+def stop_served(proc: subprocess.Popen[Any], *, seconds: float = 30) -> None:
+    """Stop a server process as Ctrl-C does (SIGINT), killing it if it has not exited in ``seconds``."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=seconds)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def wait_served(url: str, proc: subprocess.Popen[Any], log: Path, *, seconds: float = 180) -> None:

@@ -45,6 +45,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
         if owned and built.index is not None:
             # A broken index is rebuilt in the background; searches answer from the store meanwhile.
             log.info("search index: %s", built.index.ensure_ready(background=True))
+            built.follow_catalog()  # other processes' catalog changes (retrieval.feed_interval_seconds)
         if owned and built.assistant is not None:
             # The model's first command prompt costs seconds: evaluate it before a customer waits.
             threading.Thread(target=built.assistant.warm_up, name="llm-warm-up", daemon=True).start()

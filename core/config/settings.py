@@ -220,6 +220,22 @@ class RetrievalSettings(_Section):
     live_updates: bool = Field(
         default=True, description="Update the index as the store changes (tools, admin calls)."
     )
+    feed_interval_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        le=300,
+        description="How often each process reads the store's catalog change feed and re-indexes "
+        "the products any process changed (another server, an import, an admin script): a change "
+        "committed anywhere is searchable here within this interval plus the time to re-index it "
+        "(tens of milliseconds for a few products). 0: no feed, only this process's own writes "
+        "reach its index. Needs live_updates.",
+    )
+    feed_retention_hours: float = Field(
+        default=24.0,
+        gt=0,
+        description="Catalog change feed rows older than this are deleted; a process stopped longer "
+        "catches up from the store itself when it starts.",
+    )
     corrupt_copies_kept: int = Field(
         default=2,
         ge=0,

@@ -37,6 +37,7 @@ def telegram(
     try:
         if services.index is not None:
             services.index.ensure_ready()
+            services.follow_catalog()
         out.print("Telegram bot running with long polling. Ctrl-C stops it.")
         run_polling(settings, services.require_assistant())
     finally:

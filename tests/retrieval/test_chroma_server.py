@@ -18,6 +18,7 @@ import pytest
 
 from retrieval.filters import SearchFilters
 from services import Services
+from store.models import Product
 
 
 def _free_port() -> int:
@@ -86,3 +87,65 @@ def test_index_on_a_chroma_server(index_settings, embedder, chroma_server):
         assert broad[0].product_id == "P-BOTTLE" and all(h.in_stock for h in broad)
     finally:
         services.close()
+
+
+class CountingEmbedder:
+    """The real embedder, counting the texts it embeds for the index (queries not counted)."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.texts: list[str] = []
+
+    @property
+    def model_name(self):
+        return self.inner.model_name
+
+    @property
+    def dimension(self):
+        return self.inner.dimension
+
+    def embed_documents(self, *, texts, **kwargs):
+        self.texts += list(texts)
+        return self.inner.embed_documents(texts=texts, **kwargs)
+
+    def embed_query(self, **kwargs):
+        return self.inner.embed_query(**kwargs)
+
+
+def test_two_processes_share_the_server_without_embedding_twice(
+    index_settings, embedder, chroma_server, tmp_path
+):
+    """A joins first and builds the vectors; B, a second process on the same store and server,
+    builds only its keyword part, and learns A's rename from the change feed without
+    embedding the product again (A wrote the server)."""
+    retrieval = index_settings.retrieval.model_copy(
+        update={"chroma": index_settings.retrieval.chroma.model_copy(update={"url": chroma_server})}
+    )
+    settings_a = index_settings.model_copy(update={"retrieval": retrieval})
+    (tmp_path / "b").mkdir()
+    settings_b = settings_a.model_copy(
+        update={
+            "data_dir": tmp_path / "b",
+            "store": settings_a.store.model_copy(update={"url": settings_a.database_url}),
+        }
+    )
+    counted = CountingEmbedder(embedder)
+    a = Services.from_settings(settings_a, with_index=True, embedder=embedder)
+    b = Services.from_settings(settings_b, with_index=True, embedder=counted)
+    try:
+        assert a.index.ensure_ready() == "built"
+        b.index.ensure_ready()
+        policy_passages = b.index.lexical.policy_count()
+        assert len(counted.texts) == policy_passages  # no product embedded: the server had them
+        assert b.index.lexical.count() == a.index.vectors.count() == 5
+
+        with a.database.transaction() as session:
+            session.get(Product, "P-SOCK").title = "Merino Marathon Socks"
+        counted.texts.clear()
+        assert b.follower.poll() >= 1
+        assert counted.texts == []
+        assert b.index.search_products("marathon", mode="bm25")[0].product_id == "P-SOCK"
+        assert b.index.search_products("merino marathon socks", mode="dense")[0].product_id == "P-SOCK"
+    finally:
+        b.close()
+        a.close()

@@ -50,6 +50,8 @@ def readyz(services: ServicesDep, request: Request) -> JSONResponse:
         "checks": checks,
         "components": components,
         "index_state": index,
+        # Other processes' catalog changes read into this index (None: the feed is off).
+        "catalog_feed": services.follower.status() if services.follower is not None else None,
     }
     return JSONResponse(body, status_code=200 if ready else 503)
 

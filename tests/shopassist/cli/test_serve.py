@@ -22,7 +22,7 @@ from eval.dialogue.runner import ScenarioHarness
 from tests.conftest import REPO
 from tests.connectors.telegram.conftest import WEBHOOK_SECRET
 from tests.connectors.telegram.fake_bot_api import TOKEN, serve
-from tests.servers import free_port, wait_served
+from tests.servers import free_port, stop_served, wait_served
 
 pytestmark = pytest.mark.slow
 
@@ -72,13 +72,7 @@ def server(broken_config: Path, tmp_path: Path) -> Iterator[tuple[str, int, subp
         wait_served(url, proc, tmp_path / "serve.log")
         yield url, bot_api_port, proc
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_served(proc)
         log.close()
 
 
