@@ -34,7 +34,9 @@ class _NotifyListener(Listener):
             raise
 
     def receive(self, *, timeout: float) -> list[str]:
-        return [notify.payload for notify in self._conn.notifies(timeout=timeout)]
+        # stop_after: return with the first arrival (the generator would otherwise wait out
+        # the whole timeout, collecting).
+        return [notify.payload for notify in self._conn.notifies(timeout=timeout, stop_after=1)]
 
     def close(self) -> None:
         self._conn.close()
@@ -57,6 +59,7 @@ class PostgresBus(RemoteBus):
             self._conninfo,
             autocommit=True,
             connect_timeout=self._timeout,
+            application_name=f"shopassist-events-{self.origin}",
             keepalives=1,
             keepalives_idle=10,
             keepalives_interval=5,

@@ -61,6 +61,8 @@ class RemoteBus(ABC):
         self._send_failed = False
         self._stop = threading.Event()
         self._connected = threading.Event()
+        self.connections = 0
+        """Listening connections made so far (more than one: it reconnected)."""
         for health in self._healths:
             health.starting(f"{self.backend}: connecting")
         self._thread = threading.Thread(target=self._listen, name=f"events-{self.backend}", daemon=True)
@@ -129,6 +131,7 @@ class RemoteBus(ABC):
                 backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
                 continue
             backoff = 0.5
+            self.connections += 1
             self._connected.set()
             self._ok()
             if lost:
