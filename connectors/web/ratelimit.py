@@ -74,9 +74,11 @@ class RateLimits:
         shared: Storage | None = None,
         health: ComponentHealth | None = None,
         on_fallback: Callable[[str], None] | None = None,
+        retry_seconds: float = RETRY_SECONDS,
     ) -> None:
         """``health``: the shared storage's component, degraded while it fails; ``on_fallback``:
-        called with ``scope`` for every check the in-memory window took over (metrics)."""
+        called with ``scope`` for every check the in-memory window took over (metrics);
+        ``retry_seconds``: how long the in-memory window serves after a failure."""
         self.scope = scope
         self._local = MovingWindowRateLimiter(MemoryStorage())
         self._shared = None if shared is None else MovingWindowRateLimiter(shared)
@@ -84,6 +86,7 @@ class RateLimits:
         self._on_fallback = on_fallback
         self._lock = threading.Lock()
         self._retry_at = 0.0
+        self._retry_seconds = retry_seconds
         self._failing = False
         self._session: RateLimitItem = parse(per_session)
         self._ip: RateLimitItem = parse(per_ip)
@@ -130,7 +133,7 @@ class RateLimits:
 
     def _failed(self, error: Exception) -> None:
         with self._lock:
-            self._retry_at = time.monotonic() + RETRY_SECONDS
+            self._retry_at = time.monotonic() + self._retry_seconds
             first, self._failing = not self._failing, True
         if first:
             log.warning(
