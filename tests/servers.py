@@ -82,10 +82,11 @@ def wait_served(url: str, proc: subprocess.Popen[Any], log: Path, *, seconds: fl
 @contextmanager
 def shopassist_serve(
     config: Path, *, port: int, log: Path, env: dict[str, str] | None = None, start_seconds: float = 300
-) -> Iterator[str]:
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """``shopassist serve`` as a process of its own on ``port`` (``config``, environment
-    ``env`` added to this one's; output in ``log``), ready; yields its base URL. Stopped with
-    Ctrl-C (SIGINT) afterwards, killed if it does not stop within 30 s."""
+    ``env`` added to this one's; output in ``log``), ready; yields its base URL and the process.
+    Stopped with Ctrl-C (SIGINT) afterwards unless it has stopped, killed if it does not stop
+    within 30 s."""
     repo = Path(__file__).resolve().parents[1]
     # PYTHONPATH: this checkout's code, whichever checkout the virtualenv was installed from
     environment = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(repo), **(env or {})}
@@ -97,7 +98,7 @@ def shopassist_serve(
         url = f"http://127.0.0.1:{port}"
         try:
             wait_served(url, proc, log, seconds=start_seconds)
-            yield url
+            yield url, proc
         finally:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGINT)

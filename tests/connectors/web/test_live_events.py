@@ -75,7 +75,7 @@ def two_servers(
         a, b = (
             stack.enter_context(
                 shopassist_serve(configs[name], port=free_port(), log=tmp_path / f"{name}.log", env=env)
-            )
+            )[0]
             for name in ("a", "b")
         )
         yield a, b, expected
@@ -140,7 +140,7 @@ def test_an_agent_reply_through_b_reaches_the_customer_on_a(two_servers: tuple[s
                         event = (await _until(console, "event"))["event"]
                         if event["type"] == "user_message":
                             break
-                    delays["customer message, its turn on A, to the console on B"] = time.perf_counter() - started
+                    delays["customer message (its turn on A) to B's console"] = time.perf_counter() - started
                     assert event["text"] == "thanks Sam"
 
     asyncio.run(scenario())
