@@ -5,9 +5,9 @@ Authenticated like the agent APIs (the ``shopassist_agent`` cookie, ``?token=`` 
 and, for the conversation the agent opened with ``open {session_id, after_seq?}``, every new
 event of its log as ``event {...}``; ``ping`` gets ``pong``; actions (take over, reply...) go
 through the REST APIs.
-The socket reads again when the notification bus has news of any conversation (at most every
-:data:`MIN_PUSH_GAP` seconds, however busy the shop) and on a slow timer besides
-(:func:`~connectors.web.live.safety_poll_seconds`).
+The socket reads again when the notification bus has news of any conversation: the open
+conversation's new events at once, the list at most every :data:`MIN_LIST_GAP` seconds however
+busy the shop; and on a slow timer besides (:func:`~connectors.web.live.safety_poll_seconds`).
 The login is checked again every few seconds: a disabled account or a changed password ends
 the socket too (``error {authentication_required}``, close code 4401).
 
@@ -21,7 +21,6 @@ elsewhere would otherwise borrow.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -50,7 +49,7 @@ if TYPE_CHECKING:
 
 router = APIRouter()
 RECHECK_SECONDS = 5.0
-MIN_PUSH_GAP = 0.25
+MIN_LIST_GAP = 0.5
 MAX_EVENT_CHARS = 10_000
 
 
@@ -87,7 +86,8 @@ class AgentSocket:
         bus: EventBus | None = getattr(ws.app.state, "events", None)
         self.poll_seconds = safety_poll_seconds(ws.app.state.settings.web, bus)
         self.frames = FrameOrNews(ws, None if bus is None else bus.subscribe())
-        self.pushed_at = 0.0
+        self.listed_at = 0.0
+        self.list_due = False
 
     async def run(self) -> None:
         async with admitted(self.ws) as admit:
@@ -164,17 +164,18 @@ class AgentSocket:
 
     async def push(self, desk: SupportDesk) -> None:
         """The conversation list when it changed, and the open conversation's new events."""
-        await asyncio.sleep(max(0.0, self.pushed_at + MIN_PUSH_GAP - time.monotonic()))
-        self.pushed_at = time.monotonic()
-        rows = await run_in_threadpool(_rows, desk)
-        if rows != self.last_rows:
-            await self.ws.send_json({"type": "conversations", "rows": rows, "agent": self.agent})
-            self.last_rows = rows
+        self.list_due = time.monotonic() - self.listed_at < MIN_LIST_GAP  # (then soon: receive)
+        if not self.list_due:
+            self.listed_at = time.monotonic()
+            rows = await run_in_threadpool(_rows, desk)
+            if rows != self.last_rows:
+                await self.ws.send_json({"type": "conversations", "rows": rows, "agent": self.agent})
+                self.last_rows = rows
         if self.opened is None:
             return
         opened = self.opened
         try:
-            events = await run_in_threadpool(desk.events, opened)
+            events = await run_in_threadpool(desk.events, opened, self.after)
         except ShopassistError as exc:
             await self.ws.send_json({"type": "error", "code": exc.code, "message": exc.message})
             self.opened, events = None, []
@@ -190,7 +191,10 @@ class AgentSocket:
 
     async def receive(self) -> None:
         """One client event (``open {session_id, after_seq}``), news, or ``poll_seconds`` of quiet."""
-        message = await self.next_frame(self.poll_seconds)
+        timeout = self.poll_seconds
+        if self.list_due:
+            timeout = min(timeout, max(0.0, self.listed_at + MIN_LIST_GAP - time.monotonic()))
+        message = await self.next_frame(timeout)
         if message is None:
             return
         text = frame_text(message)

@@ -29,7 +29,7 @@ import websockets
 from eval.dialogue.runner import ScenarioHarness
 from store.db import Database
 from support.accounts import AgentAccounts
-from tests.backends import REDIS_URL
+from tests.backends import REDIS_URL, new_postgres_database, redis_prefix
 from tests.servers import free_port, shopassist_serve
 
 pytestmark = pytest.mark.slow
@@ -51,27 +51,28 @@ def _config(tmp_path: Path, harness: ScenarioHarness, name: str) -> Path:
     return config
 
 
-@pytest.fixture(params=["sqlite+redis", "postgresql"])
+@pytest.fixture(scope="module", params=["sqlite+redis", "postgresql"])
 def two_servers(
-    request: pytest.FixtureRequest, harness: ScenarioHarness, tmp_path: Path
+    request: pytest.FixtureRequest, harness: ScenarioHarness, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[str, str, str]]:
     """A and B serving, sharing the conversation store and the bus; yields their URLs and the
-    backend their ``/readyz`` names for live events."""
-    if request.param == "postgresql":
-        env = {"SHOPASSIST_SESSIONS__URL": request.getfixturevalue("postgres_database")}
-        expected = "postgresql"
-    else:
-        env = {
-            "SHOPASSIST_SESSIONS__URL": f"sqlite:///{tmp_path / 'sessions.db'}",
-            "SHOPASSIST_REDIS__URL": REDIS_URL,
-            "SHOPASSIST_REDIS__KEY_PREFIX": request.getfixturevalue("redis_key_prefix"),
-        }
-        expected = "redis"
-    configs = {name: _config(tmp_path, harness, name) for name in ("a", "b")}
-    b_store = Database(f"sqlite:///{tmp_path / 'b' / 'shop.db'}")
-    AgentAccounts(b_store).add("sam", PASSWORD)
-    b_store.dispose()
+    backend their ``/readyz`` names for live events. (Module-wide: the tests below share them.)"""
+    tmp_path = tmp_path_factory.mktemp("two-servers")
     with ExitStack() as stack:
+        if request.param == "postgresql":
+            env = {"SHOPASSIST_SESSIONS__URL": stack.enter_context(new_postgres_database())}
+            expected = "postgresql"
+        else:
+            env = {
+                "SHOPASSIST_SESSIONS__URL": f"sqlite:///{tmp_path / 'sessions.db'}",
+                "SHOPASSIST_REDIS__URL": REDIS_URL,
+                "SHOPASSIST_REDIS__KEY_PREFIX": stack.enter_context(redis_prefix()),
+            }
+            expected = "redis"
+        configs = {name: _config(tmp_path, harness, name) for name in ("a", "b")}
+        b_store = Database(f"sqlite:///{tmp_path / 'b' / 'shop.db'}")
+        AgentAccounts(b_store).add("sam", PASSWORD)
+        b_store.dispose()
         a, b = (
             stack.enter_context(
                 shopassist_serve(configs[name], port=free_port(), log=tmp_path / f"{name}.log", env=env)
@@ -135,15 +136,53 @@ def test_an_agent_reply_through_b_reaches_the_customer_on_a(two_servers: tuple[s
                     )
                     await asyncio.sleep(0.3)  # the socket takes the open before the customer writes
                     started = time.perf_counter()
-                    await customer.send(json.dumps({"type": "message", "text": "thanks Sam"}))
-                    while True:
-                        event = (await _until(console, "event"))["event"]
-                        if event["type"] == "user_message":
-                            break
-                    delays["customer message (its turn on A) to B's console"] = time.perf_counter() - started
+                    message = {"type": "message", "text": "thanks Sam", "message_id": "m-thanks"}
+                    await customer.send(json.dumps(message))
+
+                    async def turn_done_on_a() -> float:
+                        await _until(customer, "received")
+                        return time.perf_counter()
+
+                    async def shown_on_b() -> tuple[float, dict[str, Any]]:
+                        while True:
+                            event = (await _until(console, "event"))["event"]
+                            if event["type"] == "user_message":
+                                return time.perf_counter(), event
+
+                    done_at, (shown_at, event) = await asyncio.gather(turn_done_on_a(), shown_on_b())
                     assert event["text"] == "thanks Sam"
+                    delays["customer message, sent on A to shown on B"] = shown_at - started
+                    print(f"{backend}: (of which the turn on A: {(done_at - started) * 1000:.1f} ms)")
 
     asyncio.run(scenario())
     for what, seconds in delays.items():
         print(f"{backend}: {what}: {seconds * 1000:.1f} ms")
     assert all(seconds < 1.0 for seconds in delays.values()), delays  # generous: poll is 30 s
+
+
+def test_messages_of_one_conversation_split_across_a_and_b_share_its_rate_limit(
+    two_servers: tuple[str, str, str],
+) -> None:
+    """35 messages at 30 a minute (``web.rate_limit_per_session``), alternating between A and B:
+    with Redis the 31st is refused, whichever process takes it; without Redis (PostgreSQL
+    notifications only) each process counts its own half, and none is."""
+    a, b, backend = two_servers
+    first = httpx.post(f"{a}/api/v1/chat", json={"message": "hello"}, timeout=60)
+    assert first.status_code == 200, first.text
+    token = first.json()["session_token"]
+    codes = [first.status_code]
+    for n in range(1, 35):
+        url = b if n % 2 else a
+        answer = httpx.post(
+            f"{url}/api/v1/chat",
+            json={"message": f"do you sell tents? ({n})"},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=60,
+        )
+        codes.append(answer.status_code)
+        if answer.status_code == 200:
+            token = answer.json()["session_token"]
+    if backend == "redis":
+        assert codes == [200] * 30 + [429] * 5
+    else:
+        assert codes == [200] * 35
