@@ -5,11 +5,13 @@ A subclass names its client events with their pydantic models
 (:mod:`connectors.web.socket_events`) and answers them, validated, in
 :meth:`EventSocket.on_event`; binary frames go to :meth:`EventSocket.on_bytes` (refused unless
 the socket takes audio); with ``idle_seconds`` set, :meth:`EventSocket.on_idle` runs whenever the
-client has been quiet that long. Whatever an event's work raises becomes an ``error`` event and
-the connection stays open. Before serving, :func:`~connectors.web.socket_guard.admitted` checks
-the page's origin and the address's socket count; a client that sends no first event within
-``web.ws_hello_timeout_seconds`` is closed (4408), and a poll of the server's own that fails
-unexpectedly ends the socket (1011) after one log line instead of failing again every second.
+client has been quiet that long, and at once when the notification bus has news of the
+conversation :meth:`EventSocket.watched` names (:mod:`connectors.web.live`). Whatever an
+event's work raises becomes an ``error`` event and the connection stays open. Before serving,
+:func:`~connectors.web.socket_guard.admitted` checks the page's origin and the address's socket
+count; a client that sends no first event within ``web.ws_hello_timeout_seconds`` is closed
+(4408), and a read of the server's own that fails unexpectedly ends the socket (1011) after one
+log line instead of failing again at every news.
 
 Both sockets sign a shop's logged-in customer in the same way (:meth:`EventSocket.sign_in`): the
 shop's token from the upgrade URL (``?shop_token=<JWT>``), through
