@@ -9,13 +9,17 @@ keeps one in a module global. What it builds, by layer:
   follower of the store's change feed (other processes' writes; started by :meth:`follow_catalog`);
 - with ``with_dialogue``: the conversation store, the intent matcher, the LLM (behind its
   admission gate, :class:`~assistant.llm.admission.AdmittedLLM`), the
-  :class:`~assistant.engine.Assistant`, the support desk and the agent accounts;
+  :class:`~assistant.engine.Assistant`, the support desk and the agent accounts, and the
+  notification bus of conversation events (``events``: Redis, PostgreSQL or in-process, see
+  :mod:`assistant.sessions.notify`), which the conversation store publishes to;
 - with ``with_voice``: the voice channel (Whisper recognizer, espeak-ng, holds, the catalog
   vocabulary) over that assistant.
 
 The LLM and the voice channel are optional: when one cannot load, the error is logged, its
 state (``llm_health``, ``speech_health``: ok, degraded with the reason, or off) says so for
 ``/readyz``, and the rest serves without it (rules and templates answer without a model).
+A configured Redis that cannot be reached is reported the same way (``redis_health``; the rate
+limits fall back to each process's own window, the sockets to their slow timer).
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ if TYPE_CHECKING:
     from assistant.engine import Assistant
     from assistant.llm.admission import AdmittedLLM
     from assistant.llm.protocol import LLM
+    from assistant.sessions.notify import EventBus
     from assistant.sessions.sql_store import SqlSessionStore
     from dialogue_rules.intents import IntentMatcher
     from retrieval.embeddings import Embedder
@@ -74,6 +79,9 @@ class Services:
     llm_gate: AdmittedLLM | None = None  # the LLM (``llm`` is this gate) and its busy counts
     llm_health: ComponentHealth = field(default_factory=lambda: ComponentHealth("llm"))
     speech_health: ComponentHealth = field(default_factory=lambda: ComponentHealth("speech"))
+    events: EventBus | None = None  # news of conversation events, across processes when configured
+    events_health: ComponentHealth = field(default_factory=lambda: ComponentHealth("live_events"))
+    redis_health: ComponentHealth = field(default_factory=lambda: ComponentHealth("redis"))
 
     @classmethod
     def from_settings(
@@ -116,6 +124,8 @@ class Services:
             privacy=settings.privacy,
         )
         services = cls(settings, database, registry, executor, AgentAccounts(database), index, follower)
+        if settings.redis.url is None:
+            services.redis_health.off("redis.url is not set")
         if with_dialogue and index is not None:
             services._load_dialogue(index, llm=llm, matcher=matcher)
         if with_voice:
@@ -129,6 +139,7 @@ class Services:
     def _load_dialogue(self, index: SearchIndex, *, llm: LLM | None, matcher: IntentMatcher | None) -> None:
         from assistant.engine import Assistant
         from assistant.llm.admission import AdmittedLLM
+        from assistant.sessions.notify import open_event_bus
         from assistant.sessions.sql_store import SqlSessionStore
         from dialogue_rules.intents import IntentMatcher
         from support.desk import SupportDesk
@@ -136,6 +147,8 @@ class Services:
         settings = self.settings
         lock_timeout = settings.sessions.lock_timeout_seconds
         self.sessions = SqlSessionStore.from_settings(settings)
+        self.events = open_event_bus(settings, health=self.events_health, redis_health=self.redis_health)
+        self.sessions.add_append_listener(self.events.publish)
         self.matcher = matcher or IntentMatcher(embedder=index.embedder)
         if llm is not None:
             model: LLM | None = llm
@@ -238,6 +251,8 @@ class Services:
             close = getattr(self.llm, "close", None)
             if close is not None:
                 close()
+        if self.events is not None:
+            self.events.close()
         if self.sessions is not None:
             self.sessions.close()
         if self.follower is not None:

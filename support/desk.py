@@ -82,9 +82,10 @@ class SupportDesk:
         found.sort(key=lambda c: (c.state is not DeskState.WAITING, -c.summary.updated_at.timestamp()))
         return found
 
-    def events(self, session_id: str) -> list[StoredEvent]:
-        """Everything that happened, tool calls and the verified customer included."""
-        return self.store.events(session_id=session_id)
+    def events(self, session_id: str, after_seq: int = 0) -> list[StoredEvent]:
+        """Everything that happened (after ``after_seq``), tool calls and the verified customer
+        included."""
+        return self.store.events(session_id=session_id, after_seq=after_seq)
 
     def take_over(self, session_id: str, agent: str) -> SessionState:
         with self.store.lock(session_id=session_id, timeout=self.lock_timeout):

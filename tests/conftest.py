@@ -20,7 +20,9 @@ from retrieval.embeddings import SentenceTransformerEmbedder
 from services import Services
 from speech.recognizer import WhisperRecognizer
 from store.db import Database
+from tests.backends import OwnRedis, new_postgres_database, redis_prefix
 from tests.index_damage import built_index_shop, damaged  # noqa: F401  (fixtures: a broken index)
+from tests.servers import free_port
 from tests.shop_fixture import ALICE, BOB, build_fixture_shop
 from tools.base import ToolContext
 from tools.policy import ToolExecutor, ToolOutcome
@@ -130,6 +132,32 @@ def confirm(executor: ToolExecutor) -> Any:
         return confirmed_run(executor, name, args, ctx)
 
     return _confirm
+
+
+@pytest.fixture
+def redis_key_prefix() -> Iterator[str]:
+    """A key prefix of this test's own on the test Redis (``tests.backends.REDIS_URL``); its
+    keys are deleted after the test."""
+    with redis_prefix() as prefix:
+        yield prefix
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[OwnRedis]:
+    """A redis-server of this test's own, running; the test may stop and start it."""
+    server = OwnRedis(free_port(), tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def postgres_database() -> Iterator[str]:
+    """The URL of a new, empty PostgreSQL database of this test's own, dropped after it."""
+    with new_postgres_database() as url:
+        yield url
 
 
 def require_shared(*parts: str) -> Path:

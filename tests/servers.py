@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -86,3 +88,27 @@ def wait_served(url: str, proc: subprocess.Popen[Any], log: Path, *, seconds: fl
             pass
         time.sleep(0.2)
     raise AssertionError(f"serve did not get ready:\n{log.read_text()[-4000:]}")
+
+
+@contextmanager
+def shopassist_serve(
+    config: Path, *, port: int, log: Path, env: dict[str, str] | None = None, start_seconds: float = 300
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """``shopassist serve`` as a process of its own on ``port`` (``config``, environment
+    ``env`` added to this one's; output in ``log``), ready; yields its base URL and the process.
+    Stopped with Ctrl-C (SIGINT) afterwards unless it has stopped, killed if it does not stop
+    within 30 s."""
+    repo = Path(__file__).resolve().parents[1]
+    # PYTHONPATH: this checkout's code, whichever checkout the virtualenv was installed from
+    environment = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(repo), **(env or {})}
+    command = [sys.executable, "-m", "shopassist.cli.main", "--config", str(config), "serve"]
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [*command, "--port", str(port)], cwd=repo, env=environment, stdout=out, stderr=subprocess.STDOUT
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            wait_served(url, proc, log, seconds=start_seconds)
+            yield url, proc
+        finally:
+            stop_served(proc)

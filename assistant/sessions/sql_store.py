@@ -20,6 +20,9 @@ unchanged: portable SQL only, times as integer microseconds since the epoch).
   Waiters in the same process queue on a thread lock first, so only one polls the database.
   Lease expiry compares wall clocks, so hosts sharing a database need clocks far closer than
   the lease (NTP). Waiters are served in no particular order.
+- After an append commits, the store tells its append listeners (``add_append_listener``: the
+  notification bus, :mod:`assistant.sessions.notify`) the session and its last ``seq``; this
+  is the one place events are appended, so every writer (turns, agents, sign-ins) is heard.
 - Privacy is the one exception to append-only: ``erase`` (the retention sweep) and
   ``anonymise`` (a forgotten customer, :mod:`assistant.sessions.erasure`).
 """
@@ -33,7 +36,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -67,6 +70,10 @@ if TYPE_CHECKING:
     from core.config import Settings
 
 log = logging.getLogger(__name__)
+
+
+class AppendListener(Protocol):
+    def __call__(self, *, session_id: str, seq: int) -> None: ...
 
 
 class SqlSessionStore:
@@ -111,12 +118,18 @@ class SqlSessionStore:
         self._local = LocalLocks()
         self._keeper = LeaseKeeper(self, lease_seconds / 3) if heartbeat else None
         self._snapshots = SnapshotCache(snapshot_cache)
+        self._append_listeners: list[AppendListener] = []
         self._ensure_schema()
 
     @classmethod
     def from_settings(cls, settings: Settings, **kwargs: Any) -> SqlSessionStore:
         kwargs.setdefault("lease_seconds", settings.sessions.lease_seconds)
         return cls(settings.sessions_url, **kwargs)
+
+    def add_append_listener(self, listener: AppendListener) -> None:
+        """Call ``listener(session_id=..., seq=...)`` after every committed append (seq: the
+        last event's). A listener must not raise; one that does is logged and skipped."""
+        self._append_listeners.append(listener)
 
     def now_us(self) -> int:
         return round(self._clock() * 1_000_000)
@@ -251,6 +264,11 @@ class SqlSessionStore:
                 for item in stored
             ]
             conn.execute(sa.insert(EVENTS), rows)
+        for listener in self._append_listeners:
+            try:
+                listener(session_id=sid, seq=stored[-1].seq)
+            except Exception:
+                log.exception("append listener failed", extra={"session_id": sid})
         return stored
 
     def events(self, *, session_id: str, after_seq: int = 0, limit: int | None = None) -> list[StoredEvent]:

@@ -8,6 +8,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
@@ -18,7 +19,7 @@ from connectors.web.agent_auth import AgentSigner
 from connectors.web.body_limit import BodyLimit, body_caps
 from connectors.web.errors import install_error_handlers
 from connectors.web.metrics import WebMetrics
-from connectors.web.ratelimit import RateLimits
+from connectors.web.ratelimit import RateLimits, shared_storage
 from connectors.web.routers import agent, agent_ws, catalog, chat, health, pages, speech, speech_ws, tools, ws
 from connectors.web.session_auth import SessionSigner
 from connectors.web.socket_guard import SocketSlots
@@ -50,6 +51,8 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
             # The model's first command prompt costs seconds: evaluate it before a customer waits.
             threading.Thread(target=built.assistant.warm_up, name="llm-warm-up", daemon=True).start()
         app.state.services = built
+        app.state.events = built.events
+        app.state.login_limits, app.state.rate_limits = _rate_limits(settings, built, app.state.metrics)
         app.state.metrics.watch_llm(built.llm_gate)
         app.state.assistant = built.assistant
         app.state.agent_accounts = built.agent_accounts
@@ -75,10 +78,6 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     secret = load_secret(settings)
     app.state.signer = SessionSigner(secret, ttl_seconds=settings.web.session_token_ttl_seconds)
     app.state.agent_signer = AgentSigner(secret)
-    app.state.login_limits = RateLimits(per_session="10/minute", per_ip="10/minute")
-    app.state.rate_limits = RateLimits(
-        per_session=settings.web.rate_limit_per_session, per_ip=settings.web.rate_limit_per_ip
-    )
     app.state.socket_slots = SocketSlots(settings.web.ws_max_per_client)
     app.state.metrics = WebMetrics()
     install_error_handlers(app)
@@ -99,6 +98,23 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     ):
         app.include_router(module.router)
     return app
+
+
+def _rate_limits(
+    settings: Settings, services: Services, metrics: WebMetrics
+) -> tuple[RateLimits, RateLimits]:
+    """The agents' log-in limits and the customers' message limits, in Redis when configured."""
+    shared = shared_storage(settings.redis)
+
+    def fallback(scope: str) -> None:
+        metrics.rate_limit_fallbacks.labels(scope=scope).inc()
+
+    limits = partial(RateLimits, shared=shared, health=services.redis_health, on_fallback=fallback)
+    web = settings.web
+    return (
+        limits(per_session="10/minute", per_ip="10/minute", scope="login"),
+        limits(per_session=web.rate_limit_per_session, per_ip=web.rate_limit_per_ip),
+    )
 
 
 async def _request_context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

@@ -5,11 +5,13 @@ A subclass names its client events with their pydantic models
 (:mod:`connectors.web.socket_events`) and answers them, validated, in
 :meth:`EventSocket.on_event`; binary frames go to :meth:`EventSocket.on_bytes` (refused unless
 the socket takes audio); with ``idle_seconds`` set, :meth:`EventSocket.on_idle` runs whenever the
-client has been quiet that long. Whatever an event's work raises becomes an ``error`` event and
-the connection stays open. Before serving, :func:`~connectors.web.socket_guard.admitted` checks
-the page's origin and the address's socket count; a client that sends no first event within
-``web.ws_hello_timeout_seconds`` is closed (4408), and a poll of the server's own that fails
-unexpectedly ends the socket (1011) after one log line instead of failing again every second.
+client has been quiet that long, and at once when the notification bus has news of the
+conversation :meth:`EventSocket.watched` names (:mod:`connectors.web.live`). Whatever an
+event's work raises becomes an ``error`` event and the connection stays open. Before serving,
+:func:`~connectors.web.socket_guard.admitted` checks the page's origin and the address's socket
+count; a client that sends no first event within ``web.ws_hello_timeout_seconds`` is closed
+(4408), and a read of the server's own that fails unexpectedly ends the socket (1011) after one
+log line instead of failing again at every news.
 
 Both sockets sign a shop's logged-in customer in the same way (:meth:`EventSocket.sign_in`): the
 shop's token from the upgrade URL (``?shop_token=<JWT>``), through
@@ -18,7 +20,6 @@ shop's token from the upgrade URL (``?shop_token=<JWT>``), through
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
@@ -28,6 +29,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from fastapi import WebSocket, WebSocketDisconnect
 from starlette.concurrency import run_in_threadpool
 
+from connectors.web.live import FrameOrNews
 from connectors.web.metrics import WebMetrics
 from connectors.web.ratelimit import RateLimits, client_address
 from connectors.web.session_auth import (
@@ -42,6 +44,7 @@ from core.errors import ShopassistError
 
 if TYPE_CHECKING:
     from assistant.engine import Assistant
+    from assistant.sessions.notify import EventBus
 
 log = logging.getLogger(__name__)
 INTERNAL_ERROR = "Something went wrong on our side. Please try again in a moment."
@@ -50,8 +53,8 @@ INTERNAL_ERROR = "Something went wrong on our side. Please try again in a moment
 class EventSocket:
     client_events: ClassVar[dict[str, type[ClientEvent]]] = {}
     """Each event type the client may send, and the model it must validate against."""
-    idle_seconds: ClassVar[float | None] = None
-    """Call :meth:`on_idle` after this long without a client frame (None: never)."""
+    idle_seconds: float | None = None
+    """Call :meth:`on_idle` after this long without a client frame or news (None: never)."""
     channel: ClassVar[str] = "web"
     """The channel a conversation this socket starts is recorded with."""
 
@@ -78,29 +81,38 @@ class EventSocket:
                     self.metrics.active_sessions.dec()
 
     async def serve(self) -> None:
-        """Receive frames until the client goes: the first one within ``hello_timeout``."""
+        """Receive frames until the client goes: the first one within ``hello_timeout``. News of
+        the conversation shown (:meth:`watched`) runs :meth:`on_idle` at once."""
         hello_by: float | None = time.monotonic() + self.hello_timeout
-        while True:
-            timeout = self.idle_seconds
-            if hello_by is not None:
-                left = max(0.0, hello_by - time.monotonic())
-                timeout = left if timeout is None else min(timeout, left)
-            try:
-                message = await asyncio.wait_for(self.ws.receive(), timeout=timeout)
-            except TimeoutError:
-                if hello_by is not None and time.monotonic() >= hello_by:
+        bus: EventBus | None = getattr(self.ws.app.state, "events", None)
+        wants_news = bus is not None and self.watched() is not None
+        frames = FrameOrNews(self.ws, bus.subscribe() if bus is not None and wants_news else None)
+        try:
+            while True:
+                watched = self.watched()
+                if frames.subscription is not None and watched is not None:
+                    frames.subscription.watch(session_id=watched[0], seen_seq=watched[1])
+                timeout = self.idle_seconds
+                if hello_by is not None:
+                    left = max(0.0, hello_by - time.monotonic())
+                    timeout = left if timeout is None else min(timeout, left)
+                message = await frames.next(timeout)
+                if message is None and hello_by is not None and time.monotonic() >= hello_by:
                     await self.ws.close(CLOSE_HELLO_TIMEOUT, "no first event in time")
                     return
-                if not await self.idle():
+                if message is None or isinstance(message, str):  # quiet, or NEWS
+                    if not await self.idle():
+                        return
+                    continue
+                hello_by = None
+                if message["type"] == "websocket.disconnect":
                     return
-                continue
-            hello_by = None
-            if message["type"] == "websocket.disconnect":
-                return
-            if message.get("bytes") is not None:
-                await self.guarded(self.on_bytes(message["bytes"]))
-            elif message.get("text") is not None:
-                await self.guarded(self.on_text(message["text"]))
+                if message.get("bytes") is not None:
+                    await self.guarded(self.on_bytes(message["bytes"]))
+                elif message.get("text") is not None:
+                    await self.guarded(self.on_text(message["text"]))
+        finally:
+            frames.close()
 
     async def idle(self) -> bool:
         """Run :meth:`on_idle`; False (the socket closed, 1011) if it failed unexpectedly: the
@@ -142,7 +154,12 @@ class EventSocket:
         return True
 
     async def on_idle(self) -> None:
-        """The client has been quiet for ``idle_seconds``."""
+        """The client has been quiet for ``idle_seconds``, or news of :meth:`watched` came."""
+
+    def watched(self) -> tuple[str | None, int] | None:
+        """The conversation whose news wakes this socket and the last ``seq`` it has sent (None:
+        the socket wants no news; a None conversation: none yet)."""
+        return None
 
     async def on_bytes(self, data: bytes) -> None:
         await self.error("malformed_json", "Events must be JSON text frames")

@@ -58,6 +58,12 @@ class WebMetrics:
         self.requests = Counter(
             "shopassist_http_requests", "HTTP requests.", ["method", "route", "status"], registry=r
         )
+        self.rate_limit_fallbacks = Counter(
+            "shopassist_rate_limit_fallbacks",
+            "Rate-limit checks counted in this process's memory because Redis failed (fail open).",
+            ["scope"],
+            registry=r,
+        )
 
     def observe_reply(self, reply: object, channel: str, seconds: float) -> None:
         source = getattr(getattr(reply, "source", None), "value", "none")

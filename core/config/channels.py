@@ -63,6 +63,15 @@ class WebSettings(_Section):
         "0: no cap). One more is closed with code 4429. Behind a reverse proxy this counts the "
         "proxy unless server.proxy_headers is on.",
     )
+    ws_safety_poll_seconds: float | None = Field(
+        default=None,
+        gt=0,
+        le=300,
+        description="How often an open chat or agent socket reads its conversation log even when no "
+        "notification came (new events normally arrive at once, on a notification). Null: 5 s with "
+        "Redis or PostgreSQL notifications, 1 s without them (other worker processes are then heard "
+        "only by reading).",
+    )
 
     _allowed_origins_list = field_validator("allowed_origins", mode="before")(comma_separated)
 

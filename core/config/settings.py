@@ -134,6 +134,38 @@ class SessionSettings(_Section):
     )
 
 
+class RedisSettings(_Section):
+    url: str | None = Field(
+        default=None,
+        description="Redis server (redis://host:6379/0, rediss:// for TLS). Set, every process shares "
+        "its rate limits and hears the others' new conversation events through it (pub/sub). Unset: "
+        "limits in each process's memory, events from the PostgreSQL session store (LISTEN/NOTIFY) "
+        "or within the process.",
+    )
+    key_prefix: str = Field(
+        default="shopassist:",
+        min_length=1,
+        max_length=40,
+        pattern=r"^[A-Za-z0-9_.:-]+$",
+        description="Start of every key and channel name Shopassist uses in Redis (and of the "
+        "PostgreSQL notification channel), so several shops or test runs can share one server.",
+    )
+    timeout_seconds: float = Field(
+        default=0.5,
+        gt=0,
+        le=30,
+        description="Longest wait to connect to Redis or for one command; past it a rate-limit check "
+        "falls back to this process's own window and Redis is tried again a few seconds later.",
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _redis_scheme(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("not a Redis URL (redis://, rediss:// or unix://)")
+        return value
+
+
 class DialogueSettings(_Section):
     max_message_chars: int = Field(
         default=2000, ge=50, le=100000, description="Longest customer message accepted."
@@ -349,6 +381,9 @@ class Settings(BaseSettings):
     embeddings: EmbeddingSettings = Field(default_factory=EmbeddingSettings, description="Embedding model.")
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings, description="Search index.")
     sessions: SessionSettings = Field(default_factory=SessionSettings, description="Conversation store.")
+    redis: RedisSettings = Field(
+        default_factory=RedisSettings, description="Redis: shared rate limits and live events (optional)."
+    )
     dialogue: DialogueSettings = Field(default_factory=DialogueSettings, description="Dialogue engine.")
     server: ServerSettings = Field(default_factory=ServerSettings, description="HTTP server.")
     web: WebSettings = Field(default_factory=WebSettings, description="Web channel: limits, cookies.")

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-import os
 import shutil
 import socket
 import ssl
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes
@@ -24,6 +22,7 @@ from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword
 from core.config.identity import AuthSettings, SmtpSettings
 from store.db import Database
 from store.models import Customer
+from tests.backends import new_postgres_database
 
 SECRET = b"test-secret-key-0123456789"
 JANE = "cust-jane"
@@ -32,8 +31,6 @@ JOHN = "cust-john"
 JOHN_EMAIL = "john.roe@example.org"
 T0 = dt.datetime(2026, 12, 4, 12, 0, tzinfo=dt.UTC)
 SMTP_USER, SMTP_PASSWORD = "shop", "s3cret-pass"
-POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-"""A PostgreSQL server where tests may create and drop databases (``TEST_POSTGRES_URL``)."""
 
 
 def free_port() -> int:
@@ -214,37 +211,15 @@ def store(store_url: str) -> Iterator[Database]:
     db.dispose()
 
 
-def _unavailable(reason: str) -> None:
-    """Without PostgreSQL a test skips, except in CI, where it must have been started."""
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"PostgreSQL is required in CI: {reason}")
-    pytest.skip(f"PostgreSQL not available: {reason}")
-
-
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """A new PostgreSQL database, migrated, with Jane and John; dropped after the test."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    name = f"shopassist_test_{uuid.uuid4().hex[:12]}"
-    try:
-        admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # driver missing, server down, no permission
-        _unavailable(f"{type(exc).__name__}: {exc} ({POSTGRES_URL}; set TEST_POSTGRES_URL)")
-    url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    try:
+    with new_postgres_database() as url:
         db = Database(url)
         db.migrate()
         add_customers(db)
         db.dispose()
         yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

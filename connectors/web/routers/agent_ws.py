@@ -5,6 +5,9 @@ Authenticated like the agent APIs (the ``shopassist_agent`` cookie, ``?token=`` 
 and, for the conversation the agent opened with ``open {session_id, after_seq?}``, every new
 event of its log as ``event {...}``; ``ping`` gets ``pong``; actions (take over, reply...) go
 through the REST APIs.
+The socket reads again when the notification bus has news of any conversation: the open
+conversation's new events at once, the list at most every :data:`MIN_LIST_GAP` seconds however
+busy the shop; and on a slow timer besides (:func:`~connectors.web.live.safety_poll_seconds`).
 The login is checked again every few seconds: a disabled account or a changed password ends
 the socket too (``error {authentication_required}``, close code 4401).
 
@@ -18,15 +21,15 @@ elsewhere would otherwise borrow.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.concurrency import run_in_threadpool
 
 from connectors.web.agent_auth import LOGIN_ENDED, AgentSigner, agent_token
+from connectors.web.live import FrameOrNews, safety_poll_seconds
 from connectors.web.socket_events import (
     AGENT_EVENTS,
     AgentHello,
@@ -41,9 +44,12 @@ from connectors.web.socket_guard import CLOSE_HELLO_TIMEOUT, CLOSE_LOGIN_REQUIRE
 from core.errors import ShopassistError
 from support.desk import SupportDesk
 
+if TYPE_CHECKING:
+    from assistant.sessions.notify import EventBus
+
 router = APIRouter()
-POLL_SECONDS = 1.0
 RECHECK_SECONDS = 5.0
+MIN_LIST_GAP = 0.5
 MAX_EVENT_CHARS = 10_000
 
 
@@ -77,6 +83,11 @@ class AgentSocket:
         self.after = 0
         self.last_rows: list[dict[str, Any]] | None = None
         self.hello_timeout: float = ws.app.state.settings.web.ws_hello_timeout_seconds
+        bus: EventBus | None = getattr(ws.app.state, "events", None)
+        self.poll_seconds = safety_poll_seconds(ws.app.state.settings.web, bus)
+        self.frames = FrameOrNews(ws, None if bus is None else bus.subscribe())
+        self.listed_at = 0.0
+        self.list_due = False
 
     async def run(self) -> None:
         async with admitted(self.ws) as admit:
@@ -88,6 +99,8 @@ class AgentSocket:
                 await self.serve()
             except WebSocketDisconnect:
                 return
+            finally:
+                self.frames.close()
 
     async def serve(self) -> None:
         while True:
@@ -97,14 +110,14 @@ class AgentSocket:
                 continue
             if not await self.still_logged_in():
                 return
+            self.logged_in()
             await self.push(self.desk)
             await self.receive()
 
     async def next_frame(self, timeout: float) -> Mapping[str, Any] | None:
-        """The next frame, or None after ``timeout`` seconds of silence."""
-        try:
-            message = await asyncio.wait_for(self.ws.receive(), timeout=timeout)
-        except TimeoutError:
+        """The next frame, or None after ``timeout`` seconds of silence or on news."""
+        message = await self.frames.next(timeout)
+        if message is None or isinstance(message, str):
             return None
         if message["type"] == "websocket.disconnect":
             raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
@@ -133,6 +146,11 @@ class AgentSocket:
             return False
         return True
 
+    def logged_in(self) -> None:
+        """From now on news of every conversation wakes the socket (the list shows them all)."""
+        if self.frames.subscription is not None:
+            self.frames.subscription.watch_everything()
+
     async def still_logged_in(self) -> bool:
         """Every RECHECK_SECONDS: a new password or a disabled account ends the login."""
         if time.monotonic() - self.checked <= RECHECK_SECONDS:
@@ -146,15 +164,18 @@ class AgentSocket:
 
     async def push(self, desk: SupportDesk) -> None:
         """The conversation list when it changed, and the open conversation's new events."""
-        rows = await run_in_threadpool(_rows, desk)
-        if rows != self.last_rows:
-            await self.ws.send_json({"type": "conversations", "rows": rows, "agent": self.agent})
-            self.last_rows = rows
+        self.list_due = time.monotonic() - self.listed_at < MIN_LIST_GAP  # (then soon: receive)
+        if not self.list_due:
+            self.listed_at = time.monotonic()
+            rows = await run_in_threadpool(_rows, desk)
+            if rows != self.last_rows:
+                await self.ws.send_json({"type": "conversations", "rows": rows, "agent": self.agent})
+                self.last_rows = rows
         if self.opened is None:
             return
         opened = self.opened
         try:
-            events = await run_in_threadpool(desk.events, opened)
+            events = await run_in_threadpool(desk.events, opened, self.after)
         except ShopassistError as exc:
             await self.ws.send_json({"type": "error", "code": exc.code, "message": exc.message})
             self.opened, events = None, []
@@ -169,8 +190,11 @@ class AgentSocket:
                 self.after = stored.seq
 
     async def receive(self) -> None:
-        """One client event, waiting at most POLL_SECONDS: ``open {session_id, after_seq}``."""
-        message = await self.next_frame(POLL_SECONDS)
+        """One client event (``open {session_id, after_seq}``), news, or ``poll_seconds`` of quiet."""
+        timeout = self.poll_seconds
+        if self.list_due:
+            timeout = min(timeout, max(0.0, self.listed_at + MIN_LIST_GAP - time.monotonic()))
+        message = await self.next_frame(timeout)
         if message is None:
             return
         text = frame_text(message)

@@ -4,7 +4,11 @@
 the conversation store and the dialogue engine (``checks``). The optional parts are listed in
 ``components`` with their state (``ok``, ``degraded`` with a reason, ``off``) but never make the
 service unready: without the LLM the rules and templates answer, without speech or Telegram the
-web chat still serves, and each degraded part retries or says why it does not.
+web chat still serves, and each degraded part retries or says why it does not. ``redis`` (off
+unless ``redis.url`` is set) is degraded while Redis does not answer: rate limits count in each
+process's memory and sockets hear other processes' events on their slow timer; ``live_events``
+names where event notifications travel (in-process, redis, postgresql) and is degraded while
+that connection is lost.
 """
 
 from __future__ import annotations
@@ -63,6 +67,8 @@ def component_states(services: Services, request: Request) -> dict[str, Componen
         "llm": services.llm_health.status,
         "speech": _speech(services, voice_loaded=getattr(state, "voice", None) is not None),
         "telegram": telegram.status if telegram is not None else ComponentStatus(ComponentState.OFF),
+        "redis": services.redis_health.status,
+        "live_events": services.events_health.status,
     }
 
 

@@ -16,12 +16,15 @@ event log, so a ``hello`` with ``last_seq`` has already brought it). ``reply.in_
 
 Every server event about the conversation carries the event log's ``seq``. A client that
 reconnects sends the last ``seq`` it saw in ``hello`` and gets every reply, agent message and
-mode change after it, so nothing is lost across a dropped connection. While idle the socket
-checks the log once a second, so a message a support agent wrote (on any worker) arrives
-without a reload. Bad input gets an ``error`` event; the connection stays open. Every event is
-validated against its model in :mod:`connectors.web.socket_events` (``last_seq`` and ``seq`` are
-0 to 2**63-1); a ``message`` that does not validate is answered ``invalid_message`` (with its
-``in_reply_to`` when its ``message_id`` is readable), any other event ``invalid_event``.
+mode change after it, so nothing is lost across a dropped connection. A message a support
+agent wrote, on any worker, arrives without a reload: the socket reads the log when the
+notification bus says its conversation has news (:mod:`assistant.sessions.notify`; within
+milliseconds, across processes with Redis or PostgreSQL), and on a slow timer besides
+(:func:`~connectors.web.live.safety_poll_seconds`). Bad input gets an ``error`` event; the
+connection stays open. Every event is validated against its model in
+:mod:`connectors.web.socket_events` (``last_seq`` and ``seq`` are 0 to 2**63-1); a ``message``
+that does not validate is answered ``invalid_message`` (with its ``in_reply_to`` when its
+``message_id`` is readable), any other event ``invalid_event``.
 
 The first event (normally ``hello``) must come within ``web.ws_hello_timeout_seconds``, and only
 pages of allowed origins may open the socket; see :mod:`connectors.web.socket_guard` for the
@@ -47,21 +50,23 @@ from assistant.engine import Assistant
 from assistant.reply.message import Reply, StreamText
 from assistant.sessions.events import AgentMessage, BotReply, ModeChange
 from connectors.web.event_socket import INTERNAL_ERROR, EventSocket
+from connectors.web.live import safety_poll_seconds
 from connectors.web.schemas import message_id_of, message_key
 from connectors.web.socket_events import CHAT_EVENTS, ChatHello, ChatMessage, ClientEvent
 from core.errors import NotFoundError, ShopassistError
 
 router = APIRouter()
 log = logging.getLogger(__name__)
-POLL_SECONDS = 1.0
 
 
 class ChatSocket(EventSocket):
     client_events = CHAT_EVENTS
-    idle_seconds = POLL_SECONDS
 
     def __init__(self, ws: WebSocket) -> None:
         super().__init__(ws)
+        self.idle_seconds = safety_poll_seconds(
+            ws.app.state.settings.web, getattr(ws.app.state, "events", None)
+        )
         self.assistant: Assistant = ws.app.state.assistant
         self.max_chars: int = ws.app.state.settings.dialogue.max_message_chars
         self.delivered = 0
@@ -79,6 +84,9 @@ class ChatSocket(EventSocket):
 
     async def on_idle(self) -> None:
         await self.deliver_new()
+
+    def watched(self) -> tuple[str | None, int]:
+        return self.session_id, self.delivered
 
     async def failed(self, exc: ShopassistError | None) -> None:
         if isinstance(exc, NotFoundError):

@@ -5,11 +5,9 @@ answers 503, and Telegram starts by itself once the (fake) Bot API listens on th
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,10 +17,9 @@ import httpx
 import pytest
 
 from eval.dialogue.runner import ScenarioHarness
-from tests.conftest import REPO
 from tests.connectors.telegram.conftest import WEBHOOK_SECRET
 from tests.connectors.telegram.fake_bot_api import TOKEN, serve
-from tests.servers import free_port, stop_served, wait_served
+from tests.servers import free_port, shopassist_serve
 
 pytestmark = pytest.mark.slow
 
@@ -45,35 +42,19 @@ def broken_config(harness: ScenarioHarness, tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def server(broken_config: Path, tmp_path: Path) -> Iterator[tuple[str, int, subprocess.Popen[str]]]:
+def server(broken_config: Path, tmp_path: Path) -> Iterator[tuple[str, int, subprocess.Popen[bytes]]]:
     """The server process on a free port; the Bot API it is told about is a closed port."""
     port, bot_api_port = free_port(), free_port()
     env = {
-        **os.environ,
-        "HF_HUB_OFFLINE": "1",
         "SHOPASSIST_TELEGRAM__TOKEN": TOKEN,
         "SHOPASSIST_TELEGRAM__WEBHOOK_SECRET": WEBHOOK_SECRET,
         "SHOPASSIST_TELEGRAM__API_URL": f"http://127.0.0.1:{bot_api_port}",
         "SHOPASSIST_TELEGRAM__START_RETRY_SECONDS": "0.2",
         "SHOPASSIST_TELEGRAM__START_RETRY_MAX_SECONDS": "1",
     }
-    log = (tmp_path / "serve.log").open("w")
-    command = [sys.executable, "-m", "shopassist.cli.main", "--config", str(broken_config)]
-    proc = subprocess.Popen(
-        [*command, "serve", "--port", str(port)],
-        cwd=REPO,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_served(url, proc, tmp_path / "serve.log")
+    log = tmp_path / "serve.log"
+    with shopassist_serve(broken_config, port=port, log=log, env=env, start_seconds=180) as (url, proc):
         yield url, bot_api_port, proc
-    finally:
-        stop_served(proc)
-        log.close()
 
 
 def _components(url: str) -> dict[str, Any]:
@@ -84,7 +65,7 @@ def _components(url: str) -> dict[str, Any]:
 
 
 def test_serve_starts_and_chats_with_every_optional_part_broken(
-    server: tuple[str, int, subprocess.Popen[str]], tmp_path: Path
+    server: tuple[str, int, subprocess.Popen[bytes]], tmp_path: Path
 ) -> None:
     url, bot_api_port, proc = server
     components = _components(url)

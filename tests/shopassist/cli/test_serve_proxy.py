@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.servers import free_port, wait_served
+from tests.servers import free_port, shopassist_serve
 
 SCRIPT = Path(sys.executable).with_name("shopassist")
 REPO = Path(__file__).resolve().parents[3]
@@ -27,25 +27,15 @@ def served(tmp_path: Path) -> Iterator[str]:
     config.write_text(
         f"data_dir: {tmp_path / 'data'}\nllm:\n  enabled: false\nspeech:\n  enabled: false\n"
         "embeddings:\n  query_backend: torch\nlogging:\n  level: WARNING\n"
-        f"server:\n  port: {port}\n"
     )
     # PYTHONPATH: this checkout's code, whichever checkout the virtualenv was installed from
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "FORWARDED_ALLOW_IPS": "*", "PYTHONPATH": str(REPO)}
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO)}
     subprocess.run(
         [str(SCRIPT), "--config", str(config), "migrate"], check=True, env=env, capture_output=True
     )
-    log = (tmp_path / "serve.log").open("w")
-    proc = subprocess.Popen(
-        [str(SCRIPT), "--config", str(config), "serve"], env=env, stdout=log, stderr=subprocess.STDOUT
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_served(url, proc, tmp_path / "serve.log", seconds=300)
+    uvicorn_default = {"FORWARDED_ALLOW_IPS": "*"}  # (what uvicorn alone would believe)
+    with shopassist_serve(config, port=port, log=tmp_path / "serve.log", env=uvicorn_default) as (url, _proc):
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        log.close()
 
 
 @pytest.mark.slow
