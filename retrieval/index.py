@@ -153,8 +153,12 @@ class SearchIndex(HybridQueries):
         started = time.perf_counter()
         began = datetime.now(UTC)
         with self._write_lock:
+            # Vectors that other processes built on a shared Chroma server with this model stay
+            # while they are overwritten: dropping them would empty those processes' searches.
+            keep_vectors = self.vectors.shared and self.vectors.stored_manifest() == self.manifest
             try:
-                self.vectors.reset()
+                if not keep_vectors:
+                    self.vectors.reset()
                 self.lexical.reset()
             except broken_file_errors() as exc:  # too broken to empty: move it aside (`index --rebuild`)
                 self.replace_broken(describe(exc))
@@ -162,6 +166,8 @@ class SearchIndex(HybridQueries):
             with self.database.session() as session:
                 ids = list(session.scalars(select(Product.id).order_by(Product.id)))
             self._index_products(ids, progress, force_embed=True)
+            if keep_vectors:
+                self.vectors.delete_products(sorted(self.vectors.product_ids() - set(ids)))
             passages = self._index_policies(progress)
             self.lexical.set_meta(
                 {**self.manifest, "built_at": began.isoformat(), "synced_at": began.isoformat()}

@@ -1,75 +1,35 @@
-"""`retrieval.chroma.url` switches the index to a real Chroma server with no other change.
+"""`retrieval.chroma.url` switches the index to a real Chroma server with no other change, and
+several Shopassist processes (here two ``Services``, each with its own data directory and keyword
+index, over one store) share it.
 
-The server is the `chroma run` that ships with the chromadb package, on a loopback port.
+The server is the `chroma run` that ships with the chromadb package, on a loopback port (the
+``chroma_server`` fixture of tests/conftest.py).
 """
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
+from core.config import Settings
+from retrieval.embeddings import SentenceTransformerEmbedder
 from retrieval.filters import SearchFilters
 from services import Services
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture
-def chroma_server(tmp_path: Path) -> Iterator[str]:
-    executable = shutil.which("chroma", path=str(Path(sys.executable).parent))
-    assert executable, "the chromadb package installs a `chroma` command"
-    port = _free_port()
-    proc = subprocess.Popen(
-        [
-            executable,
-            "run",
-            "--path",
-            str(tmp_path / "chroma-server"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+def _on_server(settings: Settings, url: str, **update: object) -> Settings:
+    retrieval = settings.retrieval.model_copy(
+        update={"chroma": settings.retrieval.chroma.model_copy(update={"url": url})}
     )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=2) as reply:
-                    if reply.status == 200:
-                        break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError("the Chroma server did not start") from None
-                time.sleep(0.3)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+    return settings.model_copy(update={"retrieval": retrieval, **update})
 
 
-def test_index_on_a_chroma_server(index_settings, embedder, chroma_server):
-    retrieval = index_settings.retrieval.model_copy(
-        update={"chroma": index_settings.retrieval.chroma.model_copy(update={"url": chroma_server})}
-    )
-    settings = index_settings.model_copy(update={"retrieval": retrieval})
+def test_index_on_a_chroma_server(
+    index_settings: Settings, embedder: SentenceTransformerEmbedder, chroma_server: str
+) -> None:
+    settings = _on_server(index_settings, chroma_server)
     services = Services.from_settings(settings, with_index=True, embedder=embedder)
     try:
+        assert services.index is not None
         assert services.index.ensure_ready() == "built"
         assert not (settings.index_dir / "chroma").exists()  # vectors live on the server
         assert services.index.vectors.count() == 5
@@ -86,3 +46,37 @@ def test_index_on_a_chroma_server(index_settings, embedder, chroma_server):
         assert broad[0].product_id == "P-BOTTLE" and all(h.in_stock for h in broad)
     finally:
         services.close()
+
+
+def test_two_processes_share_one_chroma_server(
+    index_settings: Settings, embedder: SentenceTransformerEmbedder, chroma_server: str, tmp_path: Path
+) -> None:
+    """A second node joins (its own data directory, so an empty keyword index, over the same
+    store) while the first serves: its build overwrites the shared vectors in place instead of
+    dropping them, so the first node's dense searches keep answering from the server, during
+    and after the join."""
+    first = _on_server(index_settings, chroma_server)
+    store = first.store.model_copy(update={"url": first.database_url})
+    second = _on_server(first, chroma_server, data_dir=tmp_path / "second-node", store=store)
+    query = "something to light my desk"
+    a = Services.from_settings(first, with_index=True, embedder=embedder)
+    try:
+        assert a.index is not None
+        assert a.index.ensure_ready() == "built"
+        assert a.index.search_products(query, mode="dense")[0].product_id == "P-LAMP"
+        b = Services.from_settings(second, with_index=True, embedder=embedder)
+        try:
+            assert b.index is not None
+            assert b.index.ensure_ready().startswith("rebuilt")  # its own keyword index was empty
+            assert b.index.vectors.count() == a.index.vectors.count() == 5
+            for node in (b, a):
+                assert node.index is not None
+                hits = node.index.search_products(query, mode="dense")
+                assert hits[0].product_id == "P-LAMP" and hits[0].matched_by == ["dense"]
+                passages = node.index.search_policies("how long do refunds take")
+                assert passages and passages[0].source == "returns.md"
+            assert a.index.state == "ok"
+        finally:
+            b.close()
+    finally:
+        a.close()
