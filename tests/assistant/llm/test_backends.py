@@ -213,10 +213,16 @@ def test_openai_passes_the_grammar_through(stub_server: StubServer) -> None:
     completion = _client(stub_server).chat(messages=messages, max_tokens=8, grammar=YES_NO)
     assert completion.text in {"yes", "no"}
     assert stub_server.state.requests[-1]["grammar"] == YES_NO
+    assert stub_server.state.requests[-1]["repeat_penalty"] == 1.0
     assert "guided_grammar" not in stub_server.state.requests[-1]
-    both = _client(stub_server, grammar_fields=("grammar", "guided_grammar"))
-    both.chat(messages=messages, max_tokens=8, grammar=YES_NO)
-    assert stub_server.state.requests[-1]["guided_grammar"] == YES_NO
+    # vLLM's ways (llm.grammar_request): the stub reads only `grammar`, so look at what was sent.
+    for way, sent in (
+        ("structured_outputs", {"structured_outputs": {"grammar": YES_NO}}),
+        ("guided_grammar", {"guided_grammar": YES_NO}),
+    ):
+        _client(stub_server, grammar_request=way).chat(messages=messages, max_tokens=2, grammar=YES_NO)
+        request = stub_server.state.requests[-1]
+        assert {key: request[key] for key in sent} == sent and "grammar" not in request
 
 
 def test_openai_parses_logprobs(stub_server: StubServer, llm: LlamaCppLLM) -> None:
