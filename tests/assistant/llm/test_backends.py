@@ -58,9 +58,17 @@ def test_create_llm_openai_needs_a_base_url() -> None:
 
 
 def test_create_llm_openai(stub_server: StubServer) -> None:
-    llm = create_llm(LLMSettings(backend="openai", base_url=stub_server.base_url, model="smol", api_key="k"))
+    settings = LLMSettings(
+        backend="openai",
+        base_url=stub_server.base_url,
+        model="smol",
+        api_key="k",
+        grammar_request="structured_outputs",
+    )
+    llm = create_llm(settings)
     assert isinstance(llm, OpenAICompatibleLLM)
     assert llm.name == f"openai:smol@{stub_server.base_url}"
+    assert llm.grammar_request == "structured_outputs"
     llm.close()
 
 
