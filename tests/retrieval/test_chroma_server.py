@@ -54,7 +54,8 @@ def test_two_processes_share_one_chroma_server(
     """A second node joins (its own data directory, so an empty keyword index, over the same
     store) while the first serves: its build overwrites the shared vectors in place instead of
     dropping them, so the first node's dense searches keep answering from the server, during
-    and after the join."""
+    and after the join; and when collections are dropped and recreated, the first node's next
+    search fetches them again."""
     first = _on_server(index_settings, chroma_server)
     store = first.store.model_copy(update={"url": first.database_url})
     second = _on_server(first, chroma_server, data_dir=tmp_path / "second-node", store=store)
@@ -76,6 +77,13 @@ def test_two_processes_share_one_chroma_server(
                 passages = node.index.search_policies("how long do refunds take")
                 assert passages and passages[0].source == "returns.md"
             assert a.index.state == "ok"
+            # A rebuild that must drop the collections (as after a change of embedding model):
+            # the first node's handles go stale and are fetched again on its next search.
+            b.index.vectors.reset()
+            b.index.rebuild()
+            hits = a.index.search_products(query, mode="dense")
+            assert hits[0].product_id == "P-LAMP" and hits[0].matched_by == ["dense"]
+            assert a.index.search_policies("how long do refunds take")[0].source == "returns.md"
         finally:
             b.close()
     finally:
