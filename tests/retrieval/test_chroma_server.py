@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from core.config import Settings
 from retrieval.embeddings import SentenceTransformerEmbedder
 from retrieval.filters import SearchFilters
@@ -48,6 +50,7 @@ def test_index_on_a_chroma_server(
         services.close()
 
 
+@pytest.mark.slow
 def test_two_processes_share_one_chroma_server(
     index_settings: Settings, embedder: SentenceTransformerEmbedder, chroma_server: str, tmp_path: Path
 ) -> None:
