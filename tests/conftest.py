@@ -13,7 +13,7 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("PTB_TIMEDELTA", "true")  # as `shopassist` sets it at start
 
-from core.bundled_models import bundled_embedding_path
+from core.bundled_models import bundled_embedding_path, bundled_llm_path
 from core.config import Settings, SpeechSettings
 from eval.dialogue.runner import ScenarioHarness
 from retrieval.embeddings import SentenceTransformerEmbedder
@@ -22,7 +22,7 @@ from speech.recognizer import WhisperRecognizer
 from store.db import Database
 from tests.backends import OwnRedis, new_postgres_database, redis_prefix
 from tests.index_damage import built_index_shop, damaged  # noqa: F401  (fixtures: a broken index)
-from tests.servers import free_port
+from tests.servers import LlamaServer, chroma_server_process, free_port, llama_server_process
 from tests.shop_fixture import ALICE, BOB, build_fixture_shop
 from tools.base import ToolContext
 from tools.policy import ToolExecutor, ToolOutcome
@@ -30,7 +30,8 @@ from tools.policy import ToolExecutor, ToolOutcome
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 #: A test that uses one of these fixtures gets the marker (see pyproject's markers).
-MARKER_OF_FIXTURE = {"llm": "llm", "recognizer": "speech", "browser": "browser"}
+MARKER_OF_FIXTURE = {"llm": "llm", "llama_server": "llm", "recognizer": "speech", "browser": "browser"}
+LLAMA_SERVER_KEY = "test-llama-server-key"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -67,6 +68,25 @@ def harness(embedder: SentenceTransformerEmbedder) -> Iterator[ScenarioHarness]:
 def recognizer() -> WhisperRecognizer:
     """The bundled Whisper tiny.en, loaded once for every test that listens."""
     return WhisperRecognizer(SpeechSettings())
+
+
+@pytest.fixture
+def chroma_server(tmp_path: Path) -> Iterator[str]:
+    """A real Chroma server (``chroma run``, a child process) for one test, storing under
+    tmp_path; its URL is what ``retrieval.chroma.url`` is set to. Several ``Services`` or
+    ``shopassist serve`` processes given the URL share it."""
+    with chroma_server_process(tmp_path / "chroma-server", tmp_path / "chroma-server.log") as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServer]:
+    """llama.cpp's OpenAI-compatible server (llama-cpp-python's, a child process) serving the
+    bundled GGUF for the whole session: ``llm.backend: openai`` with ``llm.base_url`` =
+    ``base_url``, ``llm.api_key`` = ``api_key``. One or two threads, a small context."""
+    log = tmp_path_factory.mktemp("llama-server") / "server.log"
+    with llama_server_process(bundled_llm_path(), log, api_key=LLAMA_SERVER_KEY, n_ctx=2048) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

@@ -1,8 +1,10 @@
-"""Real HTTP servers for tests: an ASGI app on uvicorn in a thread, on a free port of 127.0.0.1."""
+"""Real servers for tests on free ports of 127.0.0.1: an ASGI app on uvicorn in a thread, and
+child processes (``shopassist serve``, a Chroma server, llama.cpp's OpenAI-compatible server)."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -11,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -75,19 +78,94 @@ def stop_served(proc: subprocess.Popen[Any], *, seconds: float = 30) -> None:
 def wait_served(url: str, proc: subprocess.Popen[Any], log: Path, *, seconds: float = 180) -> None:
     """Wait until a server process (``shopassist serve``) answers ``/readyz`` with 200; fail with
     the end of its log if it exits first or does not get ready in ``seconds``."""
+    wait_answering(f"{url}/readyz", proc, log, seconds=seconds, name="serve")
+
+
+def wait_answering(
+    check_url: str, proc: subprocess.Popen[Any], log: Path, *, seconds: float = 180, name: str = "server"
+) -> None:
+    """Wait until ``GET check_url`` answers 200; fail with the end of the process's log if it exits
+    first or does not answer in ``seconds``."""
     import httpx
 
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise AssertionError(f"serve exited with {proc.returncode}:\n{log.read_text()[-4000:]}")
+            raise AssertionError(f"{name} exited with {proc.returncode}:\n{log.read_text()[-4000:]}")
         try:
-            if httpx.get(f"{url}/readyz", timeout=5).status_code == 200:
+            if httpx.get(check_url, timeout=5).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
         time.sleep(0.2)
-    raise AssertionError(f"serve did not get ready:\n{log.read_text()[-4000:]}")
+    raise AssertionError(f"{name} did not get ready:\n{log.read_text()[-4000:]}")
+
+
+@contextmanager
+def server_process(
+    args: list[str], *, port: int, check_path: str, log: Path, name: str, seconds: float = 120
+) -> Iterator[str]:
+    """Run a server as a child process (its output in ``log``) until the block ends; yields
+    ``http://127.0.0.1:<port>`` once ``GET <check_path>`` answers 200. Stopped with SIGTERM, then
+    SIGKILL if it lingers."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("wb") as out:
+        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_answering(f"{url}{check_path}", proc, log, seconds=seconds, name=name)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=20)
+
+
+def _venv_command(name: str) -> str:
+    """A console script installed next to this interpreter (the venv's ``bin``)."""
+    found = shutil.which(name, path=str(Path(sys.executable).parent))
+    if found is None:
+        raise AssertionError(f"no `{name}` command beside {sys.executable}")
+    return found
+
+
+@contextmanager
+def chroma_server_process(path: Path, log: Path) -> Iterator[str]:
+    """A Chroma server (``chroma run`` from the installed chromadb, the version the client is
+    pinned to) storing under ``path``; yields its URL once its heartbeat answers."""
+    port = free_port()
+    args = [_venv_command("chroma"), "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)]
+    with server_process(args, port=port, check_path="/api/v2/heartbeat", log=log, name="Chroma") as url:
+        yield url
+
+
+@dataclass(frozen=True)
+class LlamaServer:
+    """llama.cpp's OpenAI-compatible server: ``base_url`` is what ``llm.base_url`` is set to."""
+
+    base_url: str
+    api_key: str
+    model: str
+    log: Path
+
+
+@contextmanager
+def llama_server_process(
+    model: Path, log: Path, *, api_key: str, n_ctx: int = 2048, threads: int = 2
+) -> Iterator[LlamaServer]:
+    """llama-cpp-python's own server (``python -m llama_cpp.server``, the ``server`` extra) on a
+    free port, serving ``model`` under the name ``smol`` to clients with ``api_key``."""
+    port = free_port()
+    args = [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias", "smol"]
+    args += ["--host", "127.0.0.1", "--port", str(port), "--api_key", api_key, "--n_ctx", str(n_ctx)]
+    args += ["--n_threads", str(threads), "--n_threads_batch", str(threads), "--verbose", "false"]
+    # The readiness check needs the key too: an unauthenticated GET /v1/models answers 401.
+    with server_process(args, port=port, check_path="/docs", log=log, name="llama.cpp server") as url:
+        yield LlamaServer(f"{url}/v1", api_key, "smol", log)
+
 
 
 @contextmanager

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -18,20 +18,31 @@ from assistant.llm.protocol import (
     check_request,
     finish_reason,
 )
-from core.config import LLMSettings
+from core.config import GrammarRequest, LLMSettings
 from core.errors import ConfigError
 
 log = logging.getLogger(__name__)
+
+#: How each kind of server takes a GBNF grammar: the request fields to add.
+GRAMMAR_REQUESTS: dict[GrammarRequest, Callable[[str], dict[str, Any]]] = {
+    "grammar": lambda gbnf: {"grammar": gbnf},  # llama.cpp: llama-cpp-python's server, llama-server
+    "structured_outputs": lambda gbnf: {"structured_outputs": {"grammar": gbnf}},  # vLLM >= 0.12
+    "guided_grammar": lambda gbnf: {"guided_grammar": gbnf},  # vLLM < 0.12
+}
 
 
 class OpenAICompatibleLLM:
     """A server speaking the OpenAI chat-completions API (llama.cpp server, vLLM).
 
-    ``grammar_fields`` names the request keys that carry a GBNF grammar: llama.cpp's server
-    reads ``grammar`` (the default); vLLM reads ``guided_grammar`` (``structured_outputs.grammar``
-    in recent versions). Pass ``("grammar", "guided_grammar")`` to serve both: each server
-    ignores the key it does not know. A connection failure is retried once; everything else
-    (timeouts, non-2xx, malformed bodies) raises :class:`LLMError` at once.
+    ``grammar_request`` says where a GBNF grammar goes in the request (``llm.grammar_request``,
+    see :data:`GRAMMAR_REQUESTS`): llama.cpp's servers read ``grammar``; vLLM reads
+    ``structured_outputs.grammar`` (0.12 and later) or ``guided_grammar`` (before). A connection
+    failure is retried once; everything else (timeouts, non-2xx, malformed bodies) raises
+    :class:`LLMError` at once.
+
+    Every request asks for ``repeat_penalty`` 1.0: llama-cpp-python's server defaults to 1.1, and
+    with it greedy command proposals differ from the same model run in process (which, like
+    vLLM, applies no repeat penalty unless asked).
     """
 
     def __init__(
@@ -41,12 +52,12 @@ class OpenAICompatibleLLM:
         model: str = "local",
         api_key: str | None = None,
         timeout_seconds: float = 30.0,
-        grammar_fields: tuple[str, ...] = ("grammar",),
+        grammar_request: GrammarRequest = "grammar",
     ) -> None:
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self.base_url = base_url.rstrip("/")
         self.model = model
-        self.grammar_fields = grammar_fields
+        self.grammar_request = grammar_request
         self.timeout_seconds = timeout_seconds
         self._client = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout_seconds)
 
@@ -59,6 +70,7 @@ class OpenAICompatibleLLM:
             model=settings.model,
             api_key=settings.api_key.get_secret_value() if settings.api_key else None,
             timeout_seconds=settings.timeout_seconds,
+            grammar_request=settings.grammar_request,
         )
 
     @property
@@ -86,7 +98,8 @@ class OpenAICompatibleLLM:
     def _body(self, messages: list[ChatMessage], max_tokens: int, temperature: float, **extra: Any) -> Any:
         check_request(messages, max_tokens, temperature)
         body = {"model": self.model, "messages": messages, "max_tokens": max_tokens}
-        return body | {"temperature": temperature} | {key: value for key, value in extra.items() if value}
+        body |= {"temperature": temperature, "repeat_penalty": 1.0}
+        return body | {key: value for key, value in extra.items() if value}
 
     def _send(self, body: dict[str, Any], *, stream: bool) -> httpx.Response:
         request = self._client.build_request("POST", "/chat/completions", json=body)
@@ -121,7 +134,7 @@ class OpenAICompatibleLLM:
     ) -> Completion:
         body = self._body(messages, max_tokens, temperature, stop=stop)
         if grammar is not None:
-            body.update(dict.fromkeys(self.grammar_fields, grammar))
+            body.update(GRAMMAR_REQUESTS[self.grammar_request](grammar))
         if top_logprobs > 0:
             body.update(logprobs=True, top_logprobs=top_logprobs)
         data = _json(self._send(body, stream=False).content, self.name)

@@ -36,6 +36,8 @@ from core.errors import ConfigError
 CONFIG_ENV = "SHOPASSIST_CONFIG"
 DEFAULT_CONFIG = Path("config.yaml")
 _yaml_file: ContextVar[Path | None] = ContextVar("shopassist_yaml_file", default=None)
+#: Where the openai LLM backend puts a GBNF grammar in a request (``llm.grammar_request``).
+GrammarRequest = Literal["grammar", "structured_outputs", "guided_grammar"]
 
 
 class StoreSettings(_Section):
@@ -62,6 +64,12 @@ class LLMSettings(_Section):
         default=None, description="openai backend: bearer token, if the server needs one."
     )
     timeout_seconds: float = Field(default=30.0, gt=0, description="openai backend: request timeout.")
+    grammar_request: GrammarRequest = Field(
+        default="grammar",
+        description="openai backend: how the command grammar (GBNF) is sent: grammar (llama.cpp's "
+        "servers), structured_outputs ({structured_outputs: {grammar: ...}}, vLLM 0.12 and later) or "
+        "guided_grammar (older vLLM).",
+    )
     probe_max_seconds: float = Field(
         default=30.0,
         gt=0,

@@ -38,3 +38,17 @@ def test_configured_path_wins_over_bundled(tmp_path):
     custom = tmp_path / "other.gguf"
     assert llm_path(custom) == custom
     assert llm_path(None) == bundled_llm_path()
+
+
+def test_the_path_option_prints_one_models_path():
+    """What deploy/compose.yaml hands llama.cpp's server as --model."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "core.bundled_models", "--path", "llm"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout == f"{bundled_llm_path()}\n"

@@ -1,76 +1,39 @@
-"""`retrieval.chroma.url` switches the index to a real Chroma server with no other change.
+"""`retrieval.chroma.url` switches the index to a real Chroma server with no other change, and
+several Shopassist processes (here two ``Services``, each with its own data directory and keyword
+index, over one store) share it.
 
-The server is the `chroma run` that ships with the chromadb package, on a loopback port.
+The server is the `chroma run` that ships with the chromadb package, on a loopback port (the
+``chroma_server`` fixture of tests/conftest.py).
 """
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from core.config import Settings
+from retrieval.embeddings import SentenceTransformerEmbedder
 from retrieval.filters import SearchFilters
 from services import Services
 from store.models import Product
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture
-def chroma_server(tmp_path: Path) -> Iterator[str]:
-    executable = shutil.which("chroma", path=str(Path(sys.executable).parent))
-    assert executable, "the chromadb package installs a `chroma` command"
-    port = _free_port()
-    proc = subprocess.Popen(
-        [
-            executable,
-            "run",
-            "--path",
-            str(tmp_path / "chroma-server"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+def _on_server(settings: Settings, url: str, **update: object) -> Settings:
+    retrieval = settings.retrieval.model_copy(
+        update={"chroma": settings.retrieval.chroma.model_copy(update={"url": url})}
     )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=2) as reply:
-                    if reply.status == 200:
-                        break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError("the Chroma server did not start") from None
-                time.sleep(0.3)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+    return settings.model_copy(update={"retrieval": retrieval, **update})
 
 
-def test_index_on_a_chroma_server(index_settings, embedder, chroma_server):
-    retrieval = index_settings.retrieval.model_copy(
-        update={"chroma": index_settings.retrieval.chroma.model_copy(update={"url": chroma_server})}
-    )
-    settings = index_settings.model_copy(update={"retrieval": retrieval})
+def test_index_on_a_chroma_server(
+    index_settings: Settings, embedder: SentenceTransformerEmbedder, chroma_server: str
+) -> None:
+    settings = _on_server(index_settings, chroma_server)
     services = Services.from_settings(settings, with_index=True, embedder=embedder)
     try:
+        assert services.index is not None
         assert services.index.ensure_ready() == "built"
         assert not (settings.index_dir / "chroma").exists()  # vectors live on the server
         assert services.index.vectors.count() == 5
@@ -92,29 +55,29 @@ def test_index_on_a_chroma_server(index_settings, embedder, chroma_server):
 class CountingEmbedder:
     """The real embedder, counting the texts it embeds for the index (queries not counted)."""
 
-    def __init__(self, inner):
+    def __init__(self, inner: SentenceTransformerEmbedder) -> None:
         self.inner = inner
         self.texts: list[str] = []
 
     @property
-    def model_name(self):
+    def model_name(self) -> str:
         return self.inner.model_name
 
     @property
-    def dimension(self):
+    def dimension(self) -> int:
         return self.inner.dimension
 
-    def embed_documents(self, *, texts, **kwargs):
+    def embed_documents(self, *, texts: list[str], **kwargs: Any) -> Any:
         self.texts += list(texts)
         return self.inner.embed_documents(texts=texts, **kwargs)
 
-    def embed_query(self, **kwargs):
+    def embed_query(self, **kwargs: Any) -> Any:
         return self.inner.embed_query(**kwargs)
 
 
 def test_two_processes_share_the_server_without_embedding_twice(
-    index_settings, embedder, chroma_server, tmp_path
-):
+    index_settings: Settings, embedder: SentenceTransformerEmbedder, chroma_server: str, tmp_path: Path
+) -> None:
     """A joins first and builds the vectors; B, a second process on the same store and server,
     builds only its keyword part, and learns A's rename from the change feed without
     embedding the product again (A wrote the server)."""
@@ -148,4 +111,47 @@ def test_two_processes_share_the_server_without_embedding_twice(
         assert b.index.search_products("merino marathon socks", mode="dense")[0].product_id == "P-SOCK"
     finally:
         b.close()
+        a.close()
+
+
+@pytest.mark.slow
+def test_two_processes_share_one_chroma_server(
+    index_settings: Settings, embedder: SentenceTransformerEmbedder, chroma_server: str, tmp_path: Path
+) -> None:
+    """A second node joins (its own data directory, so an empty keyword index, over the same
+    store) while the first serves: its build overwrites the shared vectors in place instead of
+    dropping them, so the first node's dense searches keep answering from the server, during
+    and after the join; and when collections are dropped and recreated, the first node's next
+    search fetches them again."""
+    first = _on_server(index_settings, chroma_server)
+    store = first.store.model_copy(update={"url": first.database_url})
+    second = _on_server(first, chroma_server, data_dir=tmp_path / "second-node", store=store)
+    query = "something to light my desk"
+    a = Services.from_settings(first, with_index=True, embedder=embedder)
+    try:
+        assert a.index is not None
+        assert a.index.ensure_ready() == "built"
+        assert a.index.search_products(query, mode="dense")[0].product_id == "P-LAMP"
+        b = Services.from_settings(second, with_index=True, embedder=embedder)
+        try:
+            assert b.index is not None
+            assert b.index.ensure_ready().startswith("rebuilt")  # its own keyword index was empty
+            assert b.index.vectors.count() == a.index.vectors.count() == 5
+            for node in (b, a):
+                assert node.index is not None
+                hits = node.index.search_products(query, mode="dense")
+                assert hits[0].product_id == "P-LAMP" and hits[0].matched_by == ["dense"]
+                passages = node.index.search_policies("how long do refunds take")
+                assert passages and passages[0].source == "returns.md"
+            assert a.index.state == "ok"
+            # A rebuild that must drop the collections (as after a change of embedding model):
+            # the first node's handles go stale and are fetched again on its next search.
+            b.index.vectors.reset()
+            b.index.rebuild()
+            hits = a.index.search_products(query, mode="dense")
+            assert hits[0].product_id == "P-LAMP" and hits[0].matched_by == ["dense"]
+            assert a.index.search_policies("how long do refunds take")[0].source == "returns.md"
+        finally:
+            b.close()
+    finally:
         a.close()

@@ -7,7 +7,6 @@ Test modules load this with ``pytest_plugins = ("tests.assistant.llm.stub_server
 from __future__ import annotations
 
 import json
-import socket
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -21,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from assistant.llm.llama_cpp import LlamaCppLLM
 from assistant.llm.protocol import Completion
 from core.bundled_models import bundled_llm_path
-from tests.servers import serve_in_thread
+from tests.servers import free_port, serve_in_thread
 
 API_KEY = "test-key-123"
 
@@ -61,9 +60,11 @@ def build_stub_app(llm: LlamaCppLLM, state: StubState, api_key: str) -> FastAPI:
     """An OpenAI-compatible ``/v1/chat/completions`` (JSON and SSE) that delegates to a real
     :class:`LlamaCppLLM`.
 
-    It stands in for llama.cpp's server and vLLM, which are not installed here: it reads the
-    same request fields (``grammar``, ``logprobs``/``top_logprobs``, ``stream``, ``stop``) and
-    answers in the same shapes, so :class:`OpenAICompatibleLLM` is tested over real HTTP.
+    It reads the request fields llama.cpp's server reads (``grammar``, ``logprobs``/
+    ``top_logprobs``, ``stream``, ``stop``) and answers in the same shapes, and it records every
+    request and can be told to fail: the tests of what the client sends and of failures use it.
+    ``test_llama_server.py`` runs the backend against llama.cpp's real server; vLLM is not
+    installed here.
     """
     app = FastAPI()
 
@@ -155,7 +156,4 @@ def stub_server(_stub_server: StubServer) -> StubServer:
 @pytest.fixture
 def unused_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
+    return free_port()

@@ -58,9 +58,17 @@ def test_create_llm_openai_needs_a_base_url() -> None:
 
 
 def test_create_llm_openai(stub_server: StubServer) -> None:
-    llm = create_llm(LLMSettings(backend="openai", base_url=stub_server.base_url, model="smol", api_key="k"))
+    settings = LLMSettings(
+        backend="openai",
+        base_url=stub_server.base_url,
+        model="smol",
+        api_key="k",
+        grammar_request="structured_outputs",
+    )
+    llm = create_llm(settings)
     assert isinstance(llm, OpenAICompatibleLLM)
     assert llm.name == f"openai:smol@{stub_server.base_url}"
+    assert llm.grammar_request == "structured_outputs"
     llm.close()
 
 
@@ -213,10 +221,16 @@ def test_openai_passes_the_grammar_through(stub_server: StubServer) -> None:
     completion = _client(stub_server).chat(messages=messages, max_tokens=8, grammar=YES_NO)
     assert completion.text in {"yes", "no"}
     assert stub_server.state.requests[-1]["grammar"] == YES_NO
+    assert stub_server.state.requests[-1]["repeat_penalty"] == 1.0
     assert "guided_grammar" not in stub_server.state.requests[-1]
-    both = _client(stub_server, grammar_fields=("grammar", "guided_grammar"))
-    both.chat(messages=messages, max_tokens=8, grammar=YES_NO)
-    assert stub_server.state.requests[-1]["guided_grammar"] == YES_NO
+    # vLLM's ways (llm.grammar_request): the stub reads only `grammar`, so look at what was sent.
+    for way, sent in (
+        ("structured_outputs", {"structured_outputs": {"grammar": YES_NO}}),
+        ("guided_grammar", {"guided_grammar": YES_NO}),
+    ):
+        _client(stub_server, grammar_request=way).chat(messages=messages, max_tokens=2, grammar=YES_NO)
+        request = stub_server.state.requests[-1]
+        assert {key: request[key] for key in sent} == sent and "grammar" not in request
 
 
 def test_openai_parses_logprobs(stub_server: StubServer, llm: LlamaCppLLM) -> None:
