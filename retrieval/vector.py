@@ -147,14 +147,11 @@ class VectorStore:
                 ),
             )
 
-    def product_ids(self) -> set[str]:
-        return set(self._collection(PRODUCTS).get(include=[])["ids"])
-
     def stored_products(self, ids: Sequence[str]) -> dict[str, tuple[str, dict[str, Any]]]:
         """The text and metadata stored for these products (those present)."""
         if not ids:
             return {}
-        found = self._collection(PRODUCTS).get(ids=list(ids), include=["documents", "metadatas"])
+        found = self._use(PRODUCTS, lambda c: c.get(ids=list(ids), include=["documents", "metadatas"]))
         return {
             pid: (text or "", dict(meta or {}))
             for pid, text, meta in zip(found["ids"], found["documents"], found["metadatas"], strict=True)

@@ -167,7 +167,6 @@ def llama_server_process(
         yield LlamaServer(f"{url}/v1", api_key, "smol", log)
 
 
-
 @contextmanager
 def shopassist_serve(
     config: Path, *, port: int, log: Path, env: dict[str, str] | None = None, start_seconds: float = 300
