@@ -1,4 +1,5 @@
-"""Shared fixtures: a migrated SQLite store seeded with the fixture shop, settings, executor."""
+"""Shared fixtures: a migrated store seeded with the fixture shop (SQLite, or PostgreSQL in modules
+marked ``databases``: see :mod:`tests.databases`), settings, executor."""
 
 from __future__ import annotations
 
@@ -19,7 +20,15 @@ from eval.dialogue.runner import ScenarioHarness
 from retrieval.embeddings import SentenceTransformerEmbedder
 from services import Services
 from speech.recognizer import WhisperRecognizer
+from assistant.sessions.sql_store import SqlSessionStore
 from store.db import Database
+from tests.databases import (  # noqa: F401  (fixtures)
+    backend,
+    empty_db_url,
+    new_postgres,
+    parametrize_backends,
+    postgres_server,
+)
 from tests.index_damage import built_index_shop, damaged  # noqa: F401  (fixtures: a broken index)
 from tests.shop_fixture import ALICE, BOB, build_fixture_shop
 from tools.base import ToolContext
@@ -36,6 +45,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         for fixture, marker in MARKER_OF_FIXTURE.items():
             if fixture in getattr(item, "fixturenames", ()):
                 item.add_marker(marker)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    parametrize_backends(metafunc)
 
 
 @pytest.fixture(autouse=True)
@@ -78,12 +91,38 @@ def _template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def build_shop_database(url: str) -> None:
+    """Migrate the store at ``url``, fill it with the fixture shop and create the conversation
+    store's tables beside it (one PostgreSQL database can hold both)."""
+    database = Database(url)
+    database.migrate()
+    with database.transaction() as session:
+        build_fixture_shop(session)
+    database.dispose()
+    SqlSessionStore(url, heartbeat=False).close()
+
+
 @pytest.fixture
-def settings(tmp_path: Path, _template_db: Path) -> Settings:
+def shop_db_url(backend: str, request: pytest.FixtureRequest) -> str | None:
+    """On PostgreSQL: a database of this test's own holding the fixture shop and the conversation
+    store (a copy of a template built once per test process). On SQLite: None (the data
+    directory's files, copied from ``_template_db``)."""
+    if backend != "postgresql":
+        return None
+    new_postgres = request.getfixturevalue("new_postgres")
+    return str(new_postgres("shop", build_shop_database))
+
+
+@pytest.fixture
+def settings(tmp_path: Path, _template_db: Path, shop_db_url: str | None) -> Settings:
     data_dir = tmp_path / "data"
     data_dir.mkdir()
-    shutil.copy(_template_db, data_dir / "shop.db")
-    return Settings(data_dir=data_dir, policy={"secret_key": "test-secret-key-0123456789"})
+    options: dict[str, Any] = {"data_dir": data_dir, "policy": {"secret_key": "test-secret-key-0123456789"}}
+    if shop_db_url is None:
+        shutil.copy(_template_db, data_dir / "shop.db")
+    else:
+        options |= {"store": {"url": shop_db_url}, "sessions": {"url": shop_db_url}}
+    return Settings(**options)
 
 
 @pytest.fixture

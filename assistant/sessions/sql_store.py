@@ -62,11 +62,13 @@ from core.errors import (
 )
 from core.files import private_sqlite
 from store.failures import translate_storage_errors
+from store.locks import hold_advisory_lock
 
 if TYPE_CHECKING:
     from core.config import Settings
 
 log = logging.getLogger(__name__)
+SCHEMA_LOCK = "shopassist:sessions:schema"
 
 
 class SqlSessionStore:
@@ -129,18 +131,21 @@ class SqlSessionStore:
     def _ensure_schema(self) -> None:
         for attempt in range(3):
             try:
-                SCHEMA_TABLE.create(self.engine, checkfirst=True)
-                current = self.schema_version()
-                if current > SCHEMA_VERSION:
-                    raise ConfigError(
-                        f"The session database {self.engine.url!r} has schema version {current}, newer "
-                        f"than this Shopassist understands ({SCHEMA_VERSION}). Upgrade Shopassist, "
-                        "or point sessions.url at another database.",
-                        key="sessions.url",
-                        found=current,
-                        supported=SCHEMA_VERSION,
-                    )
                 with self.engine.begin() as conn:
+                    # PostgreSQL: one process at a time creates or upgrades the schema (its DDL
+                    # is transactional); SQLite: a race is retried below.
+                    hold_advisory_lock(conn, SCHEMA_LOCK)
+                    SCHEMA_TABLE.create(conn, checkfirst=True)
+                    current = int(conn.execute(sa.select(sa.func.max(SCHEMA_TABLE.c.version))).scalar() or 0)
+                    if current > SCHEMA_VERSION:
+                        raise ConfigError(
+                            f"The session database {self.engine.url!r} has schema version {current}, "
+                            f"newer than this Shopassist understands ({SCHEMA_VERSION}). Upgrade "
+                            "Shopassist, or point sessions.url at another database.",
+                            key="sessions.url",
+                            found=current,
+                            supported=SCHEMA_VERSION,
+                        )
                     for version in range(current + 1, SCHEMA_VERSION + 1):
                         MIGRATIONS[version](conn)
                         row = {"version": version, "applied_at_us": self.now_us()}

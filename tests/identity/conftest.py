@@ -1,15 +1,14 @@
 """Fixtures for identity: a real SMTP server (aiosmtpd) on a free port of 127.0.0.1, a migrated
-SQLite store with two customers, a PostgreSQL database of its own, and a clock tests move."""
+SQLite store with two customers, a PostgreSQL database of its own (:mod:`tests.databases`),
+and a clock tests move."""
 
 from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-import os
 import shutil
 import socket
 import ssl
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes
@@ -24,6 +23,7 @@ from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword
 from core.config.identity import AuthSettings, SmtpSettings
 from store.db import Database
 from store.models import Customer
+from tests.databases import NewPostgres
 
 SECRET = b"test-secret-key-0123456789"
 JANE = "cust-jane"
@@ -32,8 +32,6 @@ JOHN = "cust-john"
 JOHN_EMAIL = "john.roe@example.org"
 T0 = dt.datetime(2026, 12, 4, 12, 0, tzinfo=dt.UTC)
 SMTP_USER, SMTP_PASSWORD = "shop", "s3cret-pass"
-POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-"""A PostgreSQL server where tests may create and drop databases (``TEST_POSTGRES_URL``)."""
 
 
 def free_port() -> int:
@@ -189,13 +187,17 @@ def add_customers(db: Database) -> None:
         session.add(Customer(id=JOHN, first_name="John", last_name="Roe", email=JOHN_EMAIL))
 
 
-@pytest.fixture(scope="session")
-def _identity_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("identity") / "shop.db"
-    db = Database(f"sqlite:///{path}")
+def _build_identity_store(url: str) -> None:
+    db = Database(url)
     db.migrate()
     add_customers(db)
     db.dispose()
+
+
+@pytest.fixture(scope="session")
+def _identity_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("identity") / "shop.db"
+    _build_identity_store(f"sqlite:///{path}")
     return path
 
 
@@ -214,37 +216,10 @@ def store(store_url: str) -> Iterator[Database]:
     db.dispose()
 
 
-def _unavailable(reason: str) -> None:
-    """Without PostgreSQL a test skips, except in CI, where it must have been started."""
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"PostgreSQL is required in CI: {reason}")
-    pytest.skip(f"PostgreSQL not available: {reason}")
-
-
 @pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A new PostgreSQL database, migrated, with Jane and John; dropped after the test."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    name = f"shopassist_test_{uuid.uuid4().hex[:12]}"
-    try:
-        admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # driver missing, server down, no permission
-        _unavailable(f"{type(exc).__name__}: {exc} ({POSTGRES_URL}; set TEST_POSTGRES_URL)")
-    url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    try:
-        db = Database(url)
-        db.migrate()
-        add_customers(db)
-        db.dispose()
-        yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+def postgres_url(new_postgres: NewPostgres) -> str:
+    """A PostgreSQL database of the test's own, migrated, with Jane and John; dropped after it."""
+    return new_postgres("identity", _build_identity_store)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
