@@ -14,26 +14,21 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("PTB_TIMEDELTA", "true")  # as `shopassist` sets it at start
 
+from assistant.sessions.sql_store import SqlSessionStore
 from core.bundled_models import bundled_embedding_path
 from core.config import Settings, SpeechSettings
 from eval.dialogue.runner import ScenarioHarness
 from retrieval.embeddings import SentenceTransformerEmbedder
 from services import Services
 from speech.recognizer import WhisperRecognizer
-from assistant.sessions.sql_store import SqlSessionStore
 from store.db import Database
-from tests.databases import (  # noqa: F401  (fixtures)
-    backend,
-    empty_db_url,
-    new_postgres,
-    parametrize_backends,
-    postgres_server,
-)
 from tests.index_damage import built_index_shop, damaged  # noqa: F401  (fixtures: a broken index)
 from tests.shop_fixture import ALICE, BOB, build_fixture_shop
 from tools.base import ToolContext
 from tools.policy import ToolExecutor, ToolOutcome
 
+# The backend matrix: backend, postgres_server, new_postgres, empty_db_url, and its hook.
+pytest_plugins = ("tests.databases",)
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 #: A test that uses one of these fixtures gets the marker (see pyproject's markers).
@@ -45,10 +40,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         for fixture, marker in MARKER_OF_FIXTURE.items():
             if fixture in getattr(item, "fixturenames", ()):
                 item.add_marker(marker)
-
-
-def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    parametrize_backends(metafunc)
 
 
 @pytest.fixture(autouse=True)

@@ -137,8 +137,8 @@ def backend(request: pytest.FixtureRequest) -> str:
     return str(getattr(request, "param", "sqlite"))
 
 
-def parametrize_backends(metafunc: pytest.Metafunc) -> None:
-    """``pytest_generate_tests``: run a test of a ``databases`` module on each backend."""
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run a test of a ``databases`` module on each backend."""
     if "backend" in metafunc.fixturenames and metafunc.definition.get_closest_marker("databases"):
         metafunc.parametrize("backend", BACKENDS, indirect=True, ids=BACKENDS)
 

@@ -1,4 +1,5 @@
-"""Fixtures for conversation sessions: a store on an empty database (SQLite or PostgreSQL), turn helpers, child processes."""
+"""Fixtures for conversation sessions: a store on an empty database (SQLite or PostgreSQL), turn
+helpers, child processes."""
 
 from __future__ import annotations
 

@@ -27,6 +27,8 @@ from assistant.sessions.shown import ReplySource
 from eval.dialogue.runner import ScenarioHarness
 from services import Services
 
+pytestmark = pytest.mark.databases
+
 HELLO: list[ChatMessage] = [{"role": "user", "content": "Say hello."}]
 
 
@@ -44,11 +46,13 @@ class EchoLLM:
 
 
 @pytest.fixture
-def echo(harness: ScenarioHarness, tmp_path: Path) -> Iterator[tuple[Assistant, Services]]:
+def echo(
+    harness: ScenarioHarness, shop_db_url: str | None, tmp_path: Path
+) -> Iterator[tuple[Assistant, Services]]:
     """The fixture shop's assistant with EchoLLM behind the admission gate (100 ms budget)."""
     data_dir = tmp_path / "shop"
     shutil.copytree(harness.workdir / "template", data_dir)
-    base = harness.settings_for(data_dir)
+    base = harness.settings_for(data_dir, database_url=shop_db_url)
     llm = base.llm.model_copy(update={"enabled": True, "queue_budget_ms": 100})
     settings = base.model_copy(update={"llm": llm})
     services = Services.from_settings(
@@ -83,7 +87,7 @@ def test_a_busy_model_sends_the_template_and_a_free_one_phrases(echo: tuple[Assi
 
 @pytest.mark.parametrize("text", ["hmm, what about that thing", "well, you know, whatever"])
 def test_a_busy_model_leaves_an_unknown_message_to_the_rules(
-    echo: tuple[Assistant, Services], harness: ScenarioHarness, text: str
+    echo: tuple[Assistant, Services], harness: ScenarioHarness, shop_db_url: str | None, text: str
 ) -> None:
     assistant, services = echo
     gate = services.llm_gate
@@ -98,16 +102,16 @@ def test_a_busy_model_leaves_an_unknown_message_to_the_rules(
         held.close()
     (command,) = [s for s in busy.steps if s.kind == "command"]
     assert command.ok is False and command.detail.get("reason") == "llm_busy"
-    with harness.assistant() as (rules, _):  # the same message without a model
+    with harness.assistant(database_url=shop_db_url) as (rules, _):  # the same message without a model
         expected = rules.handle(rules.start_session(channel="web"), text)
     assert busy.template == expected.template and busy.text == expected.text
     assert gate.counts()["refused"] == {"chat": 1}
 
 
 def test_a_retry_after_the_holder_was_killed_is_answered_within_one_lease(
-    harness: ScenarioHarness, spawn: Any
+    harness: ScenarioHarness, shop_db_url: str | None, spawn: Any
 ) -> None:
-    with harness.assistant() as (assistant, services):
+    with harness.assistant(database_url=shop_db_url) as (assistant, services):
         assert services.sessions is not None
         sid = assistant.start_session(channel="web")
         assistant.handle(sid, "desk lamp")

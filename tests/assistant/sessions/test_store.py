@@ -112,7 +112,8 @@ def test_a_failed_append_writes_nothing(store: SqlSessionStore, session_id: str)
         else:
             conn.execute(
                 sa.text(
-                    "ALTER TABLE conversation_events ADD CONSTRAINT boom_refused CHECK (payload NOT LIKE '%boom%')"
+                    "ALTER TABLE conversation_events "
+                    "ADD CONSTRAINT boom_refused CHECK (payload NOT LIKE '%boom%')"
                 )
             )
     with pytest.raises(sa.exc.IntegrityError, match="boom_refused"):
