@@ -9,9 +9,9 @@ For every call, inside one database transaction:
 3. ``side_effect`` tools need a confirmation token from :meth:`ToolExecutor.prepare` that was
    issued for this conversation, this customer, this tool and exactly these arguments;
 4. a repeated identical side-effect call replays the stored result instead of acting twice,
-   also when two processes run it at the same moment (PostgreSQL: the second waits on an
-   advisory lock named by the idempotency key; SQLite: its write lock, and a snapshot conflict
-   runs the call again);
+   also when two processes run it at the same moment: the second waits for the first to commit
+   (PostgreSQL: an advisory lock named by the idempotency key; SQLite: the database's write
+   lock, taken as the transaction begins), then replays;
 5. the tool runs; on any error nothing it wrote is kept.
 """
 
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.config import PrivacySettings, ShopSettings
@@ -43,7 +43,7 @@ from core.errors import (
     ToolFailedError,
 )
 from store.db import Database
-from store.locks import hold_advisory_lock, is_snapshot_conflict
+from store.locks import begin_writing, hold_advisory_lock
 from store.models import IdempotencyRecord, Order, PaymentMethod
 from tools.arguments import Owned
 from tools.base import Tool, ToolContext, ToolEnv, ToolResult
@@ -53,8 +53,6 @@ if TYPE_CHECKING:
     from tools.search import ShopSearch
 
 log = logging.getLogger(__name__)
-SNAPSHOT_RETRIES = 3
-"""Times a keyed call is run again after SQLite's snapshot conflicts (see :meth:`ToolExecutor.run`)."""
 
 # resource kind -> (model, human label)
 OWNED_RESOURCES: dict[str, tuple[Any, str]] = {
@@ -287,26 +285,26 @@ class ToolExecutor:
                 f"{tool.name} changes the shop's records and does not run in a draft", tool=tool.name
             )
         parsed = validate_args(tool, args)
-        keyed = tool.side_effect or (tool.writes and ctx.request is not None)
-        conflicts = 0
-        while True:
-            try:
-                return self._run_once(tool, parsed, ctx)
-            except OperationalError as exc:
-                # SQLite: another process committed between this transaction's first read and
-                # its first write (an identical call, or any writer): run it again afresh.
-                conflicts += 1
-                if not (keyed and is_snapshot_conflict(exc)) or conflicts > SNAPSHOT_RETRIES:
-                    raise
-            except IntegrityError:
-                if not keyed:
-                    raise
-                # A concurrent identical call committed first: replay its stored result.
-                return self._run_once(tool, parsed, ctx)
+        try:
+            return self._run_once(tool, parsed, ctx)
+        except IntegrityError:
+            if not self._keyed(tool, ctx):
+                raise
+            # A concurrent identical call committed first: replay its stored result.
+            return self._run_once(tool, parsed, ctx)
+
+    @staticmethod
+    def _keyed(tool: Tool[Any, Any], ctx: ToolContext) -> bool:
+        """Whether the call has an idempotency record (a side effect, or a write for a request)."""
+        return tool.side_effect or (tool.writes and ctx.request is not None)
 
     def _run_once(self, tool: Tool[Any, Any], args: BaseModel, ctx: ToolContext) -> ToolOutcome[Any]:
         dumped = args.model_dump(mode="json")
         with self.database.transaction() as session:
+            if self._keyed(tool, ctx):
+                # SQLite: the write lock first, so what the call reads (its record, the stock)
+                # cannot change before it writes.
+                begin_writing(session)
             env = ToolEnv(db=session, shop=self.shop, search=self.search, privacy=self.privacy)
             self._authorize(tool, args, ctx, session)
             key = None
@@ -333,8 +331,6 @@ class ToolExecutor:
             except IntegrityError:
                 raise
             except Exception as exc:
-                if is_snapshot_conflict(exc):
-                    raise  # run again by :meth:`run`
                 log.exception("tool %s failed", tool.name)
                 raise ToolFailedError(f"{tool.name} failed: {type(exc).__name__}", tool=tool.name) from exc
             if not isinstance(result, tool.result_model):
