@@ -20,6 +20,8 @@ unchanged: portable SQL only, times as integer microseconds since the epoch).
   Waiters in the same process queue on a thread lock first, so only one polls the database.
   Lease expiry compares wall clocks, so hosts sharing a database need clocks far closer than
   the lease (NTP). Waiters are served in no particular order.
+- The schema (:mod:`assistant.sessions.schema`) is created or upgraded at open, in one
+  transaction; on PostgreSQL under an advisory lock, so processes starting together do not race.
 - Privacy is the one exception to append-only: ``erase`` (the retention sweep) and
   ``anonymise`` (a forgotten customer, :mod:`assistant.sessions.erasure`).
 """
