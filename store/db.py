@@ -18,10 +18,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.files import private_sqlite
 from store.failures import translate_storage_errors
+from store.locks import hold_advisory_lock
 
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+MIGRATION_LOCK = "shopassist:store:migrate"
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -143,6 +145,12 @@ class Database:
             return False
         cfg = _alembic_config(self.engine)
         with self.engine.begin() as conn:
+            # Two processes migrating at once (two servers starting): the second waits, then
+            # finds nothing left to apply (PostgreSQL; SQLite's write lock does the same).
+            hold_advisory_lock(conn, MIGRATION_LOCK)
+            before = MigrationContext.configure(conn).get_current_revision()
+            if before == self.head_revision():
+                return False
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
         log.info(

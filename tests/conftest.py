@@ -1,4 +1,5 @@
-"""Shared fixtures: a migrated SQLite store seeded with the fixture shop, settings, executor."""
+"""Shared fixtures: a migrated store seeded with the fixture shop (SQLite, or PostgreSQL in modules
+marked ``databases``: see :mod:`tests.databases`), settings, executor."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("PTB_TIMEDELTA", "true")  # as `shopassist` sets it at start
 
+from assistant.sessions.sql_store import SqlSessionStore
 from core.bundled_models import bundled_embedding_path, bundled_llm_path
 from core.config import Settings, SpeechSettings
 from eval.dialogue.runner import ScenarioHarness
@@ -27,6 +29,8 @@ from tests.shop_fixture import ALICE, BOB, build_fixture_shop
 from tools.base import ToolContext
 from tools.policy import ToolExecutor, ToolOutcome
 
+# The backend matrix: backend, postgres_server, new_postgres, empty_db_url, and its hook.
+pytest_plugins = ("tests.databases",)
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 #: A test that uses one of these fixtures gets the marker (see pyproject's markers).
@@ -100,12 +104,38 @@ def _template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def build_shop_database(url: str) -> None:
+    """Migrate the store at ``url``, fill it with the fixture shop and create the conversation
+    store's tables beside it (one PostgreSQL database can hold both)."""
+    database = Database(url)
+    database.migrate()
+    with database.transaction() as session:
+        build_fixture_shop(session)
+    database.dispose()
+    SqlSessionStore(url, heartbeat=False).close()
+
+
 @pytest.fixture
-def settings(tmp_path: Path, _template_db: Path) -> Settings:
+def shop_db_url(backend: str, request: pytest.FixtureRequest) -> str | None:
+    """On PostgreSQL: a database of this test's own holding the fixture shop and the conversation
+    store (a copy of a template built once per test process). On SQLite: None (the data
+    directory's files, copied from ``_template_db``)."""
+    if backend != "postgresql":
+        return None
+    new_postgres = request.getfixturevalue("new_postgres")
+    return str(new_postgres("shop", build_shop_database))
+
+
+@pytest.fixture
+def settings(tmp_path: Path, _template_db: Path, shop_db_url: str | None) -> Settings:
     data_dir = tmp_path / "data"
     data_dir.mkdir()
-    shutil.copy(_template_db, data_dir / "shop.db")
-    return Settings(data_dir=data_dir, policy={"secret_key": "test-secret-key-0123456789"})
+    options: dict[str, Any] = {"data_dir": data_dir, "policy": {"secret_key": "test-secret-key-0123456789"}}
+    if shop_db_url is None:
+        shutil.copy(_template_db, data_dir / "shop.db")
+    else:
+        options |= {"store": {"url": shop_db_url}, "sessions": {"url": shop_db_url}}
+    return Settings(**options)
 
 
 @pytest.fixture

@@ -8,7 +8,10 @@ For every call, inside one database transaction:
    :class:`~tools.types.Owned` (order ids, payment methods) must belong to that customer;
 3. ``side_effect`` tools need a confirmation token from :meth:`ToolExecutor.prepare` that was
    issued for this conversation, this customer, this tool and exactly these arguments;
-4. a repeated identical side-effect call replays the stored result instead of acting twice;
+4. a repeated identical side-effect call replays the stored result instead of acting twice,
+   also when two processes run it at the same moment: the second waits for the first to commit
+   (PostgreSQL: an advisory lock named by the idempotency key; SQLite: the database's write
+   lock, taken as the transaction begins), then replays;
 5. the tool runs; on any error nothing it wrote is kept.
 """
 
@@ -40,6 +43,7 @@ from core.errors import (
     ToolFailedError,
 )
 from store.db import Database
+from store.locks import begin_writing, hold_advisory_lock
 from store.models import IdempotencyRecord, Order, PaymentMethod
 from tools.arguments import Owned
 from tools.base import Tool, ToolContext, ToolEnv, ToolResult
@@ -284,14 +288,23 @@ class ToolExecutor:
         try:
             return self._run_once(tool, parsed, ctx)
         except IntegrityError:
-            if not (tool.side_effect or (tool.writes and ctx.request is not None)):
+            if not self._keyed(tool, ctx):
                 raise
             # A concurrent identical call committed first: replay its stored result.
             return self._run_once(tool, parsed, ctx)
 
+    @staticmethod
+    def _keyed(tool: Tool[Any, Any], ctx: ToolContext) -> bool:
+        """Whether the call has an idempotency record (a side effect, or a write for a request)."""
+        return tool.side_effect or (tool.writes and ctx.request is not None)
+
     def _run_once(self, tool: Tool[Any, Any], args: BaseModel, ctx: ToolContext) -> ToolOutcome[Any]:
         dumped = args.model_dump(mode="json")
         with self.database.transaction() as session:
+            if self._keyed(tool, ctx):
+                # SQLite: the write lock first, so what the call reads (its record, the stock)
+                # cannot change before it writes.
+                begin_writing(session)
             env = ToolEnv(db=session, shop=self.shop, search=self.search, privacy=self.privacy)
             self._authorize(tool, args, ctx, session)
             key = None
@@ -302,6 +315,9 @@ class ToolExecutor:
             elif tool.writes:
                 key = self._request_key(tool, args, ctx)
             if key is not None:
+                # PostgreSQL: an identical call in another process waits here until this one
+                # commits, then replays its record instead of running the tool again.
+                hold_advisory_lock(session, f"shopassist:idempotency:{key}")
                 stored = session.get(IdempotencyRecord, key)
                 if stored is not None:
                     log.info("replayed idempotent tool call", extra={"tool": tool.name})

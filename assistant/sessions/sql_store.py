@@ -23,6 +23,8 @@ unchanged: portable SQL only, times as integer microseconds since the epoch).
 - After an append commits, the store tells its append listeners (``add_append_listener``: the
   notification bus, :mod:`assistant.sessions.notify`) the session and its last ``seq``; this
   is the one place events are appended, so every writer (turns, agents, sign-ins) is heard.
+- The schema (:mod:`assistant.sessions.schema`) is created or upgraded at open, in one
+  transaction; on PostgreSQL under an advisory lock, so processes starting together do not race.
 - Privacy is the one exception to append-only: ``erase`` (the retention sweep) and
   ``anonymise`` (a forgotten customer, :mod:`assistant.sessions.erasure`).
 """
@@ -65,11 +67,13 @@ from core.errors import (
 )
 from core.files import private_sqlite
 from store.failures import translate_storage_errors
+from store.locks import hold_advisory_lock
 
 if TYPE_CHECKING:
     from core.config import Settings
 
 log = logging.getLogger(__name__)
+SCHEMA_LOCK = "shopassist:sessions:schema"
 
 
 class AppendListener(Protocol):
@@ -142,18 +146,21 @@ class SqlSessionStore:
     def _ensure_schema(self) -> None:
         for attempt in range(3):
             try:
-                SCHEMA_TABLE.create(self.engine, checkfirst=True)
-                current = self.schema_version()
-                if current > SCHEMA_VERSION:
-                    raise ConfigError(
-                        f"The session database {self.engine.url!r} has schema version {current}, newer "
-                        f"than this Shopassist understands ({SCHEMA_VERSION}). Upgrade Shopassist, "
-                        "or point sessions.url at another database.",
-                        key="sessions.url",
-                        found=current,
-                        supported=SCHEMA_VERSION,
-                    )
                 with self.engine.begin() as conn:
+                    # PostgreSQL: one process at a time creates or upgrades the schema (its DDL
+                    # is transactional); SQLite: a race is retried below.
+                    hold_advisory_lock(conn, SCHEMA_LOCK)
+                    SCHEMA_TABLE.create(conn, checkfirst=True)
+                    current = int(conn.execute(sa.select(sa.func.max(SCHEMA_TABLE.c.version))).scalar() or 0)
+                    if current > SCHEMA_VERSION:
+                        raise ConfigError(
+                            f"The session database {self.engine.url!r} has schema version {current}, "
+                            f"newer than this Shopassist understands ({SCHEMA_VERSION}). Upgrade "
+                            "Shopassist, or point sessions.url at another database.",
+                            key="sessions.url",
+                            found=current,
+                            supported=SCHEMA_VERSION,
+                        )
                     for version in range(current + 1, SCHEMA_VERSION + 1):
                         MIGRATIONS[version](conn)
                         row = {"version": version, "applied_at_us": self.now_us()}

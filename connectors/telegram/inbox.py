@@ -33,6 +33,8 @@ from sqlalchemy.exc import IntegrityError
 from telegram import Bot, Update
 from telegram.ext import BaseUpdateProcessor
 
+from store.locks import hold_advisory_lock
+
 log = logging.getLogger(__name__)
 
 RECEIVED = "received"
@@ -90,7 +92,9 @@ class UpdateInbox:
         self.unclaimed_us = round(unclaimed_seconds * 1_000_000)
         self.max_attempts = max_attempts
         self.keep_us = round(keep_hours * 3600 * 1_000_000)
-        METADATA.create_all(engine, checkfirst=True)
+        with engine.begin() as conn:  # two processes starting at once: one creates the table
+            hold_advisory_lock(conn, "shopassist:telegram:schema")
+            METADATA.create_all(conn, checkfirst=True)
 
     def record(self, update_id: int, payload: dict[str, Any]) -> bool:
         """Write the update down; False when this update id was recorded before (a redelivery)."""

@@ -125,22 +125,32 @@ class ScenarioHarness:
         if self._own_dir:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
-    def settings_for(self, data_dir: Path) -> Settings:
+    def settings_for(self, data_dir: Path, *, database_url: str | None = None) -> Settings:
+        """Settings for a copy of the template in ``data_dir``; ``database_url``: the store and
+        the conversation store in that database instead of the directory's SQLite files."""
+        databases: dict[str, Any] = {}
+        if database_url is not None:
+            databases = {"store": {"url": database_url}, "sessions": {"url": database_url}}
         return Settings(
             data_dir=data_dir,
             policy={"secret_key": SECRET},
             llm={"enabled": self.llm is not None},
             logging={"level": "WARNING"},
+            **databases,
         )
 
     @contextmanager
-    def assistant(self, *, llm: LLMSettings | None = None) -> Iterator[tuple[Assistant, Services]]:
+    def assistant(
+        self, *, llm: LLMSettings | None = None, database_url: str | None = None
+    ) -> Iterator[tuple[Assistant, Services]]:
         """A fresh shop, index and conversation store, with the shared models; ``llm``: load
-        the model these settings name instead of the harness's own."""
+        the model these settings name instead of the harness's own; ``database_url``: a
+        database already holding the fixture shop (a PostgreSQL one, say) to use instead of the
+        copied SQLite files."""
         self._count += 1
         data_dir = self.workdir / f"run{self._count}"
         shutil.copytree(self._template, data_dir)
-        settings = self.settings_for(data_dir)
+        settings = self.settings_for(data_dir, database_url=database_url)
         if llm is not None:
             settings = settings.model_copy(update={"llm": llm})
         services = Services.from_settings(

@@ -10,7 +10,19 @@ from typing import Annotated
 import typer
 
 from core.errors import ShopassistError
-from shopassist.cli import agents, bench, chat, customers, evaluate, search, serve, shop, telegram, tools
+from shopassist.cli import (
+    agents,
+    bench,
+    chat,
+    copy_store,
+    customers,
+    evaluate,
+    search,
+    serve,
+    shop,
+    telegram,
+    tools,
+)
 from shopassist.cli.console import err, state
 
 app = typer.Typer(
@@ -21,6 +33,7 @@ app = typer.Typer(
 )
 for name, command in (
     ("migrate", shop.migrate),
+    ("copy-store", copy_store.copy_store),
     ("demo-data", shop.demo_data),
     ("import", shop.import_data),
     ("index", search.index_command),

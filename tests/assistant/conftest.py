@@ -1,4 +1,5 @@
-"""Fixtures for conversation sessions: a store on a tmp SQLite file, turn helpers, child processes."""
+"""Fixtures for conversation sessions: a store on an empty database (SQLite or PostgreSQL), turn
+helpers, child processes."""
 
 from __future__ import annotations
 
@@ -109,8 +110,9 @@ class FakeClock:
 
 
 @pytest.fixture
-def sessions_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'sessions.db'}"
+def sessions_url(empty_db_url: str) -> str:
+    """An empty conversation database on the backend under test (see :mod:`tests.databases`)."""
+    return empty_db_url
 
 
 @pytest.fixture

@@ -26,6 +26,8 @@ from eval.dialogue.runner import ScenarioHarness
 from services import Services
 from store.models import Order, OrderStatus
 
+pytestmark = pytest.mark.databases
+
 pytest_plugins = ("tests.assistant.llm.stub_server",)
 REPO = Path(__file__).resolve().parents[2]
 
@@ -48,20 +50,22 @@ time.sleep(600)
 
 
 @pytest.fixture
-def rules(harness: ScenarioHarness) -> Iterator[tuple[Assistant, Services]]:
-    with harness.assistant() as pair:
+def rules(harness: ScenarioHarness, shop_db_url: str | None) -> Iterator[tuple[Assistant, Services]]:
+    with harness.assistant(database_url=shop_db_url) as pair:
         yield pair
 
 
 @pytest.mark.slow
 def test_a_killed_process_loses_nothing_and_the_conversation_goes_on(
-    harness: ScenarioHarness, tmp_path: Path
+    harness: ScenarioHarness, shop_db_url: str | None, tmp_path: Path
 ) -> None:
     data_dir = tmp_path / "shop"
     shutil.copytree(harness.workdir / "template", data_dir)
     secret = "scenario-secret-key-0123456789"
     turns = ["I want to cancel an order", "alice@example.com, zip 10001", "#W0000001"]
     env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1"}
+    if shop_db_url is not None:  # as a shop configures PostgreSQL
+        env |= {"SHOPASSIST_STORE__URL": shop_db_url, "SHOPASSIST_SESSIONS__URL": shop_db_url}
     child = subprocess.Popen(
         [sys.executable, "-c", CHILD, str(data_dir), secret, "web-restart-1", *turns],
         stdout=subprocess.PIPE,
@@ -76,7 +80,7 @@ def test_a_killed_process_loses_nothing_and_the_conversation_goes_on(
     child.send_signal(signal.SIGKILL)
     child.wait(timeout=30)
 
-    settings = harness.settings_for(data_dir)
+    settings = harness.settings_for(data_dir, database_url=shop_db_url)
     services = Services.from_settings(settings, with_dialogue=True, embedder=harness.embedder, llm=None)
     try:
         assert services.index is not None
@@ -185,8 +189,10 @@ def test_two_messages_of_one_session_are_processed_in_order(rules: tuple[Assista
     assert sorted(e.text for e in events if isinstance(e, UserMessage)) == sorted(texts)
 
 
-def test_stream_yields_checked_text_then_the_reply(harness: ScenarioHarness, llm: LlamaCppLLM) -> None:
-    with harness.assistant() as (plain, services):
+def test_stream_yields_checked_text_then_the_reply(
+    harness: ScenarioHarness, shop_db_url: str | None, llm: LlamaCppLLM
+) -> None:
+    with harness.assistant(database_url=shop_db_url) as (plain, services):
         assistant = Assistant(
             settings=services.settings,
             store=plain.store,

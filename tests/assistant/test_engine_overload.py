@@ -30,6 +30,8 @@ from assistant.sessions.shown import ReplySource
 from eval.dialogue.runner import ScenarioHarness
 from services import Services
 
+pytestmark = pytest.mark.databases
+
 HELLO: list[ChatMessage] = [{"role": "user", "content": "Say hello."}]
 
 
@@ -56,11 +58,12 @@ class SlowEchoLLM(EchoLLM):
 
 @contextmanager
 def _shop(
-    harness: ScenarioHarness, data_dir: Path, llm: EchoLLM, **dialogue: Any
+    harness: ScenarioHarness, data_dir: Path, llm: EchoLLM, database_url: str | None, **dialogue: Any
 ) -> Iterator[tuple[Assistant, Services]]:
-    """The fixture shop's assistant with ``llm`` behind the admission gate (100 ms budget)."""
+    """The fixture shop's assistant with ``llm`` behind the admission gate (100 ms budget), on
+    ``database_url`` (None: the data directory's SQLite files)."""
     shutil.copytree(harness.workdir / "template", data_dir)
-    base = harness.settings_for(data_dir)
+    base = harness.settings_for(data_dir, database_url=database_url)
     settings = base.model_copy(
         update={
             "llm": base.llm.model_copy(update={"enabled": True, "queue_budget_ms": 100}),
@@ -79,18 +82,21 @@ def _shop(
 
 
 @pytest.fixture
-def echo(harness: ScenarioHarness, tmp_path: Path) -> Iterator[tuple[Assistant, Services]]:
-    with _shop(harness, tmp_path / "shop", EchoLLM()) as shop:
+def echo(
+    harness: ScenarioHarness, shop_db_url: str | None, tmp_path: Path
+) -> Iterator[tuple[Assistant, Services]]:
+    with _shop(harness, tmp_path / "shop", EchoLLM(), shop_db_url) as shop:
         yield shop
 
 
 def test_turns_that_queued_past_the_budget_for_a_slot_run_without_the_model(
-    harness: ScenarioHarness, tmp_path: Path
+    harness: ScenarioHarness, shop_db_url: str | None, tmp_path: Path
 ) -> None:
     """One running turn at a time, a model that takes 0.4 s: of three turns sent at once, the
     first is phrased; the others waited longer than the budget for their slot and send the
     template without asking the model."""
-    with _shop(harness, tmp_path / "shop", SlowEchoLLM(), concurrent_turns=1) as (assistant, services):
+    slow = SlowEchoLLM()
+    with _shop(harness, tmp_path / "shop", slow, shop_db_url, concurrent_turns=1) as (assistant, services):
         sessions = [assistant.start_session(channel="web") for _ in range(3)]
 
         async def turn(sid: str) -> Reply:
@@ -134,7 +140,7 @@ def test_a_busy_model_sends_the_template_and_a_free_one_phrases(echo: tuple[Assi
 
 @pytest.mark.parametrize("text", ["hmm, what about that thing", "well, you know, whatever"])
 def test_a_busy_model_leaves_an_unknown_message_to_the_rules(
-    echo: tuple[Assistant, Services], harness: ScenarioHarness, text: str
+    echo: tuple[Assistant, Services], harness: ScenarioHarness, shop_db_url: str | None, text: str
 ) -> None:
     assistant, services = echo
     gate = services.llm_gate
@@ -149,16 +155,16 @@ def test_a_busy_model_leaves_an_unknown_message_to_the_rules(
         held.close()
     (command,) = [s for s in busy.steps if s.kind == "command"]
     assert command.ok is False and command.detail.get("reason") == "llm_busy"
-    with harness.assistant() as (rules, _):  # the same message without a model
+    with harness.assistant(database_url=shop_db_url) as (rules, _):  # the same message without a model
         expected = rules.handle(rules.start_session(channel="web"), text)
     assert busy.template == expected.template and busy.text == expected.text
     assert gate.counts()["refused"] == {"chat": 1}
 
 
 def test_a_retry_after_the_holder_was_killed_is_answered_within_one_lease(
-    harness: ScenarioHarness, spawn: Any
+    harness: ScenarioHarness, shop_db_url: str | None, spawn: Any
 ) -> None:
-    with harness.assistant() as (assistant, services):
+    with harness.assistant(database_url=shop_db_url) as (assistant, services):
         assert services.sessions is not None
         sid = assistant.start_session(channel="web")
         assistant.handle(sid, "desk lamp")

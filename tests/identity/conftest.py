@@ -1,5 +1,6 @@
 """Fixtures for identity: a real SMTP server (aiosmtpd) on a free port of 127.0.0.1, a migrated
-SQLite store with two customers, a PostgreSQL database of its own, and a clock tests move."""
+SQLite store with two customers, a PostgreSQL database of its own (:mod:`tests.databases`),
+and a clock tests move."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword
 from core.config.identity import AuthSettings, SmtpSettings
 from store.db import Database
 from store.models import Customer
-from tests.backends import new_postgres_database
+from tests.databases import NewPostgres
 
 SECRET = b"test-secret-key-0123456789"
 JANE = "cust-jane"
@@ -186,13 +187,17 @@ def add_customers(db: Database) -> None:
         session.add(Customer(id=JOHN, first_name="John", last_name="Roe", email=JOHN_EMAIL))
 
 
-@pytest.fixture(scope="session")
-def _identity_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("identity") / "shop.db"
-    db = Database(f"sqlite:///{path}")
+def _build_identity_store(url: str) -> None:
+    db = Database(url)
     db.migrate()
     add_customers(db)
     db.dispose()
+
+
+@pytest.fixture(scope="session")
+def _identity_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("identity") / "shop.db"
+    _build_identity_store(f"sqlite:///{path}")
     return path
 
 
@@ -212,14 +217,9 @@ def store(store_url: str) -> Iterator[Database]:
 
 
 @pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A new PostgreSQL database, migrated, with Jane and John; dropped after the test."""
-    with new_postgres_database() as url:
-        db = Database(url)
-        db.migrate()
-        add_customers(db)
-        db.dispose()
-        yield url
+def postgres_url(new_postgres: NewPostgres) -> str:
+    """A PostgreSQL database of the test's own, migrated, with Jane and John; dropped after it."""
+    return new_postgres("identity", _build_identity_store)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

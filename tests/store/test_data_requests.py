@@ -20,6 +20,8 @@ from store.db import Database
 from store.models import DataRequestKind, DataRequestStatus
 from tests.shop_fixture import ALICE, BOB
 
+pytestmark = pytest.mark.databases
+
 OPERATOR_ONLY = PrivacySettings()
 SELF_SERVICE_ON = PrivacySettings(self_service_deletion=True)
 

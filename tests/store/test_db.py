@@ -2,14 +2,18 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import inspect
+from sqlalchemy.exc import IntegrityError
 
 from store.db import Database
 from store.models import Product, Variant
 
+pytestmark = pytest.mark.databases
 
-def test_migrate_creates_schema_and_keeps_data_on_second_run(tmp_path):
-    url = f"sqlite:///{tmp_path / 'shop.db'}"
+
+def test_migrate_creates_schema_and_keeps_data_on_second_run(empty_db_url):
+    url = empty_db_url
     first = Database(url)
     assert first.current_revision() is None
     assert first.migrate() is True
@@ -30,8 +34,8 @@ def test_migrate_creates_schema_and_keeps_data_on_second_run(tmp_path):
     second.dispose()
 
 
-def test_transaction_rolls_back_on_error(tmp_path):
-    database = Database(f"sqlite:///{tmp_path / 'shop.db'}")
+def test_transaction_rolls_back_on_error(empty_db_url):
+    database = Database(empty_db_url)
     database.migrate()
     try:
         with database.transaction() as session:
@@ -44,11 +48,9 @@ def test_transaction_rolls_back_on_error(tmp_path):
         assert session.get(Product, "p1") is None
 
 
-def test_foreign_keys_are_enforced(tmp_path):
-    import pytest
-    from sqlalchemy.exc import IntegrityError
-
-    database = Database(f"sqlite:///{tmp_path / 'shop.db'}")
+def test_foreign_keys_are_enforced(empty_db_url):
+    database = Database(empty_db_url)
     database.migrate()
     with pytest.raises(IntegrityError), database.transaction() as session:
         session.add(Variant(id="orphan", product_id="missing", price=Decimal("1"), stock=1))
+    database.dispose()

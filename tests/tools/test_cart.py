@@ -32,6 +32,8 @@ from store.models import (
 )
 from tools.base import ToolContext
 
+pytestmark = pytest.mark.databases
+
 CARD = {"payment_method_id": "credit_card_1001"}
 
 

@@ -14,6 +14,8 @@ from store.models import Address, Customer, Order
 from tests.shop_fixture import ALICE, BOB
 from tools.base import ToolContext
 
+pytestmark = pytest.mark.databases
+
 
 def identify(executor, ctx, name, args):
     return executor.run(name, args, ctx=ctx).result

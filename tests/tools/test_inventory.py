@@ -5,6 +5,8 @@ import pytest
 from core.errors import InvalidArgumentsError, NotFoundError
 from store.models import Product, Variant
 
+pytestmark = pytest.mark.databases
+
 
 def availability(executor, ctx, product_id, options=None):
     args = {"product_id": product_id} if options is None else {"product_id": product_id, "options": options}

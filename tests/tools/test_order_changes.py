@@ -14,6 +14,8 @@ from store.models import Order, Variant
 from tests.shop_fixture import TEE_BLUE
 from tools.base import ToolContext
 
+pytestmark = pytest.mark.databases
+
 # #W0000001 (Alice, pending): Everyday Cotton T-Shirt blue M (19.99) and a water bottle.
 TEE_BLACK_L = "V-TEE-BK-L"
 

@@ -15,6 +15,8 @@ from core.errors import (
 from store.models import Order, OrderItem, OrderStatus, PaymentMethod, PaymentSource, Variant
 from tests.shop_fixture import ALICE
 
+pytestmark = pytest.mark.databases
+
 NEW_ADDRESS = dict(
     address1="2 Oak Ave", address2="Apt 3", city="Boston", state="MA", country="USA", zip="02110"
 )

@@ -26,6 +26,8 @@ from tools.base import ArgsModel, Tool, ToolContext, ToolEnv, ToolResult
 from tools.policy import ToolExecutor
 from tools.registry import ToolRegistry
 
+pytestmark = pytest.mark.databases
+
 
 class RestockArgs(ArgsModel):
     variant_id: str = Field(description="Variant to restock.")

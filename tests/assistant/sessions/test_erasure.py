@@ -22,6 +22,8 @@ from assistant.sessions.sql_store import SqlSessionStore
 from core.errors import InvalidArgumentsError, NotFoundError
 from tests.assistant.conftest import FakeClock
 
+pytestmark = pytest.mark.databases
+
 
 def test_every_anonymised_event_is_still_valid() -> None:
 

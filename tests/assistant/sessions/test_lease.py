@@ -20,6 +20,8 @@ from assistant.sessions.store import SessionBusyError
 from core.config import Settings
 from tests.assistant.conftest import FakeClock, marker_of
 
+pytestmark = pytest.mark.databases
+
 
 def _busy_for(store: SqlSessionStore, session_id: str, seconds: float) -> int:
     """Try the lock again and again for ``seconds``; every try must find it taken."""

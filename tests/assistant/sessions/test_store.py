@@ -31,6 +31,8 @@ from core.config import Settings
 from core.errors import ActionRefusedError, ConfigError, InvalidArgumentsError, NotFoundError
 from tests.assistant.conftest import FakeClock, turn_events, turns_in_order
 
+pytestmark = pytest.mark.databases
+
 
 def hello(text: str = "hello") -> UserMessage:
     return UserMessage(text=text, channel="web")
@@ -102,11 +104,19 @@ def test_events_validates_paging(store: SqlSessionStore, session_id: str, kwargs
 
 def test_a_failed_append_writes_nothing(store: SqlSessionStore, session_id: str) -> None:
     with store.engine.begin() as conn:  # make the database refuse the second event of the batch
-        conn.exec_driver_sql(
-            "CREATE TRIGGER refuse BEFORE INSERT ON conversation_events WHEN NEW.payload LIKE '%boom%' "
-            "BEGIN SELECT RAISE(ABORT, 'boom refused'); END"
-        )
-    with pytest.raises(sa.exc.IntegrityError, match="boom refused"):
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql(
+                "CREATE TRIGGER refuse BEFORE INSERT ON conversation_events WHEN NEW.payload LIKE '%boom%' "
+                "BEGIN SELECT RAISE(ABORT, 'boom_refused'); END"
+            )
+        else:
+            conn.execute(
+                sa.text(
+                    "ALTER TABLE conversation_events "
+                    "ADD CONSTRAINT boom_refused CHECK (payload NOT LIKE '%boom%')"
+                )
+            )
+    with pytest.raises(sa.exc.IntegrityError, match="boom_refused"):
         store.append(session_id=session_id, events=[hello("fine"), hello("boom"), hello("fine too")])
     assert store.events(session_id=session_id) == []
     assert store.list_sessions(limit=5)[0].last_seq == 0

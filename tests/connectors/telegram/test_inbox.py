@@ -1,7 +1,8 @@
 """Updates recorded before Telegram is told they arrived, handled once, and picked up again
-after a crash. The inbox is a table in a real SQLite database; the connector runs the real
-python-telegram-bot Application against the fake Bot API server on 127.0.0.1 (Telegram's
-servers cannot be reached from the test machines).
+after a crash. The inbox is a table in a real SQLite database, and in a PostgreSQL one (two
+worker processes claim the same updates); the connector runs the real python-telegram-bot
+Application against the fake Bot API server on 127.0.0.1 (Telegram's servers cannot be reached
+from the test machines).
 
 A crash is played by leaving the rows a dead worker leaves behind (recorded and never claimed,
 or claimed with a lease that ran out) and starting a fresh connector on the same database."""
@@ -10,9 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import multiprocessing
 import threading
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,15 +23,17 @@ from assistant.sessions.events import BotReply, UserMessage
 from connectors.telegram.inbox import DONE, FAILED, HANDLING, RECEIVED, UPDATES, UpdateInbox
 from connectors.telegram.runner import build_connector
 from eval.dialogue.runner import ScenarioHarness
+from tests.connectors.telegram.claimer import claim_all
 from tests.connectors.telegram.conftest import TelegramShop, message_update, telegram_settings
 from tests.connectors.telegram.fake_bot_api import FakeBotApi
 
+pytestmark = pytest.mark.databases
 CHAT = 6101
 
 
 @pytest.fixture
-def inbox(tmp_path: Path) -> Iterator[UpdateInbox]:
-    engine = sa.create_engine(f"sqlite:///{tmp_path / 'conversations.db'}")
+def inbox(empty_db_url: str) -> Iterator[UpdateInbox]:
+    engine = sa.create_engine(empty_db_url)
     yield UpdateInbox(engine, lease_seconds=60, unclaimed_seconds=30, max_attempts=3, keep_hours=48)
     engine.dispose()
 
@@ -99,8 +102,8 @@ def test_what_a_crash_leaves_behind_is_due(inbox: UpdateInbox, caplog: pytest.Lo
     assert next(d for d in inbox.due() if d.update_id == stale["update_id"]).payload == stale
 
 
-def test_an_interrupted_update_is_given_back_and_old_ones_are_forgotten(tmp_path: Path) -> None:
-    engine = sa.create_engine(f"sqlite:///{tmp_path / 'c.db'}")
+def test_an_interrupted_update_is_given_back_and_old_ones_are_forgotten(empty_db_url: str) -> None:
+    engine = sa.create_engine(empty_db_url)
     inbox = UpdateInbox(engine, keep_hours=0)
     first, second = message_update(CHAT, "a"), message_update(CHAT, "b")
     inbox.record(first["update_id"], first)
@@ -114,6 +117,27 @@ def test_an_interrupted_update_is_given_back_and_old_ones_are_forgotten(tmp_path
     assert inbox.state(second["update_id"]) is None, "finished rows past keep_hours are deleted"
     assert inbox.state(first["update_id"]) == (RECEIVED, 0)
     engine.dispose()
+
+
+def test_two_processes_claiming_the_same_updates_handle_each_once(inbox: UpdateInbox) -> None:
+    updates = [message_update(CHAT, f"m{n}") for n in range(120)]
+    ids = [update["update_id"] for update in updates]
+    for update in updates:
+        inbox.record(update["update_id"], update)
+    for update_id in ids[::2]:  # half left behind by a dead worker: claimed, lease run out
+        _force(inbox, update_id, state=HANDLING, attempts=1, lease_until_us=1)
+    context = multiprocessing.get_context("spawn")
+    start, claimed = context.Barrier(2), context.Queue()
+    url = inbox.engine.url.render_as_string(hide_password=False)
+    workers = [context.Process(target=claim_all, args=(url, ids, start, claimed)) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    handled = [claimed.get(timeout=120) for _ in workers]
+    for worker in workers:
+        worker.join(timeout=60)
+    assert [worker.exitcode for worker in workers] == [0, 0]
+    assert sorted(handled[0] + handled[1]) == sorted(ids), "each update handled exactly once"
+    assert {inbox.state(update_id)[0] for update_id in ids} == {DONE}  # type: ignore[index]
 
 
 def test_a_backlog_is_not_queued_twice(inbox: UpdateInbox) -> None:

@@ -8,13 +8,12 @@ import os
 import shutil
 import stat
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.shopassist.cli.process import run_cli
 
 
 @pytest.fixture
@@ -49,25 +48,12 @@ def read_only_data(tmp_path: Path, _template_db: Path) -> Iterator[Path]:
         subprocess.run(["umount", str(data)], check=False)
 
 
-def _run(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO), "COLUMNS": "80"}
-    return subprocess.run(
-        [sys.executable, "-m", "shopassist.cli.main", "--config", str(root / "config.yaml"), *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=REPO,
-        timeout=120,
-        check=False,
-    )
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("command", [["migrate"], ["serve", "--port", "1"]])
 def test_a_read_only_store_stops_the_command_with_one_clear_line(
     read_only_data: Path, command: list[str]
 ) -> None:
-    result = _run(read_only_data, *command)
+    result = run_cli(read_only_data, *command)
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
     lines = [line for line in result.stderr.splitlines() if line.strip()]
