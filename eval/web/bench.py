@@ -24,6 +24,7 @@ import os
 import shutil
 import tempfile
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ from assistant.sessions.sql_store import SqlSessionStore
 from core.config import Settings
 from eval.dialogue.runner import ScenarioHarness
 from eval.web.servers import served_shop
+from eval.web.shared import postgres_shop, redis_keys
 
 TURNS = (
     "running shoes",
@@ -60,6 +62,7 @@ class WebBench:
     think_ms: int = 0
     workers: int = 1
     llm: bool = False
+    engines: str = "SQLite"
     replies_by_source: dict[str, int] = field(default_factory=dict)
     llm_calls: dict[str, dict[str, int]] = field(default_factory=dict)
 
@@ -74,6 +77,7 @@ class WebBench:
             "turns_per_session": self.turns_per_session,
             "turns": sent,
             "workers": self.workers,
+            "engines": self.engines,
             "cpus": os.cpu_count(),
             "seconds": round(self.seconds, 2),
             "turns_per_second": round(len(self.latencies_ms) / self.seconds, 1) if self.seconds else 0.0,
@@ -161,30 +165,52 @@ def run_web_bench(
     llm: bool = False,
     settings: Settings | None = None,
     config: Path | None = None,
+    postgres: str | None = None,
+    redis: str | None = None,
 ) -> WebBench:
     """Serve a copy of ``harness``'s fixture shop with ``shopassist serve`` and run the customers
     against it. ``settings``/``config``: the command's settings and the file they came from (the
-    server loads the same file; the conversation log is checked where those settings keep it)."""
+    server loads the same file; the conversation log is checked where those settings keep it).
+    ``postgres``: a PostgreSQL server; the store and the conversations go to a database of the
+    benchmark's own there (:func:`~eval.web.shared.postgres_shop`) instead of SQLite files.
+    ``redis``: a Redis server for the rate limits and live events, under a prefix of its own."""
     bench = WebBench(sessions, turns, think_ms=think_ms, workers=workers, llm=llm)
+    bench.engines = "PostgreSQL" if postgres else "SQLite"
+    bench.engines += " + Redis" if redis else ""
     data_dir = Path(tempfile.mkdtemp(prefix="shopassist-bench-web-"))
     try:
         shutil.copytree(harness.template, data_dir, dirs_exist_ok=True)
-        with served_shop(data_dir, config=config, workers=workers, llm=llm) as url:
-            seen: list[str] = []
-            socket_url = url.replace("http://", "ws://") + "/ws/chat"
-
-            async def crowd() -> None:
-                await asyncio.gather(*(_customer(socket_url, turns, bench, seen) for _ in range(sessions)))
-
-            started = time.perf_counter()
-            try:
-                asyncio.run(crowd())
-            finally:
-                bench.seconds = time.perf_counter() - started
-            if llm:
-                bench.llm_calls = _llm_calls(url)
-        served = (settings or Settings()).model_copy(update={"data_dir": data_dir})
-        _check_log(bench, served.sessions_url, seen)
+        with ExitStack() as stack:
+            env: dict[str, str] = {}
+            if postgres:
+                database = stack.enter_context(postgres_shop(postgres))
+                env |= {"SHOPASSIST_STORE__URL": database, "SHOPASSIST_SESSIONS__URL": database}
+            if redis:
+                prefix = stack.enter_context(redis_keys(redis))
+                env |= {"SHOPASSIST_REDIS__URL": redis, "SHOPASSIST_REDIS__KEY_PREFIX": prefix}
+            _serve_and_run(bench, data_dir, config=config, env=env, settings=settings)
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
     return bench
+
+
+def _serve_and_run(
+    bench: WebBench, data_dir: Path, *, config: Path | None, env: dict[str, str], settings: Settings | None
+) -> None:
+    sessions, turns = bench.sessions, bench.turns_per_session
+    with served_shop(data_dir, config=config, workers=bench.workers, llm=bench.llm, env=env) as url:
+        seen: list[str] = []
+        socket_url = url.replace("http://", "ws://") + "/ws/chat"
+
+        async def crowd() -> None:
+            await asyncio.gather(*(_customer(socket_url, turns, bench, seen) for _ in range(sessions)))
+
+        started = time.perf_counter()
+        try:
+            asyncio.run(crowd())
+        finally:
+            bench.seconds = time.perf_counter() - started
+        if bench.llm:
+            bench.llm_calls = _llm_calls(url)
+    served = (settings or Settings()).model_copy(update={"data_dir": data_dir})
+    _check_log(bench, env.get("SHOPASSIST_SESSIONS__URL", served.sessions_url), seen)

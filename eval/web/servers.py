@@ -67,10 +67,18 @@ def server_environment(data_dir: Path, *, workers: int, llm: bool) -> dict[str, 
 
 
 @contextmanager
-def served_shop(data_dir: Path, *, config: Path | None, workers: int = 1, llm: bool = False) -> Iterator[str]:
-    """``shopassist serve`` over ``data_dir`` on a free port of 127.0.0.1 until the block ends;
-    yields its base URL once ``/readyz`` answers 200. Raises :class:`BenchServerError` with the
-    end of the server's log when it exits or does not get ready in :data:`START_SECONDS`."""
+def served_shop(
+    data_dir: Path,
+    *,
+    config: Path | None,
+    workers: int = 1,
+    llm: bool = False,
+    env: dict[str, str] | None = None,
+) -> Iterator[str]:
+    """``shopassist serve`` over ``data_dir`` on a free port of 127.0.0.1 until the block ends
+    (``env``: settings added to the benchmark's, e.g. shared databases); yields its base URL once
+    ``/readyz`` answers 200. Raises :class:`BenchServerError` with the end of the server's log
+    when it exits or does not get ready in :data:`START_SECONDS`."""
     import httpx
 
     port = free_port()
@@ -83,7 +91,7 @@ def served_shop(data_dir: Path, *, config: Path | None, workers: int = 1, llm: b
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
             command,
-            env=server_environment(data_dir, workers=workers, llm=llm),
+            env={**server_environment(data_dir, workers=workers, llm=llm), **(env or {})},
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,

@@ -195,6 +195,18 @@ def bench_web(
     workers: Annotated[
         int, typer.Option("--workers", min=1, max=64, help="Server processes (shopassist serve --workers).")
     ] = 1,
+    postgres: Annotated[
+        str | None,
+        typer.Option(
+            "--postgres",
+            help="A PostgreSQL server URL (postgresql+psycopg://...): the shop and its conversations "
+            "in a database of the benchmark's own there, dropped afterwards (default: SQLite files).",
+        ),
+    ] = None,
+    redis: Annotated[
+        str | None,
+        typer.Option("--redis", help="A Redis URL for rate limits and live events (default: in memory)."),
+    ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Concurrent WebSocket conversations against a real `shopassist serve` process over
@@ -212,6 +224,8 @@ def bench_web(
             llm=llm,
             settings=state.settings(),
             config=state.config,
+            postgres=postgres,
+            redis=redis,
         ).to_dict()
     if json_out:
         write_json(report)
@@ -220,7 +234,8 @@ def bench_web(
         "measure",
         "value",
         title=f"Web channel load ({sessions} WebSocket sessions x {turns} turns, "
-        f"{workers} server process(es), {os.cpu_count()} CPUs, LLM: {'on' if llm else 'off'})",
+        f"{workers} server process(es), {report['engines']}, {os.cpu_count()} CPUs, "
+        f"LLM: {'on' if llm else 'off'})",
     )
     for key in (
         "turns",

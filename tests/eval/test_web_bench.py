@@ -4,9 +4,12 @@ of the fixture shop, real WebSocket customers, and the conversation log checked 
 from __future__ import annotations
 
 import pytest
+import redis
+import sqlalchemy as sa
 
 from eval.dialogue.runner import ScenarioHarness
 from eval.web.bench import TURNS, run_web_bench
+from tests.backends import REDIS_URL, postgres_reachable
 
 
 @pytest.mark.slow
@@ -21,7 +24,19 @@ def test_every_turn_is_answered_and_logged(harness: ScenarioHarness) -> None:
 
 
 @pytest.mark.slow
-def test_two_worker_processes_serve_one_shop(harness: ScenarioHarness) -> None:
-    report = run_web_bench(harness, sessions=4, turns=2, workers=2).to_dict()
-    assert report["turns"] == 8 and report["error_count"] == 0
+def test_two_worker_processes_on_postgresql_and_redis(harness: ScenarioHarness) -> None:
+    """`--workers 2 --postgres URL --redis URL`: the shop in a database of the benchmark's own,
+    dropped afterwards, and its Redis keys deleted."""
+    server = postgres_reachable()
+    bench = run_web_bench(harness, sessions=4, turns=2, workers=2, postgres=server, redis=REDIS_URL)
+    report = bench.to_dict()
+    assert report["turns"] == 8 and report["error_count"] == 0 and report["engines"] == "PostgreSQL + Redis"
     assert report["lost_replies"] == 0 and report["missing_in_log"] == 0
+    engine = sa.create_engine(server)
+    with engine.connect() as conn:
+        left = "SELECT datname FROM pg_database WHERE datname LIKE 'shopassist_bench_%'"
+        assert conn.execute(sa.text(left)).all() == []
+    engine.dispose()
+    client = redis.Redis.from_url(REDIS_URL)
+    assert list(client.scan_iter(match="shopassist-bench-*")) == []
+    client.close()

@@ -1,0 +1,61 @@
+"""The shared engines a benchmark may run the shop on instead of the embedded default: a
+database of its own on a PostgreSQL server, holding the fixture shop and the conversation store
+(:func:`postgres_shop`), and a key prefix of its own on a Redis server (:func:`redis_keys`).
+Both are removed afterwards, so a benchmark can be repeated against the same servers.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from assistant.sessions.sql_store import SqlSessionStore
+from eval.fixture_shop import build_fixture_shop
+from store.db import Database
+
+
+@contextmanager
+def postgres_shop(server_url: str) -> Iterator[str]:
+    """A new database on the PostgreSQL server ``server_url`` (any database of it; the user may
+    create databases) with the fixture shop, migrated, and the conversation store's tables;
+    yields its URL and drops it afterwards."""
+    name = f"shopassist_bench_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
+        try:
+            database = Database(url)
+            database.migrate()
+            with database.transaction() as session:
+                build_fixture_shop(session)
+            database.dispose()
+            SqlSessionStore(url, heartbeat=False).close()
+            yield url
+        finally:
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+@contextmanager
+def redis_keys(url: str) -> Iterator[str]:
+    """A key prefix of the benchmark's own on the Redis at ``url``; its keys are deleted afterwards."""
+    import redis
+
+    prefix = f"shopassist-bench-{uuid.uuid4().hex[:8]}:"
+    client = redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=10)
+    try:
+        client.ping()
+        yield prefix
+    finally:
+        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+        if keys:
+            client.delete(*keys)
+        client.close()
