@@ -5,10 +5,12 @@ on A, and the customer's next message reaches the agent's console socket on B, e
 within a second. The sockets' safety poll is set to 30 s, so only a notification can bring
 them that fast. The delays are printed (run with ``-s``), bounded generously, not targets.
 
-Two set-ups: a shared SQLite sessions file with Redis pub/sub, and a PostgreSQL sessions
-database with LISTEN/NOTIFY (no Redis). Each process has its own copy of the fixture shop's
-store and index (what is shared here is the conversation store and the bus; the agent's
-account lives in B's store).
+Three set-ups: a shared SQLite sessions file with Redis pub/sub, and a PostgreSQL sessions
+database with LISTEN/NOTIFY (no Redis), where each process has its own copy of the fixture
+shop's store and index (what is shared is the conversation store and the bus; the agent's
+account lives in B's store); and the scale-out deployment, where the two processes share
+everything but their local keyword indexes: one PostgreSQL database (store and conversations),
+Redis and a Chroma server (see also ``tests/shopassist/cli/test_scale_out.py``).
 """
 
 from __future__ import annotations
@@ -30,15 +32,20 @@ from eval.dialogue.runner import ScenarioHarness
 from store.db import Database
 from support.accounts import AgentAccounts
 from tests.backends import REDIS_URL, new_postgres_database, redis_prefix
-from tests.servers import free_port, shopassist_serve
+from tests.conftest import build_shop_database
+from tests.databases import PostgresServer
+from tests.servers import chroma_server_process, free_port, shopassist_serve
 
 pytestmark = pytest.mark.slow
 PASSWORD = "a long test password"
 
 
-def _config(tmp_path: Path, harness: ScenarioHarness, name: str) -> Path:
+def _config(tmp_path: Path, harness: ScenarioHarness, name: str, *, shop_copy: bool = True) -> Path:
     data_dir = tmp_path / name
-    shutil.copytree(harness.template, data_dir)
+    if shop_copy:
+        shutil.copytree(harness.template, data_dir)
+    else:  # the shop is in a shared database; the process builds its index from it
+        data_dir.mkdir()
     config = tmp_path / f"{name}.yaml"
     config.write_text(
         f"data_dir: {data_dir}\n"
@@ -51,15 +58,33 @@ def _config(tmp_path: Path, harness: ScenarioHarness, name: str) -> Path:
     return config
 
 
-@pytest.fixture(scope="module", params=["sqlite+redis", "postgresql"])
+@pytest.fixture(scope="module", params=["sqlite+redis", "postgresql", "postgresql+redis+chroma"])
 def two_servers(
-    request: pytest.FixtureRequest, harness: ScenarioHarness, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    harness: ScenarioHarness,
+    tmp_path_factory: pytest.TempPathFactory,
+    postgres_server: PostgresServer,
 ) -> Iterator[tuple[str, str, str]]:
     """A and B serving, sharing the conversation store and the bus; yields their URLs and the
     backend their ``/readyz`` names for live events. (Module-wide: the tests below share them.)"""
     tmp_path = tmp_path_factory.mktemp("two-servers")
     with ExitStack() as stack:
-        if request.param == "postgresql":
+        agents_store = f"sqlite:///{tmp_path / 'b' / 'shop.db'}"  # B's own copy of the shop
+        shop_copy, expected = True, "redis"
+        if request.param == "postgresql+redis+chroma":
+            name = postgres_server.create(template=postgres_server.template("shop", build_shop_database))
+            stack.callback(postgres_server.drop_later, name)
+            agents_store = postgres_server.url(name)
+            shop_copy = False
+            chroma = stack.enter_context(chroma_server_process(tmp_path / "chroma", tmp_path / "chroma.log"))
+            env = {
+                "SHOPASSIST_STORE__URL": agents_store,
+                "SHOPASSIST_SESSIONS__URL": agents_store,
+                "SHOPASSIST_REDIS__URL": REDIS_URL,
+                "SHOPASSIST_REDIS__KEY_PREFIX": stack.enter_context(redis_prefix()),
+                "SHOPASSIST_RETRIEVAL__CHROMA__URL": chroma,
+            }
+        elif request.param == "postgresql":
             env = {"SHOPASSIST_SESSIONS__URL": stack.enter_context(new_postgres_database())}
             expected = "postgresql"
         else:
@@ -68,11 +93,10 @@ def two_servers(
                 "SHOPASSIST_REDIS__URL": REDIS_URL,
                 "SHOPASSIST_REDIS__KEY_PREFIX": stack.enter_context(redis_prefix()),
             }
-            expected = "redis"
-        configs = {name: _config(tmp_path, harness, name) for name in ("a", "b")}
-        b_store = Database(f"sqlite:///{tmp_path / 'b' / 'shop.db'}")
-        AgentAccounts(b_store).add("sam", PASSWORD)
-        b_store.dispose()
+        configs = {name: _config(tmp_path, harness, name, shop_copy=shop_copy) for name in ("a", "b")}
+        store = Database(agents_store)
+        AgentAccounts(store).add("sam", PASSWORD)
+        store.dispose()
         a, b = (
             stack.enter_context(
                 shopassist_serve(configs[name], port=free_port(), log=tmp_path / f"{name}.log", env=env)
