@@ -237,3 +237,17 @@ def build_fixture_shop(session: Session) -> None:
             Promotion(code="INACTIVE", description="Switched off", percent_off=D("50"), active=False),
         ]
     )
+
+
+def build_fixture_database(url: str) -> None:
+    """Migrate the store at ``url``, fill it with the fixture shop and create the conversation
+    store's tables beside it (one PostgreSQL database can hold both)."""
+    from assistant.sessions.sql_store import SqlSessionStore
+    from store.db import Database
+
+    database = Database(url)
+    database.migrate()
+    with database.transaction() as session:
+        build_fixture_shop(session)
+    database.dispose()
+    SqlSessionStore(url, heartbeat=False).close()

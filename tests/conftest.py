@@ -14,7 +14,6 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("PTB_TIMEDELTA", "true")  # as `shopassist` sets it at start
 
-from assistant.sessions.sql_store import SqlSessionStore
 from core.bundled_models import bundled_embedding_path, bundled_llm_path
 from core.config import Settings, SpeechSettings
 from eval.dialogue.runner import ScenarioHarness
@@ -25,7 +24,7 @@ from store.db import Database
 from tests.backends import OwnRedis, new_postgres_database, redis_prefix
 from tests.index_damage import built_index_shop, damaged  # noqa: F401  (fixtures: a broken index)
 from tests.servers import LlamaServer, chroma_server_process, free_port, llama_server_process
-from tests.shop_fixture import ALICE, BOB, build_fixture_shop
+from tests.shop_fixture import ALICE, BOB, build_fixture_database, build_fixture_shop
 from tools.base import ToolContext
 from tools.policy import ToolExecutor, ToolOutcome
 
@@ -104,15 +103,8 @@ def _template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def build_shop_database(url: str) -> None:
-    """Migrate the store at ``url``, fill it with the fixture shop and create the conversation
-    store's tables beside it (one PostgreSQL database can hold both)."""
-    database = Database(url)
-    database.migrate()
-    with database.transaction() as session:
-        build_fixture_shop(session)
-    database.dispose()
-    SqlSessionStore(url, heartbeat=False).close()
+build_shop_database = build_fixture_database
+"""The fixture shop and the conversation store's tables in the database at a URL (templates)."""
 
 
 @pytest.fixture

@@ -12,5 +12,6 @@ from eval.fixture_shop import (  # noqa: F401
     SOCK,
     TEE_BLACK,
     TEE_BLUE,
+    build_fixture_database,
     build_fixture_shop,
 )

@@ -13,9 +13,7 @@ from contextlib import contextmanager
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from assistant.sessions.sql_store import SqlSessionStore
-from eval.fixture_shop import build_fixture_shop
-from store.db import Database
+from eval.fixture_shop import build_fixture_database
 
 
 @contextmanager
@@ -30,12 +28,7 @@ def postgres_shop(server_url: str) -> Iterator[str]:
             conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
         url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
         try:
-            database = Database(url)
-            database.migrate()
-            with database.transaction() as session:
-                build_fixture_shop(session)
-            database.dispose()
-            SqlSessionStore(url, heartbeat=False).close()
+            build_fixture_database(url)
             yield url
         finally:
             with admin.connect() as conn:

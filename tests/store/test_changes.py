@@ -4,9 +4,7 @@ change committed late with an earlier sequence number (PostgreSQL) is not skippe
 
 from __future__ import annotations
 
-import os
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
@@ -18,37 +16,14 @@ from sqlalchemy import delete, func, select, text, update
 from store.changes import ChangeFeed
 from store.db import Database
 from store.models import CatalogChange, Product, Variant
-
-# TODO(merge): use tests/databases.py (helper h1 moves the PostgreSQL fixture there).
-POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-
-
-def _unavailable(reason: str) -> None:
-    """Without PostgreSQL a test skips, except in CI, where it must have been started."""
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"PostgreSQL is required in CI: {reason}")
-    pytest.skip(f"PostgreSQL not available: {reason}")
+from tests.backends import new_postgres_database
 
 
 @pytest.fixture
 def postgres_store_url() -> Iterator[str]:
-    """A new, migrated PostgreSQL database, dropped after the test."""
-    from sqlalchemy import create_engine
-    from sqlalchemy.engine import make_url
-
-    name = f"shopassist_test_{uuid.uuid4().hex[:12]}"
-    try:
-        admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # driver missing, server down, no permission
-        _unavailable(f"{type(exc).__name__}: {exc} ({POSTGRES_URL}; set TEST_POSTGRES_URL)")
-    try:
-        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    """A new, empty PostgreSQL database, dropped after the test."""
+    with new_postgres_database() as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
