@@ -8,7 +8,9 @@ read and written through the tables' SQLAlchemy definitions (so types convert: S
 datetimes, taken as the UTC they are, and JSON become PostgreSQL's). A target that already
 holds rows is refused: copying into a live shop would mix two shops. On PostgreSQL, serial
 primary keys' sequences are moved past the copied ids, so the next cart or order line gets a
-fresh id.
+fresh id. The catalog's change feed (``catalog_changes``, :mod:`store.changes`) is not copied:
+the target's triggers write it afresh as the products and variants arrive (copying the old rows
+as well collided with those new ones).
 """
 
 from __future__ import annotations
@@ -23,6 +25,15 @@ from core.errors import ActionRefusedError
 
 Progress = Callable[[str, int, int], None]
 """``progress(table, rows_done, rows_total)``."""
+
+
+NOT_COPIED = frozenset({"catalog_changes"})
+"""Store tables the target fills by itself (by triggers) as the others are copied."""
+
+
+def store_tables(metadata: sa.MetaData) -> list[sa.Table]:
+    """The store's tables to copy, parents first."""
+    return [table for table in metadata.sorted_tables if table.name not in NOT_COPIED]
 
 
 def row_counts(engine: sa.Engine, tables: Sequence[sa.Table]) -> dict[str, int]:

@@ -14,7 +14,7 @@ from connectors.telegram.inbox import METADATA as INBOX_METADATA
 from connectors.telegram.inbox import UPDATES
 from core.errors import ActionRefusedError
 from shopassist.cli.console import out, progress_bar, state
-from store.copy import copy_tables, refuse_non_empty
+from store.copy import copy_tables, refuse_non_empty, store_tables
 from store.db import Database
 from store.models import Base
 
@@ -50,12 +50,12 @@ def copy_store(
         if sa.inspect(source_sessions.engine).has_table(UPDATES.name):
             INBOX_METADATA.create_all(target_sessions.engine, checkfirst=True)
             session_tables.append(UPDATES)
-        store_tables = list(Base.metadata.sorted_tables)
-        refuse_non_empty(target.engine, store_tables)
+        tables = store_tables(Base.metadata)
+        refuse_non_empty(target.engine, list(Base.metadata.sorted_tables))
         refuse_non_empty(target_sessions.engine, session_tables)
         with progress_bar() as progress:
             copied = copy_tables(
-                source.engine, target.engine, store_tables, batch_size=batch_size, progress=progress
+                source.engine, target.engine, tables, batch_size=batch_size, progress=progress
             )
             copied |= copy_tables(
                 source_sessions.engine,

@@ -16,9 +16,9 @@ import sqlalchemy as sa
 from assistant.sessions.schema import EVENTS, LOCKS, SESSIONS
 from assistant.sessions.sql_store import SqlSessionStore
 from connectors.telegram.inbox import UPDATES, UpdateInbox
-from store.copy import row_counts
+from store.copy import row_counts, store_tables
 from store.db import Database
-from store.models import Base, Cart, Order, Variant
+from store.models import Base, Cart, CatalogChange, Order, Product, Variant
 from tests.databases import NewPostgres
 from tests.privacy.conftest import verified_conversation
 from tests.shop_fixture import ALICE
@@ -48,9 +48,12 @@ def test_a_sqlite_shop_moves_to_postgresql(
 
     source = Database(f"sqlite:///{data / 'shop.db'}")
     moved = Database(target)
-    tables = list(Base.metadata.sorted_tables)
+    tables = store_tables(Base.metadata)
     source_counts = row_counts(source.engine, tables)
     assert row_counts(moved.engine, tables) == source_counts
+    with moved.session() as after:  # the target's change feed names every product it received
+        changed = set(after.scalars(sa.select(CatalogChange.product_id)))
+        assert changed == set(after.scalars(sa.select(Product.id)))
     assert source_counts["variants"] > 7 and source_counts["orders"] > 0
     session_tables = [SESSIONS, EVENTS, LOCKS, UPDATES]
     assert row_counts(SqlSessionStore(target, heartbeat=False).engine, session_tables) == row_counts(
