@@ -13,7 +13,6 @@ import os
 import shutil
 import subprocess
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,6 +20,8 @@ from pathlib import Path
 from typing import NoReturn
 
 import pytest
+
+from eval.web.shared import new_database, redis_keys
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 """A PostgreSQL server where tests may create and drop databases (``TEST_POSTGRES_URL``)."""
@@ -38,22 +39,8 @@ def unavailable(what: str, reason: str) -> NoReturn:
 @contextmanager
 def new_postgres_database() -> Iterator[str]:
     """The URL of a new, empty PostgreSQL database, dropped (with its connections) afterwards."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    name = f"shopassist_test_{uuid.uuid4().hex[:12]}"
-    try:
-        admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # driver missing, server down, no permission
-        unavailable("PostgreSQL", f"{type(exc).__name__}: {exc} ({POSTGRES_URL}; set TEST_POSTGRES_URL)")
-    try:
-        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with new_database(postgres_reachable(), prefix="shopassist_test_") as url:
+        yield url
 
 
 def postgres_reachable() -> str:
@@ -79,16 +66,11 @@ def redis_prefix(url: str = REDIS_URL) -> Iterator[str]:
     try:
         client.ping()
     except redis.RedisError as exc:
-        client.close()
         unavailable("Redis", f"{exc} ({url}; set TEST_REDIS_URL)")
-    prefix = f"shopassist-test-{uuid.uuid4().hex[:10]}:"
-    try:
-        yield prefix
     finally:
-        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
-        if keys:
-            client.delete(*keys)
         client.close()
+    with redis_keys(url, prefix="shopassist-test-") as prefix:
+        yield prefix
 
 
 @dataclass

@@ -17,19 +17,17 @@ from eval.fixture_shop import build_fixture_database
 
 
 @contextmanager
-def postgres_shop(server_url: str) -> Iterator[str]:
-    """A new database on the PostgreSQL server ``server_url`` (any database of it; the user may
-    create databases) with the fixture shop, migrated, and the conversation store's tables;
-    yields its URL and drops it afterwards."""
-    name = f"shopassist_bench_{uuid.uuid4().hex[:12]}"
+def new_database(server_url: str, *, prefix: str) -> Iterator[str]:
+    """A new, empty database named ``prefix`` plus a random suffix on the PostgreSQL server
+    ``server_url`` (any database of it; the user may create databases); yields its URL and drops
+    it, with its connections, afterwards."""
+    name = f"{prefix}{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
             conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
         try:
-            build_fixture_database(url)
-            yield url
+            yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
         finally:
             with admin.connect() as conn:
                 conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -38,17 +36,27 @@ def postgres_shop(server_url: str) -> Iterator[str]:
 
 
 @contextmanager
-def redis_keys(url: str) -> Iterator[str]:
-    """A key prefix of the benchmark's own on the Redis at ``url``; its keys are deleted afterwards."""
+def postgres_shop(server_url: str) -> Iterator[str]:
+    """A new database on the PostgreSQL server ``server_url`` with the fixture shop, migrated,
+    and the conversation store's tables; yields its URL and drops it afterwards."""
+    with new_database(server_url, prefix="shopassist_bench_") as url:
+        build_fixture_database(url)
+        yield url
+
+
+@contextmanager
+def redis_keys(url: str, *, prefix: str = "shopassist-bench-") -> Iterator[str]:
+    """A key prefix of its own (``prefix`` plus a random suffix) on the Redis at ``url``; its
+    keys are deleted afterwards."""
     import redis
 
-    prefix = f"shopassist-bench-{uuid.uuid4().hex[:8]}:"
+    own = f"{prefix}{uuid.uuid4().hex[:10]}:"
     client = redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=10)
     try:
         client.ping()
-        yield prefix
+        yield own
     finally:
-        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+        keys = list(client.scan_iter(match=f"{own}*", count=1000))
         if keys:
             client.delete(*keys)
         client.close()
