@@ -21,9 +21,16 @@ install: $(STAMP)
 system-deps:
 	@bash scripts/system-deps.sh
 
-# Headless Chromium (Debian's) for the widget's browser tests, driven by Playwright.
-test-deps:
+# Headless Chromium (Debian's) for the widget's browser tests, driven by Playwright; and Rasa's
+# published schema of domain, NLU and story files, which the tests of `shopassist rasa-export`
+# validate against. Rasa itself cannot be installed here (Rasa Open Source 3 is not on PyPI, and
+# Rasa Pro needs a license key to run), so its wheel is only downloaded and read, never installed.
+RASA_SCHEMA_DIR := $(VENV)/rasa-schema
+RASA_SCHEMA_WHEEL := rasa-pro==3.21.0
+test-deps: install
 	@bash scripts/system-deps.sh --test
+	@ls $(RASA_SCHEMA_DIR)/rasa_pro-3.21.0-*.whl >/dev/null 2>&1 || \
+		$(PIP) download -q --no-deps -d $(RASA_SCHEMA_DIR) $(RASA_SCHEMA_WHEEL)
 
 $(STAMP): pyproject.toml constraints.txt scripts/system-deps.sh
 	@bash scripts/system-deps.sh

@@ -3,8 +3,8 @@
 What goes: the name and email (the email becomes a unique ``forgotten-<random>@invalid``, so the
 unique constraint holds and nobody can verify as them again), the addresses, the payment
 methods' brand and last digits, the shipping address copied onto each order, stored tool
-results about them (idempotency records), their one-time codes, and everything personal in
-their conversations (see :mod:`assistant.sessions.erasure`).
+results about them (idempotency records), their one-time codes, the Rasa conversations verified
+as them, and everything personal in their conversations (see :mod:`assistant.sessions.erasure`).
 
 What stays, for bookkeeping: the order rows with their items, prices, totals, statuses,
 fulfilments and payment or refund transactions, and a gift card's balance.
@@ -39,6 +39,7 @@ from store.models import (
     OneTimeCode,
     Order,
     PaymentMethod,
+    VerifiedSender,
 )
 
 log = logging.getLogger(__name__)
@@ -142,6 +143,8 @@ def _forget_in_store(
     )
     session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.customer_id == old_id))
     session.execute(delete(OneTimeCode).where(OneTimeCode.customer_id == old_id))
+    # A Rasa conversation verified as them is no longer anyone's.
+    session.execute(delete(VerifiedSender).where(VerifiedSender.customer_id == old_id))
     session.expunge(customer)
     session.execute(delete(Customer).where(Customer.id == old_id))
     return ForgetResult(new_id, False, addresses, methods, orders, conversations, events)

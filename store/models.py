@@ -414,3 +414,17 @@ class DataRequest(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column()
     decided_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class VerifiedSender(Base):
+    """A conversation of an outside dialogue system (a Rasa assistant calling our actions) and
+    the customer it verified. Kept here, not in that system's slots, so a forged slot proves
+    nothing. ``sender_key`` is a keyed hash of the channel and its sender id (which may be a phone
+    number); the binding lapses after ``auth.idle_expiry_seconds`` without use."""
+
+    __tablename__ = "verified_senders"
+
+    sender_key: Mapped[str] = mapped_column(String(96), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    verified_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)

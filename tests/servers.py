@@ -103,14 +103,23 @@ def wait_answering(
 
 @contextmanager
 def server_process(
-    args: list[str], *, port: int, check_path: str, log: Path, name: str, seconds: float = 120
+    args: list[str],
+    *,
+    port: int,
+    check_path: str,
+    log: Path,
+    name: str,
+    seconds: float = 120,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
 ) -> Iterator[str]:
-    """Run a server as a child process (its output in ``log``) until the block ends; yields
-    ``http://127.0.0.1:<port>`` once ``GET <check_path>`` answers 200. Stopped with SIGTERM, then
-    SIGKILL if it lingers."""
+    """Run a server as a child process (its output in ``log``; ``env`` added to this process's
+    environment) until the block ends; yields ``http://127.0.0.1:<port>`` once
+    ``GET <check_path>`` answers 200. Stopped with SIGTERM, then SIGKILL if it lingers."""
     log.parent.mkdir(parents=True, exist_ok=True)
+    environment = {**os.environ, **env} if env is not None else None
     with log.open("wb") as out:
-        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=environment, cwd=cwd)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_answering(f"{url}{check_path}", proc, log, seconds=seconds, name=name)

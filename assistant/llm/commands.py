@@ -113,7 +113,7 @@ class AnswerFromDocs(_Command):
 
 AnyCommand = Search | StartFlow | SetSlot | AskClarification | Handoff | AnswerFromDocs
 Command = Annotated[AnyCommand, Field(discriminator="command")]  # for pydantic fields holding a command
-_COMMAND = TypeAdapter(Command)
+_COMMAND: TypeAdapter[AnyCommand] = TypeAdapter(Command)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ Sections live in :mod:`core.config.settings` (store, LLM, dialogue, retrieval...
 :mod:`core.config.channels` (web, Telegram, speech); import them from here.
 """
 
-from core.config.channels import SpeechSettings, TelegramSettings, WebSettings
+from core.config.channels import RasaSettings, SpeechSettings, TelegramSettings, WebSettings
 from core.config.identity import AuthLevel, AuthSettings, PrivacySettings, ShopTokenSettings, SmtpSettings
 from core.config.settings import (
     CONFIG_ENV,
@@ -41,6 +41,7 @@ __all__ = [
     "PolicySettings",
     "PrivacySettings",
     "QuantityDiscount",
+    "RasaSettings",
     "RedisSettings",
     "RetrievalSettings",
     "ServerSettings",

@@ -234,3 +234,26 @@ class SpeechSettings(_Section):
     max_products_read: int = Field(
         default=3, ge=1, le=10, description="Products read out per reply; the rest on 'more'."
     )
+
+
+class RasaSettings(_Section):
+    """``shopassist rasa-actions``: the tools as a Rasa action server (connectors/rasa)."""
+
+    host: str = Field(
+        default="127.0.0.1",
+        description="Address the action server listens on. Anything but a loopback address "
+        "needs rasa.token: the server acts on customers' orders.",
+    )
+    port: int = Field(default=5055, ge=1, le=65535, description="Port (Rasa's default action port).")
+    token: SecretStr | None = Field(
+        default=None,
+        description="Shared secret Rasa sends as ?token= (endpoints.yml action_endpoint.token); "
+        "calls without it are refused. Set it in the environment (SHOPASSIST_RASA__TOKEN).",
+    )
+    max_request_bytes: int = Field(
+        default=8_000_000,
+        ge=10_000,
+        le=100_000_000,
+        description="Largest webhook body accepted (Rasa sends the conversation's whole tracker); "
+        "larger ones get 413.",
+    )

@@ -27,7 +27,7 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
-from core.config.channels import SpeechSettings, TelegramSettings, WebSettings
+from core.config.channels import RasaSettings, SpeechSettings, TelegramSettings, WebSettings
 from core.config.identity import AuthSettings, PrivacySettings
 from core.config.section import Section as _Section
 from core.config.section import comma_separated
@@ -400,6 +400,9 @@ class Settings(BaseSettings):
     )
     speech: SpeechSettings = Field(
         default_factory=SpeechSettings, description="Speech API: recognition and synthesis."
+    )
+    rasa: RasaSettings = Field(
+        default_factory=RasaSettings, description="Rasa action server (`shopassist rasa-actions`)."
     )
     policy: PolicySettings = Field(default_factory=PolicySettings, description="Action policy.")
     shop: ShopSettings = Field(default_factory=ShopSettings, description="Shop identity and pricing rules.")

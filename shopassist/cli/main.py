@@ -17,6 +17,7 @@ from shopassist.cli import (
     copy_store,
     customers,
     evaluate,
+    rasa,
     search,
     serve,
     shop,
@@ -44,6 +45,8 @@ for name, command in (
     ("chat", chat.chat),
     ("telegram", telegram.telegram),
     ("sweep", customers.sweep_command),
+    ("rasa-actions", rasa.rasa_actions),
+    ("rasa-export", rasa.rasa_export),
 ):
     app.command(name)(command)
 app.add_typer(agents.agents_app, name="agents")

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from assistant.sessions.sql_store import SqlSessionStore
 from assistant.sessions.state import fold
+from connectors.rasa.identity import SenderIdentities
 from core.config import Settings
 from core.errors import NotFoundError
 from privacy.forget import forget_customer, is_forgotten
@@ -134,3 +135,13 @@ def test_unknown_customer_changes_nothing(
     with pytest.raises(NotFoundError):
         forget_customer(shop, sessions, customer_id="nobody_0000")
     assert sqlite_dump(settings.database_url) == before
+
+
+def test_a_rasa_conversation_verified_as_them_is_unbound(shop: Database, sessions: SqlSessionStore) -> None:
+    identities = SenderIdentities(shop, secret=b"0123456789abcdef", idle_seconds=600)
+    identities.bind("rasa-alice", ALICE)
+    identities.bind("rasa-bob", BOB)
+    forget_customer(shop, sessions, customer_id=ALICE)
+    assert identities.customer_of("rasa-alice") is None
+    bob = identities.customer_of("rasa-bob")
+    assert bob is not None and bob.customer_id == BOB
