@@ -2,13 +2,21 @@
 digit strings become what a customer would have typed.
 
     "order W two six one one zero zero five" -> "order #W2611005"
+    "W as in William, one, double nine, ..."  -> "#W199..."
     "john dot smith at example dot com"      -> "john.smith@example.com"
+    "b o b dot jones and example dot com"    -> "bob.jones@example.com"
     "my zip code is 1-0-0-0-1" / "10,001"    -> "my zip code is 10001"
+
+Inside an order id, a second "W" before a digit is "double" as the recognizer heard it ("W1, W9"
+for "one, double nine"), and a run longer than an order id's digits keeps the id's length (the
+voice channel reads the id back before acting on it, so a wrong guess is caught there).
 """
 
 from __future__ import annotations
 
 import re
+
+from tools.arguments import ORDER_ID_DIGITS
 
 _DIGIT_WORDS = {
     "zero": "0",
@@ -27,10 +35,12 @@ _DIGIT_WORDS = {
 _REPEAT = {"double": 2, "triple": 3}
 _DIGIT = r"(?:\d|zero|oh|o|one|two|three|four|five|six|seven|eight|nine)"
 _SEP = r"[\s,\-\u2013.]*"
-_DIGIT_RUN = rf"(?:(?:double|triple)\s+)?{_DIGIT}(?:{_SEP}(?:(?:double|triple)\s+)?{_DIGIT})*"
+# One digit of an order id, maybe repeated: "double three", or a "W" heard for "double" ("W9").
+_ORDER_DIGIT = rf"(?:(?:double|triple)\s+|(?:w[\s,\-.]*)+)?{_DIGIT}"
+_DIGIT_RUN = rf"{_ORDER_DIGIT}(?:{_SEP}{_ORDER_DIGIT})*"
 # "W", "double u", "w-", "#W", "hash W" followed by a run of digits (spoken or written).
 _ORDER = re.compile(
-    rf"(?:\b(?:hash|pound)\s+|#)?\b(?:w|double[\s-]?u)\b{_SEP}(?P<digits>{_DIGIT_RUN})\b",
+    rf"(?:\b(?:hash|pound)\s+|#)?\b(?:w|double[\s-]?u)(?:\b|(?=\d)){_SEP}(?P<digits>{_DIGIT_RUN})\b",
     re.IGNORECASE,
 )
 _ORDER_WRITTEN = re.compile(r"#?\bW[\s\-]?(\d{5,9})\b", re.IGNORECASE)
@@ -40,23 +50,26 @@ _SPELLED_DIGITS = re.compile(
     re.IGNORECASE,
 )
 _THOUSANDS = re.compile(r"\b\d{1,3}(?:,\d{3})+\b")
-_WORD = r"[a-z0-9]+"
-_LOCAL_SEP = r"(?:\s*(?:\.|dot|_|underscore|-|dash|hyphen)\s*)"
+_WORD = r"(?:[a-z](?:\s[a-z]\b)+|[a-z0-9]+)"  # a word, or letters said one by one
+_LOCAL_SEP = r"(?:[\s,]*(?:\.|dot|_|underscore|-|dash|hyphen)[\s,]*)"
 _TLDS = r"(?:com|org|net|io|co|uk|de|fr|es|it|nl|edu|gov|info|biz|us|ca|au|me|app|dev|shop|store)"
 _EMAIL = re.compile(
-    rf"\b(?P<local>{_WORD}(?:{_LOCAL_SEP}{_WORD})*)\s*(?:\bat\b|@)\s*"
-    rf"(?P<domain>{_WORD}(?:\s*(?:\.|\bdot\b)\s*{_WORD})*?\s*(?:\.|\bdot\b)\s*{_TLDS})\b",
+    rf"\b(?P<local>{_WORD}(?:{_LOCAL_SEP}{_WORD})*),?\s*(?:\bat\b|\band\b|@)\s*"
+    rf"(?P<domain>{_WORD}(?:[\s,]*(?:\.|\bdot\b)[\s,]*{_WORD})*?[\s,]*(?:\.|\bdot\b)[\s,]*{_TLDS})\b",
     re.IGNORECASE,
 )
 _SPELLED_LETTERS = re.compile(r"\b(?:[a-z]-){2,}[a-z]\b", re.IGNORECASE)
+# "W as in William", "b as in bravo" (also heard as "W.S. in William"): the letter, when the
+# word after "in" starts with it.
+_AS_IN = re.compile(r"\b(?P<letter>[a-z])\.?,?\s*(?:as|s\.)\s+in\s+(?P<word>[a-z]+)\b", re.IGNORECASE)
 
 
 def _digits(run: str) -> str:
     out: list[str] = []
     repeat = 1
     for token in re.findall(r"[a-z]+|\d", run.lower()):
-        if token in _REPEAT:
-            repeat = _REPEAT[token]
+        if token in _REPEAT or token == "w":
+            repeat = _REPEAT.get(token, 2)
             continue
         digit = token if token.isdigit() else _DIGIT_WORDS.get(token)
         if digit is not None:
@@ -66,24 +79,30 @@ def _digits(run: str) -> str:
 
 
 def _email(match: re.Match[str]) -> str:
-    local = re.sub(rf"{_LOCAL_SEP}", _local_sep, match["local"].lower())
-    domain = re.sub(r"\s*(?:\.|\bdot\b)\s*", ".", match["domain"].lower())
+    local = re.sub(rf"{_LOCAL_SEP}", _local_sep, match["local"].lower()).replace(",", "")
+    domain = re.sub(r"[\s,]*(?:\.|\bdot\b)[\s,]*", ".", match["domain"].lower())
     return f"{local.replace(' ', '')}@{domain.replace(' ', '')}"
 
 
 def _local_sep(match: re.Match[str]) -> str:
-    word = match[0].strip().lower()
+    word = match[0].strip(" ,").lower()
     return {"dot": ".", "underscore": "_", "dash": "-", "hyphen": "-"}.get(word, word)
 
 
 def _order(match: re.Match[str]) -> str:
     digits = _digits(match["digits"])
-    return f"#W{digits}" if len(digits) >= 4 else match[0]
+    return f"#W{digits[:ORDER_ID_DIGITS]}" if len(digits) >= 4 else match[0]
+
+
+def _as_in(match: re.Match[str]) -> str:
+    letter = match["letter"]
+    return letter if match["word"][:1].lower() == letter.lower() else match[0]
 
 
 def normalize_transcript(text: str) -> str:
     """The transcript with ids, emails and digit strings written the way they are typed."""
     text = " ".join(text.split())
+    text = _AS_IN.sub(_as_in, text)
     text = _SPELLED_LETTERS.sub(lambda m: m[0].replace("-", ""), text)
     text = _ORDER.sub(_order, text)
     text = _ORDER_WRITTEN.sub(lambda m: f"#W{m[1]}", text)

@@ -23,6 +23,7 @@ class Phrases(BaseModel):
 
     did_you_say: str
     say_again: str
+    read_back: str
     more_products: str
     no_more_products: str
     agent_mode: str

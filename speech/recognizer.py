@@ -18,6 +18,7 @@ import os
 import re
 import threading
 import time
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -33,6 +34,9 @@ log = logging.getLogger(__name__)
 _MARGIN_SECONDS = 1.0
 _MIN_WINDOW_SECONDS = 3.0
 _SENTENCE_END = re.compile(r"[.?!]$")
+_LOOP = re.compile(r"(.)\1{7,}|(.{2,4}?)\2{4,}")
+_MAX_COMPRESSION = 2.4  # Whisper's compression-ratio threshold for a looping transcript
+_LOOP_PENALTY = 1.5
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,15 @@ def cut_repetition(text: str) -> str:
             if whole and chunk[(len(tail) - 1) % period].startswith(tail[-1]):
                 return " ".join(words[:end]).rstrip(",;")
     return text
+
+
+def degenerate(text: str) -> bool:
+    """A transcript that loops: a character eight times or a short unit five times in a row ("8181...",
+    "W, W, W, ...", "AAAAAA"), or text that compresses like a loop (Whisper's own test)."""
+    if _LOOP.search(text):
+        return True
+    data = text.encode()
+    return len(data) > 40 and len(data) / len(zlib.compress(data)) > _MAX_COMPRESSION
 
 
 def _bare(word: str) -> str:
@@ -161,6 +174,19 @@ class WhisperRecognizer:
         return text, logprob, max(s.no_speech_prob for s in parts)
 
     def _fit(self, audio: np.ndarray, prompt: str | None) -> tuple[str, float, float]:
+        text, logprob, no_speech = self._fit_once(audio, prompt, repetition_penalty=1.0)
+        if degenerate(text):
+            # Greedy decoding of a short window sometimes loops ("W5560181818181...", "W, W, W,
+            # ..."); decode again with repeats penalised, and keep that if it does not loop.
+            again = self._fit_once(audio, prompt, repetition_penalty=_LOOP_PENALTY)
+            log.info("speech decoding looped; decoded again", extra={"fixed": not degenerate(again[0])})
+            if not degenerate(again[0]):
+                return again
+        return text, logprob, no_speech
+
+    def _fit_once(
+        self, audio: np.ndarray, prompt: str | None, *, repetition_penalty: float
+    ) -> tuple[str, float, float]:
         seconds = len(audio) / SAMPLE_RATE
         size = max(int((seconds + _MARGIN_SECONDS) * SAMPLE_RATE), int(_MIN_WINDOW_SECONDS * SAMPLE_RATE))
         padded = np.zeros(size, dtype=np.float32)
@@ -178,6 +204,7 @@ class WhisperRecognizer:
             max_length=min(self.model.max_length, len(tokens) + budget),
             return_scores=True,
             return_no_speech_prob=True,
+            repetition_penalty=repetition_penalty,
             suppress_blank=True,
             suppress_tokens=[-1],
         )[0]

@@ -5,7 +5,9 @@ The routes (REST and WebSocket) call only this, and this calls only the ``Assist
 A low-confidence transcript is not sent to the assistant: the customer is asked "did you say
 ...?" and the transcript is held in the conversation database. "Yes" runs the held transcript,
 "no" asks the customer to say it again, anything else is taken as a new utterance. So nothing
-happens on a misheard sentence.
+happens on a misheard sentence. An order id or email the conversation has not used yet is read
+back the same way first, digit by digit and letter by letter ("order W, 4, 4, 0, ... Is that
+right?"), whatever the confidence: ids are what recognizers get wrong most.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from speech.normalize import normalize_transcript
 from speech.phrases import Phrases, load_phrases
 from speech.recognizer import SpeechRecognizer, Transcript
 from speech.tts import TTS
+from speech.vocabulary import CatalogVocabulary
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -42,6 +45,18 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 CHANNEL = "voice"
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
+_ORDER_ID = re.compile(r"#W\d+")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+
+
+def spoken_id(value: str) -> str:
+    """An order id or email as it is read back: "order W, 4, 4, 0, 2", "b, o, b, dot, jones at
+    example dot com" (the part before the @ letter by letter, the domain in words)."""
+    if value.startswith("#W"):
+        return "order W, " + ", ".join(value[2:])
+    local, _, domain = value.partition("@")
+    letters = ", ".join("dot" if ch == "." else ch for ch in local)
+    return f"{letters}, at {domain.replace('.', ' dot ')}"
 
 
 @dataclass(frozen=True)
@@ -77,6 +92,7 @@ class VoiceAssistant:
         settings: SpeechSettings,
         currency: str = "USD",
         prompt: str | None = None,
+        vocabulary: CatalogVocabulary | None = None,
         phrases: Phrases | None = None,
     ) -> None:
         self.assistant = assistant
@@ -85,13 +101,38 @@ class VoiceAssistant:
         self.holds = holds
         self.settings = settings
         self.currency = currency
-        self.prompt = prompt
+        self._prompt = prompt
+        self.vocabulary = vocabulary
         self.phrases = phrases or load_phrases()
         intents = default_intent_config()
         self._affirm = intents.get("affirm")
         self._deny = intents.get("deny")
 
     # -- recognition ---------------------------------------------------------------------------
+    @property
+    def prompt(self) -> str | None:
+        """The recognizer's vocabulary prompt: the catalog's (rebuilt when it changed), or the
+        one given."""
+        if self.vocabulary is None:
+            return self._prompt
+        self.vocabulary.refresh()
+        return self.vocabulary.prompt
+
+    def understand(self, text: str) -> str:
+        """A transcript as the assistant gets it: ids, emails and digits written as typed
+        (:mod:`speech.normalize`), then words put back into the catalog's spelling where that is
+        sure (:mod:`speech.correction`)."""
+        normal = normalize_transcript(text)
+        if self.vocabulary is None:
+            return normal
+        corrected, changes = self.vocabulary.corrector.correct(normal)
+        if changes:
+            log.info(
+                "transcript corrected to the catalog's words",
+                extra={"corrections": [f"{c.kind}: {c.heard} -> {c.corrected}" for c in changes]},
+            )
+        return corrected
+
     def recognize(self, audio: Audio) -> Transcript:
         """Transcribe checked audio; silence or an empty transcript is a ``NoSpeechError``."""
         check_speech_present(audio, self.settings)
@@ -126,7 +167,7 @@ class VoiceAssistant:
     def respond(self, session_id: str | None, heard: Transcript, *, client: str | None = None) -> VoiceReply:
         """Decide what the heard utterance does, and the spoken reply. ``client``: who spoke, as
         the channel knows them ("ip:203.0.113.7"), passed to the assistant's turn."""
-        text = normalize_transcript(heard.text)
+        text = self.understand(heard.text)
         sid = session_id or self.assistant.start_session(channel=CHANNEL)
         confidence = heard.confidence
         held = self.holds.take_held(sid)
@@ -141,12 +182,25 @@ class VoiceAssistant:
             if items:
                 spoken = " ".join([*items, more_prompt(left, self.phrases) if left else ""]).strip()
                 return self._say(sid, text, spoken, confidence)
+        unconfirmed = self._new_ids(sid, text)
+        if unconfirmed:
+            # An order id or email heard by voice is read back before anything acts on it.
+            self.holds.hold(sid, text)
+            said = self.phrases.read_back.format(items=", and ".join(spoken_id(i) for i in unconfirmed))
+            return self._say(sid, text, said, confidence, check=True)
         if self.low_confidence(heard):
             self.holds.hold(sid, text)
             return self._say(
                 sid, text, self.phrases.did_you_say.format(text=text.rstrip(".?! ")), confidence, check=True
             )
         return self._turn(sid, text, confidence, client)
+
+    def _new_ids(self, sid: str, text: str) -> list[str]:
+        """Order ids and emails in ``text`` that this conversation has not used yet."""
+        slots = self.assistant.store.state(session_id=sid).slots
+        known = {slots.current_order, *slots.last_order_ids}
+        found = [m[0] for m in _ORDER_ID.finditer(text)] + [m[0].lower() for m in _EMAIL.finditer(text)]
+        return [i for i in dict.fromkeys(found) if i not in known]
 
     def _say(self, sid: str, text: str, spoken: str, confidence: float, *, check: bool = False) -> VoiceReply:
         mode = self.assistant.store.state(session_id=sid).mode
@@ -195,7 +249,6 @@ def build_voice(
     vocabulary from the shop's store."""
     from speech.recognizer import WhisperRecognizer
     from speech.tts import EspeakTTS
-    from speech.vocabulary import catalog_prompt
 
     return VoiceAssistant(
         assistant,
@@ -204,12 +257,7 @@ def build_voice(
         holds=VoiceHolds(engine),
         settings=settings.speech,
         currency=settings.shop.currency,
-        prompt=" ".join(
-            p
-            for p in (
-                catalog_prompt(database, max_tokens=settings.speech.vocabulary_tokens),
-                load_phrases().prompt_words,
-            )
-            if p
+        vocabulary=CatalogVocabulary(
+            database, max_tokens=settings.speech.vocabulary_tokens, extra=load_phrases().prompt_words
         ),
     )

@@ -1,36 +1,55 @@
-"""Vocabulary biasing: the catalog's brands, categories and product titles as the recognizer's
-prompt, so "Hydrapeak" or "Trailblazer" come out spelled as the shop spells them."""
+"""Vocabulary biasing: the catalog's words as the recognizer's prompt, ranked by what customers
+say, so "backpack" or "Hydrapeak" come out spelled as the shop spells them.
+
+Product types come first (customers name the kind of thing far more often than a brand), then
+option values and brands, each weighted by how many products or variants carry it, within the
+token budget (``speech.vocabulary_tokens``). The former order (brands, then categories, then the
+titles of the first products by id) let brand names crowd out the product types, and the model
+then heard brands in ordinary words ("waterproof" as "Walga proof").
+
+faster-whisper's ``hotwords`` are placed in the same place as this prompt (after the
+"previous text" token, before the start of the transcript), so with no earlier text they are
+the same tokens; the prompt is used for both recognizer modes.
+
+:class:`CatalogVocabulary` rebuilds the prompt, the lexicon and the corrector
+(:mod:`speech.correction`) when the catalog changes (its change feed position moves), checked at
+most every ``recheck_seconds``.
+"""
 
 from __future__ import annotations
 
 import logging
+import math
+import threading
+import time
+from collections.abc import Callable
 
-import sqlalchemy as sa
-
+from speech.correction import CatalogCorrector
+from speech.lexicon import Lexicon, catalog_version, read_lexicon
 from store.db import Database
-from store.models import Product
 
 log = logging.getLogger(__name__)
-_CHARS_PER_TOKEN = 4  # a fair estimate for English product names with Whisper's BPE
+_CHARS_PER_TOKEN = 4  # a fair estimate for English product words with Whisper's BPE
+_WEIGHTS = {"type": 3.0, "brand": 1.5, "option": 1.2, "plural": 0.6}
 
 
-def catalog_prompt(database: Database, *, max_tokens: int) -> str | None:
-    """Brands first (few, and the hardest words), then categories, then titles, within a budget."""
-    if max_tokens <= 0:
-        return None
-    with database.session() as session:
-        rows = session.execute(sa.select(Product.title, Product.brand, Product.category).order_by(Product.id))
-        titles, brands, categories = [], [], []
-        for title, brand, category in rows:
-            titles.append(title)
-            if brand:
-                brands.append(brand)
-            if category:
-                categories.append(category)
-    return vocabulary_prompt([*brands, *categories, *titles], max_chars=max_tokens * _CHARS_PER_TOKEN)
+def ranked_terms(lexicon: Lexicon) -> list[str]:
+    """The catalog's terms, most said first: weight of the kind x log(1 + how common)."""
+    scored: list[tuple[float, str]] = []
+    for term, count in lexicon.types.items():
+        scored.append((_WEIGHTS["type"] * math.log1p(count), term))
+        if term in lexicon.plurals:  # the prompt's "backpack" already leans toward "backpacks"
+            scored.append((_WEIGHTS["plural"] * math.log1p(count), lexicon.plurals[term]))
+    for term, count in lexicon.options.items():
+        scored.append((_WEIGHTS["option"] * math.log1p(count) / 2, term))  # counted by variants
+    for term, count in lexicon.brands.items():
+        scored.append((_WEIGHTS["brand"] * math.log1p(count), term))
+    scored.sort(key=lambda item: (-item[0], item[1]))
+    return [term for _, term in scored]
 
 
 def vocabulary_prompt(terms: list[str], *, max_chars: int) -> str | None:
+    """The terms in order, each once, as long as they fit in ``max_chars``."""
     seen: set[str] = set()
     picked: list[str] = []
     used = 0
@@ -49,3 +68,62 @@ def vocabulary_prompt(terms: list[str], *, max_chars: int) -> str | None:
     prompt = ", ".join(picked) + "."
     log.info("speech vocabulary: %d terms, %d characters", len(picked), len(prompt))
     return prompt
+
+
+def lexicon_prompt(lexicon: Lexicon, *, max_tokens: int) -> str | None:
+    if max_tokens <= 0:
+        return None
+    return vocabulary_prompt(ranked_terms(lexicon), max_chars=max_tokens * _CHARS_PER_TOKEN)
+
+
+def catalog_prompt(database: Database, *, max_tokens: int) -> str | None:
+    return lexicon_prompt(read_lexicon(database), max_tokens=max_tokens)
+
+
+class CatalogVocabulary:
+    """The lexicon and prompt of the shop's current catalog, rebuilt when it changes."""
+
+    def __init__(
+        self,
+        database: Database,
+        *,
+        max_tokens: int,
+        extra: str | None = None,
+        recheck_seconds: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._database = database
+        self._max_tokens = max_tokens
+        self._extra = extra
+        self._recheck = recheck_seconds
+        self._clock = clock
+        self._lock = threading.Lock()
+        self.lexicon = read_lexicon(database)
+        self.prompt = self._prompt()
+        self.corrector = CatalogCorrector(self.lexicon)
+        self._checked = clock()
+
+    def _prompt(self) -> str | None:
+        parts = [lexicon_prompt(self.lexicon, max_tokens=self._max_tokens), self._extra]
+        return " ".join(p for p in parts if p) or None
+
+    def refresh(self) -> bool:
+        """Rebuild if the catalog changed since the last read (checked at most every
+        ``recheck_seconds``); True when it was rebuilt."""
+        now = self._clock()
+        if now - self._checked < self._recheck:
+            return False
+        with self._lock:
+            self._checked = now
+            try:
+                version = catalog_version(self._database)
+            except Exception:  # the store is busy or gone: keep the vocabulary we have
+                log.warning("could not check the catalog for vocabulary changes", exc_info=True)
+                return False
+            if version == self.lexicon.version:
+                return False
+            self.lexicon = read_lexicon(self._database)
+            self.prompt = self._prompt()
+            self.corrector = CatalogCorrector(self.lexicon)
+        log.info("speech vocabulary rebuilt after catalog changes", extra={"catalog_version": version})
+        return True

@@ -22,7 +22,9 @@ class Owned:
     resource: str
 
 
-_ORDER_ID = re.compile(r"^#?W\d{7}$", re.IGNORECASE)
+ORDER_ID_DIGITS = 7
+"""Order ids are ``#W`` and this many digits (tau-bench's format, used by every importer)."""
+_ORDER_ID = re.compile(rf"^#?W\d{{{ORDER_ID_DIGITS}}}$", re.IGNORECASE)
 
 
 def _normalize_order_id(value: str) -> str:

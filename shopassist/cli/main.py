@@ -23,6 +23,7 @@ from shopassist.cli import (
     shop,
     telegram,
     tools,
+    voice,
 )
 from shopassist.cli.console import err, state
 
@@ -51,6 +52,7 @@ for name, command in (
     app.command(name)(command)
 app.add_typer(agents.agents_app, name="agents")
 app.add_typer(customers.customers_app, name="customers")
+evaluate.eval_app.command("speech")(voice.eval_speech)
 app.add_typer(evaluate.eval_app, name="eval")
 app.add_typer(bench.bench_app, name="bench")
 

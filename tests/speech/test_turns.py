@@ -48,7 +48,14 @@ def test_spelled_email_authenticates_and_a_spoken_yes_confirms(voice: VoiceAssis
     first = voice.respond(None, heard("I want to cancel order W zero zero zero zero zero zero one"))
     sid = first.session_id
     assert first.transcript == "I want to cancel order #W0000001"
-    voice.respond(sid, heard("my email is alice at example dot com, zip code 10001"))
+    # the id is read back digit by digit before anything acts on it
+    assert first.awaiting_confirmation and "order W, 0, 0, 0, 0, 0, 0, 1" in first.reply_text
+    assert voice.assistant.store.state(session_id=sid).pending_confirmation is None
+    voice.respond(sid, heard("Yes."))
+    email = voice.respond(sid, heard("my email is alice at example dot com, zip code 10001"))
+    assert email.awaiting_confirmation and "a, l, i, c, e, at example dot com" in email.reply_text
+    assert store.state(session_id=sid).slots.customer_id is None
+    voice.respond(sid, heard("Yes, that's right."))
     assert store.state(session_id=sid).slots.customer_id == ALICE
     asked = voice.respond(sid, heard("It was ordered by mistake."))
     assert "Please say yes or no." in asked.reply_text and "W 0 0 0 0 0 0 1" in asked.reply_text
@@ -58,7 +65,9 @@ def test_spelled_email_authenticates_and_a_spoken_yes_confirms(voice: VoiceAssis
 
 def test_a_doubtful_yes_is_checked_and_nothing_happens_until_confirmed(voice: VoiceAssistant) -> None:
     sid = voice.respond(None, heard("cancel order #W0000001")).session_id
+    voice.respond(sid, heard("yes"))
     voice.respond(sid, heard("alice@example.com, zip 10001"))
+    voice.respond(sid, heard("yes"))
     voice.respond(sid, heard("ordered by mistake"))
     check = voice.respond(sid, heard("yes", logprob=-1.5))
     assert check.awaiting_confirmation and check.reply_text.startswith("I'm not sure I heard you right")
@@ -80,3 +89,24 @@ def test_the_engine_sees_voice_as_the_channel(voice: VoiceAssistant, harness: Sc
     assert isinstance(voice.assistant, Assistant)
     assert voice.assistant.store.state(session_id=reply.session_id).channel == "voice"
     assert reply.products and "First, Trailblazer Running Shoe" in reply.reply_text
+
+
+def test_a_misheard_id_read_back_and_denied_changes_nothing(voice: VoiceAssistant) -> None:
+    first = voice.respond(None, heard("cancel order W one, W nine, three five one eight"))
+    sid = first.session_id
+    assert first.awaiting_confirmation and "order W, 1, 9, 9, 3, 5, 1, 8" in first.reply_text
+    again = voice.respond(sid, heard("No."))
+    assert again.reply_text == voice.phrases.say_again
+    state = voice.assistant.store.state(session_id=sid)
+    assert state.slots.current_order is None and state.pending_confirmation is None
+    assert voice.holds.held(sid) is None
+
+
+def test_an_id_the_conversation_already_uses_is_not_read_back_again(voice: VoiceAssistant) -> None:
+    sid = voice.respond(None, heard("where is my order W zero zero zero zero zero zero two")).session_id
+    voice.respond(sid, heard("yes"))
+    voice.respond(sid, heard("alice@example.com, zip 10001"))
+    voice.respond(sid, heard("yes"))
+    assert voice.assistant.store.state(session_id=sid).slots.current_order == "#W0000002"
+    again = voice.respond(sid, heard("and is order W zero zero zero zero zero zero two delivered?"))
+    assert not again.awaiting_confirmation and again.reply is not None

@@ -1,0 +1,156 @@
+"""Catalog-aware correction after recognition: words the recognizer got nearly right, put back
+into the catalog's spelling when the correction is confident.
+
+Three kinds, each from the shop's own lexicon (:mod:`speech.lexicon`), so nothing is tuned to one
+catalog:
+
+- **joined**: words split apart that make one catalog word ("back pack" -> "backpack",
+  "water proof" -> "waterproof");
+- **completed**: the last word of a product question cut short, when exactly one product type
+  starts with it ("do you have a waterproof back?" -> "... backpack?");
+- **sounds like**: a word of five letters or more that is not a catalog word, spelled or sounding
+  (metaphone) almost like exactly one catalog term ("hydropeak" -> "Hydrapeak").
+
+Anything less sure is left alone; the voice channel's "did you say ...?" check covers the rest.
+String similarity is rapidfuzz's, the sound key jellyfish's metaphone.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import jellyfish
+from rapidfuzz import fuzz
+
+from speech.lexicon import Lexicon
+
+_TOKEN = re.compile(r"[A-Za-z][A-Za-z'\-]*|\d+|[^\sA-Za-z\d]+|\s+")
+_PRODUCT_QUESTION = re.compile(
+    r"\b(do you (have|sell|carry|stock)|looking for|i need|i want|i'd like|show me|find me|search for|"
+    r"any|buy|get me)\b",
+    re.IGNORECASE,
+)
+_MIN_JOINED = 6
+_MIN_FUZZY = 5
+_SURE = 0.86
+_MARGIN = 0.05
+
+
+@dataclass(frozen=True)
+class Correction:
+    heard: str
+    corrected: str
+    kind: str  # joined, completed, sounds_like
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"[\s\-']", "", text.lower())
+
+
+class CatalogCorrector:
+    def __init__(self, lexicon: Lexicon) -> None:
+        types = lexicon.type_forms()
+        # one-word spellings: title words, type forms, brands and option values of one word
+        singles: dict[str, str] = {}
+        for term in [*lexicon.brands, *lexicon.options]:  # brands keep their capitals
+            if " " not in term.strip():
+                singles.setdefault(term.lower(), term)
+        for form in types:
+            if " " not in form:
+                singles.setdefault(form, form)
+        for word in lexicon.words:
+            singles.setdefault(word.lower(), word.lower())
+        self.known = set(singles) | {w for form in types for w in form.split()}
+        self.joins = {
+            _squash(spelling): spelling
+            for spelling in singles.values()
+            if len(_squash(spelling)) >= _MIN_JOINED
+        }
+        self.type_words = sorted({one.split()[-1] for one in types.values()})  # singular forms
+        self.fuzzy = {
+            spelling.lower(): spelling for spelling in singles.values() if len(spelling) >= _MIN_FUZZY
+        }
+        self._sounds = {key: jellyfish.metaphone(key) for key in self.fuzzy}
+
+    # ------------------------------------------------------------------------------------------
+    def correct(self, text: str) -> tuple[str, list[Correction]]:
+        """The transcript with confident corrections made, and what was changed."""
+        tokens = _TOKEN.findall(text)
+        changes: list[Correction] = []
+        tokens = self._join(tokens, changes)
+        self._complete(tokens, changes)
+        self._sound_alike(tokens, changes)
+        return "".join(tokens), changes
+
+    def _join(self, tokens: list[str], changes: list[Correction]) -> list[str]:
+        out: list[str] = []
+        i = 0
+        while i < len(tokens):
+            joined = False
+            for words in (3, 2):
+                span = tokens[i : i + 2 * words - 1]  # word, space, word, ...
+                if len(span) < 2 * words - 1 or not all(
+                    (k % 2 == 0 and t[:1].isalpha()) or (k % 2 == 1 and t.isspace())
+                    for k, t in enumerate(span)
+                ):
+                    continue
+                heard = "".join(span)
+                target = self.joins.get(_squash(heard))
+                if target is not None and _squash(heard) != heard.lower():
+                    out.append(_like(span[0], target))
+                    changes.append(Correction(heard, target, "joined"))
+                    i += len(span)
+                    joined = True
+                    break
+            if not joined:
+                out.append(tokens[i])
+                i += 1
+        return out
+
+    def _complete(self, tokens: list[str], changes: list[Correction]) -> None:
+        text = "".join(tokens)
+        if not _PRODUCT_QUESTION.search(text):
+            return
+        last = next((k for k in range(len(tokens) - 1, -1, -1) if tokens[k][:1].isalpha()), None)
+        if last is None:
+            return
+        word = tokens[last].lower()
+        if len(word) < 3 or word in self.known:
+            return
+        starting = [t for t in self.type_words if t.startswith(word) and t != word]
+        if len(starting) == 1:
+            changes.append(Correction(tokens[last], starting[0], "completed"))
+            tokens[last] = _like(tokens[last], starting[0])
+
+    def _sound_alike(self, tokens: list[str], changes: list[Correction]) -> None:
+        for k, token in enumerate(tokens):
+            word = token.lower()
+            if len(word) < _MIN_FUZZY or not word.isalpha() or word in self.known:
+                continue
+            sound = jellyfish.metaphone(word)
+            scored = sorted(
+                ((self._score(word, sound, key), key) for key in self.fuzzy),
+                reverse=True,
+            )
+            if not scored:
+                continue
+            best, key = scored[0]
+            runner_up = scored[1][0] if len(scored) > 1 else 0.0
+            if best >= _SURE and best - runner_up >= _MARGIN:
+                target = self.fuzzy[key]
+                changes.append(Correction(token, target, "sounds_like"))
+                tokens[k] = _like(token, target)
+
+    def _score(self, word: str, sound: str, key: str) -> float:
+        spelled = fuzz.ratio(word, key) / 100
+        if sound and sound == self._sounds[key] and spelled >= 0.6:
+            return max(spelled, 0.9)
+        return spelled
+
+
+def _like(heard: str, target: str) -> str:
+    """The catalog's spelling, capitalised when the heard word was (sentence starts)."""
+    if heard[:1].isupper() and target[:1].islower():
+        return target[:1].upper() + target[1:]
+    return target

@@ -1,0 +1,122 @@
+"""The words customers use for this shop's catalog, with how common each is, read from the store.
+
+- product types: each category in its singular and plural form ("yoga mat", "yoga mats"), and
+  the last word of product titles shared by several products ("backpack" from "Trailhaus Atlas
+  Backpack"), counted by products;
+- brands, counted by products;
+- option values that are words ("black", "large", "stainless steel"), counted by variants;
+- every word of the titles, for joining words the recognizer split ("water proof").
+
+The recognizer's vocabulary prompt (:mod:`speech.vocabulary`) and the correction after
+recognition (:mod:`speech.correction`) are both built from it, for whichever catalog is loaded.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import inflect
+import sqlalchemy as sa
+
+from store.db import Database
+from store.models import CatalogChange, Product, Variant
+
+_WORD = re.compile(r"[A-Za-z][A-Za-z'\-]*[A-Za-z]|[A-Za-z]")
+_MIN_TITLE_HEAD_PRODUCTS = 2
+_TITLE_HEAD_SHARE = 0.02  # of all products
+_MIN_OPTION_CHARS = 3  # "S", "XL" are sizes the customer says, but noise in a prompt
+
+
+@lru_cache(maxsize=1)
+def _inflect() -> inflect.engine:
+    return inflect.engine()
+
+
+def singular(phrase: str) -> str:
+    """ "yoga mats" -> "yoga mat"; a word that is not a plural stays as it is."""
+    words = phrase.split()
+    if not words:
+        return phrase
+    last = _inflect().singular_noun(words[-1])  # type: ignore[arg-type]
+    return " ".join([*words[:-1], last]) if isinstance(last, str) and last else phrase
+
+
+def plural(phrase: str) -> str:
+    words = phrase.split()
+    if not words:
+        return phrase
+    return " ".join([*words[:-1], _inflect().plural_noun(words[-1])])  # type: ignore[arg-type]
+
+
+def _clean(text: str) -> str:
+    return " ".join(text.split())
+
+
+@dataclass
+class Lexicon:
+    """Catalog terms (as the shop spells them) with their counts."""
+
+    types: Counter[str] = field(default_factory=Counter)
+    brands: Counter[str] = field(default_factory=Counter)
+    options: Counter[str] = field(default_factory=Counter)
+    words: Counter[str] = field(default_factory=Counter)
+    plurals: dict[str, str] = field(default_factory=dict)
+    """Product type (singular) -> the plural the shop writes ("jeans", "running shoes"); types
+    only ever written in the singular ("skincare") have none."""
+    version: int = 0
+    """The store's catalog change position when this was read (0: no change feed)."""
+
+    def type_forms(self) -> dict[str, str]:
+        """Every spoken form of a product type (lower case, singular and plural) -> its singular."""
+        forms: dict[str, str] = {}
+        for term in self.types:
+            one = singular(term).lower()
+            forms.setdefault(one, one)
+            forms.setdefault(self.plurals.get(one) or plural(one).lower(), one)
+        return forms
+
+
+def catalog_version(database: Database) -> int:
+    """The position of the store's catalog change feed: it moves whenever a product changes."""
+    with database.session() as session:
+        return int(session.scalar(sa.select(sa.func.max(CatalogChange.seq))) or 0)
+
+
+def read_lexicon(database: Database) -> Lexicon:
+    lexicon = Lexicon(version=catalog_version(database))
+    heads: Counter[str] = Counter()
+    with database.session() as session:
+        for title, brand, category in session.execute(
+            sa.select(Product.title, Product.brand, Product.category)
+        ):
+            if category:
+                written = _clean(category).lower()
+                one = singular(written)
+                lexicon.types[one] += 1
+                if one != written:
+                    lexicon.plurals[one] = written
+            if brand:
+                lexicon.brands[_clean(brand)] += 1
+            words = _WORD.findall(title or "")
+            for word in words:
+                lexicon.words[word.lower()] += 1
+            if words:
+                heads[words[-1].lower()] += 1
+        for (options,) in session.execute(sa.select(Variant.options)):
+            for value in (options or {}).values():
+                text = _clean(str(value))
+                if len(text) >= _MIN_OPTION_CHARS and not any(ch.isdigit() for ch in text):
+                    lexicon.options[text.lower()] += 1
+    products = sum(heads.values())
+    in_types = {word for term in lexicon.types for word in singular(term).split()}
+    for head, count in heads.items():
+        # a title's last word is a product type when it ends many titles ("Backpack"), or is a
+        # word of a category ("Lamp" for "Desk Lamps"); not a model word ("Edition", "Pro")
+        one = singular(head)
+        common = count >= max(_MIN_TITLE_HEAD_PRODUCTS, products * _TITLE_HEAD_SHARE)
+        if len(head) > 2 and (one in in_types or common):
+            lexicon.types[one] += count
+    return lexicon
