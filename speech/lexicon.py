@@ -5,7 +5,8 @@
   Backpack"), counted by products;
 - brands, counted by products;
 - option values that are words ("black", "large", "stainless steel"), counted by variants;
-- every word of the titles, for joining words the recognizer split ("water proof").
+- the titles (product names customers read off the page: "Merino Running Socks"), counted by
+  variants, and every word of them, for joining words the recognizer split ("water proof").
 
 The recognizer's vocabulary prompt (:mod:`speech.vocabulary`) and the correction after
 recognition (:mod:`speech.correction`) are both built from it, for whichever catalog is loaded.
@@ -26,7 +27,7 @@ from store.models import CatalogChange, Product, Variant
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'\-]*[A-Za-z]|[A-Za-z]")
 _MIN_TITLE_HEAD_PRODUCTS = 2
-_TITLE_HEAD_SHARE = 0.02  # of all products
+_TITLE_HEAD_SHARE = 0.02  # of all variants
 _MIN_OPTION_CHARS = 3  # "S", "XL" are sizes the customer says, but noise in a prompt
 
 
@@ -63,6 +64,7 @@ class Lexicon:
     brands: Counter[str] = field(default_factory=Counter)
     options: Counter[str] = field(default_factory=Counter)
     words: Counter[str] = field(default_factory=Counter)
+    titles: Counter[str] = field(default_factory=Counter)
     plurals: dict[str, str] = field(default_factory=dict)
     """Product type (singular) -> the plural the shop writes ("jeans", "running shoes"); types
     only ever written in the singular ("skincare") have none."""
@@ -86,37 +88,47 @@ def catalog_version(database: Database) -> int:
 
 
 def read_lexicon(database: Database) -> Lexicon:
+    """The catalog's words, each counted by the variants that carry it (a product type sold in
+    twenty variants is said more than one sold in one)."""
     lexicon = Lexicon(version=catalog_version(database))
     heads: Counter[str] = Counter()
     with database.session() as session:
-        for title, brand, category in session.execute(
-            sa.select(Product.title, Product.brand, Product.category)
-        ):
+        variants = dict(
+            session.execute(sa.select(Variant.product_id, sa.func.count()).group_by(Variant.product_id)).all()
+        )
+        rows = session.execute(sa.select(Product.id, Product.title, Product.brand, Product.category))
+        for product_id, title, brand, category in rows:
+            weight = max(1, int(variants.get(product_id, 0)))
             if category:
                 written = _clean(category).lower()
                 one = singular(written)
-                lexicon.types[one] += 1
+                lexicon.types[one] += weight
                 if one != written:
                     lexicon.plurals[one] = written
             if brand:
-                lexicon.brands[_clean(brand)] += 1
+                lexicon.brands[_clean(brand)] += weight
+            if title:
+                lexicon.titles[_clean(title)] += weight
             words = _WORD.findall(title or "")
             for word in words:
                 lexicon.words[word.lower()] += 1
             if words:
-                heads[words[-1].lower()] += 1
+                heads[words[-1].lower()] += weight
         for (options,) in session.execute(sa.select(Variant.options)):
             for value in (options or {}).values():
                 text = _clean(str(value))
                 if len(text) >= _MIN_OPTION_CHARS and not any(ch.isdigit() for ch in text):
                     lexicon.options[text.lower()] += 1
-    products = sum(heads.values())
-    in_types = {word for term in lexicon.types for word in singular(term).split()}
+    total = sum(heads.values())
+    in_types = {word for term in lexicon.types for word in term.split()}
     for head, count in heads.items():
-        # a title's last word is a product type when it ends many titles ("Backpack"), or is a
-        # word of a category ("Lamp" for "Desk Lamps"); not a model word ("Edition", "Pro")
+        # A title's last word names a product type the categories do not ("Backpack" in a shop
+        # whose category is "Bags") when it ends many titles; not a model word ("Edition").
         one = singular(head)
-        common = count >= max(_MIN_TITLE_HEAD_PRODUCTS, products * _TITLE_HEAD_SHARE)
-        if len(head) > 2 and (one in in_types or common):
+        if (
+            len(head) > 2
+            and one not in in_types
+            and count >= max(_MIN_TITLE_HEAD_PRODUCTS, total * _TITLE_HEAD_SHARE)
+        ):
             lexicon.types[one] += count
     return lexicon

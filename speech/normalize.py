@@ -50,11 +50,11 @@ _SPELLED_DIGITS = re.compile(
     re.IGNORECASE,
 )
 _THOUSANDS = re.compile(r"\b\d{1,3}(?:,\d{3})+\b")
-_WORD = r"(?:[a-z](?:\s[a-z]\b)+|[a-z0-9]+)"  # a word, or letters said one by one
+_WORD = r"(?:[a-z](?:,?\s[a-z]\b)+|[a-z0-9]+)"  # a word, or letters said one by one
 _LOCAL_SEP = r"(?:[\s,]*(?:\.|dot|_|underscore|-|dash|hyphen)[\s,]*)"
 _TLDS = r"(?:com|org|net|io|co|uk|de|fr|es|it|nl|edu|gov|info|biz|us|ca|au|me|app|dev|shop|store)"
 _EMAIL = re.compile(
-    rf"\b(?P<local>{_WORD}(?:{_LOCAL_SEP}{_WORD})*),?\s*(?:\bat\b|\band\b|@)\s*"
+    rf"(?<![\w'\u2019])(?P<local>{_WORD}(?:{_LOCAL_SEP}{_WORD})*),?\s*(?:\bat\b|\band\b|@)\s*"
     rf"(?P<domain>{_WORD}(?:[\s,]*(?:\.|\bdot\b)[\s,]*{_WORD})*?[\s,]*(?:\.|\bdot\b)[\s,]*{_TLDS})\b",
     re.IGNORECASE,
 )
@@ -81,7 +81,7 @@ def _digits(run: str) -> str:
 def _email(match: re.Match[str]) -> str:
     local = re.sub(rf"{_LOCAL_SEP}", _local_sep, match["local"].lower()).replace(",", "")
     domain = re.sub(r"[\s,]*(?:\.|\bdot\b)[\s,]*", ".", match["domain"].lower())
-    return f"{local.replace(' ', '')}@{domain.replace(' ', '')}"
+    return f"{local.replace(' ', '').replace(',', '')}@{domain.replace(' ', '')}"
 
 
 def _local_sep(match: re.Match[str]) -> str:

@@ -139,6 +139,10 @@ class WhisperRecognizer:
         self._lock = threading.Lock()
         log.info("speech model loaded from %s in %.2f s", path, time.perf_counter() - started)
 
+    def count_tokens(self, text: str) -> int:
+        """Tokens of ``text`` as a prompt (the vocabulary's budget is counted in these)."""
+        return len(self.tokenizer.encode(" " + text.strip()))
+
     def transcribe(self, *, audio: np.ndarray, prompt: str | None = None) -> Transcript:
         seconds = len(audio) / SAMPLE_RATE
         started = time.perf_counter()

@@ -250,14 +250,20 @@ def build_voice(
     from speech.recognizer import WhisperRecognizer
     from speech.tts import EspeakTTS
 
+    recognizer = recognizer if recognizer is not None else WhisperRecognizer(settings.speech)
+    count = getattr(recognizer, "count_tokens", None)
+    vocabulary = CatalogVocabulary(
+        database,
+        max_tokens=settings.speech.vocabulary_tokens,
+        extra=load_phrases().prompt_words,
+        **({"count": count} if callable(count) else {}),
+    )
     return VoiceAssistant(
         assistant,
-        recognizer=recognizer if recognizer is not None else WhisperRecognizer(settings.speech),
+        recognizer=recognizer,
         tts=EspeakTTS(settings.speech),
         holds=VoiceHolds(engine),
         settings=settings.speech,
         currency=settings.shop.currency,
-        vocabulary=CatalogVocabulary(
-            database, max_tokens=settings.speech.vocabulary_tokens, extra=load_phrases().prompt_words
-        ),
+        vocabulary=vocabulary,
     )

@@ -2,7 +2,8 @@
 say, so "backpack" or "Hydrapeak" come out spelled as the shop spells them.
 
 Product types come first (customers name the kind of thing far more often than a brand), then
-option values and brands, each weighted by how many products or variants carry it, within the
+brands and option values, then product titles for what budget is left (small catalogs), each
+weighted by how many variants carry it, within the
 token budget (``speech.vocabulary_tokens``). The former order (brands, then categories, then the
 titles of the first products by id) let brand names crowd out the product types, and the model
 then heard brands in ordinary words ("waterproof" as "Walga proof").
@@ -30,7 +31,7 @@ from store.db import Database
 
 log = logging.getLogger(__name__)
 _CHARS_PER_TOKEN = 4  # a fair estimate for English product words with Whisper's BPE
-_WEIGHTS = {"type": 3.0, "brand": 1.5, "option": 1.2, "plural": 0.6}
+_WEIGHTS = {"type": 3.0, "brand": 1.5, "option": 1.2, "plural": 0.6, "title": 0.3}
 
 
 def ranked_terms(lexicon: Lexicon) -> list[str]:
@@ -41,28 +42,38 @@ def ranked_terms(lexicon: Lexicon) -> list[str]:
         if term in lexicon.plurals:  # the prompt's "backpack" already leans toward "backpacks"
             scored.append((_WEIGHTS["plural"] * math.log1p(count), lexicon.plurals[term]))
     for term, count in lexicon.options.items():
-        scored.append((_WEIGHTS["option"] * math.log1p(count) / 2, term))  # counted by variants
+        scored.append((_WEIGHTS["option"] * math.log1p(count), term))
     for term, count in lexicon.brands.items():
         scored.append((_WEIGHTS["brand"] * math.log1p(count), term))
+    for term, count in lexicon.titles.items():  # what is left of the budget: small catalogs
+        scored.append((_WEIGHTS["title"] * math.log1p(count), term))
     scored.sort(key=lambda item: (-item[0], item[1]))
     return [term for _, term in scored]
 
 
-def vocabulary_prompt(terms: list[str], *, max_chars: int) -> str | None:
-    """The terms in order, each once, as long as they fit in ``max_chars``."""
+TokenCount = Callable[[str], int]
+
+
+def estimated_tokens(text: str) -> int:
+    return -(-len(text) // _CHARS_PER_TOKEN)
+
+
+def vocabulary_prompt(
+    terms: list[str], *, max_tokens: int, count: TokenCount = estimated_tokens
+) -> str | None:
+    """The terms in order, each once, as long as the prompt stays within ``max_tokens``
+    (counted by ``count``: the recognizer's own tokenizer when there is one)."""
     seen: set[str] = set()
     picked: list[str] = []
-    used = 0
     for term in terms:
         clean = " ".join(term.split())
         key = clean.lower()
         if not clean or key in seen:
             continue
-        if used + len(clean) + 2 > max_chars:
+        if count(", ".join([*picked, clean]) + ".") > max_tokens:
             continue
         seen.add(key)
         picked.append(clean)
-        used += len(clean) + 2
     if not picked:
         return None
     prompt = ", ".join(picked) + "."
@@ -70,14 +81,16 @@ def vocabulary_prompt(terms: list[str], *, max_chars: int) -> str | None:
     return prompt
 
 
-def lexicon_prompt(lexicon: Lexicon, *, max_tokens: int) -> str | None:
+def lexicon_prompt(lexicon: Lexicon, *, max_tokens: int, count: TokenCount = estimated_tokens) -> str | None:
     if max_tokens <= 0:
         return None
-    return vocabulary_prompt(ranked_terms(lexicon), max_chars=max_tokens * _CHARS_PER_TOKEN)
+    return vocabulary_prompt(ranked_terms(lexicon), max_tokens=max_tokens, count=count)
 
 
-def catalog_prompt(database: Database, *, max_tokens: int) -> str | None:
-    return lexicon_prompt(read_lexicon(database), max_tokens=max_tokens)
+def catalog_prompt(
+    database: Database, *, max_tokens: int, count: TokenCount = estimated_tokens
+) -> str | None:
+    return lexicon_prompt(read_lexicon(database), max_tokens=max_tokens, count=count)
 
 
 class CatalogVocabulary:
@@ -89,12 +102,14 @@ class CatalogVocabulary:
         *,
         max_tokens: int,
         extra: str | None = None,
+        count: TokenCount = estimated_tokens,
         recheck_seconds: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._database = database
         self._max_tokens = max_tokens
         self._extra = extra
+        self._count = count
         self._recheck = recheck_seconds
         self._clock = clock
         self._lock = threading.Lock()
@@ -104,7 +119,7 @@ class CatalogVocabulary:
         self._checked = clock()
 
     def _prompt(self) -> str | None:
-        parts = [lexicon_prompt(self.lexicon, max_tokens=self._max_tokens), self._extra]
+        parts = [lexicon_prompt(self.lexicon, max_tokens=self._max_tokens, count=self._count), self._extra]
         return " ".join(p for p in parts if p) or None
 
     def refresh(self) -> bool:

@@ -200,11 +200,13 @@ class SpeechSettings(_Section):
         "short commands); 'full' pads every utterance to Whisper's 30-second window.",
     )
     vocabulary_tokens: int = Field(
-        default=160,
+        default=200,
         ge=0,
-        le=220,
-        description="Tokens of catalog vocabulary (brands, categories, product titles) given to the "
-        "recognizer as its prompt, so product names are recognised. 0 turns biasing off.",
+        le=215,
+        description="Tokens of catalog vocabulary (product types first, then brands and option "
+        "values, by how many variants carry them) given to the recognizer as its prompt, counted "
+        "with its tokenizer; Whisper takes 223 prompt tokens, the voice channel's own words use "
+        "the rest. 0 turns biasing off.",
     )
     max_seconds: float = Field(
         default=30.0, gt=0, le=600, description="Longest utterance accepted (seconds)."

@@ -15,7 +15,7 @@ PROMPT = vocabulary_prompt(
         "Merino Running Socks",
         "Arc Desk Lamp",
     ],
-    max_chars=640,
+    max_tokens=160,
 )
 
 

@@ -1,0 +1,126 @@
+"""The catalog's words for speech (lexicon, vocabulary prompt, correction) on the fixture shop and
+the tau retail import; nothing here names a word the test did not read from the store first."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from core.config import SpeechSettings
+from speech.correction import CatalogCorrector
+from speech.lexicon import Lexicon, read_lexicon, singular
+from speech.vocabulary import CatalogVocabulary, lexicon_prompt, ranked_terms
+from store.db import Database
+from store.models import Product
+from tests.conftest import require_shared
+from tools.importers import ImportOptions, run_import
+
+
+@pytest.fixture(scope="module")
+def tau_database(tmp_path_factory: pytest.TempPathFactory) -> Database:
+    path = tmp_path_factory.mktemp("tau-lexicon") / "shop.db"
+    database = Database(f"sqlite:///{path}")
+    database.migrate()
+    run_import(database, "tau", require_shared("tau_retail"), options=ImportOptions(default_stock=10))
+    return database
+
+
+def categories(database: Database) -> Counter[str]:
+    with database.session() as session:
+        return Counter(session.scalars(select(Product.category)))
+
+
+def test_product_types_come_from_the_categories_singular_and_plural(database: Database):
+    lexicon = read_lexicon(database)
+    forms = lexicon.type_forms()
+    for category in categories(database):
+        written = category.lower()
+        assert written in forms and forms[written] == singular(written)
+    assert "t-shirt" in forms and forms["t-shirts"] == "t-shirt"
+
+
+def test_every_product_type_is_in_the_prompt_at_the_default_budget(
+    database: Database, tau_database: Database
+):
+    for db in (database, tau_database):
+        prompt = (
+            lexicon_prompt(read_lexicon(db), max_tokens=SpeechSettings().vocabulary_tokens) or ""
+        ).lower()
+        missing = [c for c in categories(db) if singular(c.lower()) not in prompt]
+        assert not missing, f"product types left out of the prompt: {missing}"
+
+
+def test_a_type_outranks_a_brand_or_option_as_common_as_it():
+    lexicon = Lexicon(
+        types=Counter({"backpack": 20}), brands=Counter({"Trailhaus": 20}), options=Counter({"black": 20})
+    )
+    assert ranked_terms(lexicon)[0] == "backpack"
+
+
+def test_the_prompt_keeps_to_its_budget_and_an_empty_catalog_has_none(tmp_path: Path):
+    lexicon = Lexicon(types=Counter({f"type{k}": 10 - k for k in range(10)}))
+    assert len(lexicon_prompt(lexicon, max_tokens=10) or "") <= 40
+    assert lexicon_prompt(lexicon, max_tokens=0) is None
+    empty = Database(f"sqlite:///{tmp_path / 'empty.db'}")
+    empty.migrate()
+    assert lexicon_prompt(read_lexicon(empty), max_tokens=160) is None
+
+
+def test_split_words_are_joined_to_the_catalogs_spelling(database: Database, tau_database: Database):
+    for db in (database, tau_database):
+        lexicon = read_lexicon(db)
+        corrector = CatalogCorrector(lexicon)
+        word = next(w for w in sorted(lexicon.words, key=len, reverse=True) if w.isalpha() and len(w) >= 8)
+        split = f"{word[:4]} {word[4:]}"
+        fixed, changes = corrector.correct(f"Do you have a {split}?")
+        assert fixed == f"Do you have a {word}?" and changes[0].kind == "joined"
+
+
+def test_a_question_cut_short_is_completed_only_when_one_type_fits(database: Database):
+    corrector = CatalogCorrector(read_lexicon(database))
+    fixed, changes = corrector.correct("Do you have a trail running sho?")
+    assert fixed == "Do you have a trail running shoe?" and [c.kind for c in changes] == ["completed"]
+    assert corrector.correct("Can I send it sho?") == ("Can I send it sho?", [])  # not a product question
+    assert corrector.correct("Do you have any t?")[1] == []  # "t-shirt" and others: too short
+
+
+def test_a_brand_that_sounds_alike_gets_the_catalogs_spelling(database: Database):
+    lexicon = read_lexicon(database)
+    brand = max(lexicon.brands, key=len)
+    misheard = brand[:-2] + ("a" if brand[-2] != "a" else "e") + brand[-1]
+    fixed, changes = CatalogCorrector(lexicon).correct(f"anything from {misheard.lower()}?")
+    assert fixed == f"anything from {brand}?" and changes[0].kind == "sounds_like"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Where is my order?",
+        "I want to return the lamp",
+        "Can you check it for me please",
+        "yes",
+        "thanks a lot",
+    ],
+)
+def test_ordinary_sentences_are_left_alone(database: Database, text: str):
+    assert CatalogCorrector(read_lexicon(database)).correct(text) == (text, [])
+
+
+def test_the_vocabulary_is_rebuilt_when_the_catalog_changes(database: Database):
+    now = [0.0]
+    vocabulary = CatalogVocabulary(database, max_tokens=160, recheck_seconds=30, clock=lambda: now[0])
+    assert "telescope" not in (vocabulary.prompt or "").lower()
+    with database.transaction() as session:
+        product = session.get(Product, "P-LAMP")
+        assert product is not None
+        product.category = "Telescopes"
+    now[0] = 10.0
+    assert not vocabulary.refresh()  # not checked again before recheck_seconds
+    now[0] = 31.0
+    assert vocabulary.refresh() and "telescope" in (vocabulary.prompt or "").lower()
+    assert vocabulary.corrector.correct("Do you have a telesc?")[0] == "Do you have a telescope?"
+    now[0] = 62.0
+    assert not vocabulary.refresh()  # nothing changed since
