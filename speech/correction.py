@@ -9,7 +9,9 @@ catalog:
 - **completed**: the last word of a product question cut short, when exactly one product type
   starts with it ("do you have a waterproof back?" -> "... backpack?");
 - **sounds like**: a word of five letters or more that is not a catalog word, spelled or sounding
-  (metaphone) almost like exactly one catalog term ("hydropeak" -> "Hydrapeak").
+  (metaphone) almost like exactly one catalog term ("hydropeak" -> "Hydrapeak"); two or three
+  words spelled almost like exactly one product type of as many words, one of them exactly the
+  type's ("yoga mass" -> "yoga mats", "office care" -> "office chair").
 
 Anything less sure is left alone; the voice channel's "did you say ...?" check covers the rest.
 String similarity is rapidfuzz's, the sound key jellyfish's metaphone.
@@ -34,6 +36,7 @@ _PRODUCT_QUESTION = re.compile(
 _MIN_JOINED = 6
 _MIN_FUZZY = 5
 _SURE = 0.86
+_PHRASE_SURE = 0.84
 _MARGIN = 0.05
 
 
@@ -68,6 +71,7 @@ class CatalogCorrector:
             if len(_squash(spelling)) >= _MIN_JOINED
         }
         self.type_words = sorted({one.split()[-1] for one in types.values()})  # singular forms
+        self.phrases = {form: one for form, one in types.items() if " " in form}  # spoken form -> type
         self.fuzzy = {
             spelling.lower(): spelling for spelling in singles.values() if len(spelling) >= _MIN_FUZZY
         }
@@ -79,6 +83,7 @@ class CatalogCorrector:
         tokens = _TOKEN.findall(text)
         changes: list[Correction] = []
         tokens = self._join(tokens, changes)
+        tokens = self._phrase_alike(tokens, changes)
         self._complete(tokens, changes)
         self._sound_alike(tokens, changes)
         return "".join(tokens), changes
@@ -107,6 +112,47 @@ class CatalogCorrector:
                 out.append(tokens[i])
                 i += 1
         return out
+
+    def _phrase_alike(self, tokens: list[str], changes: list[Correction]) -> list[str]:
+        """Two or three words spelled almost like a product type of as many words, one of them
+        exactly the type's ("yoga mass" -> "yoga mats", "office care" -> "office chair")."""
+        words = [k for k, t in enumerate(tokens) if t[:1].isalpha()]
+        for size in (3, 2):
+            k = 0
+            while k + size <= len(words):
+                span = words[k : k + size]
+                between = tokens[span[0] + 1 : span[-1]]
+                if all(t.isspace() or t.strip() == "," for t in between if not t[:1].isalpha()):
+                    heard = [tokens[i].lower() for i in span]
+                    target = self._phrase_for(heard)
+                    if target is not None:
+                        original = "".join(tokens[span[0] : span[-1] + 1])
+                        changes.append(Correction(original, target, "sounds_like"))
+                        tokens = [*tokens[: span[0]], _like(tokens[span[0]], target), *tokens[span[-1] + 1 :]]
+                        words = [j for j, t in enumerate(tokens) if t[:1].isalpha()]
+                k += 1
+        return tokens
+
+    def _phrase_for(self, heard: list[str]) -> str | None:
+        phrase = " ".join(heard)
+        if phrase in self.phrases:
+            return None
+        scored = sorted(
+            (
+                (fuzz.ratio(phrase, form) / 100, form)
+                for form in self.phrases
+                if len(form.split()) == len(heard)
+                and any(a == b for a, b in zip(heard, form.split(), strict=True))
+            ),
+            reverse=True,
+        )
+        if not scored:
+            return None
+        best, form = scored[0]
+        # a singular and its plural are the same type: the runner-up must be another one
+        others = [score for score, other in scored[1:] if self.phrases[other] != self.phrases[form]]
+        runner_up = others[0] if others else 0.0
+        return form if best >= _PHRASE_SURE and best - runner_up >= _MARGIN else None
 
     def _complete(self, tokens: list[str], changes: list[Correction]) -> None:
         text = "".join(tokens)
