@@ -1,0 +1,331 @@
+"""The trained recommender: implicit's ALS item factors, content vectors, popularity, co-purchases.
+
+Trained from the store by :func:`train` (``shopassist recommend train``), saved as plain arrays
+(``model.npz``, loaded without pickle) plus ``model.json`` under ``<data_dir>/recommend``.
+:class:`ModelStore` loads it lazily and again whenever a new training replaced the files, so a
+running server picks up a scheduled retrain without a restart. Content vectors are kept by text
+hash: a retrain embeds only new or changed products.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from scipy.sparse import csc_matrix, csr_matrix
+from threadpoolctl import threadpool_limits
+
+from core.errors import NotFoundError
+from tools.recommend.data import CatalogArrays, Interactions, Purchase, interactions
+
+if TYPE_CHECKING:
+    from implicit.cpu.als import AlternatingLeastSquares
+
+    from retrieval.embeddings import Embedder
+
+log = logging.getLogger(__name__)
+
+MODEL_DIR = "recommend"
+FORMAT = 1
+# A product is a consumable (bought again, so recommended again) when this share of its
+# category's buyers bought one of its products in two or more orders, or when it is tagged so.
+CONSUMABLE_REPEAT_RATE = 0.25
+MIN_CATEGORY_BUYERS = 5
+
+
+@dataclass(frozen=True)
+class TrainParams:
+    factors: int = 16
+    regularization: float = 0.1
+    alpha: float = 5.0
+    iterations: int = 15
+    threads: int = 2
+    seed: int = 7
+
+
+@dataclass
+class RecommenderModel:
+    ids: list[str]
+    titles: list[str]
+    category_of: np.ndarray  # int32 codes into categories
+    categories: list[str]
+    brand_of: np.ndarray  # int32 codes into brands ("" is code 0: no brand)
+    brands: list[str]
+    min_prices: np.ndarray
+    consumable: np.ndarray  # bool
+    popularity: np.ndarray  # float32: distinct buyers
+    item_factors: np.ndarray  # float32 (products, factors)
+    content: np.ndarray  # float32 unit rows (zeros when unknown), (products, dim)
+    text_hashes: list[str]
+    purchases: csr_matrix  # customers x products, training purchases (for item-kNN)
+    params: TrainParams = field(default_factory=TrainParams)
+    meta: dict[str, Any] = field(default_factory=dict)
+    _index: dict[str, int] = field(default_factory=dict, repr=False)
+    _als: AlternatingLeastSquares | None = field(default=None, repr=False)
+    _norms: np.ndarray | None = field(default=None, repr=False)
+    _columns: csc_matrix | None = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __post_init__(self) -> None:
+        self._index = {pid: i for i, pid in enumerate(self.ids)}
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def position(self, product_id: str) -> int | None:
+        return self._index.get(product_id)
+
+    @property
+    def has_content(self) -> bool:
+        return bool(self.content.shape[1]) and bool(np.any(self.content))
+
+    def als(self) -> AlternatingLeastSquares:
+        """implicit's model around the stored item factors, to fold in a customer's items."""
+        if self._als is None:
+            from implicit.cpu.als import AlternatingLeastSquares
+
+            model = AlternatingLeastSquares(
+                factors=self.params.factors,
+                regularization=self.params.regularization,
+                alpha=self.params.alpha,
+                num_threads=1,
+                random_state=self.params.seed,
+            )
+            model.item_factors = self.item_factors
+            model.user_factors = np.zeros((1, self.params.factors), dtype=np.float32)
+            _ = model.YtY  # computed once here, not at the first request
+            self._als = model
+        return self._als
+
+    def fold_in(self, weights: dict[int, float]) -> np.ndarray:
+        """The ALS customer vector for these items and confidences (no retraining)."""
+        if not weights:
+            return np.zeros(self.params.factors, dtype=np.float32)
+        items = sorted(weights)
+        row = csr_matrix(
+            (np.array([weights[i] for i in items], dtype=np.float32), ([0] * len(items), items)),
+            shape=(1, len(self.ids)),
+        )
+        with self._lock, threadpool_limits(1):
+            return np.asarray(self.als().recalculate_user(0, row), dtype=np.float32)
+
+    def item_norms(self) -> np.ndarray:
+        """Each product's purchase-vector norm (item-kNN cosine)."""
+        if self._norms is None:
+            squared = np.asarray(self.purchases.multiply(self.purchases).sum(axis=0)).ravel()
+            self._norms = np.sqrt(squared).astype(np.float32)
+        return self._norms
+
+    def buyers_of(self, item: int) -> np.ndarray:
+        """The (training) customers who bought this product, as row numbers."""
+        if self._columns is None:
+            self._columns = self.purchases.tocsc()
+        columns = self._columns
+        return np.asarray(columns.indices[columns.indptr[item] : columns.indptr[item + 1]])
+
+    # Files ----------------------------------------------------------------------------------
+    def save(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        arrays = {
+            "ids": np.array(self.ids, dtype=str),
+            "titles": np.array(self.titles, dtype=str),
+            "category_of": self.category_of,
+            "categories": np.array(self.categories, dtype=str),
+            "brand_of": self.brand_of,
+            "brands": np.array(self.brands, dtype=str),
+            "min_prices": self.min_prices,
+            "consumable": self.consumable,
+            "popularity": self.popularity,
+            "item_factors": self.item_factors,
+            "content": self.content,
+            "text_hashes": np.array(self.text_hashes, dtype=str),
+            "purchases_data": self.purchases.data,
+            "purchases_indices": self.purchases.indices,
+            "purchases_indptr": self.purchases.indptr,
+            "purchases_shape": np.array(self.purchases.shape, dtype=np.int64),
+        }
+        partial = directory / "model.npz.partial"
+        with partial.open("wb") as handle:
+            np.savez(handle, **arrays)  # type: ignore[arg-type]
+        os.replace(partial, directory / "model.npz")
+        meta = {"format": FORMAT, "params": self.params.__dict__, **self.meta}
+        partial_meta = directory / "model.json.partial"
+        partial_meta.write_text(json.dumps(meta, indent=2, sort_keys=True), encoding="utf-8")
+        os.replace(partial_meta, directory / "model.json")
+
+    @classmethod
+    def load(cls, directory: Path) -> RecommenderModel:
+        meta_file = directory / "model.json"
+        if not meta_file.is_file():
+            raise NotFoundError(
+                f"No recommendation model in {directory}: run `shopassist recommend train`.",
+                resource="recommendation model",
+                id=str(directory),
+            )
+        meta = json.loads(meta_file.read_text(encoding="utf-8"))
+        params = TrainParams(**meta.pop("params"))
+        meta.pop("format", None)
+        with np.load(directory / "model.npz", allow_pickle=False) as z:
+            shape = tuple(int(v) for v in z["purchases_shape"])
+            purchases = csr_matrix(
+                (z["purchases_data"], z["purchases_indices"], z["purchases_indptr"]), shape=shape
+            )
+            return cls(
+                ids=z["ids"].tolist(),
+                titles=z["titles"].tolist(),
+                category_of=z["category_of"],
+                categories=z["categories"].tolist(),
+                brand_of=z["brand_of"],
+                brands=z["brands"].tolist(),
+                min_prices=z["min_prices"],
+                consumable=z["consumable"],
+                popularity=z["popularity"],
+                item_factors=z["item_factors"],
+                content=z["content"],
+                text_hashes=z["text_hashes"].tolist(),
+                purchases=purchases,
+                params=params,
+                meta=meta,
+            )
+
+
+def _codes(values: list[str], first: str | None = None) -> tuple[np.ndarray, list[str]]:
+    names = sorted(set(values) - {first}) if first is not None else sorted(set(values))
+    if first is not None:
+        names.insert(0, first)
+    code = {name: i for i, name in enumerate(names)}
+    return np.array([code[v] for v in values], dtype=np.int32), names
+
+
+def _text_hash(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
+
+
+def content_vectors(
+    catalog: CatalogArrays, embedder: Embedder | None, previous: RecommenderModel | None
+) -> tuple[np.ndarray, list[str]]:
+    """Unit text vectors of every product: kept from ``previous`` when its text did not change."""
+    hashes = [_text_hash(t) for t in catalog.texts]
+    kept: dict[str, np.ndarray] = {}
+    if previous is not None and previous.has_content:
+        kept = {h: previous.content[i] for i, h in enumerate(previous.text_hashes)}
+    dim = embedder.dimension if embedder is not None else (previous.content.shape[1] if kept else 0)
+    vectors = np.zeros((len(hashes), dim), dtype=np.float32)
+    missing = []
+    for i, h in enumerate(hashes):
+        vector = kept.get(h)
+        if vector is not None and vector.shape[0] == dim:
+            vectors[i] = vector
+        else:
+            missing.append(i)
+    if embedder is not None and missing:
+        embedded = embedder.embed_documents(texts=[catalog.texts[i] for i in missing])
+        norms = np.linalg.norm(embedded, axis=1, keepdims=True)
+        vectors[missing] = embedded / np.maximum(norms, 1e-9)
+    return vectors, hashes
+
+
+def _consumables(catalog: CatalogArrays, data: Interactions, category_of: np.ndarray) -> np.ndarray:
+    n_categories = int(category_of.max()) + 1 if len(category_of) else 0
+    buyers = np.bincount(category_of, weights=data.buyers, minlength=n_categories)
+    repeats = np.bincount(category_of, weights=data.buyers * data.repeat_rate, minlength=n_categories)
+    rate = np.divide(repeats, buyers, out=np.zeros(n_categories), where=buyers > 0)
+    repeat_category = (rate >= CONSUMABLE_REPEAT_RATE) & (buyers >= MIN_CATEGORY_BUYERS)
+    return catalog.consumable_tag | repeat_category[category_of]
+
+
+def train(
+    catalog: CatalogArrays,
+    purchases: list[Purchase],
+    *,
+    embedder: Embedder | None = None,
+    previous: RecommenderModel | None = None,
+    params: TrainParams | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> RecommenderModel:
+    """Fit ALS on the purchases and gather everything a request needs."""
+    from implicit.cpu.als import AlternatingLeastSquares
+
+    params = params or TrainParams()
+    notify = progress or (lambda stage: None)
+    started = time.perf_counter()
+    notify("interactions")
+    data = interactions(purchases, catalog.index())
+    category_of, categories = _codes(catalog.categories)
+    brand_of, brands = _codes(catalog.brands, first="")
+    notify("collaborative model")
+    factors = np.zeros((len(catalog.ids), params.factors), dtype=np.float32)
+    if data.matrix.nnz:
+        als = AlternatingLeastSquares(
+            factors=params.factors,
+            regularization=params.regularization,
+            alpha=params.alpha,
+            iterations=params.iterations,
+            num_threads=params.threads,
+            random_state=params.seed,
+        )
+        with threadpool_limits(1, user_api="blas"):
+            als.fit(data.matrix, show_progress=False)
+        factors = np.asarray(als.item_factors, dtype=np.float32)
+    fitted = time.perf_counter() - started
+    notify("content vectors")
+    content, hashes = content_vectors(catalog, embedder, previous)
+    return RecommenderModel(
+        ids=list(catalog.ids),
+        titles=list(catalog.titles),
+        category_of=category_of,
+        categories=categories,
+        brand_of=brand_of,
+        brands=brands,
+        min_prices=catalog.min_prices,
+        consumable=_consumables(catalog, data, category_of),
+        popularity=data.buyers,
+        item_factors=factors,
+        content=content,
+        text_hashes=hashes,
+        purchases=data.matrix,
+        params=params,
+        meta={
+            "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "products": len(catalog.ids),
+            "customers": len(data.customers),
+            "purchase_lines": len(purchases),
+            "fit_seconds": round(fitted, 3),
+            "total_seconds": round(time.perf_counter() - started, 3),
+            "embedder": getattr(embedder, "model_name", None),
+        },
+    )
+
+
+class ModelStore:
+    """The shop's saved model, loaded at first use and again after each new training."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._lock = threading.Lock()
+        self._model: RecommenderModel | None = None
+        self._stamp: int | None = None
+
+    def current(self) -> RecommenderModel | None:
+        """The latest saved model, or None when none was trained yet."""
+        meta = self.directory / "model.json"
+        try:
+            stamp = meta.stat().st_mtime_ns
+        except FileNotFoundError:
+            return None
+        with self._lock:
+            if stamp != self._stamp:
+                self._model = RecommenderModel.load(self.directory)
+                self._stamp = stamp
+                log.info("loaded the recommendation model from %s", self.directory)
+            return self._model

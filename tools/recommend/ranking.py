@@ -1,0 +1,228 @@
+"""Scores, the blend, MMR diversity and which of the customer's own items explains a result.
+
+Four rankers share one profile (the customer's purchases and this conversation's products):
+``popularity``, ``item_knn`` (cosine over co-purchases), ``als`` (implicit's model, the profile
+folded in) and ``blend`` (ALS + content similarity + co-purchases + a little popularity, so new
+products and new customers still rank). Only items of the profile are ever named in a reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import numpy as np
+
+from tools.recommend.model import RecommenderModel
+
+CANDIDATES = 200  # best-scored products that go on to filtering and MMR
+MMR_LAMBDA = 0.75
+# Confidence of each kind of signal in the profile.
+WEIGHTS = {"bought": 1.0, "cart": 2.0, "viewed": 1.0, "searched": 0.6}
+BLEND = {"als": 1.0, "content": 0.6, "knn": 0.5, "popularity": 0.2, "taste": 1.0}
+PRICE_SPREAD = 0.5  # of log prices: how far from the customer's usual price a product still fits
+
+
+class Method(StrEnum):
+    POPULARITY = "popularity"
+    ITEM_KNN = "item_knn"
+    ALS = "als"
+    BLEND = "blend"
+
+
+@dataclass
+class Profile:
+    """Product positions in the model, most recent first, by where they come from."""
+
+    bought: list[int] = field(default_factory=list)
+    cart: list[int] = field(default_factory=list)
+    viewed: list[int] = field(default_factory=list)
+    searched: list[int] = field(default_factory=list)
+    query_vector: np.ndarray | None = None  # what the customer said they want, embedded
+
+    def weights(self) -> dict[int, float]:
+        out: dict[int, float] = {}
+        for kind, weight in WEIGHTS.items():
+            for item in getattr(self, kind):
+                out[item] = out.get(item, 0.0) + weight
+        return out
+
+    def sources(self) -> list[tuple[str, int]]:
+        """(kind, item) of every profile item, strongest kind first, each item once."""
+        seen: set[int] = set()
+        out = []
+        for kind in ("cart", "bought", "viewed", "searched"):
+            for item in getattr(self, kind):
+                if item not in seen:
+                    seen.add(item)
+                    out.append((kind, item))
+        return out
+
+    @property
+    def empty(self) -> bool:
+        return not self.weights() and self.query_vector is None
+
+
+def _scaled(scores: np.ndarray) -> np.ndarray:
+    top = float(np.max(np.abs(scores))) if scores.size else 0.0
+    return scores / top if top > 0 else scores
+
+
+def popularity_scores(model: RecommenderModel) -> np.ndarray:
+    return _scaled(np.log1p(model.popularity).astype(np.float32))
+
+
+def knn_scores(model: RecommenderModel, weights: dict[int, float]) -> np.ndarray:
+    """Cosine item-kNN over co-purchases: sum over profile items of sim(profile item, product)."""
+    if not weights or model.purchases.nnz == 0:
+        return np.zeros(len(model), dtype=np.float32)
+    norms = model.item_norms()
+    profile = np.zeros(len(model), dtype=np.float32)
+    for item, weight in weights.items():
+        if norms[item] > 0:
+            profile[item] = weight / norms[item]
+    together = model.purchases.T @ (model.purchases @ profile)
+    scores = np.divide(together, norms, out=np.zeros(len(model), dtype=np.float32), where=norms > 0)
+    return _scaled(np.asarray(scores, dtype=np.float32))
+
+
+def als_scores(model: RecommenderModel, weights: dict[int, float]) -> np.ndarray:
+    if not weights:
+        return np.zeros(len(model), dtype=np.float32)
+    return _scaled(model.item_factors @ model.fold_in(weights))
+
+
+def taste_scores(model: RecommenderModel, weights: dict[int, float]) -> np.ndarray:
+    """Affinity to the profile's categories and brands, at a price like the profile's."""
+    if not weights:
+        return np.zeros(len(model), dtype=np.float32)
+    items = np.array(list(weights), dtype=np.int64)
+    w = np.array([weights[i] for i in items], dtype=np.float64)
+    w /= w.sum()
+    categories = np.bincount(model.category_of[items], weights=w, minlength=len(model.categories))
+    brands = np.bincount(model.brand_of[items], weights=w, minlength=len(model.brands))
+    brands[0] = 0.0  # no brand is no taste
+    prices = np.log(np.nan_to_num(model.min_prices, nan=1.0).clip(0.01))
+    usual = float(np.average(prices[items], weights=w))
+    fit = np.exp(-((prices - usual) ** 2) / (2 * PRICE_SPREAD**2))
+    return (categories[model.category_of] * (1 + 2 * brands[model.brand_of]) * fit).astype(np.float32) / 3
+
+
+def content_scores(model: RecommenderModel, profile: Profile) -> np.ndarray:
+    if not model.has_content:
+        return np.zeros(len(model), dtype=np.float32)
+    query = np.zeros(model.content.shape[1], dtype=np.float32)
+    for item, weight in profile.weights().items():
+        query += weight * model.content[item]
+    norm = float(np.linalg.norm(query))
+    if norm > 0:
+        query /= norm
+    if profile.query_vector is not None and profile.query_vector.shape == query.shape:
+        stated = profile.query_vector / max(float(np.linalg.norm(profile.query_vector)), 1e-9)
+        query = stated if norm == 0 else 0.5 * query + stated
+    return np.clip(model.content @ query, 0.0, None).astype(np.float32)
+
+
+def scores(model: RecommenderModel, profile: Profile, method: Method = Method.BLEND) -> np.ndarray:
+    weights = profile.weights()
+    popular = popularity_scores(model)
+    if method is Method.POPULARITY or profile.empty:
+        return popular
+    if method is Method.ITEM_KNN:
+        return knn_scores(model, weights) + 1e-3 * popular
+    if method is Method.ALS:
+        return als_scores(model, weights) + 1e-3 * popular
+    blend = BLEND["popularity"] * popular + BLEND["content"] * content_scores(model, profile)
+    if weights:
+        blend += BLEND["taste"] * taste_scores(model, weights)
+        blend += BLEND["als"] * als_scores(model, weights) + BLEND["knn"] * knn_scores(model, weights)
+    return blend
+
+
+def excluded(model: RecommenderModel, profile: Profile, extra: list[int] | None = None) -> np.ndarray:
+    """Products never to recommend: already bought (unless consumable) or in the cart."""
+    mask = np.zeros(len(model), dtype=bool)
+    bought = np.array(profile.bought, dtype=np.int64)
+    if bought.size:
+        mask[bought[~model.consumable[bought]]] = True
+    for item in [*profile.cart, *(extra or [])]:
+        mask[item] = True
+    return mask
+
+
+def candidates(scored: np.ndarray, mask: np.ndarray, count: int = CANDIDATES) -> list[int]:
+    """The best ``count`` products not masked, best first (ties: model order)."""
+    ranked = np.where(mask, -np.inf, scored)
+    count = min(count, int((~mask).sum()))
+    if count <= 0:
+        return []
+    top = np.argpartition(-ranked, count - 1)[:count]
+    order = np.lexsort((top, -ranked[top]))
+    return [int(i) for i in top[order]]
+
+
+def similarity(model: RecommenderModel, a: int, b: int) -> float:
+    """How alike two products are for MMR: category, brand, then text."""
+    same = 0.5 * float(model.category_of[a] == model.category_of[b])
+    if model.brand_of[a] and model.brand_of[a] == model.brand_of[b]:
+        same += 0.2
+    if model.has_content:
+        same += 0.3 * max(float(model.content[a] @ model.content[b]), 0.0)
+    return same
+
+
+def mmr(
+    model: RecommenderModel, ranked: list[int], scored: np.ndarray, k: int, lam: float = MMR_LAMBDA
+) -> list[int]:
+    """Maximal marginal relevance: each pick trades its score against its likeness to earlier picks."""
+    if not ranked:
+        return []
+    relevance = _scaled(scored[ranked] - float(np.min(scored[ranked])))
+    left = list(range(len(ranked)))
+    picked: list[int] = []
+    closest = np.zeros(len(ranked), dtype=np.float64)
+    while left and len(picked) < k:
+        best = max(left, key=lambda i: (lam * relevance[i] - (1 - lam) * closest[i], -i))
+        picked.append(best)
+        left.remove(best)
+        for i in left:
+            closest[i] = max(closest[i], similarity(model, ranked[i], ranked[best]))
+    return [ranked[i] for i in picked]
+
+
+def recommend(
+    model: RecommenderModel,
+    profile: Profile,
+    k: int,
+    *,
+    method: Method = Method.BLEND,
+    diversify: bool = True,
+    exclude: list[int] | None = None,
+) -> list[int]:
+    """The top ``k`` product positions for this profile (the evaluation's entry point)."""
+    scored = scores(model, profile, method)
+    ranked = candidates(scored, excluded(model, profile, exclude), max(k, CANDIDATES if diversify else k))
+    return mmr(model, ranked, scored, k) if diversify else ranked[:k]
+
+
+def closest_source(model: RecommenderModel, profile: Profile, item: int) -> tuple[str, int] | None:
+    """The profile item (kind, position) that a recommended product is most like, if any is."""
+    best: tuple[float, tuple[str, int]] | None = None
+    target = model.item_factors[item]
+    target_norm = float(np.linalg.norm(target))
+    for kind, source in profile.sources():
+        closeness = 0.0
+        if model.has_content:
+            closeness += float(model.content[item] @ model.content[source])
+        source_norm = float(np.linalg.norm(model.item_factors[source]))
+        if target_norm > 0 and source_norm > 0:
+            closeness += float(target @ model.item_factors[source]) / (target_norm * source_norm)
+        closeness += 0.3 * float(model.category_of[item] == model.category_of[source])
+        if best is None or closeness > best[0]:
+            best = (closeness, (kind, source))
+    return best[1] if best is not None and best[0] > 0.2 else None
+
+
+def bought_together(model: RecommenderModel, a: int, b: int) -> int:
+    """Customers (in the training data) who bought both products."""
+    return int(np.intersect1d(model.buyers_of(a), model.buyers_of(b), assume_unique=True).size)
