@@ -134,9 +134,7 @@ class Tastes:
                 return product
         return None
 
-    def variant(
-        self, customer_id: str, product: DemoProduct, pool: tuple[DemoVariant, ...]
-    ) -> DemoVariant:
+    def variant(self, customer_id: str, product: DemoProduct, pool: tuple[DemoVariant, ...]) -> DemoVariant:
         """A variant in the customer's size and colour when the product has one (usually)."""
         rng = self._rng
         taste = self.taste(customer_id)
@@ -168,4 +166,3 @@ def _fits(variant: DemoVariant, size: str | None, colours: tuple[str, ...]) -> b
         if axis in COLOUR_AXES and colours and value not in colours:
             return False
     return True
-

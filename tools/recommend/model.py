@@ -94,13 +94,14 @@ class RecommenderModel:
         if self._als is None:
             from implicit.cpu.als import AlternatingLeastSquares
 
-            model = AlternatingLeastSquares(
-                factors=self.params.factors,
-                regularization=self.params.regularization,
-                alpha=self.params.alpha,
-                num_threads=1,
-                random_state=self.params.seed,
-            )
+            with threadpool_limits(1, user_api="blas"):  # implicit warns unless BLAS is single-threaded
+                model = AlternatingLeastSquares(
+                    factors=self.params.factors,
+                    regularization=self.params.regularization,
+                    alpha=self.params.alpha,
+                    num_threads=1,
+                    random_state=self.params.seed,
+                )
             model.item_factors = self.item_factors
             model.user_factors = np.zeros((1, self.params.factors), dtype=np.float32)
             _ = model.YtY  # computed once here, not at the first request
@@ -266,15 +267,15 @@ def train(
     notify("collaborative model")
     factors = np.zeros((len(catalog.ids), params.factors), dtype=np.float32)
     if data.matrix.nnz:
-        als = AlternatingLeastSquares(
-            factors=params.factors,
-            regularization=params.regularization,
-            alpha=params.alpha,
-            iterations=params.iterations,
-            num_threads=params.threads,
-            random_state=params.seed,
-        )
-        with threadpool_limits(1, user_api="blas"):
+        with threadpool_limits(1, user_api="blas"):  # implicit's own threads do the work
+            als = AlternatingLeastSquares(
+                factors=params.factors,
+                regularization=params.regularization,
+                alpha=params.alpha,
+                iterations=params.iterations,
+                num_threads=params.threads,
+                random_state=params.seed,
+            )
             als.fit(data.matrix, show_progress=False)
         factors = np.asarray(als.item_factors, dtype=np.float32)
     fitted = time.perf_counter() - started

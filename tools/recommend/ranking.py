@@ -218,6 +218,9 @@ def closest_source(model: RecommenderModel, profile: Profile, item: int) -> tupl
         if target_norm > 0 and source_norm > 0:
             closeness += float(target @ model.item_factors[source]) / (target_norm * source_norm)
         closeness += 0.3 * float(model.category_of[item] == model.category_of[source])
+        buyers = float(model.popularity[item] * model.popularity[source])
+        if buyers > 0:
+            closeness += bought_together(model, item, source) / buyers**0.5
         if best is None or closeness > best[0]:
             best = (closeness, (kind, source))
     return best[1] if best is not None and best[0] > 0.2 else None
