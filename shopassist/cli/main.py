@@ -17,6 +17,7 @@ from shopassist.cli import (
     copy_store,
     customers,
     evaluate,
+    recommend,
     search,
     serve,
     shop,
@@ -50,6 +51,7 @@ app.add_typer(agents.agents_app, name="agents")
 app.add_typer(customers.customers_app, name="customers")
 app.add_typer(evaluate.eval_app, name="eval")
 app.add_typer(bench.bench_app, name="bench")
+app.add_typer(recommend.recommend_app, name="recommend")
 
 
 @app.callback()

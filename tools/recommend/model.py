@@ -75,9 +75,11 @@ class RecommenderModel:
     _norms: np.ndarray | None = field(default=None, repr=False)
     _columns: csc_matrix | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _has_content: bool = field(default=False, repr=False)
 
     def __post_init__(self) -> None:
         self._index = {pid: i for i, pid in enumerate(self.ids)}
+        self._has_content = bool(self.content.shape[1]) and bool(np.any(self.content))
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -87,7 +89,8 @@ class RecommenderModel:
 
     @property
     def has_content(self) -> bool:
-        return bool(self.content.shape[1]) and bool(np.any(self.content))
+        """Whether products have text vectors (trained with an embedding model)."""
+        return self._has_content
 
     def als(self) -> AlternatingLeastSquares:
         """implicit's model around the stored item factors, to fold in a customer's items."""
@@ -117,7 +120,7 @@ class RecommenderModel:
             (np.array([weights[i] for i in items], dtype=np.float32), ([0] * len(items), items)),
             shape=(1, len(self.ids)),
         )
-        with self._lock, threadpool_limits(1):
+        with self._lock:  # implicit's solver runs on one thread (num_threads=1)
             return np.asarray(self.als().recalculate_user(0, row), dtype=np.float32)
 
     def item_norms(self) -> np.ndarray:

@@ -16,7 +16,9 @@ import numpy as np
 from tools.recommend.model import RecommenderModel
 
 CANDIDATES = 200  # best-scored products that go on to filtering and MMR
-MMR_LAMBDA = 0.75
+MMR_LAMBDA = 0.35  # weight of relevance against likeness to what is already picked
+BRAND_LIKENESS = 0.1
+MMR_POOL = 100  # best candidates MMR chooses from
 # Confidence of each kind of signal in the profile.
 WEIGHTS = {"bought": 1.0, "cart": 2.0, "viewed": 1.0, "searched": 0.6}
 BLEND = {"als": 1.0, "content": 0.6, "knn": 0.5, "popularity": 0.2, "taste": 1.0}
@@ -161,33 +163,43 @@ def candidates(scored: np.ndarray, mask: np.ndarray, count: int = CANDIDATES) ->
     return [int(i) for i in top[order]]
 
 
-def similarity(model: RecommenderModel, a: int, b: int) -> float:
-    """How alike two products are for MMR: category, brand, then text."""
-    same = 0.5 * float(model.category_of[a] == model.category_of[b])
-    if model.brand_of[a] and model.brand_of[a] == model.brand_of[b]:
-        same += 0.2
+def similarities(model: RecommenderModel, items: list[int]) -> np.ndarray:
+    """How alike products are for MMR, pairwise: category, brand, then text."""
+    index = np.array(items, dtype=np.int64)
+    categories = model.category_of[index]
+    brands = model.brand_of[index]
+    alike = 0.5 * (categories[:, None] == categories[None, :])
+    alike += BRAND_LIKENESS * ((brands[:, None] == brands[None, :]) & (brands[:, None] != 0))
     if model.has_content:
-        same += 0.3 * max(float(model.content[a] @ model.content[b]), 0.0)
-    return same
+        vectors = model.content[index]
+        alike += 0.3 * np.clip(vectors @ vectors.T, 0.0, None)
+    return alike
 
 
 def mmr(
-    model: RecommenderModel, ranked: list[int], scored: np.ndarray, k: int, lam: float = MMR_LAMBDA
+    model: RecommenderModel, ranked: list[int], scored: np.ndarray, k: int, lam: float | None = None
 ) -> list[int]:
-    """Maximal marginal relevance: each pick trades its score against its likeness to earlier picks."""
+    """Maximal marginal relevance: each pick trades its score against its likeness to earlier picks
+    (``lam``: the weight of the score, default :data:`MMR_LAMBDA`)."""
     if not ranked:
         return []
-    relevance = _scaled(scored[ranked] - float(np.min(scored[ranked])))
-    left = list(range(len(ranked)))
+    lam = MMR_LAMBDA if lam is None else lam
+    pool = ranked[:MMR_POOL]
+    # Half the scaled score, half the rank: one far-ahead product (a consumable bought again)
+    # does not flatten the rest.
+    by_score = _scaled(scored[pool] - float(np.min(scored[pool])))
+    relevance = 0.5 * by_score + 0.5 * (1.0 - np.arange(len(pool)) / len(pool))
+    alike = similarities(model, pool)
+    closest = np.zeros(len(pool), dtype=np.float64)
+    open_ = np.ones(len(pool), dtype=bool)
     picked: list[int] = []
-    closest = np.zeros(len(ranked), dtype=np.float64)
-    while left and len(picked) < k:
-        best = max(left, key=lambda i: (lam * relevance[i] - (1 - lam) * closest[i], -i))
+    while open_.any() and len(picked) < k:
+        value = np.where(open_, lam * relevance - (1 - lam) * closest, -np.inf)
+        best = int(np.argmax(value))  # the first of equals: the better ranked
         picked.append(best)
-        left.remove(best)
-        for i in left:
-            closest[i] = max(closest[i], similarity(model, ranked[i], ranked[best]))
-    return [ranked[i] for i in picked]
+        open_[best] = False
+        closest = np.maximum(closest, alike[best])
+    return [pool[i] for i in picked]
 
 
 def recommend(
