@@ -9,7 +9,6 @@ diversity (1 - cosine of the products' text vectors; without them, of their cate
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -26,36 +25,11 @@ from tools.recommend.metrics import (
     intra_list_diversity,
     ndcg,
 )
-from tools.recommend.model import RecommenderModel, TrainParams, train
+from tools.recommend.model import RecommenderModel, TrainParams
 from tools.recommend.ranking import Method, Profile, recommend
+from tools.recommend.training import Split, leave_last_purchase_out, train
 
 Progress = Callable[[str, int, int], None]
-
-
-@dataclass(frozen=True)
-class Split:
-    train: list[Purchase]
-    history: dict[str, list[str]]  # customer -> training products, most recent first
-    held_out: dict[str, str]  # customer -> the product to find
-
-
-def leave_last_purchase_out(purchases: list[Purchase]) -> Split:
-    """``purchases`` oldest first (as :func:`load_purchases` reads them)."""
-    orders: dict[str, list[str]] = defaultdict(list)  # customer -> order ids in time order
-    for p in purchases:
-        if not orders[p.customer_id] or orders[p.customer_id][-1] != p.order_id:
-            orders[p.customer_id].append(p.order_id)
-    last = {c: ids[-1] for c, ids in orders.items() if len(set(ids)) >= 2}
-    train_rows = [p for p in purchases if last.get(p.customer_id) != p.order_id]
-    history: dict[str, list[str]] = defaultdict(list)
-    for p in reversed(train_rows):
-        if p.customer_id in last and p.product_id not in history[p.customer_id]:
-            history[p.customer_id].append(p.product_id)
-    held_out: dict[str, str] = {}
-    for p in purchases:
-        if last.get(p.customer_id) == p.order_id and p.product_id not in history[p.customer_id]:
-            held_out[p.customer_id] = p.product_id  # the order's last new line wins
-    return Split(train_rows, dict(history), held_out)
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,10 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from eval.recommendations.runner import evaluate_purchases, leave_last_purchase_out
+from eval.recommendations.runner import evaluate_purchases
 from tools.recommend.data import CatalogArrays, Purchase
 from tools.recommend.metrics import category_diversity, coverage, hit_rate, intra_list_diversity, ndcg
+from tools.recommend.training import leave_last_purchase_out
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -9,15 +9,11 @@ hash: a retrain embeds only new or changed products.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
 import threading
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,21 +22,18 @@ from scipy.sparse import csc_matrix, csr_matrix
 from threadpoolctl import threadpool_limits
 
 from core.errors import NotFoundError
-from tools.recommend.data import CatalogArrays, Interactions, Purchase, interactions
 
 if TYPE_CHECKING:
     from implicit.cpu.als import AlternatingLeastSquares
-
-    from retrieval.embeddings import Embedder
 
 log = logging.getLogger(__name__)
 
 MODEL_DIR = "recommend"
 FORMAT = 1
-# A product is a consumable (bought again, so recommended again) when this share of its
-# category's buyers bought one of its products in two or more orders, or when it is tagged so.
-CONSUMABLE_REPEAT_RATE = 0.25
-MIN_CATEGORY_BUYERS = 5
+
+
+# How much each ranker counts in the blend (training may choose another mix: tools.recommend.training).
+DEFAULT_BLEND = {"als": 1.0, "content": 0.6, "knn": 0.5, "popularity": 0.2, "taste": 1.0}
 
 
 @dataclass(frozen=True)
@@ -69,6 +62,7 @@ class RecommenderModel:
     text_hashes: list[str]
     purchases: csr_matrix  # customers x products, training purchases (for item-kNN)
     params: TrainParams = field(default_factory=TrainParams)
+    blend: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_BLEND))
     meta: dict[str, Any] = field(default_factory=dict)
     _index: dict[str, int] = field(default_factory=dict, repr=False)
     _als: AlternatingLeastSquares | None = field(default=None, repr=False)
@@ -162,7 +156,7 @@ class RecommenderModel:
         with partial.open("wb") as handle:
             np.savez(handle, **arrays)  # type: ignore[arg-type]
         os.replace(partial, directory / "model.npz")
-        meta = {"format": FORMAT, "params": self.params.__dict__, **self.meta}
+        meta = {"format": FORMAT, "params": self.params.__dict__, "blend": self.blend, **self.meta}
         partial_meta = directory / "model.json.partial"
         partial_meta.write_text(json.dumps(meta, indent=2, sort_keys=True), encoding="utf-8")
         os.replace(partial_meta, directory / "model.json")
@@ -178,6 +172,7 @@ class RecommenderModel:
             )
         meta = json.loads(meta_file.read_text(encoding="utf-8"))
         params = TrainParams(**meta.pop("params"))
+        blend = {str(k): float(v) for k, v in meta.pop("blend", DEFAULT_BLEND).items()}
         meta.pop("format", None)
         with np.load(directory / "model.npz", allow_pickle=False) as z:
             shape = tuple(int(v) for v in z["purchases_shape"])
@@ -199,116 +194,9 @@ class RecommenderModel:
                 text_hashes=z["text_hashes"].tolist(),
                 purchases=purchases,
                 params=params,
+                blend=blend,
                 meta=meta,
             )
-
-
-def _codes(values: list[str], first: str | None = None) -> tuple[np.ndarray, list[str]]:
-    names = sorted(set(values) - {first}) if first is not None else sorted(set(values))
-    if first is not None:
-        names.insert(0, first)
-    code = {name: i for i, name in enumerate(names)}
-    return np.array([code[v] for v in values], dtype=np.int32), names
-
-
-def _text_hash(text: str) -> str:
-    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
-
-
-def content_vectors(
-    catalog: CatalogArrays, embedder: Embedder | None, previous: RecommenderModel | None
-) -> tuple[np.ndarray, list[str]]:
-    """Unit text vectors of every product: kept from ``previous`` when its text did not change."""
-    hashes = [_text_hash(t) for t in catalog.texts]
-    kept: dict[str, np.ndarray] = {}
-    if previous is not None and previous.has_content:
-        kept = {h: previous.content[i] for i, h in enumerate(previous.text_hashes)}
-    dim = embedder.dimension if embedder is not None else (previous.content.shape[1] if kept else 0)
-    vectors = np.zeros((len(hashes), dim), dtype=np.float32)
-    missing = []
-    for i, h in enumerate(hashes):
-        vector = kept.get(h)
-        if vector is not None and vector.shape[0] == dim:
-            vectors[i] = vector
-        else:
-            missing.append(i)
-    if embedder is not None and missing:
-        embedded = embedder.embed_documents(texts=[catalog.texts[i] for i in missing])
-        norms = np.linalg.norm(embedded, axis=1, keepdims=True)
-        vectors[missing] = embedded / np.maximum(norms, 1e-9)
-    return vectors, hashes
-
-
-def _consumables(catalog: CatalogArrays, data: Interactions, category_of: np.ndarray) -> np.ndarray:
-    n_categories = int(category_of.max()) + 1 if len(category_of) else 0
-    buyers = np.bincount(category_of, weights=data.buyers, minlength=n_categories)
-    repeats = np.bincount(category_of, weights=data.buyers * data.repeat_rate, minlength=n_categories)
-    rate = np.divide(repeats, buyers, out=np.zeros(n_categories), where=buyers > 0)
-    repeat_category = (rate >= CONSUMABLE_REPEAT_RATE) & (buyers >= MIN_CATEGORY_BUYERS)
-    return catalog.consumable_tag | repeat_category[category_of]
-
-
-def train(
-    catalog: CatalogArrays,
-    purchases: list[Purchase],
-    *,
-    embedder: Embedder | None = None,
-    previous: RecommenderModel | None = None,
-    params: TrainParams | None = None,
-    progress: Callable[[str], None] | None = None,
-) -> RecommenderModel:
-    """Fit ALS on the purchases and gather everything a request needs."""
-    from implicit.cpu.als import AlternatingLeastSquares
-
-    params = params or TrainParams()
-    notify = progress or (lambda stage: None)
-    started = time.perf_counter()
-    notify("interactions")
-    data = interactions(purchases, catalog.index())
-    category_of, categories = _codes(catalog.categories)
-    brand_of, brands = _codes(catalog.brands, first="")
-    notify("collaborative model")
-    factors = np.zeros((len(catalog.ids), params.factors), dtype=np.float32)
-    if data.matrix.nnz:
-        with threadpool_limits(1, user_api="blas"):  # implicit's own threads do the work
-            als = AlternatingLeastSquares(
-                factors=params.factors,
-                regularization=params.regularization,
-                alpha=params.alpha,
-                iterations=params.iterations,
-                num_threads=params.threads,
-                random_state=params.seed,
-            )
-            als.fit(data.matrix, show_progress=False)
-        factors = np.asarray(als.item_factors, dtype=np.float32)
-    fitted = time.perf_counter() - started
-    notify("content vectors")
-    content, hashes = content_vectors(catalog, embedder, previous)
-    return RecommenderModel(
-        ids=list(catalog.ids),
-        titles=list(catalog.titles),
-        category_of=category_of,
-        categories=categories,
-        brand_of=brand_of,
-        brands=brands,
-        min_prices=catalog.min_prices,
-        consumable=_consumables(catalog, data, category_of),
-        popularity=data.buyers,
-        item_factors=factors,
-        content=content,
-        text_hashes=hashes,
-        purchases=data.matrix,
-        params=params,
-        meta={
-            "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "products": len(catalog.ids),
-            "customers": len(data.customers),
-            "purchase_lines": len(purchases),
-            "fit_seconds": round(fitted, 3),
-            "total_seconds": round(time.perf_counter() - started, 3),
-            "embedder": getattr(embedder, "model_name", None),
-        },
-    )
 
 
 class ModelStore:

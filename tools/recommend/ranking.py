@@ -21,7 +21,6 @@ BRAND_LIKENESS = 0.1
 MMR_POOL = 100  # best candidates MMR chooses from
 # Confidence of each kind of signal in the profile.
 WEIGHTS = {"bought": 1.0, "cart": 2.0, "viewed": 1.0, "searched": 0.6}
-BLEND = {"als": 1.0, "content": 0.6, "knn": 0.5, "popularity": 0.2, "taste": 1.0}
 PRICE_SPREAD = 0.5  # of log prices: how far from the customer's usual price a product still fits
 
 
@@ -40,7 +39,6 @@ class Profile:
     cart: list[int] = field(default_factory=list)
     viewed: list[int] = field(default_factory=list)
     searched: list[int] = field(default_factory=list)
-    query_vector: np.ndarray | None = None  # what the customer said they want, embedded
 
     def weights(self) -> dict[int, float]:
         out: dict[int, float] = {}
@@ -62,7 +60,7 @@ class Profile:
 
     @property
     def empty(self) -> bool:
-        return not self.weights() and self.query_vector is None
+        return not self.weights()
 
 
 def _scaled(scores: np.ndarray) -> np.ndarray:
@@ -119,9 +117,6 @@ def content_scores(model: RecommenderModel, profile: Profile) -> np.ndarray:
     norm = float(np.linalg.norm(query))
     if norm > 0:
         query /= norm
-    if profile.query_vector is not None and profile.query_vector.shape == query.shape:
-        stated = profile.query_vector / max(float(np.linalg.norm(profile.query_vector)), 1e-9)
-        query = stated if norm == 0 else 0.5 * query + stated
     return np.clip(model.content @ query, 0.0, None).astype(np.float32)
 
 
@@ -134,10 +129,11 @@ def scores(model: RecommenderModel, profile: Profile, method: Method = Method.BL
         return knn_scores(model, weights) + 1e-3 * popular
     if method is Method.ALS:
         return als_scores(model, weights) + 1e-3 * popular
-    blend = BLEND["popularity"] * popular + BLEND["content"] * content_scores(model, profile)
+    mix = model.blend
+    blend = mix["popularity"] * popular + mix["content"] * content_scores(model, profile)
     if weights:
-        blend += BLEND["taste"] * taste_scores(model, weights)
-        blend += BLEND["als"] * als_scores(model, weights) + BLEND["knn"] * knn_scores(model, weights)
+        blend += mix["taste"] * taste_scores(model, weights)
+        blend += mix["als"] * als_scores(model, weights) + mix["knn"] * knn_scores(model, weights)
     return blend
 
 

@@ -11,7 +11,8 @@ from core.errors import NotFoundError
 from retrieval.embeddings import Embedder
 from store.db import Database
 from tools.recommend.data import load_catalog, load_purchases
-from tools.recommend.model import MODEL_DIR, RecommenderModel, TrainParams, train
+from tools.recommend.model import MODEL_DIR, RecommenderModel, TrainParams
+from tools.recommend.training import train
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,8 @@ from store.db import Database
 from store.models import Customer, Order, OrderItem, OrderStatus, Product, Variant
 from tools.base import ToolContext
 from tools.recommend.data import load_catalog, load_purchases
-from tools.recommend.model import MODEL_DIR, RecommenderModel, train
+from tools.recommend.model import MODEL_DIR, RecommenderModel
+from tools.recommend.training import train
 
 # id, title, category, brand, price, stock
 OUTDOOR = [

@@ -11,9 +11,10 @@ import pytest
 from core.errors import NotFoundError
 from store.db import Database
 from tools.recommend.data import load_catalog, load_purchases
-from tools.recommend.model import MODEL_DIR, ModelStore, RecommenderModel, train
+from tools.recommend.model import MODEL_DIR, ModelStore, RecommenderModel
 from tools.recommend.ranking import Method, Profile, recommend
 from tools.recommend.service import train_shop
+from tools.recommend.training import train
 
 
 class CountingEmbedder:
