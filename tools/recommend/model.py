@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -59,6 +60,8 @@ class RecommenderModel:
     popularity: np.ndarray  # float32: distinct buyers
     item_factors: np.ndarray  # float32 (products, factors)
     content: np.ndarray  # float32 unit rows (zeros when unknown), (products, dim)
+    content_basis: np.ndarray  # PCA projection of the embedding (dim, embedding dim); empty: none
+    content_mean: np.ndarray
     text_hashes: list[str]
     purchases: csr_matrix  # customers x products, training purchases (for item-kNN)
     params: TrainParams = field(default_factory=TrainParams)
@@ -70,6 +73,7 @@ class RecommenderModel:
     _columns: csc_matrix | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _has_content: bool = field(default=False, repr=False)
+    _cache: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self._index = {pid: i for i, pid in enumerate(self.ids)}
@@ -124,6 +128,13 @@ class RecommenderModel:
             self._norms = np.sqrt(squared).astype(np.float32)
         return self._norms
 
+    def cached(self, name: str, compute: Callable[[], np.ndarray]) -> np.ndarray:
+        """An array derived from the model once (the model never changes after training)."""
+        found = self._cache.get(name)
+        if found is None:
+            found = self._cache[name] = compute()
+        return found
+
     def buyers_of(self, item: int) -> np.ndarray:
         """The (training) customers who bought this product, as row numbers."""
         if self._columns is None:
@@ -146,6 +157,8 @@ class RecommenderModel:
             "popularity": self.popularity,
             "item_factors": self.item_factors,
             "content": self.content,
+            "content_basis": self.content_basis,
+            "content_mean": self.content_mean,
             "text_hashes": np.array(self.text_hashes, dtype=str),
             "purchases_data": self.purchases.data,
             "purchases_indices": self.purchases.indices,
@@ -191,6 +204,8 @@ class RecommenderModel:
                 popularity=z["popularity"],
                 item_factors=z["item_factors"],
                 content=z["content"],
+                content_basis=z["content_basis"],
+                content_mean=z["content_mean"],
                 text_hashes=z["text_hashes"].tolist(),
                 purchases=purchases,
                 params=params,

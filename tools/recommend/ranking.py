@@ -18,7 +18,7 @@ from tools.recommend.model import RecommenderModel
 CANDIDATES = 200  # best-scored products that go on to filtering and MMR
 MMR_LAMBDA = 0.35  # weight of relevance against likeness to what is already picked
 BRAND_LIKENESS = 0.1
-MMR_POOL = 100  # best candidates MMR chooses from
+MMR_POOL = 50  # best candidates MMR chooses from
 # Confidence of each kind of signal in the profile.
 WEIGHTS = {"bought": 1.0, "cart": 2.0, "viewed": 1.0, "searched": 0.6}
 PRICE_SPREAD = 0.5  # of log prices: how far from the customer's usual price a product still fits
@@ -69,7 +69,7 @@ def _scaled(scores: np.ndarray) -> np.ndarray:
 
 
 def popularity_scores(model: RecommenderModel) -> np.ndarray:
-    return _scaled(np.log1p(model.popularity).astype(np.float32))
+    return model.cached("popularity", lambda: _scaled(np.log1p(model.popularity).astype(np.float32)))
 
 
 def knn_scores(model: RecommenderModel, weights: dict[int, float]) -> np.ndarray:
@@ -102,7 +102,7 @@ def taste_scores(model: RecommenderModel, weights: dict[int, float]) -> np.ndarr
     categories = np.bincount(model.category_of[items], weights=w, minlength=len(model.categories))
     brands = np.bincount(model.brand_of[items], weights=w, minlength=len(model.brands))
     brands[0] = 0.0  # no brand is no taste
-    prices = np.log(np.nan_to_num(model.min_prices, nan=1.0).clip(0.01))
+    prices = model.cached("log_prices", lambda: np.log(np.nan_to_num(model.min_prices, nan=1.0).clip(0.01)))
     usual = float(np.average(prices[items], weights=w))
     fit = np.exp(-((prices - usual) ** 2) / (2 * PRICE_SPREAD**2))
     return (categories[model.category_of] * (1 + 2 * brands[model.brand_of]) * fit).astype(np.float32) / 3

@@ -27,6 +27,7 @@ from tools.catalog import summarize_product
 from tools.recommend.data import customer_purchases
 from tools.recommend.model import RecommenderModel
 from tools.recommend.ranking import (
+    MMR_POOL,
     Profile,
     bought_together,
     candidates,
@@ -38,6 +39,7 @@ from tools.recommend.ranking import (
 from tools.recommendation import PopularItems, PopularItemsArgs, Recommendation, Recommendations
 
 MAX_CONTEXT = 20
+FIT_CHUNK = 60  # candidates whose stock is read at once
 SEARCH_HITS = 8  # products a stated interest brings into the profile
 SIZE_AXES = ("size",)
 COLOUR_AXES = ("color", "colour")
@@ -114,8 +116,16 @@ class RecommendForCustomer(Tool[RecommendForCustomerArgs, PersonalRecommendation
         scored = scores(model, profile)
         mask = self._mask(model, profile, args)
         ranked = candidates(scored, mask)
-        fits = self._fits(env, [model.ids[i] for i in ranked], args)
-        kept = [item for item in ranked if model.ids[item] in fits]
+        fits: dict[str, _Fit] = {}
+        kept: list[int] = []
+        # Stock and the stated options are read from the store for the best candidates only,
+        # a chunk at a time, until MMR has its pool.
+        for start in range(0, len(ranked), FIT_CHUNK):
+            chunk = ranked[start : start + FIT_CHUNK]
+            fits |= self._fits(env, [model.ids[i] for i in chunk], args)
+            kept.extend(item for item in chunk if model.ids[item] in fits)
+            if len(kept) >= MMR_POOL:
+                break
         picked = mmr(model, kept, scored, args.limit)
         summaries = self._summaries(env, [model.ids[i] for i in picked])
         personalized = not profile.empty
@@ -175,6 +185,12 @@ class RecommendForCustomer(Tool[RecommendForCustomerArgs, PersonalRecommendation
         fits: dict[str, _Fit] = {}
         if not ids:
             return fits
+        if args.size is None and args.color is None:  # no options to read (they are JSON)
+            query = select(Variant.product_id).where(Variant.product_id.in_(ids), Variant.stock > 0)
+            if args.max_price is not None:
+                query = query.where(Variant.price <= args.max_price)
+            budget = [f"your {_money(args.max_price, env.shop.currency)} budget"] if args.max_price else []
+            return {pid: _Fit(list(budget)) for pid in env.db.scalars(query.distinct())}
         rows = env.db.execute(
             select(Variant.product_id, Variant.options, Variant.price).where(
                 Variant.product_id.in_(ids), Variant.stock > 0

@@ -37,6 +37,8 @@ BLEND_PRESETS: dict[str, dict[str, float]] = {
 MIN_TUNING_CUSTOMERS = 20
 TUNING_CUSTOMERS = 400  # most held-out customers the mix is chosen on
 TUNING_K = 10
+CONTENT_DIMS = 64  # text vectors are reduced to this many dimensions for ranking
+PCA_SAMPLE = 20_000  # vectors the main directions are computed from
 
 
 @dataclass(frozen=True)
@@ -78,29 +80,59 @@ def _text_hash(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
 
 
+@dataclass
+class ContentVectors:
+    vectors: np.ndarray  # (products, dims) unit rows, zeros where unknown
+    hashes: list[str]
+    basis: np.ndarray  # (dims, embedding dims): the projection, empty when not reduced
+    mean: np.ndarray  # (embedding dims,)
+
+
 def content_vectors(
     catalog: CatalogArrays, embedder: Embedder | None, previous: RecommenderModel | None
-) -> tuple[np.ndarray, list[str]]:
-    """Unit text vectors of every product: kept from ``previous`` when its text did not change."""
+) -> ContentVectors:
+    """Unit text vectors of every product, projected on their main directions (PCA, fitted once
+    and kept): a request scores every product, and 384 dimensions at 100,000 products cost ~10 ms.
+    Products whose text did not change keep ``previous``'s vectors; only the rest are embedded."""
     hashes = [_text_hash(t) for t in catalog.texts]
-    kept: dict[str, np.ndarray] = {}
-    dim = embedder.dimension if embedder is not None else 0
-    if previous is not None and previous.has_content:
+    reuse = False
+    if previous is not None and previous.has_content and embedder is not None:
+        basis_of = previous.content_basis
+        reuse = (basis_of.shape[1] if basis_of.size else previous.content.shape[1]) == embedder.dimension
+    if previous is not None and reuse:
         kept = {h: previous.content[i] for i, h in enumerate(previous.text_hashes)}
-        dim = dim or previous.content.shape[1]
-    vectors = np.zeros((len(hashes), dim), dtype=np.float32)
-    missing = []
+        basis, mean = previous.content_basis, previous.content_mean
+    else:
+        kept, basis, mean = {}, np.zeros((0, 0), np.float32), np.zeros(0, np.float32)
+    missing = [i for i, h in enumerate(hashes) if h not in kept]
+    if embedder is None:
+        return ContentVectors(np.zeros((len(hashes), 0), np.float32), hashes, basis, mean)
+    embedded = _unit(embedder.embed_documents(texts=[catalog.texts[i] for i in missing]))
+    if not basis.size and len(embedded):
+        basis, mean = _principal(embedded, CONTENT_DIMS)
+    dims = basis.shape[0] if basis.size else embedder.dimension
+    vectors = np.zeros((len(hashes), dims), dtype=np.float32)
     for i, h in enumerate(hashes):
-        vector = kept.get(h)
-        if vector is not None and vector.shape[0] == dim:
-            vectors[i] = vector
-        else:
-            missing.append(i)
-    if embedder is not None and missing:
-        embedded = embedder.embed_documents(texts=[catalog.texts[i] for i in missing])
-        norms = np.linalg.norm(embedded, axis=1, keepdims=True)
-        vectors[missing] = embedded / np.maximum(norms, 1e-9)
-    return vectors, hashes
+        if h in kept:
+            vectors[i] = kept[h]
+    if missing:
+        vectors[missing] = _unit((embedded - mean) @ basis.T) if basis.size else embedded
+    return ContentVectors(vectors, hashes, basis.astype(np.float32), mean.astype(np.float32))
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return (vectors / np.maximum(norms, 1e-9)).astype(np.float32)
+
+
+def _principal(vectors: np.ndarray, dims: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``dims`` main directions of ``vectors`` (and their mean); none when too few vectors."""
+    if vectors.shape[1] <= dims or len(vectors) <= dims:
+        return np.zeros((0, 0), np.float32), np.zeros(0, np.float32)
+    sample = vectors[:: max(1, len(vectors) // PCA_SAMPLE)]
+    mean = sample.mean(axis=0)
+    _, _, components = np.linalg.svd(sample - mean, full_matrices=False)
+    return components[:dims], mean
 
 
 def _consumables(catalog: CatalogArrays, data: Interactions, category_of: np.ndarray) -> np.ndarray:
@@ -127,14 +159,14 @@ def train(
     notify = progress or (lambda stage: None)
     started = time.perf_counter()
     notify("content vectors")
-    content, hashes = content_vectors(catalog, embedder, previous)
+    content = content_vectors(catalog, embedder, previous)
     embedded = time.perf_counter() - started
-    model = _fit(catalog, purchases, params, content, hashes, notify)
+    model = _fit(catalog, purchases, params, content, notify)
     fitted = time.perf_counter() - started - embedded
     chosen = "personal"
     if tune:
         notify("blend")
-        chosen, model.blend, hits = choose_blend(catalog, purchases, params, content, hashes)
+        chosen, model.blend, hits = choose_blend(catalog, purchases, params, content)
         model.meta["blend_hr_on_training"] = hits
     model.meta |= {
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -151,8 +183,7 @@ def _fit(
     catalog: CatalogArrays,
     purchases: list[Purchase],
     params: TrainParams,
-    content: np.ndarray,
-    hashes: list[str],
+    content: ContentVectors,
     notify: Callable[[str], None],
 ) -> RecommenderModel:
     from implicit.cpu.als import AlternatingLeastSquares
@@ -186,8 +217,10 @@ def _fit(
         consumable=_consumables(catalog, data, category_of),
         popularity=data.buyers,
         item_factors=factors,
-        content=content,
-        text_hashes=hashes,
+        content=content.vectors,
+        content_basis=content.basis,
+        content_mean=content.mean,
+        text_hashes=content.hashes,
         purchases=data.matrix,
         params=params,
         meta={
@@ -202,8 +235,7 @@ def choose_blend(
     catalog: CatalogArrays,
     purchases: list[Purchase],
     params: TrainParams,
-    content: np.ndarray,
-    hashes: list[str],
+    content: ContentVectors,
 ) -> tuple[str, dict[str, float], dict[str, float]]:
     """The preset mix that finds most held-out purchases of the training data (and each one's HR@10)."""
     from tools.recommend.ranking import Profile, recommend
@@ -214,7 +246,7 @@ def choose_blend(
         return "personal", dict(DEFAULT_BLEND), {}
     step = max(1, len(customers) // TUNING_CUSTOMERS)
     customers = customers[::step][:TUNING_CUSTOMERS]
-    inner = _fit(catalog, split.train, params, content, hashes, lambda stage: None)
+    inner = _fit(catalog, split.train, params, content, lambda stage: None)
     cases = []
     for customer in customers:
         held = inner.position(split.held_out[customer])
