@@ -219,6 +219,8 @@ def closest_source(model: RecommenderModel, profile: Profile, item: int) -> tupl
     target = model.item_factors[item]
     target_norm = float(np.linalg.norm(target))
     for kind, source in profile.sources():
+        if source == item:
+            continue
         closeness = 0.0
         if model.has_content:
             closeness += float(model.content[item] @ model.content[source])
@@ -229,6 +231,8 @@ def closest_source(model: RecommenderModel, profile: Profile, item: int) -> tupl
         buyers = float(model.popularity[item] * model.popularity[source])
         if buyers > 0:
             closeness += bought_together(model, item, source) / buyers**0.5
+        if model.consumable[source]:  # bought by nearly everyone, again and again: it explains little
+            closeness *= 0.5
         if best is None or closeness > best[0]:
             best = (closeness, (kind, source))
     return best[1] if best is not None and best[0] > 0.2 else None

@@ -239,7 +239,9 @@ class RecommendForCustomer(Tool[RecommendForCustomerArgs, PersonalRecommendation
         env: ToolEnv,
     ) -> str:
         source = closest_source(model, profile, item)
-        if source is None:
+        if item in profile.bought:  # a consumable, bought before
+            reason = "You bought this before: time for more?"
+        elif source is None:
             buyers = int(model.popularity[item])
             category = model.categories[model.category_of[item]]
             reason = f"Popular: bought by {buyers} customers" if buyers else f"New in {category}"
