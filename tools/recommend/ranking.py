@@ -13,12 +13,13 @@ from enum import StrEnum
 
 import numpy as np
 
-from tools.recommend.model import RecommenderModel
+from tools.recommend.model import RecommenderModel, single_threaded_blas
 
 CANDIDATES = 200  # best-scored products that go on to filtering and MMR
 MMR_LAMBDA = 0.35  # weight of relevance against likeness to what is already picked
 BRAND_LIKENESS = 0.1
 MMR_POOL = 50  # best candidates MMR chooses from
+REASON_SOURCES = 12  # most recent profile items a reason may name
 # Confidence of each kind of signal in the profile.
 WEIGHTS = {"bought": 1.0, "cart": 2.0, "viewed": 1.0, "searched": 0.6}
 PRICE_SPREAD = 0.5  # of log prices: how far from the customer's usual price a product still fits
@@ -121,6 +122,11 @@ def content_scores(model: RecommenderModel, profile: Profile) -> np.ndarray:
 
 
 def scores(model: RecommenderModel, profile: Profile, method: Method = Method.BLEND) -> np.ndarray:
+    with single_threaded_blas():
+        return _scores(model, profile, method)
+
+
+def _scores(model: RecommenderModel, profile: Profile, method: Method) -> np.ndarray:
     weights = profile.weights()
     popular = popularity_scores(model)
     if method is Method.POPULARITY or profile.empty:
@@ -214,30 +220,35 @@ def recommend(
 
 
 def closest_source(model: RecommenderModel, profile: Profile, item: int) -> tuple[str, int] | None:
-    """The profile item (kind, position) that a recommended product is most like, if any is."""
-    best: tuple[float, tuple[str, int]] | None = None
-    target = model.item_factors[item]
-    target_norm = float(np.linalg.norm(target))
-    for kind, source in profile.sources():
-        if source == item:
-            continue
-        closeness = 0.0
-        if model.has_content:
-            closeness += float(model.content[item] @ model.content[source])
-        source_norm = float(np.linalg.norm(model.item_factors[source]))
-        if target_norm > 0 and source_norm > 0:
-            closeness += float(target @ model.item_factors[source]) / (target_norm * source_norm)
-        closeness += 0.3 * float(model.category_of[item] == model.category_of[source])
-        buyers = float(model.popularity[item] * model.popularity[source])
-        if buyers > 0:
-            closeness += bought_together(model, item, source) / buyers**0.5
-        if model.consumable[source]:  # bought by nearly everyone, again and again: it explains little
-            closeness *= 0.5
-        if best is None or closeness > best[0]:
-            best = (closeness, (kind, source))
-    return best[1] if best is not None and best[0] > 0.2 else None
+    """The profile item (kind, position) that a recommended product is most like, if any is:
+    text, ALS factors, category and co-purchases, the most recent ``REASON_SOURCES`` items."""
+    sources = [(kind, s) for kind, s in profile.sources() if s != item][:REASON_SOURCES]
+    if not sources:
+        return None
+    index = np.array([s for _, s in sources], dtype=np.int64)
+    closeness = 0.3 * (model.category_of[index] == model.category_of[item]).astype(np.float64)
+    if model.has_content:
+        closeness += model.content[index] @ model.content[item]
+    norms = model.cached("factor_norms", lambda: np.linalg.norm(model.item_factors, axis=1))
+    scale = norms[index] * norms[item]
+    together = model.item_factors[index] @ model.item_factors[item]
+    closeness += np.divide(together, scale, out=np.zeros(len(index)), where=scale > 0)
+    buyers = model.popularity[index] * model.popularity[item]
+    shared = co_purchases(model, item, index)
+    closeness += np.divide(shared, np.sqrt(buyers), out=np.zeros(len(index)), where=buyers > 0)
+    # A consumable is bought by nearly everyone, again and again: it explains little.
+    closeness *= np.where(model.consumable[index], 0.5, 1.0)
+    best = int(np.argmax(closeness))
+    return sources[best] if closeness[best] > 0.2 else None
+
+
+def co_purchases(model: RecommenderModel, item: int, others: np.ndarray) -> np.ndarray:
+    """Customers (in the training data) who bought ``item`` and each of ``others``."""
+    mark = np.zeros(model.purchases.shape[0], dtype=bool)
+    mark[model.buyers_of(item)] = True
+    return np.array([int(mark[model.buyers_of(int(o))].sum()) for o in others], dtype=np.float64)
 
 
 def bought_together(model: RecommenderModel, a: int, b: int) -> int:
     """Customers (in the training data) who bought both products."""
-    return int(np.intersect1d(model.buyers_of(a), model.buyers_of(b), assume_unique=True).size)
+    return int(co_purchases(model, a, np.array([b]))[0])
