@@ -60,7 +60,7 @@ class RecommenderModel:
     popularity: np.ndarray  # float32: distinct buyers
     item_factors: np.ndarray  # float32 (products, factors)
     content: np.ndarray  # float32 unit rows (zeros when unknown), (products, dim)
-    content_basis: np.ndarray  # PCA projection of the embedding (dim, embedding dim); empty: none
+    content_basis: np.ndarray  # SVD projection of the embedding (dim, embedding dim); empty: none
     content_mean: np.ndarray
     text_hashes: list[str]
     purchases: csr_matrix  # customers x products, training purchases (for item-kNN)
@@ -135,11 +135,15 @@ class RecommenderModel:
             found = self._cache[name] = compute()
         return found
 
-    def buyers_of(self, item: int) -> np.ndarray:
-        """The (training) customers who bought this product, as row numbers."""
+    def columns(self) -> csc_matrix:
+        """The purchases by product (column access)."""
         if self._columns is None:
             self._columns = self.purchases.tocsc()
-        columns = self._columns
+        return self._columns
+
+    def buyers_of(self, item: int) -> np.ndarray:
+        """The (training) customers who bought this product, as row numbers."""
+        columns = self.columns()
         return np.asarray(columns.indices[columns.indptr[item] : columns.indptr[item + 1]])
 
     # Files ----------------------------------------------------------------------------------

@@ -74,15 +74,23 @@ def popularity_scores(model: RecommenderModel) -> np.ndarray:
 
 
 def knn_scores(model: RecommenderModel, weights: dict[int, float]) -> np.ndarray:
-    """Cosine item-kNN over co-purchases: sum over profile items of sim(profile item, product)."""
+    """Cosine item-kNN over co-purchases: sum over profile items of sim(profile item, product).
+    Only the rows of customers who bought a profile item are read (not the whole matrix)."""
     if not weights or model.purchases.nnz == 0:
         return np.zeros(len(model), dtype=np.float32)
     norms = model.item_norms()
-    profile = np.zeros(len(model), dtype=np.float32)
+    columns = model.columns()
+    customers, amounts = [], []
     for item, weight in weights.items():
         if norms[item] > 0:
-            profile[item] = weight / norms[item]
-    together = model.purchases.T @ (model.purchases @ profile)
+            start, end = columns.indptr[item], columns.indptr[item + 1]
+            customers.append(columns.indices[start:end])
+            amounts.append(columns.data[start:end] * (weight / float(norms[item])))
+    if not customers:
+        return np.zeros(len(model), dtype=np.float32)
+    rows, where = np.unique(np.concatenate(customers), return_inverse=True)
+    values = np.bincount(where, weights=np.concatenate(amounts)).astype(np.float32)
+    together = model.purchases[rows].T @ values
     scores = np.divide(together, norms, out=np.zeros(len(model), dtype=np.float32), where=norms > 0)
     return _scaled(np.asarray(scores, dtype=np.float32))
 

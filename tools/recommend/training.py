@@ -38,7 +38,7 @@ MIN_TUNING_CUSTOMERS = 20
 TUNING_CUSTOMERS = 400  # most held-out customers the mix is chosen on
 TUNING_K = 10
 CONTENT_DIMS = 64  # text vectors are reduced to this many dimensions for ranking
-PCA_SAMPLE = 20_000  # vectors the main directions are computed from
+SVD_SAMPLE = 20_000  # vectors the main directions are computed from
 
 
 @dataclass(frozen=True)
@@ -91,8 +91,8 @@ class ContentVectors:
 def content_vectors(
     catalog: CatalogArrays, embedder: Embedder | None, previous: RecommenderModel | None
 ) -> ContentVectors:
-    """Unit text vectors of every product, projected on their main directions (PCA, fitted once
-    and kept): a request scores every product, and 384 dimensions at 100,000 products cost ~10 ms.
+    """Unit text vectors of every product, projected on their main directions (truncated SVD,
+    fitted once and kept): a request scores every product, and 384 dimensions at 100,000 products cost ~10 ms.
     Products whose text did not change keep ``previous``'s vectors; only the rest are embedded."""
     hashes = [_text_hash(t) for t in catalog.texts]
     reuse = False
@@ -126,13 +126,14 @@ def _unit(vectors: np.ndarray) -> np.ndarray:
 
 
 def _principal(vectors: np.ndarray, dims: int) -> tuple[np.ndarray, np.ndarray]:
-    """The ``dims`` main directions of ``vectors`` (and their mean); none when too few vectors."""
+    """The ``dims`` main directions of ``vectors`` (and the mean subtracted before projecting:
+    zeros); none when there are too few vectors."""
     if vectors.shape[1] <= dims or len(vectors) <= dims:
         return np.zeros((0, 0), np.float32), np.zeros(0, np.float32)
-    sample = vectors[:: max(1, len(vectors) // PCA_SAMPLE)]
-    mean = sample.mean(axis=0)
-    _, _, components = np.linalg.svd(sample - mean, full_matrices=False)
-    return components[:dims], mean
+    # Not centred (a truncated SVD): dot products, and so cosines, are kept as well as they can be.
+    sample = vectors[:: max(1, len(vectors) // SVD_SAMPLE)]
+    _, _, components = np.linalg.svd(sample, full_matrices=False)
+    return components[:dims], np.zeros(vectors.shape[1], dtype=np.float32)
 
 
 def _consumables(catalog: CatalogArrays, data: Interactions, category_of: np.ndarray) -> np.ndarray:

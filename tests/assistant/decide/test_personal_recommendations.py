@@ -49,7 +49,9 @@ def test_what_else_uses_the_products_last_shown(
     make_turn: MakeTurn, ctx: Context, database: Database, trained: None
 ) -> None:
     with database.session() as session:
-        tent = session.scalar(select(Product).where(Product.id == "H-TENT").options(selectinload(Product.variants)))
+        tent = session.scalar(
+            select(Product).where(Product.id == "H-TENT").options(selectinload(Product.variants))
+        )
         shown = shown_from(summarize_product(tent))
     state = SessionState(session_id="decide-2", slots=Slots(last_products=(shown,)))
     turn = make_turn("what else might I like?", state=state)
