@@ -17,8 +17,9 @@ from tools.recommend.model import RecommenderModel, single_threaded_blas
 
 CANDIDATES = 200  # best-scored products that go on to filtering and MMR
 MMR_LAMBDA = 0.35  # weight of relevance against likeness to what is already picked
+CATEGORY_LIKENESS = 0.6
 BRAND_LIKENESS = 0.1
-MMR_POOL = 50  # best candidates MMR chooses from
+MMR_POOL = 100  # best candidates MMR chooses from
 REASON_SOURCES = 12  # most recent profile items a reason may name
 # Confidence of each kind of signal in the profile.
 WEIGHTS = {"bought": 1.0, "cart": 2.0, "viewed": 1.0, "searched": 0.6}
@@ -174,15 +175,12 @@ def candidates(scored: np.ndarray, mask: np.ndarray, count: int = CANDIDATES) ->
 
 
 def similarities(model: RecommenderModel, items: list[int]) -> np.ndarray:
-    """How alike products are for MMR, pairwise: category, brand, then text."""
+    """How alike products are for MMR, pairwise: the same category, the same brand."""
     index = np.array(items, dtype=np.int64)
     categories = model.category_of[index]
     brands = model.brand_of[index]
-    alike = 0.5 * (categories[:, None] == categories[None, :])
+    alike = CATEGORY_LIKENESS * (categories[:, None] == categories[None, :])
     alike += BRAND_LIKENESS * ((brands[:, None] == brands[None, :]) & (brands[:, None] != 0))
-    if model.has_content:
-        vectors = model.content[index]
-        alike += 0.3 * np.clip(vectors @ vectors.T, 0.0, None)
     return alike
 
 
