@@ -5,14 +5,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.config import Settings
 from core.errors import NotFoundError
-from retrieval.embeddings import Embedder
 from store.db import Database
 from tools.recommend.data import load_catalog, load_purchases
 from tools.recommend.model import MODEL_DIR, RecommenderModel, TrainParams
 from tools.recommend.training import train
+
+if TYPE_CHECKING:
+    from retrieval.embeddings import Embedder
 
 log = logging.getLogger(__name__)
 
