@@ -103,3 +103,32 @@ def test_collaborative_rankers_find_what_similar_customers_bought_next():
     assert report.method("blend (no MMR)").hr == 1.0
     assert report.method("als").hr == 1.0
     assert report.method("popularity").coverage == pytest.approx(2 / len(ids))
+
+
+def test_on_the_demo_shop_the_customers_tastes_are_found():
+    """The generator's latent tastes are a signal: the collaborative rankers and the blend beat
+    popularity (a small shop, without text vectors), and MMR spreads the blend's lists over more
+    categories."""
+    from eval.recommendations.shops import DemoSizes, evaluate_demo
+
+    report = evaluate_demo(DemoSizes(products=400, customers=300, orders=4000), embedder=None)
+    assert report.synthetic and report.evaluated > 150
+    popular, blend = report.method("popularity"), report.method("blend")
+    assert report.method("als").hr > popular.hr
+    assert report.method("blend (no MMR)").hr >= 1.3 * popular.hr
+    assert blend.hr > popular.hr  # MMR trades some of it for diversity
+    assert blend.category_diversity > report.method("blend (no MMR)").category_diversity
+    assert blend.coverage > popular.coverage
+
+
+def test_on_tau_retail_every_ranker_is_measured():
+    from eval.recommendations.shops import evaluate_tau
+    from tests.conftest import require_shared
+
+    report = evaluate_tau(require_shared("tau_retail"), embedder=None)
+    assert (report.products, report.evaluated) == (50, 265)
+    names = ["popularity", "item_knn", "als", "blend (no MMR)", "blend"]
+    assert [m.method for m in report.methods] == names
+    for method in report.methods:
+        assert 0.0 < method.hr <= 1.0 and 0.0 < method.ndcg <= method.hr
+        assert 0.0 < method.coverage <= 1.0
