@@ -19,6 +19,7 @@ from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from core.errors import NotFoundError
 from core.money import to_money
 from store.models import Product, Variant
 from tools.arguments import ProductId
@@ -133,7 +134,7 @@ class RecommendForCustomer(Tool[RecommendForCustomerArgs, PersonalRecommendation
             recommendations=[
                 Recommendation(
                     product=summaries[model.ids[item]],
-                    reason=self._reason(model, profile, item, args, fits[model.ids[item]], env),
+                    reason=self._reason(model, profile, item, args, fits[model.ids[item]]),
                 )
                 for item in picked
                 if model.ids[item] in summaries
@@ -174,6 +175,12 @@ class RecommendForCustomer(Tool[RecommendForCustomerArgs, PersonalRecommendation
         if args.category is not None:
             wanted = args.category.lower()
             codes = [i for i, name in enumerate(model.categories) if name.lower() == wanted]
+            if not codes:
+                raise NotFoundError(
+                    f"There is no category {args.category!r}. Categories: {', '.join(model.categories)}",
+                    resource="category",
+                    id=args.category,
+                )
             mask |= ~_isin(model.category_of, codes)
         if args.max_price is not None:
             mask |= model.min_prices > float(args.max_price)
@@ -236,7 +243,6 @@ class RecommendForCustomer(Tool[RecommendForCustomerArgs, PersonalRecommendation
         item: int,
         args: RecommendForCustomerArgs,
         fit: _Fit,
-        env: ToolEnv,
     ) -> str:
         source = closest_source(model, profile, item)
         if item in profile.bought:  # a consumable, bought before

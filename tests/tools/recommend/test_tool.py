@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.errors import InvalidArgumentsError
+from core.errors import InvalidArgumentsError, NotFoundError
 from tests.tools.recommend.conftest import KITCHEN, OUTDOOR
 
 OUTDOOR_IDS = {spec[0] for spec in OUTDOOR} | {"H-JACKET", "C-BARS"}
@@ -100,6 +100,8 @@ def test_size_and_budget_filter_and_are_named(executor, anonymous, trained):
 def test_category_filter(executor, dana, trained):
     out = recommend(executor, dana, category="tents")
     assert ids(out) == ["H-TENT"]
+    with pytest.raises(NotFoundError, match=r"There is no category 'Garden'\. Categories: .*Tents"):
+        recommend(executor, dana, category="Garden")
 
 
 def test_without_a_trained_model_best_sellers_are_used(executor, anonymous):
