@@ -15,7 +15,7 @@ from scipy.sparse import csr_matrix
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from store.models import Order, OrderItem, OrderStatus, Product, Variant
+from store.models import Cart, CartItem, CartStatus, Order, OrderItem, OrderStatus, Product, Variant
 
 CONSUMABLE_TAG = "consumable"
 DESCRIPTION_CHARS = 300  # of the description in the text that is embedded
@@ -109,6 +109,18 @@ def customer_purchases(session: Session, customer_id: str) -> list[str]:
         .order_by(func.max(Order.created_at).desc(), OrderItem.product_id)
     )
     return [pid for pid, _ in session.execute(query)]
+
+
+def cart_products(session: Session, session_id: str) -> list[str]:
+    """The products in this conversation's open cart, most recently added first."""
+    query = (
+        select(Variant.product_id)
+        .join(CartItem, CartItem.variant_id == Variant.id)
+        .join(Cart, Cart.id == CartItem.cart_id)
+        .where(Cart.session_id == session_id, Cart.status == CartStatus.OPEN)
+        .order_by(CartItem.id.desc())
+    )
+    return list(dict.fromkeys(session.scalars(query)))
 
 
 @dataclass

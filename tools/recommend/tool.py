@@ -25,7 +25,7 @@ from store.models import Product, Variant
 from tools.arguments import ProductId
 from tools.base import ArgsModel, Tool, ToolContext, ToolEnv
 from tools.catalog import summarize_product
-from tools.recommend.data import customer_purchases
+from tools.recommend.data import cart_products, customer_purchases
 from tools.recommend.model import RecommenderModel
 from tools.recommend.ranking import (
     MMR_POOL,
@@ -58,7 +58,9 @@ class RecommendForCustomerArgs(ArgsModel):
         description="Products this conversation's searches found.",
     )
     cart_product_ids: ContextIds = Field(
-        default_factory=list, max_length=MAX_CONTEXT, description="Products in the cart."
+        default_factory=list,
+        max_length=MAX_CONTEXT,
+        description="Products in the cart (the conversation's own cart is read as well).",
     )
     interests: str | None = Field(
         default=None,
@@ -152,9 +154,10 @@ class RecommendForCustomer(Tool[RecommendForCustomerArgs, PersonalRecommendation
             found = (model.position(pid) for pid in dict.fromkeys(ids))
             return [i for i in found if i is not None]
 
+        in_cart = cart_products(env.db, ctx.session_id) if ctx.session_id else []
         profile = Profile(
             bought=known(customer_purchases(env.db, ctx.customer_id)) if ctx.customer_id else [],
-            cart=known(args.cart_product_ids),
+            cart=known([*args.cart_product_ids, *in_cart]),
             viewed=known(args.viewed_product_ids),
             searched=known(args.searched_product_ids),
         )

@@ -66,6 +66,16 @@ def test_cart_items_are_not_recommended_and_explain_the_rest(executor, anonymous
     assert all(r.reason.startswith("Goes with the Cast Iron Pan in your cart") for r in out.recommendations)
 
 
+def test_the_conversations_own_cart_is_read(executor, anonymous, trained):
+    executor.run("add_to_cart", {"variant_id": "V-K-BOARD"}, ctx=anonymous)
+    out = recommend(executor, anonymous, limit=3)
+    assert out.based_on == ["your cart"]
+    assert "K-BOARD" not in ids(out) and set(ids(out)) <= KITCHEN_IDS
+    assert all(
+        r.reason.startswith("Goes with the Walnut Cutting Board in your cart") for r in out.recommendations
+    )
+
+
 def test_nothing_known_gives_best_sellers(executor, anonymous, trained):
     out = recommend(executor, anonymous, limit=3)
     assert not out.personalized and out.based_on == ["best sellers"]
