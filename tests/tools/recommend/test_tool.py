@@ -1,4 +1,5 @@
-"""recommend_for_customer on the hikers-and-cooks history (see conftest.py), with a trained model."""
+"""recommend_for_customer on the hikers-and-cooks history (see conftest.py), with a trained model,
+on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from tests.tools.recommend.conftest import KITCHEN, OUTDOOR
 
 OUTDOOR_IDS = {spec[0] for spec in OUTDOOR} | {"H-JACKET", "C-BARS"}
 KITCHEN_IDS = {spec[0] for spec in KITCHEN}
-TITLE = {spec[0]: spec[1] for spec in [*OUTDOOR, *KITCHEN]}
+
+pytestmark = pytest.mark.databases  # each test on SQLite and on PostgreSQL
 
 
 def recommend(executor, ctx, **args):
