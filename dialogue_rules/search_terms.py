@@ -21,6 +21,7 @@ class _File(BaseModel):
     cheaper_patterns: list[str] = Field(min_length=1)
     in_stock_patterns: list[str] = Field(min_length=1)
     refine_patterns: list[str] = Field(min_length=1)
+    personal_patterns: list[str] = Field(min_length=1)
     policy_words: list[str] = Field(min_length=1)
 
 
@@ -31,6 +32,7 @@ class SearchTerms:
     in_stock: tuple[re.Pattern[str], ...]
     refine: tuple[re.Pattern[str], ...]
     policy: frozenset[str]
+    personal: tuple[re.Pattern[str], ...] = ()
 
     def query_words(self, text: str, spans: list[tuple[int, int]], *, numbers: bool = False) -> str:
         """``text`` without the entity ``spans`` and filler words: the product words (numbers
@@ -56,6 +58,14 @@ class SearchTerms:
     def is_refinement(self, text: str) -> bool:
         return any(p.search(text) for p in self.refine)
 
+    def wants_personal(self, text: str) -> bool:
+        """A recommendation for the customer (or someone they name), not for a product."""
+        return any(p.search(text) for p in self.personal)
+
+    def personal_spans(self, text: str) -> list[tuple[int, int]]:
+        """Where the personal phrases are ("for me", "gift ideas"), to leave out of a query."""
+        return [m.span() for p in self.personal for m in p.finditer(text)]
+
 
 def load_search_terms(path: Path | None = None) -> SearchTerms:
     origin, raw = parse_rules(_File, SEARCH_TERMS_FILE, path)
@@ -69,6 +79,7 @@ def load_search_terms(path: Path | None = None) -> SearchTerms:
         compiled(raw.in_stock_patterns, "in_stock_patterns"),
         compiled(raw.refine_patterns, "refine_patterns"),
         frozenset(w.lower() for w in raw.policy_words),
+        compiled(raw.personal_patterns, "personal_patterns"),
     )
 
 

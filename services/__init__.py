@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     from speech.recognizer import SpeechRecognizer
     from speech.turns import VoiceAssistant
     from support.desk import SupportDesk
+    from tools.recommend.model import ModelStore
     from tools.search import ShopSearch
 
 log = logging.getLogger(__name__)
@@ -122,6 +123,7 @@ class Services:
             confirmation_ttl=settings.policy.confirmation_ttl_seconds,
             search=_tool_search(index),
             privacy=settings.privacy,
+            recommender=_recommender(settings),
         )
         services = cls(settings, database, registry, executor, AgentAccounts(database), index, follower)
         if settings.redis.url is None:
@@ -260,6 +262,13 @@ class Services:
         if self.index is not None:
             self.index.close()
         self.database.dispose()
+
+
+def _recommender(settings: Settings) -> ModelStore:
+    """The shop's recommendation model as trained by `shopassist recommend train` (loaded lazily)."""
+    from tools.recommend.model import MODEL_DIR, ModelStore
+
+    return ModelStore(settings.data_dir / MODEL_DIR)
 
 
 def _tool_search(index: SearchIndex | None) -> ShopSearch | None:

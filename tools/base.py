@@ -22,6 +22,7 @@ from core.errors import RegistryError
 from core.facts import FactValue, facts_of
 
 if TYPE_CHECKING:
+    from tools.recommend.model import ModelStore
     from tools.search import ShopSearch
 
 
@@ -73,14 +74,16 @@ class ToolContext:
 
 @dataclass
 class ToolEnv:
-    """What a running tool may use: the transaction's session, shop settings, a clock, and the
-    search index when one is loaded (tools fall back to SQL without it)."""
+    """What a running tool may use: the transaction's session, shop settings, a clock, the
+    search index when one is loaded (tools fall back to SQL without it) and the shop's trained
+    recommendation model, when there is one."""
 
     db: Session
     shop: ShopSettings
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     privacy: PrivacySettings = field(default_factory=PrivacySettings)
     search: ShopSearch | None = None
+    recommender: ModelStore | None = None
 
 
 class Tool(Generic[A, R]):

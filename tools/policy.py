@@ -50,6 +50,7 @@ from tools.base import Tool, ToolContext, ToolEnv, ToolResult
 from tools.registry import ToolRegistry
 
 if TYPE_CHECKING:
+    from tools.recommend.model import ModelStore
     from tools.search import ShopSearch
 
 log = logging.getLogger(__name__)
@@ -134,6 +135,7 @@ class ToolExecutor:
         confirmation_ttl: float = 900.0,
         search: ShopSearch | None = None,
         privacy: PrivacySettings | None = None,
+        recommender: ModelStore | None = None,
     ) -> None:
         if len(secret) < 16:
             raise ValueError("the confirmation secret must be at least 16 bytes")
@@ -144,6 +146,7 @@ class ToolExecutor:
         self._ttl = confirmation_ttl
         self.search = search
         self.privacy = privacy or PrivacySettings()
+        self.recommender = recommender
         self.read_only = False
 
     def drafting(self) -> ToolExecutor:
@@ -182,7 +185,13 @@ class ToolExecutor:
         tool = self.tool(name)
         parsed = validate_args(tool, args)
         with self.database.session() as session:
-            env = ToolEnv(db=session, shop=self.shop, search=self.search, privacy=self.privacy)
+            env = ToolEnv(
+                db=session,
+                shop=self.shop,
+                search=self.search,
+                privacy=self.privacy,
+                recommender=self.recommender,
+            )
             self._authorize(tool, parsed, ctx, session)
             summary = tool.summarize(parsed, ctx=ctx, env=env)
             scope = tool.idempotency_scope(parsed, ctx=ctx, env=env)
@@ -305,7 +314,13 @@ class ToolExecutor:
                 # SQLite: the write lock first, so what the call reads (its record, the stock)
                 # cannot change before it writes.
                 begin_writing(session)
-            env = ToolEnv(db=session, shop=self.shop, search=self.search, privacy=self.privacy)
+            env = ToolEnv(
+                db=session,
+                shop=self.shop,
+                search=self.search,
+                privacy=self.privacy,
+                recommender=self.recommender,
+            )
             self._authorize(tool, args, ctx, session)
             key = None
             if tool.side_effect:

@@ -60,11 +60,13 @@ def builtin_tools() -> list[Tool[Any, Any]]:
         pricing,
         recommendation,
     )
+    from tools.recommend import tool as personal_recommendation
 
     found: list[Tool[Any, Any]] = []
     for module in (
         catalog,
         recommendation,
+        personal_recommendation,
         inventory,
         pricing,
         customer,

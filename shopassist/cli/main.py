@@ -18,6 +18,7 @@ from shopassist.cli import (
     customers,
     evaluate,
     rasa,
+    recommend,
     search,
     serve,
     shop,
@@ -55,6 +56,7 @@ app.add_typer(customers.customers_app, name="customers")
 evaluate.eval_app.command("speech")(voice.eval_speech)
 app.add_typer(evaluate.eval_app, name="eval")
 app.add_typer(bench.bench_app, name="bench")
+app.add_typer(recommend.recommend_app, name="recommend")
 
 
 @app.callback()

@@ -44,6 +44,7 @@ class DemoProduct:
     created_at: datetime
     variants: tuple[DemoVariant, ...]
     in_stock: tuple[DemoVariant, ...] = field(default=())
+    brand: str = ""
 
     def exchange_target(self, variant: DemoVariant) -> DemoVariant | None:
         """Another variant of this product at the same price, if there is one."""
@@ -173,6 +174,7 @@ class CatalogGenerator:
                 created_at=created_at,
                 variants=variants,
                 in_stock=tuple(v for v in variants if v.stock > 0),
+                brand=words["brand"],
             )
         )
         tags = list(category.spec.tags)

@@ -41,6 +41,7 @@ from tools.demo.catalog import CatalogGenerator, DemoProduct
 from tools.demo.customers import CustomerGenerator, DemoCustomer
 from tools.demo.data import catalog_data, shop_data
 from tools.demo.orders import OrderGenerator, promotion_rows
+from tools.demo.tastes import Tastes
 
 BASE_DATE = datetime(2026, 10, 1, tzinfo=UTC)
 DEFAULT_CHUNK_SIZE = 2000
@@ -185,7 +186,11 @@ class _Writer:
         if not count:
             return statuses
         rng = _rng(self._seed, "orders")
-        generator = OrderGenerator(rng, shop_data(), BASE_DATE, products, customers, catalog_data().pairs)
+        # Customers' tastes have their own random stream: the order mix draws stay as they were.
+        tastes = Tastes(_rng(self._seed, "tastes"), products)
+        generator = OrderGenerator(
+            rng, shop_data(), BASE_DATE, products, customers, catalog_data().pairs, tastes
+        )
         for chunk in generator.chunks(count, self._chunk_size):
             self._insert(Order, chunk.order_rows)
             self._insert(OrderItem, chunk.item_rows)

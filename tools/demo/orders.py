@@ -22,6 +22,7 @@ from store.models import OrderStatus, TransactionKind
 from tools.demo.catalog import DemoProduct, DemoVariant, unique_number
 from tools.demo.customers import DemoCustomer
 from tools.demo.data import ShopData
+from tools.demo.tastes import Tastes
 
 STATUS_WEIGHTS = {
     OrderStatus.PENDING: 20,
@@ -72,12 +73,14 @@ class OrderGenerator:
         products: list[DemoProduct],
         customers: list[DemoCustomer],
         pairs: list[tuple[str, str]],
+        tastes: Tastes | None = None,
     ) -> None:
         self._rng = rng
         self._data = data
         self._base = base
         self._products = products
         self._customers = customers
+        self._tastes = tastes
         self._customer_weights = list(itertools.accumulate(rng.uniform(0.3, 3.0) for _ in customers))
         self._order_numbers: set[int] = set()
         self._tracking_numbers: set[int] = set()
@@ -148,7 +151,7 @@ class OrderGenerator:
             }
         )
         chunk.statuses[status.value] += 1
-        picks = self._picks(status, created)
+        picks = self._picks(status, created, customer.id)
         lines: list[dict[str, Any]] = []
         for product, variant in picks:
             lines.append(
@@ -183,14 +186,17 @@ class OrderGenerator:
         if status in SHIPPED:
             self._fulfillments(chunk, order_id, [variant.id for _, variant in picks])
 
-    def _picks(self, status: OrderStatus, created: datetime) -> list[tuple[DemoProduct, DemoVariant]]:
+    def _picks(
+        self, status: OrderStatus, created: datetime, customer_id: str
+    ) -> list[tuple[DemoProduct, DemoVariant]]:
         rng = self._rng
+        tastes = self._tastes
         picks: list[tuple[DemoProduct, DemoVariant]] = []
         wanted = rng.choices(range(1, len(LINE_COUNT_WEIGHTS) + 1), weights=LINE_COUNT_WEIGHTS)[0]
 
         def add(product: DemoProduct, variants: tuple[DemoVariant, ...] | None = None) -> None:
             pool = variants or (product.in_stock if status in OPEN and product.in_stock else product.variants)
-            variant = rng.choice(pool)
+            variant = rng.choice(pool) if tastes is None else tastes.variant(customer_id, product, pool)
             if all(variant.id != v.id for _, v in picks):
                 picks.append((product, variant))
 
@@ -206,11 +212,14 @@ class OrderGenerator:
         attempts = 0
         while len(picks) < wanted and attempts < 6 * wanted:
             attempts += 1
-            product = self._random_product(created, self._products, self._popular)
+            liked = tastes.pick(customer_id, created) if tastes is not None else None
+            product = liked or self._random_product(created, self._products, self._popular)
             add(product)
             partners = self._partners.get(product.category)
             if partners and len(picks) < wanted and rng.random() < COMPLEMENT_RATE:
                 add(self._random_product(created, self._by_category[rng.choice(partners)]))
+        if tastes is not None:
+            tastes.bought(customer_id, [product for product, _ in picks])
         return picks
 
     def _random_product(

@@ -18,9 +18,11 @@ from core.money import to_money
 from dialogue_rules.search_terms import SearchTerms
 from tools.base import ToolResult
 from tools.catalog import CatalogSearch, ProductSummary, SearchedProduct
-from tools.recommendation import PopularItems, ProductRecommendations, Recommendations, SimilarItems
+from tools.recommend.tool import PersonalRecommendations, RecommendForCustomer
+from tools.recommendation import ProductRecommendations, Recommendations, SimilarItems
 
 RESULTS = 5
+MAX_VIEWED = 10  # products last shown that steer a personal recommendation
 _FILTER_ENTITIES = ("price", "color", "size", "quantity", "product_ref", "order_id", "email", "zip_code")
 
 
@@ -133,19 +135,65 @@ def recommend(turn: Turn, ctx: Context) -> Draft:
     if turn.state.slots.last_search is not None and ctx.terms.wants_cheaper(turn.text):
         return search(turn, ctx)
     ids = resolve_products(turn)
-    if len(ids) == 1:
+    personal = ctx.terms.wants_personal(turn.text)
+    if len(ids) == 1 and not personal:
         similar = turn.call(SimilarItems, {"product_id": ids[0], "limit": RESULTS})
         if isinstance(similar, ToolError):
             return ctx.draft("tool_failed", failed=True)
         return _recommendations(turn, ctx, similar.result)
     spans = [e.span for e in turn.entities.items]
+    if personal:
+        spans += ctx.terms.personal_spans(turn.text)
     words = ctx.terms.query_words(turn.text, spans)
-    if words:
+    if words and not personal:
         return search(turn, ctx, query=words)
-    popular = turn.call(PopularItems, {"limit": RESULTS})
-    if isinstance(popular, ToolError):
+    return _for_customer(turn, ctx, words, ids)
+
+
+def _for_customer(turn: Turn, ctx: Context, words: str, ids: Sequence[str]) -> Draft:
+    """recommend_for_customer with what this conversation knows: the products last shown (or
+    named), what was asked for, and a size, colour or budget said in this message."""
+    args: dict[str, Any] = {"limit": RESULTS}
+    viewed = list(dict.fromkeys([*ids, *(p.product_id for p in turn.state.slots.last_products)]))
+    if viewed:
+        args["viewed_product_ids"] = viewed[:MAX_VIEWED]
+    if words:
+        args["interests"] = words[:200]
+    if turn.entities.colors:
+        args["color"] = turn.entities.colors[0].name
+    if turn.entities.sizes:
+        args["size"] = turn.entities.sizes[0].value
+    for price in turn.entities.prices:
+        budget = price.max_price if price.max_price is not None else price.target
+        if budget is not None:
+            args["max_price"] = str(budget)
+    found = turn.call(RecommendForCustomer, args)
+    if isinstance(found, ToolError):
         return ctx.draft("tool_failed", failed=True)
-    return _recommendations(turn, ctx, popular.result)
+    recs = found.result
+    if not recs.recommendations:
+        return ctx.draft("search_none", query="recommendations", constraints="")
+    if not recs.personalized:
+        return _recommendations(turn, ctx, recs)
+    return _personal_listing(turn, ctx, recs, f' for "{words}"' if words else "")
+
+
+def _personal_listing(turn: Turn, ctx: Context, recs: PersonalRecommendations, for_query: str) -> Draft:
+    products = [r.product for r in recs.recommendations]
+    cards = [card_from(p) for p in products]
+    lines = "\n".join(
+        ctx.text(
+            "personal_item",
+            index=i,
+            title=card.title,
+            brand=card.brand or "no brand",
+            price=ctx.price_range(card.price, card.max_price),
+            reason=rec.reason,
+        )
+        for i, (card, rec) in enumerate(zip(cards, recs.recommendations, strict=True), 1)
+    )
+    turn.set_slot(SlotName.LAST_PRODUCTS, [shown_from(p, None) for p in products])
+    return ctx.draft("personal_results", for_query=for_query, lines=lines, products=cards, results=[recs])
 
 
 def _recommendations(turn: Turn, ctx: Context, recs: Recommendations) -> Draft:

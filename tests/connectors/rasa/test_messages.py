@@ -30,6 +30,7 @@ CASES: dict[str, tuple[str | None, dict[str, Any], list[tuple[str, dict[str, Any
     "similar_items": (None, {"product_id": "P-SHOE"}, []),
     "frequently_bought_together": (None, {"product_id": "P-TEE"}, []),
     "popular_items": (None, {}, []),
+    "recommend_for_customer": (ALICE, {"viewed_product_ids": ["P-SHOE"]}, []),
     "quote": (None, {"items": [{"variant_id": "V-TEE-BL-M", "quantity": 3}]}, []),
     "checkout": (
         ALICE,
