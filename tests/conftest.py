@@ -208,3 +208,16 @@ def require_shared(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"shared test data not found at {path} (clone the project beside ../shared)")
     return path
+
+
+@pytest.fixture(scope="session")
+def tau_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+    """The tau retail shop imported into SQLite once per test process; for tests that only read."""
+    from tools.importers import ImportOptions, run_import
+
+    path = tmp_path_factory.mktemp("tau-store") / "shop.db"
+    database = Database(f"sqlite:///{path}")
+    database.migrate()
+    run_import(database, "tau", require_shared("tau_retail"), options=ImportOptions(default_stock=10))
+    yield database
+    database.dispose()

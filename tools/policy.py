@@ -169,6 +169,12 @@ class ToolExecutor:
             )
         return registered
 
+    def _env(self, session: Session) -> ToolEnv:
+        """What a tool running in ``session`` may use."""
+        return ToolEnv(
+            db=session, shop=self.shop, search=self.search, privacy=self.privacy, recommender=self.recommender
+        )
+
     # Confirmation -------------------------------------------------------------------------
     def _signature(self, tool: str, args: str, scope: str, ctx: ToolContext, expires: int) -> str:
         message = "\x1f".join([tool, args, scope, ctx.session_id or "", ctx.customer_id or "", str(expires)])
@@ -185,13 +191,7 @@ class ToolExecutor:
         tool = self.tool(name)
         parsed = validate_args(tool, args)
         with self.database.session() as session:
-            env = ToolEnv(
-                db=session,
-                shop=self.shop,
-                search=self.search,
-                privacy=self.privacy,
-                recommender=self.recommender,
-            )
+            env = self._env(session)
             self._authorize(tool, parsed, ctx, session)
             summary = tool.summarize(parsed, ctx=ctx, env=env)
             scope = tool.idempotency_scope(parsed, ctx=ctx, env=env)
@@ -314,13 +314,7 @@ class ToolExecutor:
                 # SQLite: the write lock first, so what the call reads (its record, the stock)
                 # cannot change before it writes.
                 begin_writing(session)
-            env = ToolEnv(
-                db=session,
-                shop=self.shop,
-                search=self.search,
-                privacy=self.privacy,
-                recommender=self.recommender,
-            )
+            env = self._env(session)
             self._authorize(tool, args, ctx, session)
             key = None
             if tool.side_effect:

@@ -27,18 +27,7 @@ from speech.lexicon import singular
 from speech.normalize import normalize_transcript
 from store.db import Database
 from store.models import Product
-from tests.conftest import require_shared
 from tests.index_damage import built_index_shop, shop_settings  # noqa: F401  (fixture)
-from tools.importers import ImportOptions, run_import
-
-
-@pytest.fixture(scope="module")
-def tau_database(tmp_path_factory: pytest.TempPathFactory) -> Database:
-    path = tmp_path_factory.mktemp("tau-spoken") / "shop.db"
-    database = Database(f"sqlite:///{path}")
-    database.migrate()
-    run_import(database, "tau", require_shared("tau_retail"), options=ImportOptions(default_stock=10))
-    return database
 
 
 def test_sixty_shopping_questions_name_the_catalogs_own_types(tau_database: Database, small_shop):

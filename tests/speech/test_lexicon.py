@@ -15,17 +15,6 @@ from speech.lexicon import Lexicon, read_lexicon, singular
 from speech.vocabulary import CatalogVocabulary, lexicon_prompt, ranked_terms
 from store.db import Database
 from store.models import Product
-from tests.conftest import require_shared
-from tools.importers import ImportOptions, run_import
-
-
-@pytest.fixture(scope="module")
-def tau_database(tmp_path_factory: pytest.TempPathFactory) -> Database:
-    path = tmp_path_factory.mktemp("tau-lexicon") / "shop.db"
-    database = Database(f"sqlite:///{path}")
-    database.migrate()
-    run_import(database, "tau", require_shared("tau_retail"), options=ImportOptions(default_stock=10))
-    return database
 
 
 def categories(database: Database) -> Counter[str]:
