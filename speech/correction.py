@@ -135,8 +135,8 @@ class CatalogCorrector:
 
     def _phrase_for(self, heard: list[str]) -> str | None:
         phrase = " ".join(heard)
-        if phrase in self.phrases:
-            return None
+        if phrase in self.phrases or all(word in self.known for word in heard):
+            return None  # already a type, or words the catalog itself uses ("running socks")
         scored = sorted(
             (
                 (fuzz.ratio(phrase, form) / 100, form)

@@ -95,6 +95,12 @@ def test_a_product_type_heard_nearly_right_gets_its_spelling(database: Database,
         assert fixed == f"I'm looking for {form}." and changes[0].kind == "sounds_like"
 
 
+def test_catalog_words_near_a_type_are_not_made_into_it(database: Database):
+    """ "Merino Running Socks" is a title: "running socks" stays, though "running shoes" is a type."""
+    corrector = CatalogCorrector(read_lexicon(database))
+    assert corrector.correct("do you have merino running socks") == ("do you have merino running socks", [])
+
+
 @pytest.mark.parametrize(
     "text",
     [
