@@ -38,7 +38,7 @@ UTTERANCES = (
 CHUNK_SECONDS = 0.1
 
 
-def _percentile(values: list[float], q: float) -> float:
+def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else 0.0
 
@@ -58,14 +58,14 @@ class SpeechBench:
 
     def to_dict(self) -> dict[str, Any]:
         def ms(values: list[float]) -> dict[str, float]:
-            return {"p50": round(_percentile(values, 0.5), 1), "p95": round(_percentile(values, 0.95), 1)}
+            return {"p50": round(percentile(values, 0.5), 1), "p95": round(percentile(values, 0.95), 1)}
 
         return {
             "utterances": len(self.audio_seconds),
             "rounds": self.rounds,
             "mean_audio_seconds": round(sum(self.audio_seconds) / max(1, len(self.audio_seconds)), 2),
-            "rtf_p50": round(_percentile(self.rtf, 0.5), 3),
-            "rtf_p95": round(_percentile(self.rtf, 0.95), 3),
+            "rtf_p50": round(percentile(self.rtf, 0.5), 3),
+            "rtf_p95": round(percentile(self.rtf, 0.95), 3),
             "recognition_ms": ms(self.asr_ms),
             "end_to_transcript_ms": ms(self.to_transcript_ms),
             "end_to_reply_text_ms": ms(self.to_reply_ms),

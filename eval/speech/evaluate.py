@@ -24,6 +24,7 @@ from typing import Any
 
 import jiwer
 
+from eval.speech.bench import percentile
 from eval.speech.spoken import (
     Utterance,
     Voice,
@@ -93,16 +94,16 @@ class SpeechEval:
         def pooled(name: str) -> list[bool]:
             return [x for v in self.voices for x in getattr(v, name)]
 
-        ordered = sorted(self.latency_ms)
-        p50 = ordered[len(ordered) // 2] if ordered else None
-        p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))] if ordered else None
+        timed = self.latency_ms
+        p50 = percentile(timed, 0.5) if timed else None
+        p95 = percentile(timed, 0.95) if timed else None
         return {
             "catalog": self.catalog,
             "synthetic": "espeak-ng voices, white noise and generated ids: synthetic speech, not customers",
             "product_term_hit_rate": _share(sum(pooled("terms")), len(pooled("terms"))),
             "order_id_exact": _share(sum(pooled("order_ids")), len(pooled("order_ids"))),
             "email_exact": _share(sum(pooled("emails")), len(pooled("emails"))),
-            "first_reply_audio_ms": {"p50": p50, "p95": p95, "n": len(ordered)},
+            "first_reply_audio_ms": {"p50": p50, "p95": p95, "n": len(timed)},
             "voices": [v.to_dict() for v in self.voices],
         }
 
