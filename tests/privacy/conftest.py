@@ -34,8 +34,12 @@ ALICE_PERSONAL = ("alice@example.com", "Alice", "Smith", "1 Main St", "4242", AL
 
 def holds(haystack: str | bytes, needle: str) -> bool:
     """Whether ``needle`` stands in ``haystack`` as a whole token: "4242" (Alice's card digits)
-    counts, the same digits inside a uuid, a hash or a timestamp ("...24.24242...") do not."""
-    pattern = rf"(?<![0-9A-Za-z]){re.escape(needle)}(?![0-9A-Za-z])"
+    counts, the same digits inside a uuid, a hash or a timestamp do not: "...24.24242...",
+    "1764892800.4242" and a uuid's group "f335faec-fd34-4242-..." (one uuid in 4096 has it)."""
+    pattern = (
+        rf"(?<![0-9A-Za-z])(?<![0-9A-Za-z]-)(?<![0-9]\.){re.escape(needle)}"
+        rf"(?![0-9A-Za-z])(?!-[0-9A-Za-z])(?!\.[0-9])"
+    )
     if isinstance(haystack, bytes):
         return re.search(pattern.encode(), haystack) is not None
     return re.search(pattern, haystack) is not None
