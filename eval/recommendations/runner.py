@@ -5,6 +5,10 @@ bought before are held out (one of them: the order's last line); everything else
 model. Each ranker then recommends 10 products from the customer's earlier purchases, and the
 held-out product is looked for: HR@10 and NDCG@10, plus catalog coverage and intra-list
 diversity (1 - cosine of the products' text vectors; without them, of their categories).
+
+A control row, ``blend (histories shuffled)``, ranks for each customer from another customer's
+history (still leaving out what this customer bought): where it finds the held-out products as
+often as the real histories do, the data has no personal pattern to learn.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ from tools.recommend.ranking import Method, Profile, recommend
 from tools.recommend.training import Split, leave_last_purchase_out, train
 
 Progress = Callable[[str, int, int], None]
+SHUFFLED = "blend (histories shuffled)"
+SHUFFLE_SEED = 7
 
 
 @dataclass(frozen=True)
@@ -61,13 +67,14 @@ class RecommendationReport:
         return asdict(self)
 
 
-# (name in the report, ranker, MMR on)
-RANKERS: tuple[tuple[str, Method, bool], ...] = (
-    ("popularity", Method.POPULARITY, False),
-    ("item_knn", Method.ITEM_KNN, False),
-    ("als", Method.ALS, False),
-    ("blend (no MMR)", Method.BLEND, False),
-    ("blend", Method.BLEND, True),
+# (name in the report, ranker, MMR on, histories shuffled among the customers)
+RANKERS: tuple[tuple[str, Method, bool, bool], ...] = (
+    ("popularity", Method.POPULARITY, False, False),
+    ("item_knn", Method.ITEM_KNN, False, False),
+    ("als", Method.ALS, False, False),
+    ("blend (no MMR)", Method.BLEND, False, False),
+    ("blend", Method.BLEND, True, False),
+    (SHUFFLED, Method.BLEND, True, True),
 )
 
 
@@ -78,18 +85,33 @@ def diversity_vectors(model: RecommenderModel) -> np.ndarray:
     return np.eye(len(model.categories), dtype=np.float32)[model.category_of]
 
 
+def _positions(model: RecommenderModel, products: list[str]) -> list[int]:
+    return [i for i in (model.position(p) for p in products) if i is not None]
+
+
+def shuffled(customers: list[str], seed: int = SHUFFLE_SEED) -> dict[str, str]:
+    """Each customer paired with another one (a seeded derangement: nobody keeps their own)."""
+    if len(customers) < 2:
+        return {c: c for c in customers}
+    order = list(customers)
+    np.random.default_rng(seed).shuffle(order)
+    return {c: order[(i + 1) % len(order)] for i, c in enumerate(order)}
+
+
 def evaluate_model(
     model: RecommenderModel, split: Split, *, k: int = 10, progress: Progress | None = None
 ) -> list[MethodReport]:
     """Each ranker's figures on the held-out products the model knows."""
     customers = [c for c in sorted(split.held_out) if model.position(split.held_out[c]) is not None]
+    others = shuffled(customers)
     vectors = diversity_vectors(model)
     reports = []
-    for step, (name, method, diversify) in enumerate(RANKERS):
+    for step, (name, method, diversify, shuffle) in enumerate(RANKERS):
         hits, gains, lists, ild, categories = [], [], [], [], []
         for customer in customers:
-            bought = [i for i in (model.position(p) for p in split.history[customer]) if i is not None]
-            ranked = recommend(model, Profile(bought=bought), k, method=method, diversify=diversify)
+            own = Profile(bought=_positions(model, split.history[customer]))
+            profile = Profile(bought=_positions(model, split.history[others[customer]])) if shuffle else own
+            ranked = recommend(model, profile, k, method=method, diversify=diversify, owner=own)
             held = model.position(split.held_out[customer])
             if held is None:
                 continue

@@ -109,6 +109,8 @@ def eval_recommendations(
 
 
 def _print_report(report: RecommendationReport) -> None:
+    from eval.recommendations.runner import SHUFFLED
+
     k = report.k
     table = Table(
         "method",
@@ -136,6 +138,12 @@ def _print_report(report: RecommendationReport) -> None:
     blend = report.method("blend").hr
     lift = f"{(blend / popular - 1):+.0%}" if popular else "n/a"
     out.print(f"Blend HR@{k} against popularity: {lift}. ALS fit: {report.fit_seconds:.2f} s.")
+    control = report.method(SHUFFLED).hr
+    personal = f"{(blend / control - 1):+.0%}" if control else "n/a"
+    out.print(
+        f"Blend HR@{k} from the customers' own histories against shuffled ones: {personal} "
+        "(what is personal; near 0%, the orders hold no personal pattern to learn)."
+    )
     if report.synthetic:
         err.print(
             "[yellow]Synthetic data[/]: the demo shop's customers buy from tastes the generator gave "

@@ -119,6 +119,8 @@ def test_on_the_demo_shop_the_customers_tastes_are_found():
     assert blend.hr > popular.hr  # MMR trades some of it for diversity
     assert blend.category_diversity > report.method("blend (no MMR)").category_diversity
     assert blend.coverage > popular.coverage
+    # The control: from another customer's history the blend finds far fewer held-out products.
+    assert report.method("blend (histories shuffled)").hr < 0.8 * blend.hr
 
 
 def test_on_tau_retail_every_ranker_is_measured():
@@ -127,7 +129,7 @@ def test_on_tau_retail_every_ranker_is_measured():
 
     report = evaluate_tau(require_shared("tau_retail"), embedder=None)
     assert (report.products, report.evaluated) == (50, 265)
-    names = ["popularity", "item_knn", "als", "blend (no MMR)", "blend"]
+    names = ["popularity", "item_knn", "als", "blend (no MMR)", "blend", "blend (histories shuffled)"]
     assert [m.method for m in report.methods] == names
     for method in report.methods:
         assert 0.0 < method.hr <= 1.0 and 0.0 < method.ndcg <= method.hr

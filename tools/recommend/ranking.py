@@ -19,6 +19,8 @@ CANDIDATES = 200  # best-scored products that go on to filtering and MMR
 MMR_LAMBDA = 0.35  # weight of relevance against likeness to what is already picked
 CATEGORY_LIKENESS = 0.6
 BRAND_LIKENESS = 0.1
+TEXT_LIKENESS = 0.8  # of the text vectors' cosine (above TEXT_FLOOR), where the model has them
+TEXT_FLOOR = 0.2  # cosine most unrelated product texts reach anyway
 MMR_POOL = 100  # best candidates MMR chooses from
 REASON_SOURCES = 12  # most recent profile items a reason may name
 # Confidence of each kind of signal in the profile.
@@ -175,12 +177,17 @@ def candidates(scored: np.ndarray, mask: np.ndarray, count: int = CANDIDATES) ->
 
 
 def similarities(model: RecommenderModel, items: list[int]) -> np.ndarray:
-    """How alike products are for MMR, pairwise: the same category, the same brand."""
+    """How alike products are for MMR, pairwise: the same category, the same brand and, with
+    text vectors, how close their texts are (two 'Trail Runner' shoes in different categories)."""
     index = np.array(items, dtype=np.int64)
     categories = model.category_of[index]
     brands = model.brand_of[index]
     alike = CATEGORY_LIKENESS * (categories[:, None] == categories[None, :])
     alike += BRAND_LIKENESS * ((brands[:, None] == brands[None, :]) & (brands[:, None] != 0))
+    if model.has_content:
+        vectors = model.content[index]
+        closeness = (vectors @ vectors.T - TEXT_FLOOR) / (1.0 - TEXT_FLOOR)
+        alike = alike + TEXT_LIKENESS * np.clip(closeness, 0.0, 1.0)
     return alike
 
 
@@ -218,10 +225,14 @@ def recommend(
     method: Method = Method.BLEND,
     diversify: bool = True,
     exclude: list[int] | None = None,
+    owner: Profile | None = None,
 ) -> list[int]:
-    """The top ``k`` product positions for this profile (the evaluation's entry point)."""
+    """The top ``k`` product positions for this profile (the evaluation's entry point).
+    ``owner``: whose purchases are left out, when not the profile's own (the evaluation's
+    control ranks from another customer's history for this one)."""
     scored = scores(model, profile, method)
-    ranked = candidates(scored, excluded(model, profile, exclude), max(k, CANDIDATES if diversify else k))
+    mask = excluded(model, owner or profile, exclude)
+    ranked = candidates(scored, mask, max(k, CANDIDATES if diversify else k))
     return mmr(model, ranked, scored, k) if diversify else ranked[:k]
 
 
