@@ -38,9 +38,11 @@ _SEP = r"[\s,\-\u2013.]*"
 # One digit of an order id, maybe repeated: "double three", or a "W" heard for "double" ("W9").
 _ORDER_DIGIT = rf"(?:(?:double|triple)\s+|(?:w[\s,\-.]*)+)?{_DIGIT}"
 _DIGIT_RUN = rf"{_ORDER_DIGIT}(?:{_SEP}{_ORDER_DIGIT})*"
-# "W", "double u", "w-", "#W", "hash W" followed by a run of digits (spoken or written).
+# "W", "double u" ("double, you"), "w-", "#W", "hash W" followed by a run of digits (spoken or
+# written).
 _ORDER = re.compile(
-    rf"(?:\b(?:hash|pound)\s+|#)?\b(?:w|double[\s-]?u)(?:\b|(?=\d)){_SEP}(?P<digits>{_DIGIT_RUN})\b",
+    rf"(?:\b(?:hash|pound)\s+|#)?\b(?:w|double[\s,-]*(?:u|you))(?:\b|(?=\d)){_SEP}"
+    rf"(?P<digits>{_DIGIT_RUN})\b",
     re.IGNORECASE,
 )
 _ORDER_WRITTEN = re.compile(r"#?\bW[\s\-]?(\d{5,9})\b", re.IGNORECASE)
@@ -62,6 +64,28 @@ _SPELLED_LETTERS = re.compile(r"\b(?:[a-z]-){2,}[a-z]\b", re.IGNORECASE)
 # "W as in William", "b as in bravo" (also heard as "W.S. in William"): the letter, when the
 # word after "in" starts with it.
 _AS_IN = re.compile(r"\b(?P<letter>[a-z])\.?,?\s*(?:as|s\.)\s+in\s+(?P<word>[a-z]+)\b", re.IGNORECASE)
+# Words of the spelling alphabets (NATO's and the police one) customers say after "as in".
+_SPELLING_WORDS = (
+    "alfa|alpha|bravo|charlie|delta|echo|foxtrot|golf|hotel|india|juliet|kilo|lima|mike|november|"
+    "oscar|papa|quebec|romeo|sierra|tango|uniform|victor|whiskey|xray|yankee|zulu|"
+    "adam|boy|david|edward|frank|george|henry|ida|john|king|lincoln|mary|nora|ocean|peter|queen|"
+    "robert|sam|tom|union|william|young|zebra|walter|washington"
+)
+# "as in <spelling word>" before digits, with the letter and "as" misheard ("down the US in
+# William 9093786", "W-pass in William 491 1862"): the spelling word's first letter.
+_AS_IN_BEFORE_DIGITS = re.compile(
+    rf"(?:\bdouble[\s,-]*(?:u|you)\b[\s,]*|\b[a-z][.-]?\s*)?\b(?:as|us|s|is|pass)\b\.?,?\s+in\s+(?P<word>{_SPELLING_WORDS})\b"
+    rf"(?=[\s,]*{_DIGIT}\b|[\s,]*\d)",
+    re.IGNORECASE,
+)
+# "order number 2122330": the shop's order ids all start with W, so seven digits after "order"
+# are an id whose "W" was heard as "number" or not at all.
+_ORDER_NUMBER = re.compile(
+    rf"\b(?P<lead>order(?:\s+(?:number|no\.?|id))?)[\s,:#]*(?P<digits>\d{{{ORDER_ID_DIGITS}}})\b",
+    re.IGNORECASE,
+)
+# A digit glued to the next word ("52899984Me": "four me" for "for me").
+_GLUED = re.compile(r"(?<=\d)(?=[A-Z][a-z]+\b)")
 
 
 def _digits(run: str) -> str:
@@ -103,10 +127,13 @@ def normalize_transcript(text: str) -> str:
     """The transcript with ids, emails and digit strings written the way they are typed."""
     text = " ".join(text.split())
     text = _AS_IN.sub(_as_in, text)
+    text = _AS_IN_BEFORE_DIGITS.sub(lambda m: m["word"][0].upper(), text)
+    text = _GLUED.sub(" ", text)
     text = _SPELLED_LETTERS.sub(lambda m: m[0].replace("-", ""), text)
     text = _ORDER.sub(_order, text)
     text = _ORDER_WRITTEN.sub(lambda m: f"#W{m[1]}", text)
     text = _EMAIL.sub(_email, text)
     text = _THOUSANDS.sub(lambda m: m[0].replace(",", ""), text)
     text = _SPELLED_DIGITS.sub(lambda m: _digits(m[0]), text)
+    text = _ORDER_NUMBER.sub(lambda m: f"{m['lead']} #W{m['digits']}", text)
     return text

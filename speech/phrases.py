@@ -29,9 +29,16 @@ class Phrases(BaseModel):
     agent_mode: str
     ordinals: list[str] = Field(min_length=1)
     prompt_words: str
+    id_prompts: list[str] = Field(min_length=1)
+    id_cues: list[str]
     more_words: list[str]
     currencies: dict[str, Currency]
     rewrites: list[tuple[str, str]]
+
+    def id_prompts_for(self, catalog: str | None) -> list[str | None]:
+        """The prompts of the second hearing for ids, the catalog's vocabulary filled in."""
+        filled = [p.replace("{catalog}", catalog or "").strip() for p in self.id_prompts]
+        return [p or None for p in filled]
 
     def ordinal(self, index: int) -> str:
         return self.ordinals[index] if index < len(self.ordinals) else f"Number {index + 1}"

@@ -30,6 +30,7 @@ from dialogue_rules.intents import IntentRule, default_intent_config
 from speech.audio import Audio, check_speech_present
 from speech.for_ear import for_ear, more_prompt
 from speech.holds import VoiceHolds
+from speech.ids import hear_again_for_id
 from speech.normalize import normalize_transcript
 from speech.phrases import Phrases, load_phrases
 from speech.recognizer import SpeechRecognizer, Transcript
@@ -133,10 +134,24 @@ class VoiceAssistant:
             )
         return corrected
 
+    def hear(self, samples: np.ndarray) -> Transcript:
+        """The transcript of 16 kHz samples: the catalog vocabulary as the prompt, and a second
+        hearing when an order id seems to be in it but was not heard whole (:mod:`speech.ids`)."""
+        prompt = self.prompt
+        first = self.recognizer.transcribe(audio=samples, prompt=prompt)
+        return hear_again_for_id(
+            self.recognizer,
+            samples,
+            first,
+            understand=self.understand,
+            prompts=self.phrases.id_prompts_for(prompt),
+            cues=self.phrases.id_cues,
+        )
+
     def recognize(self, audio: Audio) -> Transcript:
         """Transcribe checked audio; silence or an empty transcript is a ``NoSpeechError``."""
         check_speech_present(audio, self.settings)
-        heard = self.recognizer.transcribe(audio=audio.samples, prompt=self.prompt)
+        heard = self.hear(audio.samples)
         if not re.search(r"\w", heard.text):
             raise NoSpeechError("I could not make out any words in the audio", audio_seconds=audio.seconds)
         log.info(

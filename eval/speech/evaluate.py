@@ -110,8 +110,7 @@ class SpeechEval:
 
 def heard_text(voice: VoiceAssistant, samples: Any) -> str:
     """The transcript as the voice channel passes it on (normalised and corrected)."""
-    heard = voice.recognizer.transcribe(audio=samples, prompt=voice.prompt)
-    return voice.understand(heard.text)
+    return voice.understand(voice.hear(samples).text)
 
 
 def _score(score: VoiceScore, utterance: Utterance, transcript: str) -> None:

@@ -117,3 +117,19 @@ def test_a_real_run_over_the_fixture_shop(voice_shop: Services):
     misses = per_voice["misses"]
     shopping_missed = sum(1 for m in misses if m["style"] == "")
     assert shopping_missed == round(per_voice["shopping"] * (1 - per_voice["product_term_hit_rate"]))
+
+
+@pytest.mark.slow
+def test_the_second_hearing_gets_more_order_ids_whole(voice_shop: Services):
+    """The voice channel's hearing (catalog prompt, then the ids' prompts when an id seems cut
+    off) against the catalog prompt alone, on the spoken order ids of one fast voice."""
+    voice = voice_shop.voice
+    assert voice is not None
+    fast = next(v for v in voices() if v.rate == 180 and v.snr_db is None)
+    alone = channel = 0
+    for utterance in order_utterances():
+        samples = synthesise(utterance.said, fast)
+        first = voice.recognizer.transcribe(audio=samples, prompt=voice.prompt)
+        alone += utterance.term in voice.understand(first.text)
+        channel += utterance.term in voice.understand(voice.hear(samples).text)
+    assert channel > alone

@@ -18,6 +18,19 @@ from speech.normalize import normalize_transcript
         ("My zip code is 1-0-0-0-1.", "My zip code is 10001."),
         ("The zip code is 10,001.", "The zip code is 10001."),
         ("my zip is nine four one oh seven", "my zip is 94107"),
+        # "W as in William" with the letter and "as" misheard, before the digits
+        ("Can you check down the US in William 9093786 for me?", "Can you check down the #W9093786 for me?"),
+        ("Can you check W-pass in William 491 1862 for me?", "Can you check #W4911862 for me?"),
+        ("check, double, you as in William, 2684656", "check, #W2684656"),
+        ("W as in Whiskey, two, three, four, five, six, seven, eight", "#W2345678"),
+        # "W" said as "double u" and heard with a comma or as "you"
+        ("Where is my order, double, U 7975432", "Where is my order, #W7975432"),
+        ("order double you 1 2 3 4 5 6 7", "order #W1234567"),
+        # a digit glued to the next word ("four me" for "for me"), longer than an id
+        ("Can you check W as in William 52899984Me?", "Can you check #W5289998 Me?"),
+        # seven digits after "order": the W was heard as "number" or not at all
+        ("where is my order number 2122330", "where is my order number #W2122330"),
+        ("cancel order 3, 1, 9, 4, 8, 7, 5.", "cancel order #W3194875."),
     ],
 )
 def test_spelled_ids_emails_and_digits_are_written_out(heard: str, typed: str) -> None:
@@ -26,7 +39,19 @@ def test_spelled_ids_emails_and_digits_are_written_out(heard: str, typed: str) -
 
 @pytest.mark.parametrize(
     "text",
-    ["I want to look at shoes", "I have one or two questions", "it costs 79.99", "show me the blue one"],
+    [
+        "I want to look at shoes",
+        "I have one or two questions",
+        "it costs 79.99",
+        "show me the blue one",
+        # a name after "in", then a number, is not a spelled letter
+        "the case is in Boston 5 days",
+        "send it to us in Boston 5 days",
+        "My name is William and I live at 12 Main St",
+        "my order is 1234567",
+        "order 12345678",
+        "is it 10am or the 2nd floor",
+    ],
 )
 def test_ordinary_sentences_are_left_alone(text: str) -> None:
     assert normalize_transcript(text) == text
