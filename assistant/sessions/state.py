@@ -35,6 +35,7 @@ from assistant.sessions.slots import ActiveForm, Mode, PendingConfirmation, Slot
 from core.errors import InvalidArgumentsError
 
 KEPT_KEYS = 32
+KEPT_PRODUCTS = 20  # products shown and viewed remembered for recommendations
 """How many keyed customer messages a conversation remembers for replays (see ``keyed``)."""
 
 
@@ -67,6 +68,16 @@ class SessionState(BaseModel):
     last_agent_message: AgentMessage | None = None
     last_tool_call: ToolCall | None = None
     last_tool_result: ToolResult | None = None
+    shown_products: tuple[str, ...] = Field(
+        default=(),
+        description=f"Products listed to the customer in this conversation (what their searches "
+        f"found), most recent first, at most {KEPT_PRODUCTS}; recommendations read it.",
+    )
+    viewed_products: tuple[str, ...] = Field(
+        default=(),
+        description="Products a tool looked at for the customer (details, stock, a quote), most "
+        f"recent first, at most {KEPT_PRODUCTS}; recommendations read it.",
+    )
     keyed: tuple[KeyedTurn, ...] = Field(
         default=(),
         description=f"The last {KEPT_KEYS} customer messages that carried a key, with their replies: "
@@ -119,6 +130,18 @@ def _slot(state: SessionState, name: SlotName, value: object) -> dict[str, Any]:
     return {"slots": state.slots.model_copy(update={name.value: value})}
 
 
+def _recent(new: Iterable[str], kept: tuple[str, ...]) -> tuple[str, ...]:
+    """``new`` ids before the ``kept`` ones, each once, at most :data:`KEPT_PRODUCTS`."""
+    return tuple(dict.fromkeys([*new, *kept]))[:KEPT_PRODUCTS]
+
+
+def _shown(state: SessionState, products: tuple[ShownProduct, ...] | None) -> dict[str, Any]:
+    changes = _slot(state, SlotName.LAST_PRODUCTS, products)
+    if products:
+        changes["shown_products"] = _recent((p.product_id for p in products), state.shown_products)
+    return changes
+
+
 def _answer(keyed: tuple[KeyedTurn, ...], reply: BotReply) -> tuple[KeyedTurn, ...]:
     """``keyed`` with ``reply`` attached to the latest unanswered message it answers."""
     for i in range(len(keyed) - 1, -1, -1):
@@ -146,9 +169,14 @@ def _changes(state: SessionState, event: Event) -> dict[str, Any]:
         case AgentMessage():
             return {"last_agent_message": event}
         case ToolCall():
+            product = event.args.get("product_id")
+            if isinstance(product, str) and product:
+                return {"last_tool_call": event, "viewed_products": _recent([product], state.viewed_products)}
             return {"last_tool_call": event}
         case ToolResult():
             return {"last_tool_result": event}
+        case SlotSet() if event.name is SlotName.LAST_PRODUCTS:
+            return _shown(state, event.value)
         case SlotSet():
             return _slot(state, event.name, event.value)
         case ModeChange():

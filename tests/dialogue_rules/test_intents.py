@@ -116,6 +116,8 @@ LABELLED: list[tuple[str, str]] = [
     ("I need a present for my sister who loves yoga, any ideas?", "recommend"),
     ("which of these is better for camping in the rain", "recommend"),
     ("what socks go with these shoes", "recommend"),
+    ("what else might I like?", "recommend"),
+    ("so what would I like from your shop", "recommend"),
     ("whats the best coffee maker for a small kitchen", "recommend"),
     ("add the black one to my cart", "add_to_cart"),
     ("I'll take two", "add_to_cart"),

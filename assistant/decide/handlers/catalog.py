@@ -151,12 +151,18 @@ def recommend(turn: Turn, ctx: Context) -> Draft:
 
 
 def _for_customer(turn: Turn, ctx: Context, words: str, ids: Sequence[str]) -> Draft:
-    """recommend_for_customer with what this conversation knows: the products last shown (or
-    named), what was asked for, and a size, colour or budget said in this message."""
+    """recommend_for_customer with what this conversation knows: the products named, last shown
+    or looked at (details, stock, a quote), those its earlier searches listed, what was asked
+    for, and a size, colour or budget said in this message."""
     args: dict[str, Any] = {"limit": RESULTS}
-    viewed = list(dict.fromkeys([*ids, *(p.product_id for p in turn.state.slots.last_products)]))
+    state = turn.state
+    last = [p.product_id for p in state.slots.last_products]
+    viewed = list(dict.fromkeys([*ids, *last, *state.viewed_products]))[:MAX_VIEWED]
     if viewed:
-        args["viewed_product_ids"] = viewed[:MAX_VIEWED]
+        args["viewed_product_ids"] = viewed
+    searched = [p for p in state.shown_products if p not in viewed][:MAX_VIEWED]
+    if searched:
+        args["searched_product_ids"] = searched
     if words:
         args["interests"] = words[:200]
     if turn.entities.colors:

@@ -30,7 +30,7 @@ from assistant.sessions.slots import (
     SlotName,
     Slots,
 )
-from assistant.sessions.state import KEPT_KEYS, SessionState, SnapshotCache, apply, fold
+from assistant.sessions.state import KEPT_KEYS, KEPT_PRODUCTS, SessionState, SnapshotCache, apply, fold
 from core.errors import InvalidArgumentsError
 from tests.assistant.conftest import T0
 
@@ -237,3 +237,28 @@ def test_snapshot_cache_is_bounded_and_keeps_the_newest_fold() -> None:
     disabled = SnapshotCache(0)
     disabled.put(newer)
     assert disabled.get("a") is None
+
+
+def _shown(*ids: str) -> SlotSet:
+    return SlotSet(name=SlotName.LAST_PRODUCTS, value=[ShownProduct(product_id=i, title=i) for i in ids])
+
+
+def test_every_list_shown_and_every_product_looked_at_is_remembered_most_recent_first() -> None:
+    state = run(
+        _shown("p1", "p2"),
+        ToolCall(tool="product_details", args={"product_id": "p9"}),
+        _shown("p3", "p1"),
+        SlotSet(name=SlotName.LAST_PRODUCTS, value=None),  # a reset forgets the last list only
+        ToolCall(tool="catalog_search", args={"query": "tents"}),
+        ToolCall(tool="check_stock", args={"product_id": "p2"}),
+    )
+    assert state.last_products == ()
+    assert state.shown_products == ("p3", "p1", "p2")
+    assert state.viewed_products == ("p2", "p9")
+
+
+def test_remembered_products_are_capped() -> None:
+    many = [_shown(f"p{n}") for n in range(KEPT_PRODUCTS + 5)]
+    state = run(*many)
+    assert len(state.shown_products) == KEPT_PRODUCTS
+    assert state.shown_products[0] == f"p{KEPT_PRODUCTS + 4}"
