@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 from core.config.identity import AuthSettings
 from identity.hashing import derive_key, keyed_hash
 from store.db import Database
-from store.models import AuthFailure
+from store.models import AuthFailure, as_utc
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +48,6 @@ HASH_CHARS = 32
 """128 bits of the HMAC: no collisions in practice, and ``client:`` + 32 fits the 96-char key."""
 LOG_PREFIX_CHARS = 8
 """How much of a key's hash a log line shows: enough to follow one key, too little to test guesses."""
-
-
-def _utc(moment: datetime) -> datetime:
-    """SQLite gives back naive datetimes; everything stored here is UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _now() -> datetime:
@@ -87,7 +82,7 @@ class FailureGuard:
 
     def _now(self) -> datetime:
         """The clock's time in UTC: SQLite stores datetimes without their offset."""
-        return _utc(self._clock()).astimezone(UTC)
+        return as_utc(self._clock()).astimezone(UTC)
 
     # Keys ----------------------------------------------------------------------------------
     def key(self, kind: KeyKind, value: str) -> str:
@@ -131,8 +126,8 @@ class FailureGuard:
                     AuthFailure.key.in_(wanted), AuthFailure.locked_until.is_not(None)
                 )
             ).all()
-        active = [_utc(until) for _, until in rows if until is not None and _utc(until) > now]
-        ended = [key for key, until in rows if until is not None and _utc(until) <= now]
+        active = [as_utc(until) for _, until in rows if until is not None and as_utc(until) > now]
+        ended = [key for key, until in rows if until is not None and as_utc(until) <= now]
         if ended:
             with self._db.transaction() as session:
                 for key in ended:
@@ -157,12 +152,12 @@ class FailureGuard:
                 row = session.scalars(
                     select(AuthFailure).where(AuthFailure.key == key).with_for_update()
                 ).one()
-                until = _utc(row.locked_until) if row.locked_until is not None else None
+                until = as_utc(row.locked_until) if row.locked_until is not None else None
                 if until is not None and until <= now:
                     log.info("identity check lock ended", extra=_log_fields(key))
                     row.locked_until, row.failures, row.first_failed_at = None, 0, now
                     until = None
-                elif until is None and _utc(row.first_failed_at) <= now - window:
+                elif until is None and as_utc(row.first_failed_at) <= now - window:
                     row.failures, row.first_failed_at = 0, now
                 row.failures += 1
                 if until is None and row.failures >= self._settings.max_failures:

@@ -38,7 +38,7 @@ from core.errors import NotFoundError
 from identity.hashing import derive_key, keyed_hash
 from identity.mail import Mailer, mask_email
 from store.db import Database
-from store.models import Customer, OneTimeCode
+from store.models import Customer, OneTimeCode, as_utc
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +61,6 @@ def _duration(seconds: int) -> str:
         return f"{seconds} seconds"
     minutes = seconds // 60
     return f"{minutes} minute{'s' if minutes != 1 else ''}"
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 class OneTimeCodes:
@@ -90,7 +86,7 @@ class OneTimeCodes:
         self._code_pattern = re.compile(rf"(?<!\d)((?:\d[ -]?){{{digits - 1}}}\d)(?![ -]?\d)")
 
     def _now(self) -> datetime:
-        return _utc(self._clock()).astimezone(UTC)
+        return as_utc(self._clock()).astimezone(UTC)
 
     def _hash(self, code_id: str, customer_id: str, session_id: str, code: str) -> str:
         return keyed_hash(self._key, code_id, customer_id, session_id, code)
@@ -177,7 +173,7 @@ class OneTimeCodes:
             if not counted:
                 log.info("one-time code refused", extra={"session_id": session_id, "reason": "none_live"})
                 return False
-            row = max(counted, key=lambda r: _utc(r.created_at))  # one, unless issued a moment ago
+            row = max(counted, key=lambda r: as_utc(r.created_at))  # one, unless issued a moment ago
             expected = self._hash(row.id, customer_id, session_id, typed)
             if hmac.compare_digest(expected, row.code_hash):
                 session.execute(update(OneTimeCode).where(OneTimeCode.id == row.id).values(used_at=now))

@@ -20,14 +20,9 @@ from sqlalchemy import delete
 
 from identity.hashing import derive_key, keyed_hash
 from store.db import Database
-from store.models import VerifiedSender
+from store.models import VerifiedSender, as_utc
 
 CHANNEL = "rasa"
-
-
-def _utc(moment: datetime) -> datetime:
-    """SQLite gives back datetimes without their offset; they were stored in UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -69,11 +64,11 @@ class SenderIdentities:
             row = session.get(VerifiedSender, key)
             if row is None:
                 return None
-            if _utc(row.last_seen_at) + self._idle <= now:
+            if as_utc(row.last_seen_at) + self._idle <= now:
                 session.delete(row)
                 return None
             row.last_seen_at = now
-            return Binding(row.customer_id, _utc(row.verified_at))
+            return Binding(row.customer_id, as_utc(row.verified_at))
 
     def bind(self, sender_id: str, customer_id: str) -> None:
         now = self._clock()
