@@ -20,6 +20,7 @@ from typing import Any
 
 from assistant.sessions.shown import ReplySource
 from eval.dialogue.runner import ScenarioHarness
+from eval.latency import percentile
 
 # (setup turns, timed turn). Setup turns are not timed.
 RULE_TURNS: tuple[tuple[tuple[str, ...], str], ...] = (
@@ -48,11 +49,7 @@ class LatencySeries:
     llm_replies: int = 0
 
     def percentile(self, q: float) -> float:
-        if not self.ms:
-            return 0.0
-        ordered = sorted(self.ms)
-        index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
-        return ordered[index]
+        return percentile(self.ms, q)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -23,6 +23,7 @@ from typing import Any
 
 from core.config import SpeechSettings
 from eval.dialogue.runner import ScenarioHarness
+from eval.latency import percentile
 from eval.speech.voices import say
 from eval.web.servers import bench_server
 from speech.audio import decode
@@ -36,11 +37,6 @@ UTTERANCES = (
     "where is my order",
 )
 CHUNK_SECONDS = 0.1
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else 0.0
 
 
 @dataclass

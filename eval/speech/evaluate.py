@@ -24,7 +24,7 @@ from typing import Any
 
 import jiwer
 
-from eval.speech.bench import percentile
+from eval.latency import percentile
 from eval.speech.spoken import (
     Utterance,
     Voice,

@@ -33,6 +33,7 @@ from assistant.sessions.events import BotReply, UserMessage
 from assistant.sessions.sql_store import SqlSessionStore
 from core.config import Settings
 from eval.dialogue.runner import ScenarioHarness
+from eval.latency import percentile
 from eval.web.servers import served_shop
 from eval.web.shared import postgres_shop, redis_keys
 
@@ -67,8 +68,7 @@ class WebBench:
     llm_calls: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def percentile(self, q: float) -> float:
-        ordered = sorted(self.latencies_ms)
-        return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else 0.0
+        return percentile(self.latencies_ms, q)
 
     def to_dict(self) -> dict[str, Any]:
         sent = self.sessions * self.turns_per_session
