@@ -31,14 +31,18 @@ class Phrases(BaseModel):
     prompt_words: str
     id_prompts: list[str] = Field(min_length=1)
     id_cues: list[str]
+    rehear_prompts: list[str] = Field(min_length=1)
     more_words: list[str]
     currencies: dict[str, Currency]
     rewrites: list[tuple[str, str]]
 
     def id_prompts_for(self, catalog: str | None) -> list[str | None]:
         """The prompts of the second hearing for ids, the catalog's vocabulary filled in."""
-        filled = [p.replace("{catalog}", catalog or "").strip() for p in self.id_prompts]
-        return [p or None for p in filled]
+        return _filled(self.id_prompts, catalog)
+
+    def rehear_prompts_for(self, catalog: str | None) -> list[str | None]:
+        """The prompts of the second hearing for a cut-short transcript."""
+        return _filled(self.rehear_prompts, catalog)
 
     def ordinal(self, index: int) -> str:
         return self.ordinals[index] if index < len(self.ordinals) else f"Number {index + 1}"
@@ -49,6 +53,12 @@ class Phrases(BaseModel):
     def is_more(self, text: str) -> bool:
         said = re.sub(r"[^\w\s']", " ", text.lower())
         return " ".join(said.split()) in self.more_words
+
+
+def _filled(prompts: list[str], catalog: str | None) -> list[str | None]:
+    """``{catalog}`` filled in; an empty prompt is None (decode without one)."""
+    filled = [p.replace("{catalog}", catalog or "").strip() for p in prompts]
+    return [p or None for p in filled]
 
 
 @lru_cache(maxsize=1)

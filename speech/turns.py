@@ -30,10 +30,10 @@ from dialogue_rules.intents import IntentRule, default_intent_config
 from speech.audio import Audio, check_speech_present
 from speech.for_ear import for_ear, more_prompt
 from speech.holds import VoiceHolds
-from speech.ids import hear_again_for_id
 from speech.normalize import normalize_transcript
 from speech.phrases import Phrases, load_phrases
 from speech.recognizer import SpeechRecognizer, Transcript
+from speech.rehear import hear_again
 from speech.tts import TTS
 from speech.vocabulary import CatalogVocabulary
 
@@ -136,15 +136,17 @@ class VoiceAssistant:
 
     def hear(self, samples: np.ndarray) -> Transcript:
         """The transcript of 16 kHz samples: the catalog vocabulary as the prompt, and a second
-        hearing when an order id seems to be in it but was not heard whole (:mod:`speech.ids`)."""
+        hearing when the first came out cut short or with an order id not whole
+        (:mod:`speech.rehear`)."""
         prompt = self.prompt
         first = self.recognizer.transcribe(audio=samples, prompt=prompt)
-        return hear_again_for_id(
+        return hear_again(
             self.recognizer,
             samples,
             first,
             understand=self.understand,
-            prompts=self.phrases.id_prompts_for(prompt),
+            id_prompts=self.phrases.id_prompts_for(prompt),
+            rehear_prompts=self.phrases.rehear_prompts_for(prompt),
             cues=self.phrases.id_cues,
         )
 
