@@ -72,10 +72,11 @@ _SPELLING_WORDS = (
     "robert|sam|tom|union|william|young|zebra|walter|washington"
 )
 # "as in <spelling word>" before digits, with the letter and "as" misheard ("down the US in
-# William 9093786", "W-pass in William 491 1862"): the spelling word's first letter.
+# William 9093786", "W-pass in William 491 1862", "W has been William, 2, 6"): the spelling
+# word's first letter.
 _AS_IN_BEFORE_DIGITS = re.compile(
-    rf"(?:\bdouble[\s,-]*(?:u|you)\b[\s,]*|\b[a-z][.-]?\s*)?\b(?:as|us|s|is|pass)\b\.?,?\s+in\s+(?P<word>{_SPELLING_WORDS})\b"
-    rf"(?=[\s,]*{_DIGIT}\b|[\s,]*\d)",
+    rf"(?:\bdouble[\s,-]*(?:u|you)\b[\s,]*|\b[a-z][.-]?\s*)?\b(?:as|us|s|is|has|pass)\b\.?,?\s+(?:in|been)\s+"
+    rf"(?P<word>{_SPELLING_WORDS})\b[\s,]*(?={_DIGIT}\b|\d)",
     re.IGNORECASE,
 )
 # "order number 2122330": the shop's order ids all start with W, so seven digits after "order"

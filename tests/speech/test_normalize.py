@@ -22,6 +22,7 @@ from speech.normalize import normalize_transcript
         ("Can you check down the US in William 9093786 for me?", "Can you check down the #W9093786 for me?"),
         ("Can you check W-pass in William 491 1862 for me?", "Can you check #W4911862 for me?"),
         ("check, double, you as in William, 2684656", "check, #W2684656"),
+        ("Can you check W has been William, 2, 6, 8, 4, 6, 5, 6, me.", "Can you check #W2684656, me."),
         ("W as in Whiskey, two, three, four, five, six, seven, eight", "#W2345678"),
         # "W" said as "double u" and heard with a comma or as "you"
         ("Where is my order, double, U 7975432", "Where is my order, #W7975432"),
