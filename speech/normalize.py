@@ -3,6 +3,8 @@ digit strings become what a customer would have typed.
 
     "order W two six one one zero zero five" -> "order #W2611005"
     "W as in William, one, double nine, ..."  -> "#W199..."
+    "down the US in William 9093786"          -> "down the #W9093786"  ("as in" misheard)
+    "order number 2122330"                    -> "order number #W2122330"
     "john dot smith at example dot com"      -> "john.smith@example.com"
     "b o b dot jones and example dot com"    -> "bob.jones@example.com"
     "my zip code is 1-0-0-0-1" / "10,001"    -> "my zip code is 10001"
