@@ -21,7 +21,7 @@ import time
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -56,6 +56,18 @@ class Transcript:
 class SpeechRecognizer(Protocol):
     def transcribe(self, *, audio: np.ndarray, prompt: str | None = None) -> Transcript:
         """Transcribe 16 kHz mono float32 samples; ``prompt`` biases the vocabulary."""
+        ...
+
+
+@runtime_checkable
+class AlternativesRecognizer(Protocol):
+    """A recognizer that can also give its runner-up transcripts (beam search's N best)."""
+
+    def alternatives(
+        self, *, audio: np.ndarray, prompt: str | None = None, count: int = 5
+    ) -> list[Transcript]:
+        """Up to ``count`` transcripts of the audio, most likely first; empty when the audio is
+        too long for it. ``avg_logprob`` of each is its length-normalised score."""
         ...
 
 
@@ -177,6 +189,28 @@ class WhisperRecognizer:
         logprob = sum(s.avg_logprob for s in parts) / len(parts)
         return text, logprob, max(s.no_speech_prob for s in parts)
 
+    def alternatives(
+        self, *, audio: np.ndarray, prompt: str | None = None, count: int = 5
+    ) -> list[Transcript]:
+        seconds = len(audio) / SAMPLE_RATE
+        if seconds > 30 - _MARGIN_SECONDS:
+            return []
+        started = time.perf_counter()
+        with self._lock:
+            beam = max(count, self.settings.beam_size)
+            found = self._decode(audio, prompt, beam_size=beam, hypotheses=count)
+        spent = time.perf_counter() - started
+        return [
+            Transcript(
+                text=cut_repetition(" ".join(text.split())),
+                avg_logprob=logprob,
+                no_speech_prob=no_speech,
+                audio_seconds=seconds,
+                seconds=spent,
+            )
+            for text, logprob, no_speech in found
+        ]
+
     def _fit(self, audio: np.ndarray, prompt: str | None) -> tuple[str, float, float]:
         text, logprob, no_speech = self._fit_once(audio, prompt, repetition_penalty=1.0)
         if degenerate(text):
@@ -191,6 +225,21 @@ class WhisperRecognizer:
     def _fit_once(
         self, audio: np.ndarray, prompt: str | None, *, repetition_penalty: float
     ) -> tuple[str, float, float]:
+        return self._decode(
+            audio, prompt, beam_size=self.settings.beam_size, repetition_penalty=repetition_penalty
+        )[0]
+
+    def _decode(
+        self,
+        audio: np.ndarray,
+        prompt: str | None,
+        *,
+        beam_size: int,
+        hypotheses: int = 1,
+        repetition_penalty: float = 1.0,
+    ) -> list[tuple[str, float, float]]:
+        """(text, average log-probability, no-speech probability) of the best ``hypotheses``
+        decodings of the utterance in a window fitted to it."""
         seconds = len(audio) / SAMPLE_RATE
         size = max(int((seconds + _MARGIN_SECONDS) * SAMPLE_RATE), int(_MIN_WINDOW_SECONDS * SAMPLE_RATE))
         padded = np.zeros(size, dtype=np.float32)
@@ -204,7 +253,8 @@ class WhisperRecognizer:
         result: Any = self.model.model.generate(
             encoded,
             [tokens],
-            beam_size=self.settings.beam_size,
+            beam_size=beam_size,
+            num_hypotheses=hypotheses,
             max_length=min(self.model.max_length, len(tokens) + budget),
             return_scores=True,
             return_no_speech_prob=True,
@@ -212,7 +262,9 @@ class WhisperRecognizer:
             suppress_blank=True,
             suppress_tokens=[-1],
         )[0]
-        ids = result.sequences_ids[0]
-        text = self.tokenizer.decode(ids).strip()
-        logprob = float(result.scores[0]) * len(ids) / (len(ids) + 1) if ids else -10.0
-        return text, logprob, float(result.no_speech_prob)
+        found = []
+        for ids, score in zip(result.sequences_ids, result.scores, strict=True):
+            text = self.tokenizer.decode(ids).strip()
+            logprob = float(score) * len(ids) / (len(ids) + 1) if ids else -10.0
+            found.append((text, logprob, float(result.no_speech_prob)))
+        return found

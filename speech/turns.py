@@ -145,9 +145,11 @@ class VoiceAssistant:
             samples,
             first,
             understand=self.understand,
+            prompt=prompt,
             id_prompts=self.phrases.id_prompts_for(prompt),
             rehear_prompts=self.phrases.rehear_prompts_for(prompt),
             cues=self.phrases.id_cues,
+            product_types=self.vocabulary.product_types if self.vocabulary is not None else None,
         )
 
     def recognize(self, audio: Audio) -> Transcript:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -93,6 +94,14 @@ def catalog_prompt(
     return lexicon_prompt(read_lexicon(database), max_tokens=max_tokens, count=count)
 
 
+def type_pattern(lexicon: Lexicon) -> re.Pattern[str] | None:
+    """Any product type of the catalog (singular or plural) as whole words; None without types."""
+    forms = sorted(lexicon.type_forms(), key=len, reverse=True)
+    if not forms:
+        return None
+    return re.compile(r"\b(?:" + "|".join(re.escape(f) for f in forms) + r")\b", re.IGNORECASE)
+
+
 class CatalogVocabulary:
     """The lexicon and prompt of the shop's current catalog, rebuilt when it changes."""
 
@@ -116,6 +125,7 @@ class CatalogVocabulary:
         self.lexicon = read_lexicon(database)
         self.prompt = self._prompt()
         self.corrector = CatalogCorrector(self.lexicon)
+        self.product_types = type_pattern(self.lexicon)
         self._checked = clock()
 
     def _prompt(self) -> str | None:
@@ -140,5 +150,6 @@ class CatalogVocabulary:
             self.lexicon = read_lexicon(self._database)
             self.prompt = self._prompt()
             self.corrector = CatalogCorrector(self.lexicon)
+            self.product_types = type_pattern(self.lexicon)
         log.info("speech vocabulary rebuilt after catalog changes", extra={"catalog_version": version})
         return True

@@ -50,3 +50,15 @@ def test_a_transcript_that_starts_over_is_cut() -> None:
     assert cut_repetition("zero, zero, zero, zero, one") == "zero, zero, zero, zero, one"
     assert cut_repetition("zero zero zero zero one") == "zero zero zero zero one"
     assert cut_repetition("Yes. Yes, please do.") == "Yes. Yes, please do."
+
+
+def test_alternatives_are_the_beam_s_best_first(recognizer: WhisperRecognizer) -> None:
+    audio = decode(say("What running socks do you have under fifty dollars?"), SpeechSettings()).samples
+    found = recognizer.alternatives(audio=audio, prompt="running socks, water bottle", count=4)
+    assert 1 <= len(found) <= 4
+    scores = [t.avg_logprob for t in found]
+    assert scores == sorted(scores, reverse=True)
+    assert "socks" in found[0].text.lower()
+    assert all(t.audio_seconds == found[0].audio_seconds > 2 for t in found)
+    long_audio = audio.repeat(12)  # past Whisper's window: no alternatives
+    assert recognizer.alternatives(audio=long_audio, count=4) == []

@@ -8,6 +8,8 @@ Silero VAD.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -16,7 +18,15 @@ from speech.audio import SAMPLE_RATE, decode
 from speech.normalize import normalize_transcript
 from speech.phrases import load_phrases
 from speech.recognizer import Transcript
-from speech.rehear import cut_short, hear_again, hints_at_id, holds_whole_id, speech_seconds
+from speech.rehear import (
+    MAX_SCORE_GAP,
+    cut_short,
+    hear_again,
+    hints_at_id,
+    holds_whole_id,
+    speech_seconds,
+    words_changed,
+)
 from tests.speech.voices import say
 
 QUIET = np.zeros(SAMPLE_RATE, dtype=np.float32)  # one second: too short to be cut short
@@ -36,6 +46,24 @@ class ScriptedRecognizer:
         return Transcript(text=self.heard[prompt], avg_logprob=-0.3, seconds=0.1)
 
 
+class BeamRecognizer(ScriptedRecognizer):
+    """Scripted, with beam search's runner-ups: (text, score) best first."""
+
+    def __init__(self, heard: dict[str | None, str], beam: list[tuple[str, float]]) -> None:
+        super().__init__(heard)
+        self.beam = beam
+        self.asked_alternatives = 0
+
+    def alternatives(
+        self, *, audio: np.ndarray, prompt: str | None = None, count: int = 5
+    ) -> list[Transcript]:
+        self.asked_alternatives += 1
+        return [Transcript(text=t, avg_logprob=score, seconds=0.2) for t, score in self.beam[:count]]
+
+
+TYPES = re.compile(r"\b(?:running socks?|water bottles?|backpacks?)\b", re.IGNORECASE)
+
+
 def _hear(recognizer: ScriptedRecognizer, samples: np.ndarray = QUIET) -> Transcript:
     first = recognizer.transcribe(audio=samples, prompt="catalog")
     phrases = load_phrases()
@@ -44,9 +72,11 @@ def _hear(recognizer: ScriptedRecognizer, samples: np.ndarray = QUIET) -> Transc
         samples,
         first,
         understand=normalize_transcript,
+        prompt="catalog",
         id_prompts=phrases.id_prompts_for("catalog"),
         rehear_prompts=phrases.rehear_prompts_for("catalog"),
         cues=CUES,
+        product_types=TYPES,
     )
 
 
@@ -123,3 +153,59 @@ def test_a_cut_short_question_is_heard_again_without_the_prompt():
     for worse in ("What? What? What? What? What? What? What? What?", "What"):
         recognizer = ScriptedRecognizer({"catalog": "What?", None: worse})
         assert _hear(recognizer, question).text == "What?"
+
+
+def test_a_runner_up_that_names_a_product_type_is_taken():
+    said = "What running talks do you have in red?"
+    recognizer = BeamRecognizer(
+        {"catalog": said},
+        [(said, -0.44), ("What running socks, do you have in red?", -0.50), ("What running", -0.9)],
+    )
+    heard = _hear(recognizer)
+    assert heard.text == "What running socks, do you have in red?"
+    assert heard.seconds == pytest.approx(0.1 + 0.2)
+
+
+def test_a_runner_up_too_unlikely_or_too_different_is_not_taken():
+    said = "What running talks do you have in red?"
+    far = ("What running socks do you have in red?", -0.44 - MAX_SCORE_GAP - 0.01)
+    other = ("Show me backpacks and water bottles in red please", -0.45)
+    for beam in ([(said, -0.44), far], [(said, -0.44), other]):
+        recognizer = BeamRecognizer({"catalog": said}, beam)
+        heard = _hear(recognizer)
+        assert heard.text == said and recognizer.asked_alternatives == 1
+        assert heard.seconds == pytest.approx(0.1 + 0.2)  # the runner-ups' time counts
+
+
+def test_runner_ups_are_not_read_for_answers_ids_or_named_types():
+    for said in ("Yes please.", "Where is my order W5560181?", "Do you have a backpack?"):
+        recognizer = BeamRecognizer({"catalog": said}, [("Do you have a backpack?", 0.0)])
+        assert _hear(recognizer).text == said
+        assert recognizer.asked_alternatives == 0
+
+
+def test_words_changed_counts_replaced_dropped_and_added_words():
+    assert words_changed("what running talks do you have", "what running socks do you have") == 1
+    assert words_changed("a b c", "a c") == 1 and words_changed("a b", "a b c d") == 2
+    assert words_changed("Show me that", "show me, that") == 0
+
+
+def test_a_price_is_no_id_so_the_runner_ups_are_still_read():
+    said = "What running talks do you have under $50?"
+    prompts = load_phrases().id_prompts_for("catalog")
+    recognizer = BeamRecognizer(
+        {"catalog": said, prompts[0]: said, None: said},
+        [(said, -0.44), ("What running socks do you have under $50?", -0.5)],
+    )
+    assert _hear(recognizer).text == "What running socks do you have under $50?"
+    assert recognizer.prompts == ["catalog", *prompts] and recognizer.asked_alternatives == 1
+
+
+def test_an_order_question_is_never_turned_into_a_product_question():
+    prompts = load_phrases().id_prompts_for("catalog")
+    said = "Where is my order?"
+    recognizer = BeamRecognizer(
+        {"catalog": said, prompts[0]: said, None: said}, [("Where is my water bottle?", 0.0)]
+    )
+    assert _hear(recognizer).text == said
+    assert recognizer.asked_alternatives == 0
