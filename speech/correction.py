@@ -26,6 +26,7 @@ import jellyfish
 from rapidfuzz import fuzz
 
 from speech.lexicon import Lexicon
+from speech.normalize import SPOKEN_FORM_WORDS
 
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z'\-]*|\d+|[^\sA-Za-z\d]+|\s+")
 _PRODUCT_QUESTION = re.compile(
@@ -35,6 +36,7 @@ _PRODUCT_QUESTION = re.compile(
 )
 _MIN_JOINED = 6
 _MIN_FUZZY = 5
+_PROTECTED = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|#W\d+", re.IGNORECASE)
 _SURE = 0.86
 _PHRASE_SURE = 0.84
 _MARGIN = 0.05
@@ -79,14 +81,24 @@ class CatalogCorrector:
 
     # ------------------------------------------------------------------------------------------
     def correct(self, text: str) -> tuple[str, list[Correction]]:
-        """The transcript with confident corrections made, and what was changed."""
-        tokens = _TOKEN.findall(text)
+        """The transcript with confident corrections made, and what was changed. Emails and
+        order ids the normaliser wrote are left as they are ("bob.jones@..." is no "jeans")."""
         changes: list[Correction] = []
+        parts: list[str] = []
+        start = 0
+        for kept in _PROTECTED.finditer(text):
+            parts += [self._correct(text[start : kept.start()], changes), kept[0]]
+            start = kept.end()
+        parts.append(self._correct(text[start:], changes))
+        return "".join(parts), changes
+
+    def _correct(self, text: str, changes: list[Correction]) -> str:
+        tokens = _TOKEN.findall(text)
         tokens = self._join(tokens, changes)
         tokens = self._phrase_alike(tokens, changes)
         self._complete(tokens, changes)
         self._sound_alike(tokens, changes)
-        return "".join(tokens), changes
+        return "".join(tokens)
 
     def _join(self, tokens: list[str], changes: list[Correction]) -> list[str]:
         out: list[str] = []
@@ -172,7 +184,12 @@ class CatalogCorrector:
     def _sound_alike(self, tokens: list[str], changes: list[Correction]) -> None:
         for k, token in enumerate(tokens):
             word = token.lower()
-            if len(word) < _MIN_FUZZY or not word.isalpha() or word in self.known:
+            if (
+                len(word) < _MIN_FUZZY
+                or not word.isalpha()
+                or word in self.known
+                or word in SPOKEN_FORM_WORDS
+            ):
                 continue
             sound = jellyfish.metaphone(word)
             scored = sorted(

@@ -36,9 +36,13 @@ _DIGIT_WORDS = {
 }
 _REPEAT = {"double": 2, "triple": 3}
 _DIGIT = r"(?:\d|zero|oh|o|one|two|three|four|five|six|seven|eight|nine)"
+# Inside an order id, "double four" heard as "double for", "triple two" as "triple to".
+_HOMOPHONE_DIGITS = {"for": "4", "to": "2", "too": "2"}
 _SEP = r"[\s,\-\u2013.]*"
 # One digit of an order id, maybe repeated: "double three", or a "W" heard for "double" ("W9").
-_ORDER_DIGIT = rf"(?:(?:double|triple)\s+|(?:w[\s,\-.]*)+)?{_DIGIT}"
+_ORDER_DIGIT = (
+    rf"(?:(?:double|triple)[\s,]+(?:for|to|too)\b|(?:(?:double|triple)\s+|(?:w[\s,\-.]*)+)?{_DIGIT})"
+)
 _DIGIT_RUN = rf"{_ORDER_DIGIT}(?:{_SEP}{_ORDER_DIGIT})*"
 # "W", "double u" ("double, you"), "w-", "#W", "hash W" followed by a run of digits (spoken or
 # written).
@@ -91,6 +95,13 @@ _ORDER_NUMBER = re.compile(
 _GLUED = re.compile(r"(?<=\d)(?=[A-Z][a-z]+\b)")
 
 
+# The words ids and emails are spoken with: the normaliser reads them, so the catalog
+# correction never changes them ("triple" is no misheard "Tri-ply").
+SPOKEN_FORM_WORDS = frozenset(
+    [*_DIGIT_WORDS, *_REPEAT, *_SPELLING_WORDS.split("|"), "dot", "at", "underscore", "dash", "hyphen"]
+)
+
+
 def _digits(run: str) -> str:
     out: list[str] = []
     repeat = 1
@@ -99,6 +110,8 @@ def _digits(run: str) -> str:
             repeat = _REPEAT.get(token, 2)
             continue
         digit = token if token.isdigit() else _DIGIT_WORDS.get(token)
+        if digit is None and repeat > 1:
+            digit = _HOMOPHONE_DIGITS.get(token)
         if digit is not None:
             out.append(digit * repeat)
         repeat = 1

@@ -130,3 +130,37 @@ def test_the_vocabulary_is_rebuilt_when_the_catalog_changes(database: Database):
     assert vocabulary.corrector.correct("Do you have a telesc?")[0] == "Do you have a telescope?"
     now[0] = 62.0
     assert not vocabulary.refresh()  # nothing changed since
+
+
+def test_the_words_ids_are_spoken_with_are_never_corrected_to_catalog_words():
+    """A catalog with a "Tri-Ply" pan and a "Doubles" brand: "triple" and "double" in an order
+    id stay, or the normaliser could not read the id."""
+    from collections import Counter
+
+    from speech.correction import CatalogCorrector
+    from speech.lexicon import Lexicon
+
+    lexicon = Lexicon(
+        types=Counter({"saucepan": 3}),
+        brands=Counter({"Doubles": 2}),
+        options=Counter({"tri-ply": 4}),
+        words=Counter({"tri-ply": 4, "saucepan": 3}),
+    )
+    corrector = CatalogCorrector(lexicon)
+    text, changes = corrector.correct("cancel order W, triple five, double nine, one")
+    assert text == "cancel order W, triple five, double nine, one" and changes == []
+    assert corrector.correct("a tripple saucepan")[0] != "a tripple saucepan"  # it still corrects
+
+
+def test_emails_and_order_ids_are_left_as_the_normaliser_wrote_them():
+    from collections import Counter
+
+    from speech.correction import CatalogCorrector
+    from speech.lexicon import Lexicon
+
+    lexicon = Lexicon(types=Counter({"jeans": 5}), words=Counter({"jeans": 5}))
+    corrector = CatalogCorrector(lexicon)
+    assert corrector.correct("do you have jones?")[0] == "do you have jeans?"  # it corrects
+    text, changes = corrector.correct("it's bob.jones@example.com, order #W1234567, any jones?")
+    assert text == "it's bob.jones@example.com, order #W1234567, any jeans?"
+    assert [c.heard for c in changes] == ["jones"]

@@ -23,6 +23,8 @@ from speech.normalize import normalize_transcript
         ("Can you check W-pass in William 491 1862 for me?", "Can you check #W4911862 for me?"),
         ("check, double, you as in William, 2684656", "check, #W2684656"),
         ("Can you check W has been William, 2, 6, 8, 4, 6, 5, 6, me.", "Can you check #W2684656, me."),
+        # "double four" heard as "double for" inside an id
+        ("I want to cancel order W. Double for 02685.", "I want to cancel order #W4402685."),
         ("W as in Whiskey, two, three, four, five, six, seven, eight", "#W2345678"),
         # "W" said as "double u" and heard with a comma or as "you"
         ("Where is my order, double, U 7975432", "Where is my order, #W7975432"),
@@ -52,6 +54,7 @@ def test_spelled_ids_emails_and_digits_are_written_out(heard: str, typed: str) -
         "my order is 1234567",
         "order 12345678",
         "is it 10am or the 2nd floor",
+        "a double for 2 people",
     ],
 )
 def test_ordinary_sentences_are_left_alone(text: str) -> None:
