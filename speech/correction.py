@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import jellyfish
 from rapidfuzz import fuzz
 
-from speech.lexicon import Lexicon
+from speech.lexicon import Lexicon, plural, singular
 from speech.normalize import SPOKEN_FORM_WORDS
 
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z'\-]*|\d+|[^\sA-Za-z\d]+|\s+")
@@ -184,13 +184,12 @@ class CatalogCorrector:
     def _sound_alike(self, tokens: list[str], changes: list[Correction]) -> None:
         for k, token in enumerate(tokens):
             word = token.lower()
-            if (
-                len(word) < _MIN_FUZZY
-                or not word.isalpha()
-                or word in self.known
-                or word in SPOKEN_FORM_WORDS
-            ):
+            if len(word) < _MIN_FUZZY or not word.isalpha() or word in self.known:
                 continue
+            if word in SPOKEN_FORM_WORDS:  # "triple" is the normaliser's, not a misheard "Tri-ply"
+                continue
+            if singular(word) in self.known or plural(word) in self.known:
+                continue  # "light" where the catalog says "lights": the customer's own number
             sound = jellyfish.metaphone(word)
             scored = sorted(
                 ((self._score(word, sound, key), key) for key in self.fuzzy),

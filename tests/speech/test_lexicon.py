@@ -164,3 +164,15 @@ def test_emails_and_order_ids_are_left_as_the_normaliser_wrote_them():
     text, changes = corrector.correct("it's bob.jones@example.com, order #W1234567, any jones?")
     assert text == "it's bob.jones@example.com, order #W1234567, any jeans?"
     assert [c.heard for c in changes] == ["jones"]
+
+
+def test_a_word_whose_plural_or_singular_the_catalog_has_is_not_corrected():
+    from collections import Counter
+
+    from speech.correction import CatalogCorrector
+    from speech.lexicon import Lexicon
+
+    lexicon = Lexicon(words=Counter({"lanterns": 3}))
+    corrector = CatalogCorrector(lexicon)
+    assert corrector.correct("a lantern for camping")[0] == "a lantern for camping"
+    assert corrector.correct("do you have lanterms")[0] == "do you have lanterns"  # it still corrects
