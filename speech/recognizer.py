@@ -192,6 +192,8 @@ class WhisperRecognizer:
     def alternatives(
         self, *, audio: np.ndarray, prompt: str | None = None, count: int = 5
     ) -> list[Transcript]:
+        """Beam search's best ``count`` in a window fitted to the utterance (whatever
+        ``speech.window`` says: this is a second look at a short utterance)."""
         seconds = len(audio) / SAMPLE_RATE
         if seconds > 30 - _MARGIN_SECONDS:
             return []
