@@ -35,8 +35,9 @@ from assistant.sessions.slots import ActiveForm, Mode, PendingConfirmation, Slot
 from core.errors import InvalidArgumentsError
 
 KEPT_KEYS = 32
-KEPT_PRODUCTS = 20  # products shown and viewed remembered for recommendations
 """How many keyed customer messages a conversation remembers for replays (see ``keyed``)."""
+KEPT_PRODUCTS = 20
+"""How many products shown and viewed a conversation remembers for recommendations."""
 
 
 class KeyedTurn(BaseModel):
