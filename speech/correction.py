@@ -26,7 +26,7 @@ import jellyfish
 from rapidfuzz import fuzz
 
 from speech.lexicon import Lexicon, plural, singular
-from speech.normalize import SPOKEN_FORM_WORDS
+from speech.normalize import SPOKEN_FORM_WORDS, WRITTEN_EMAIL, WRITTEN_ORDER_ID
 
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z'\-]*|\d+|[^\sA-Za-z\d]+|\s+")
 _PRODUCT_QUESTION = re.compile(
@@ -36,7 +36,7 @@ _PRODUCT_QUESTION = re.compile(
 )
 _MIN_JOINED = 6
 _MIN_FUZZY = 5
-_PROTECTED = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|#W\d+", re.IGNORECASE)
+_PROTECTED = re.compile(f"{WRITTEN_EMAIL.pattern}|{WRITTEN_ORDER_ID.pattern}", re.IGNORECASE)
 _SURE = 0.86
 _PHRASE_SURE = 0.84
 _MARGIN = 0.05

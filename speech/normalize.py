@@ -95,6 +95,11 @@ _ORDER_NUMBER = re.compile(
 _GLUED = re.compile(r"(?<=\d)(?=[A-Z][a-z]+\b)")
 
 
+# Ids and emails as this module writes them, for the voice channel's later steps to find.
+WRITTEN_ORDER_ID = re.compile(r"#W\d+")
+WHOLE_ORDER_ID = re.compile(rf"#W\d{{{ORDER_ID_DIGITS}}}(?!\d)")
+WRITTEN_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+
 # The words ids and emails are spoken with: the normaliser reads them, so the catalog
 # correction never changes them ("triple" is no misheard "Tri-ply").
 SPOKEN_FORM_WORDS = frozenset(

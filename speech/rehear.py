@@ -40,10 +40,9 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from speech.audio import SAMPLE_RATE
+from speech.normalize import WHOLE_ORDER_ID
 from speech.recognizer import AlternativesRecognizer, SpeechRecognizer, Transcript, degenerate
-from tools.arguments import ORDER_ID_DIGITS
 
-WHOLE_ID = re.compile(rf"#W\d{{{ORDER_ID_DIGITS}}}(?!\d)")
 MIN_WORDS_PER_SECOND = 1.0  # espeak-ng at 140 wpm says about 2.3; people about 2.5
 MIN_SPEECH_SECONDS = 1.5  # shorter speech is too short to be cut short
 NBEST = 5  # runner-up transcripts read for a product type
@@ -53,7 +52,7 @@ MAX_WORDS_CHANGED = 3  # words of the best transcript a runner-up may differ in
 
 
 def holds_whole_id(text: str) -> bool:
-    return WHOLE_ID.search(text) is not None
+    return WHOLE_ORDER_ID.search(text) is not None
 
 
 def hints_at_id(text: str, cues: Sequence[str]) -> bool:
@@ -113,7 +112,7 @@ def runner_up_with_type(
         len(_words(understood)) < MIN_WORDS
         or product_types.search(understood)
         or _cue_word(understood, cues)
-        or WHOLE_ID.search(understood)
+        or WHOLE_ORDER_ID.search(understood)
         or "@" in understood
     ):
         return first

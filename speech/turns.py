@@ -30,7 +30,7 @@ from dialogue_rules.intents import IntentRule, default_intent_config
 from speech.audio import Audio, check_speech_present
 from speech.for_ear import for_ear, more_prompt
 from speech.holds import VoiceHolds
-from speech.normalize import normalize_transcript
+from speech.normalize import WRITTEN_EMAIL, WRITTEN_ORDER_ID, normalize_transcript
 from speech.phrases import Phrases, load_phrases
 from speech.recognizer import SpeechRecognizer, Transcript
 from speech.rehear import hear_again
@@ -46,8 +46,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 CHANNEL = "voice"
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
-_ORDER_ID = re.compile(r"#W\d+")
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 
 
 def spoken_id(value: str) -> str:
@@ -218,7 +216,8 @@ class VoiceAssistant:
         """Order ids and emails in ``text`` that this conversation has not used yet."""
         slots = self.assistant.store.state(session_id=sid).slots
         known = {slots.current_order, *slots.last_order_ids}
-        found = [m[0] for m in _ORDER_ID.finditer(text)] + [m[0].lower() for m in _EMAIL.finditer(text)]
+        found = [m[0] for m in WRITTEN_ORDER_ID.finditer(text)]
+        found += [m[0].lower() for m in WRITTEN_EMAIL.finditer(text)]
         return [i for i in dict.fromkeys(found) if i not in known]
 
     def _say(self, sid: str, text: str, spoken: str, confidence: float, *, check: bool = False) -> VoiceReply:

@@ -16,7 +16,6 @@ The speech is synthetic (espeak-ng), and so are the noise and the ids.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,11 +34,11 @@ from eval.speech.spoken import (
     term_heard,
 )
 from speech.audio import Audio
+from speech.normalize import WRITTEN_ORDER_ID
 from speech.turns import VoiceAssistant
 from store.db import Database
 
 Progress = Callable[[str, int, int], None]
-_ORDER_ID = re.compile(r"#W\d+")
 _WER = jiwer.Compose(
     [
         jiwer.ToLowerCase(),
@@ -121,7 +120,7 @@ def _score(score: VoiceScore, utterance: Utterance, transcript: str) -> None:
         score.terms.append(hit)
         score.extras.extend(term_heard(transcript, (extra,)) for extra in utterance.extra_terms)
     elif utterance.kind == "order_id":
-        hit = utterance.term in _ORDER_ID.findall(transcript)
+        hit = utterance.term in WRITTEN_ORDER_ID.findall(transcript)
         score.order_ids.append(hit)
     else:
         hit = utterance.term in transcript.lower()
