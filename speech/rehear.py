@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import re
 from collections.abc import Callable, Sequence
 
@@ -73,14 +74,15 @@ def speech_seconds(samples: np.ndarray) -> float:
     return sum(s["end"] - s["start"] for s in spans) / SAMPLE_RATE
 
 
-def cut_short(text: str, samples: np.ndarray) -> bool:
-    """Fewer words than the audio's speech would carry ("What?" for a four-second question)."""
+def cut_short(text: str, samples: np.ndarray, *, voiced: Callable[[], float] | None = None) -> bool:
+    """Fewer words than the audio's speech would carry ("What?" for a four-second question).
+    ``voiced``: the samples' :func:`speech_seconds`, when the caller keeps it for several checks."""
     words = len(text.split())
     audio = len(samples) / SAMPLE_RATE
     if audio < MIN_SPEECH_SECONDS or words >= MIN_WORDS_PER_SECOND * audio:
         return False  # the cheap test: not short even against the whole audio, silence and all
-    voiced = speech_seconds(samples)
-    return voiced >= MIN_SPEECH_SECONDS and words < MIN_WORDS_PER_SECOND * voiced
+    speech = voiced() if voiced is not None else speech_seconds(samples)
+    return speech >= MIN_SPEECH_SECONDS and words < MIN_WORDS_PER_SECOND * speech
 
 
 def _words(text: str) -> list[str]:
@@ -163,6 +165,9 @@ def hear_again(
     """``first``, or a second hearing that does better (see the module's docstring), tried in
     that order: a whole id, then a transcript not cut short, then a product type named. The
     returned transcript's ``seconds`` count every decoding."""
+    # Each transcript is understood, and the audio's speech measured, at most once.
+    understand = functools.lru_cache(maxsize=None)(understand)
+    voiced = functools.cache(lambda: speech_seconds(samples))
     heard = first
     if not holds_whole_id(understand(heard.text)) and hints_at_id(heard.text, cues):
         heard, whole = _first_better(
@@ -170,13 +175,13 @@ def hear_again(
         )
         if whole:
             return heard
-    if cut_short(heard.text, samples):
+    if cut_short(heard.text, samples, voiced=voiced):
         heard, _ = _first_better(
             recognizer,
             samples,
             heard,
             rehear_prompts,
-            lambda t: not degenerate(t.text) and not cut_short(t.text, samples),
+            lambda t: not degenerate(t.text) and not cut_short(t.text, samples, voiced=voiced),
         )
     return runner_up_with_type(
         recognizer,
