@@ -56,6 +56,7 @@ def _squash(text: str) -> str:
 class CatalogCorrector:
     def __init__(self, lexicon: Lexicon) -> None:
         types = lexicon.type_forms()
+        self.type_forms = types  # spoken form -> singular type (the vocabulary reads it too)
         # one-word spellings: title words, type forms, brands and option values of one word
         singles: dict[str, str] = {}
         for term in [*lexicon.brands, *lexicon.options]:  # brands keep their capitals

@@ -24,7 +24,7 @@ import math
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from speech.correction import CatalogCorrector
 from speech.lexicon import Lexicon, catalog_version, read_lexicon
@@ -94,9 +94,10 @@ def catalog_prompt(
     return lexicon_prompt(read_lexicon(database), max_tokens=max_tokens, count=count)
 
 
-def type_pattern(lexicon: Lexicon) -> re.Pattern[str] | None:
-    """Any product type of the catalog (singular or plural) as whole words; None without types."""
-    forms = sorted(lexicon.type_forms(), key=len, reverse=True)
+def type_pattern(type_forms: Iterable[str]) -> re.Pattern[str] | None:
+    """Any of the product types' spoken forms (singular or plural) as whole words; None without
+    types."""
+    forms = sorted(type_forms, key=len, reverse=True)
     if not forms:
         return None
     return re.compile(r"\b(?:" + "|".join(re.escape(f) for f in forms) + r")\b", re.IGNORECASE)
@@ -125,7 +126,7 @@ class CatalogVocabulary:
         self.lexicon = read_lexicon(database)
         self.prompt = self._prompt()
         self.corrector = CatalogCorrector(self.lexicon)
-        self.product_types = type_pattern(self.lexicon)
+        self.product_types = type_pattern(self.corrector.type_forms)
         self._checked = clock()
 
     def _prompt(self) -> str | None:
@@ -150,6 +151,6 @@ class CatalogVocabulary:
             self.lexicon = read_lexicon(self._database)
             self.prompt = self._prompt()
             self.corrector = CatalogCorrector(self.lexicon)
-            self.product_types = type_pattern(self.lexicon)
+            self.product_types = type_pattern(self.corrector.type_forms)
         log.info("speech vocabulary rebuilt after catalog changes", extra={"catalog_version": version})
         return True
