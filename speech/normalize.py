@@ -85,12 +85,22 @@ _AS_IN_BEFORE_DIGITS = re.compile(
     rf"(?P<word>{_SPELLING_WORDS})\b[\s,]*(?={_DIGIT}\b|\d)",
     re.IGNORECASE,
 )
+# "William 9093786", "Whiskey, 9, 0, 9, ...": a spelling word of W right before an id's digits is
+# the id's W, whatever "as in" was heard as before it ("that all you have been William 9093786").
+_W_WORD_BEFORE_DIGITS = re.compile(
+    rf"\b(?:william|whiskey|walter|washington)\b(?=(?:{_SEP}(?:{_DIGIT}\b|\d)){{5}})", re.IGNORECASE
+)
 # "order number 2122330": the shop's order ids all start with W, so seven digits after "order"
 # are an id whose "W" was heard as "number" or not at all.
 _ORDER_NUMBER = re.compile(
     rf"\b(?P<lead>order(?:\s+(?:number|no\.?|id))?)[\s,:#]*(?P<digits>\d{{{ORDER_ID_DIGITS}}})\b",
     re.IGNORECASE,
 )
+# Where an id read out starts ("W", "double u", "double", a digit or digit word), and its digits.
+_ID_START = re.compile(
+    rf"\b(?:w\b|w(?=\d)|double[\s,-]*(?:u|you)\b|(?:double|triple)\b|{_DIGIT}\b)|\d", re.IGNORECASE
+)
+_ID_DIGIT = re.compile(rf"\b{_DIGIT}\b|\d", re.IGNORECASE)
 # A digit glued to the next word ("52899984Me": "four me" for "for me").
 _GLUED = re.compile(r"(?<=\d)(?=[A-Z][a-z]+\b)")
 
@@ -144,13 +154,42 @@ def _as_in(match: re.Match[str]) -> str:
     return letter if match["word"][:1].lower() == letter.lower() else match[0]
 
 
-def normalize_transcript(text: str) -> str:
-    """The transcript with ids, emails and digit strings written the way they are typed."""
+def _letters_read(text: str) -> str:
+    """The letters of ids as said: "W as in William" -> "W", "w-a-l" -> "wal", digits unglued."""
     text = " ".join(text.split())
     text = _AS_IN.sub(_as_in, text)
     text = _AS_IN_BEFORE_DIGITS.sub(lambda m: m["word"][0].upper(), text)
+    text = _W_WORD_BEFORE_DIGITS.sub("W", text)
     text = _GLUED.sub(" ", text)
-    text = _SPELLED_LETTERS.sub(lambda m: m[0].replace("-", ""), text)
+    return _SPELLED_LETTERS.sub(lambda m: m[0].replace("-", ""), text)
+
+
+def order_id_digits(text: str) -> list[str]:
+    """The digits of each order id in a raw transcript, as many as were heard (the normalised
+    transcript keeps only an id's length): "order W, 5, 0, 0, 0, 2, 0, 0, 2, 9, 1" -> ["5000200291"]."""
+    text = _letters_read(text)
+    spoken = [_digits(m["digits"]) for m in _ORDER.finditer(text)]
+    text = _ORDER.sub("", text)
+    written = [m[1] for m in _ORDER_WRITTEN.finditer(text)]
+    text = _ORDER_WRITTEN.sub("", text)
+    return [*spoken, *written, *(m["digits"] for m in _ORDER_NUMBER.finditer(text))]
+
+
+def with_order_id(text: str, digits: str) -> str:
+    """The transcript with the id it reads out (from its first "W", digit or digit word to its
+    last digit) replaced by ``digits`` heard another way, or those added at its end:
+    ("Where is my order W, 5, 5, 6, 0 1 8 1?", "5560181") -> "Where is my order W 5560181?"."""
+    text = _letters_read(text)
+    start = _ID_START.search(text)
+    ends = [m.end() for m in _ID_DIGIT.finditer(text, start.start())] if start else []
+    if start is None or not ends:
+        return f"{text.rstrip()} W {digits}"
+    return f"{text[: start.start()].rstrip()} W {digits}{text[ends[-1] :]}".lstrip()
+
+
+def normalize_transcript(text: str) -> str:
+    """The transcript with ids, emails and digit strings written the way they are typed."""
+    text = _letters_read(text)
     text = _ORDER.sub(_order, text)
     text = _ORDER_WRITTEN.sub(lambda m: f"#W{m[1]}", text)
     text = _EMAIL.sub(_email, text)

@@ -20,6 +20,7 @@ import threading
 import time
 import zlib
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -37,6 +38,9 @@ _SENTENCE_END = re.compile(r"[.?!]$")
 _LOOP = re.compile(r"(.)\1{7,}|(.{2,4}?)\2{4,}")
 _MAX_COMPRESSION = 2.4  # Whisper's compression-ratio threshold for a looping transcript
 _LOOP_PENALTY = 1.5
+_SECONDS_PER_DIGIT = 0.4  # a digit read out takes longer; caps the tokens of a digits decoding
+_MAX_DIGIT_TOKENS = 6
+_DIGIT_TOKEN = re.compile(r" ?\d|(?i: ?(?:double|triple))")
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,17 @@ class AlternativesRecognizer(Protocol):
     ) -> list[Transcript]:
         """Up to ``count`` transcripts of the audio, most likely first; empty when the audio is
         too long for it. ``avg_logprob`` of each is its length-normalised score."""
+        ...
+
+
+@runtime_checkable
+class DigitsRecognizer(Protocol):
+    """A recognizer that can hear a short stretch of speech as digits only (one pause-delimited
+    part of an id read out: "seven", "double nine")."""
+
+    def digits(self, *, audio: np.ndarray) -> Transcript:
+        """The digits in the audio, as digits and "double"/"triple" ("7", "double 9"); the
+        decoding can write nothing else, and no token twice in a row."""
         ...
 
 
@@ -213,6 +228,36 @@ class WhisperRecognizer:
             for text, logprob, no_speech in found
         ]
 
+    def digits(self, *, audio: np.ndarray) -> Transcript:
+        """Decoded with every token but single digits and "double"/"triple" suppressed, no
+        token repeated (a lone "five" is otherwise often written "5 5") and about one token per
+        0.4 s of audio. Without a prompt: the suppression is the prior."""
+        seconds = len(audio) / SAMPLE_RATE
+        started = time.perf_counter()
+        with self._lock:
+            text, logprob, no_speech = self._decode(
+                audio,
+                None,
+                beam_size=max(3, self.settings.beam_size),
+                suppress_tokens=self._all_but_digits,
+                budget=min(_MAX_DIGIT_TOKENS, 1 + int(seconds / _SECONDS_PER_DIGIT)),
+                no_repeat_ngram_size=1,
+            )[0]
+        return Transcript(
+            text=text,
+            avg_logprob=logprob,
+            no_speech_prob=no_speech,
+            audio_seconds=seconds,
+            seconds=time.perf_counter() - started,
+        )
+
+    @cached_property
+    def _all_but_digits(self) -> list[int]:
+        """Every text token but the single digits and "double"/"triple" (the end-of-text
+        token stays allowed)."""
+        eot = self.tokenizer.eot
+        return [i for i in range(eot) if not _DIGIT_TOKEN.fullmatch(self.tokenizer.decode([i]))]
+
     def _fit(self, audio: np.ndarray, prompt: str | None) -> tuple[str, float, float]:
         text, logprob, no_speech = self._fit_once(audio, prompt, repetition_penalty=1.0)
         if degenerate(text):
@@ -239,9 +284,14 @@ class WhisperRecognizer:
         beam_size: int,
         hypotheses: int = 1,
         repetition_penalty: float = 1.0,
+        suppress_tokens: list[int] | None = None,
+        budget: int | None = None,
+        no_repeat_ngram_size: int = 0,
     ) -> list[tuple[str, float, float]]:
         """(text, average log-probability, no-speech probability) of the best ``hypotheses``
-        decodings of the utterance in a window fitted to it."""
+        decodings of the utterance in a window fitted to it. ``suppress_tokens``: tokens the
+        decoding may not write (default: Whisper's own set); ``budget``: at most this many
+        tokens (default: in proportion to the audio)."""
         seconds = len(audio) / SAMPLE_RATE
         size = max(int((seconds + _MARGIN_SECONDS) * SAMPLE_RATE), int(_MIN_WINDOW_SECONDS * SAMPLE_RATE))
         padded = np.zeros(size, dtype=np.float32)
@@ -251,7 +301,8 @@ class WhisperRecognizer:
         encoded = self.model.encode(features[:, :frames])
         previous = self.tokenizer.encode(" " + prompt.strip()) if prompt else []
         tokens = self.model.get_prompt(self.tokenizer, previous, without_timestamps=True)
-        budget = int(seconds * 6) + 12
+        if budget is None:
+            budget = int(seconds * 6) + 12
         result: Any = self.model.model.generate(
             encoded,
             [tokens],
@@ -261,8 +312,9 @@ class WhisperRecognizer:
             return_scores=True,
             return_no_speech_prob=True,
             repetition_penalty=repetition_penalty,
+            no_repeat_ngram_size=no_repeat_ngram_size,
             suppress_blank=True,
-            suppress_tokens=[-1],
+            suppress_tokens=suppress_tokens if suppress_tokens is not None else [-1],
         )[0]
         found = []
         for ids, score in zip(result.sequences_ids, result.scores, strict=True):

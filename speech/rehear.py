@@ -12,9 +12,10 @@ type that beam search ranks first or close behind.
 So the audio is decoded again, in this order (a later step still runs when an earlier one
 found nothing better), when
 
-- the transcript hints at an id (a digit, or a cue word such as "order" or "double") but its
-  understood form holds no whole one: with ``id_prompts`` in turn, and the first transcript
-  with a whole id is taken;
+- the transcript hints at an id (a digit, or a cue word such as "order" or "double") but holds
+  none with exactly the id's digits: first heard part by part between its pauses, digits only
+  (:mod:`speech.digits`), taken when that has the id's digits; else with ``id_prompts`` in
+  turn, and the first transcript with a whole id is taken;
 - it has fewer words than the speech in the audio would carry (under
   ``MIN_WORDS_PER_SECOND`` of voiced speech, measured with faster-whisper's Silero VAD): with
   ``rehear_prompts`` in turn, and the first that is not cut short is taken;
@@ -41,8 +42,16 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from speech.audio import SAMPLE_RATE
-from speech.normalize import WHOLE_ORDER_ID
-from speech.recognizer import AlternativesRecognizer, SpeechRecognizer, Transcript, degenerate
+from speech.digits import heard_digits
+from speech.normalize import WHOLE_ORDER_ID, order_id_digits, with_order_id
+from speech.recognizer import (
+    AlternativesRecognizer,
+    DigitsRecognizer,
+    SpeechRecognizer,
+    Transcript,
+    degenerate,
+)
+from tools.arguments import ORDER_ID_DIGITS
 
 MIN_WORDS_PER_SECOND = 1.0  # espeak-ng at 140 wpm says about 2.3; people about 2.5
 MIN_SPEECH_SECONDS = 1.5  # shorter speech is too short to be cut short
@@ -54,6 +63,12 @@ MAX_WORDS_CHANGED = 3  # words of the best transcript a runner-up may differ in
 
 def holds_whole_id(text: str) -> bool:
     return WHOLE_ORDER_ID.search(text) is not None
+
+
+def heard_exactly(text: str) -> bool:
+    """A raw transcript with an order id of exactly the id's digits (not fewer, and not more
+    that the normalised transcript would cut off)."""
+    return any(len(digits) == ORDER_ID_DIGITS for digits in order_id_digits(text))
 
 
 def hints_at_id(text: str, cues: Sequence[str]) -> bool:
@@ -169,7 +184,14 @@ def hear_again(
     understand = functools.lru_cache(maxsize=None)(understand)
     voiced = functools.cache(lambda: speech_seconds(samples))
     heard = first
-    if not holds_whole_id(understand(heard.text)) and hints_at_id(heard.text, cues):
+    if hints_at_id(heard.text, cues) and not heard_exactly(heard.text):
+        if isinstance(recognizer, DigitsRecognizer):
+            digits, spent = heard_digits(recognizer, samples)
+            if len(digits) >= ORDER_ID_DIGITS:
+                return dataclasses.replace(
+                    heard, text=with_order_id(heard.text, digits), seconds=heard.seconds + spent
+                )
+            heard = dataclasses.replace(heard, seconds=heard.seconds + spent)
         heard, whole = _first_better(
             recognizer, samples, heard, id_prompts, lambda t: holds_whole_id(understand(t.text))
         )

@@ -1,6 +1,6 @@
 import pytest
 
-from speech.normalize import normalize_transcript
+from speech.normalize import normalize_transcript, order_id_digits, with_order_id
 
 
 @pytest.mark.parametrize(
@@ -34,6 +34,15 @@ from speech.normalize import normalize_transcript
         # seven digits after "order": the W was heard as "number" or not at all
         ("where is my order number 2122330", "where is my order number #W2122330"),
         ("cancel order 3, 1, 9, 4, 8, 7, 5.", "cancel order #W3194875."),
+        # a W spelling word right before an id's digits, "as in" heard as anything
+        (
+            "Can you check that you have been William 9093786 for me?",
+            "Can you check that you have been #W9093786 for me?",
+        ),
+        (
+            "that all you have been William, Seven, One, Zero, Four, Nine, Seven, Four",
+            "that all you have been #W7104974",
+        ),
     ],
 )
 def test_spelled_ids_emails_and_digits_are_written_out(heard: str, typed: str) -> None:
@@ -55,7 +64,29 @@ def test_spelled_ids_emails_and_digits_are_written_out(heard: str, typed: str) -
         "order 12345678",
         "is it 10am or the 2nd floor",
         "a double for 2 people",
+        "William 2 bags please",
     ],
 )
 def test_ordinary_sentences_are_left_alone(text: str) -> None:
     assert normalize_transcript(text) == text
+
+
+def test_an_ids_digits_are_counted_as_heard_not_as_written():
+    assert order_id_digits("Where is my order W5000200291?") == ["5000200291"]
+    assert order_id_digits("W as in William, 3, 9, 9, 6, 0") == ["39960"]
+    assert order_id_digits("order number 2122330 and #W1234567") == ["1234567", "2122330"]
+    assert order_id_digits("Do you have 2 backpacks?") == []
+
+
+@pytest.mark.parametrize(
+    ("heard", "replaced"),
+    [
+        ("Where is my order W, 5, 5, 6, 0 1 8 1?", "Where is my order #W1234567?"),
+        ("Can you check W.S. in William 491862 for me?", "Can you check #W1234567 for me?"),
+        ("Where is my order, Tm560181", "Where is my order, Tm #W1234567"),
+        ("I want to cancel order, tunnel 0, tunnel 6131.", "I want to cancel order, tunnel #W1234567."),
+        ("cancel my order please", "cancel my order please #W1234567"),
+    ],
+)
+def test_an_id_heard_another_way_replaces_the_one_read_out(heard: str, replaced: str) -> None:
+    assert normalize_transcript(with_order_id(heard, "1234567")) == replaced

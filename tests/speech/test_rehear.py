@@ -22,6 +22,7 @@ from speech.rehear import (
     MAX_SCORE_GAP,
     cut_short,
     hear_again,
+    heard_exactly,
     hints_at_id,
     holds_whole_id,
     speech_seconds,
@@ -59,6 +60,19 @@ class BeamRecognizer(ScriptedRecognizer):
     ) -> list[Transcript]:
         self.asked_alternatives += 1
         return [Transcript(text=t, avg_logprob=score, seconds=0.2) for t, score in self.beam[:count]]
+
+
+class DigitsScripted(ScriptedRecognizer):
+    """Scripted, and hearing each short part of an id as the next of ``parts``."""
+
+    def __init__(self, heard: dict[str | None, str], parts: list[str]) -> None:
+        super().__init__(heard)
+        self.parts = list(parts)
+        self.asked_digits = 0
+
+    def digits(self, *, audio: np.ndarray) -> Transcript:
+        self.asked_digits += 1
+        return Transcript(text=self.parts.pop(0) if self.parts else "", seconds=0.05)
 
 
 TYPES = re.compile(r"\b(?:running socks?|water bottles?|backpacks?)\b", re.IGNORECASE)
@@ -209,3 +223,42 @@ def test_an_order_question_is_never_turned_into_a_product_question():
     )
     assert _hear(recognizer).text == said
     assert recognizer.asked_alternatives == 0
+
+
+ORDER_READ_OUT = "Where is my order W, five, five, six, zero, one, eight, one?"
+
+
+@pytest.mark.speech
+def test_an_id_not_heard_exactly_is_heard_part_by_part():
+    samples = _spoken(ORDER_READ_OUT)
+    for first in ("Where is my order W556018?", "Where is my order W55600201811?"):  # short, long
+        recognizer = DigitsScripted({"catalog": first}, ["5", "5", "6", "0", "1", "8", "1"])
+        heard = _hear(recognizer, samples)
+        assert normalize_transcript(heard.text) == "Where is my order #W5560181?"
+        assert recognizer.asked_digits == 7 and recognizer.prompts == ["catalog"]
+        assert heard.seconds == pytest.approx(0.1 + 7 * 0.05)
+
+
+@pytest.mark.speech
+def test_too_few_digits_part_by_part_leave_it_to_the_id_prompts():
+    samples = _spoken(ORDER_READ_OUT)
+    prompts = load_phrases().id_prompts_for("catalog")
+    recognizer = DigitsScripted(
+        {"catalog": "Where is my order W55", prompts[0]: "Where is my order W5560181", None: "order"},
+        ["5", "", "6"],
+    )
+    assert normalize_transcript(_hear(recognizer, samples).text) == "Where is my order #W5560181"
+    assert recognizer.prompts == ["catalog", prompts[0]]
+
+
+def test_an_id_heard_exactly_is_not_heard_again():
+    recognizer = DigitsScripted({"catalog": "Where is my order W5560181?"}, ["9"] * 7)
+    assert _hear(recognizer).text == "Where is my order W5560181?"
+    assert recognizer.asked_digits == 0
+
+
+def test_exactly_the_ids_digits():
+    assert heard_exactly("order W5560181") and heard_exactly("order number 2122330")
+    assert heard_exactly("W as in William, 3, 9, 0, 9, 9, 6, 0")
+    assert not heard_exactly("order W556018") and not heard_exactly("order W55600201811")
+    assert not heard_exactly("Where is my order?")
