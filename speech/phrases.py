@@ -31,6 +31,7 @@ class Phrases(BaseModel):
     prompt_words: str
     id_prompts: list[str] = Field(min_length=1)
     id_cues: list[str]
+    id_leads: list[str]
     rehear_prompts: list[str] = Field(min_length=1)
     more_words: list[str]
     currencies: dict[str, Currency]

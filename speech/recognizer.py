@@ -38,7 +38,7 @@ _SENTENCE_END = re.compile(r"[.?!]$")
 _LOOP = re.compile(r"(.)\1{7,}|(.{2,4}?)\2{4,}")
 _MAX_COMPRESSION = 2.4  # Whisper's compression-ratio threshold for a looping transcript
 _LOOP_PENALTY = 1.5
-_SECONDS_PER_DIGIT = 0.4  # a digit read out takes longer; caps the tokens of a digits decoding
+_SECONDS_PER_DIGIT = 0.4  # a digit read out takes at least this: caps a digits decoding's tokens
 _MAX_DIGIT_TOKENS = 6
 _DIGIT_TOKEN = re.compile(r" ?\d|(?i: ?(?:double|triple))")
 

@@ -13,7 +13,8 @@ So the audio is decoded again, in this order (a later step still runs when an ea
 found nothing better), when
 
 - the transcript hints at an id (a digit, or a cue word such as "order" or "double") but holds
-  none with exactly the id's digits: first heard part by part between its pauses, digits only
+  none with exactly the id's digits: first, if it has an id's "W" or a word that leads one in
+  (``id_leads``: "order", "as in", ...), heard part by part between its pauses, digits only
   (:mod:`speech.digits`), taken when that has the id's digits; else with ``id_prompts`` in
   turn, and the first transcript with a whole id is taken;
 - it has fewer words than the speech in the audio would carry (under
@@ -175,6 +176,7 @@ def hear_again(
     id_prompts: Sequence[str | None],
     rehear_prompts: Sequence[str | None],
     cues: Sequence[str],
+    leads: Sequence[str] = (),
     product_types: re.Pattern[str] | None = None,
 ) -> Transcript:
     """``first``, or a second hearing that does better (see the module's docstring), tried in
@@ -185,7 +187,9 @@ def hear_again(
     voiced = functools.cache(lambda: speech_seconds(samples))
     heard = first
     if hints_at_id(heard.text, cues) and not heard_exactly(heard.text):
-        if isinstance(recognizer, DigitsRecognizer):
+        if isinstance(recognizer, DigitsRecognizer) and (
+            order_id_digits(heard.text) or _cue_word(heard.text, leads)
+        ):
             digits, spent = heard_digits(recognizer, samples)
             if len(digits) >= ORDER_ID_DIGITS:
                 return dataclasses.replace(

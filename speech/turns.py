@@ -147,6 +147,7 @@ class VoiceAssistant:
             id_prompts=self.phrases.id_prompts_for(prompt),
             rehear_prompts=self.phrases.rehear_prompts_for(prompt),
             cues=self.phrases.id_cues,
+            leads=self.phrases.id_leads,
             product_types=self.vocabulary.product_types if self.vocabulary is not None else None,
         )
 

@@ -90,6 +90,7 @@ def _hear(recognizer: ScriptedRecognizer, samples: np.ndarray = QUIET) -> Transc
         id_prompts=phrases.id_prompts_for("catalog"),
         rehear_prompts=phrases.rehear_prompts_for("catalog"),
         cues=CUES,
+        leads=phrases.id_leads,
         product_types=TYPES,
     )
 
@@ -262,3 +263,14 @@ def test_exactly_the_ids_digits():
     assert heard_exactly("W as in William, 3, 9, 0, 9, 9, 6, 0")
     assert not heard_exactly("order W556018") and not heard_exactly("order W55600201811")
     assert not heard_exactly("Where is my order?")
+
+
+@pytest.mark.speech
+def test_digits_read_out_without_an_order_are_not_made_an_id():
+    samples = _spoken("My phone number is five, five, five, one, two, three, four, five, six, seven.")
+    said = "My phone number is 555 123 4567."
+    prompts = load_phrases().id_prompts_for("catalog")
+    recognizer = DigitsScripted({"catalog": said, prompts[0]: said, None: said}, ["5"] * 10)
+    heard = _hear(recognizer, samples)
+    assert recognizer.asked_digits == 0
+    assert "#W" not in normalize_transcript(heard.text)
