@@ -57,7 +57,8 @@ def parts(samples: np.ndarray) -> list[np.ndarray]:
 
 
 def heard_digits(recognizer: DigitsRecognizer, samples: np.ndarray) -> tuple[str, float]:
-    """The digits of every short part of the audio, in order, and the seconds the decodings took."""
+    """The digits of every short part of the audio, in order (a "double" at the end of one part
+    repeats the first digit of the next), and the seconds the decodings took."""
     found = []
     spent = 0.0
     for part in parts(samples):
@@ -65,5 +66,5 @@ def heard_digits(recognizer: DigitsRecognizer, samples: np.ndarray) -> tuple[str
             continue
         heard = recognizer.digits(audio=part)
         spent += heard.seconds
-        found.append(part_digits(heard.text))
-    return "".join(found), spent
+        found.append(heard.text)
+    return part_digits(" ".join(found)), spent

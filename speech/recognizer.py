@@ -82,7 +82,8 @@ class DigitsRecognizer(Protocol):
 
     def digits(self, *, audio: np.ndarray) -> Transcript:
         """The digits in the audio, as digits and "double"/"triple" ("7", "double 9"); the
-        decoding can write nothing else, and no token twice in a row."""
+        decoding can write nothing else, and nothing twice in a row where the audio is too short
+        for two digits."""
         ...
 
 
@@ -229,9 +230,10 @@ class WhisperRecognizer:
         ]
 
     def digits(self, *, audio: np.ndarray) -> Transcript:
-        """Decoded with every token but single digits and "double"/"triple" suppressed, no
-        token repeated (a lone "five" is otherwise often written "5 5") and about one token per
-        0.4 s of audio. Without a prompt: the suppression is the prior."""
+        """Decoded with every token but single digits and "double"/"triple" suppressed, about
+        one token per 0.4 s of audio, and no token repeated in audio shorter than two digits (a
+        lone "five" is otherwise often written "5 5"; "nine, nine" said quickly stays "9 9").
+        Without a prompt: the suppression is the prior."""
         seconds = len(audio) / SAMPLE_RATE
         started = time.perf_counter()
         with self._lock:
@@ -241,7 +243,7 @@ class WhisperRecognizer:
                 beam_size=max(3, self.settings.beam_size),
                 suppress_tokens=self._all_but_digits,
                 budget=min(_MAX_DIGIT_TOKENS, 1 + int(seconds / _SECONDS_PER_DIGIT)),
-                no_repeat_ngram_size=1,
+                no_repeat_ngram_size=1 if seconds < 2 * _SECONDS_PER_DIGIT else 0,
             )[0]
         return Transcript(
             text=text,

@@ -241,6 +241,13 @@ def test_an_id_not_heard_exactly_is_heard_part_by_part():
 
 
 @pytest.mark.speech
+def test_a_double_at_the_end_of_one_part_repeats_the_next_parts_digit():
+    recognizer = DigitsScripted({"catalog": "Where is my order W5"}, ["Double", "5", "6", "0", "1", "8", "1"])
+    heard = _hear(recognizer, _spoken(ORDER_READ_OUT))
+    assert normalize_transcript(heard.text) == "Where is my order #W5560181"
+
+
+@pytest.mark.speech
 def test_too_few_digits_part_by_part_leave_it_to_the_id_prompts():
     samples = _spoken(ORDER_READ_OUT)
     prompts = load_phrases().id_prompts_for("catalog")
