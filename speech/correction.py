@@ -8,8 +8,12 @@ catalog:
   "water proof" -> "waterproof");
 - **completed**: the last word of a product question cut short, when exactly one product type
   starts with it ("do you have a waterproof back?" -> "... backpack?");
+- **split**: a hyphenated word the catalog does not know whose last part is a catalog word,
+  unless it sounds like a catalog term as it is (Whisper joins a misheard word to the next:
+  "God-skincare" -> "God skincare");
 - **sounds like**: a word of five letters or more that is not a catalog word, spelled or sounding
-  (metaphone) almost like exactly one catalog term ("hydropeak" -> "Hydrapeak"); two or three
+  (metaphone) almost like exactly one catalog term ("hydropeak" -> "Hydrapeak", "D-shirt" ->
+  "t-shirt"); two or three
   words spelled almost like exactly one product type of as many words, one of them exactly the
   type's ("yoga mass" -> "yoga mats", "office care" -> "office chair").
 
@@ -46,7 +50,7 @@ _MARGIN = 0.05
 class Correction:
     heard: str
     corrected: str
-    kind: str  # joined, completed, sounds_like
+    kind: str  # joined, split, completed, sounds_like
 
 
 def _squash(text: str) -> str:
@@ -96,6 +100,7 @@ class CatalogCorrector:
     def _correct(self, text: str, changes: list[Correction]) -> str:
         tokens = _TOKEN.findall(text)
         tokens = self._join(tokens, changes)
+        tokens = self._split(tokens, changes)
         tokens = self._phrase_alike(tokens, changes)
         self._complete(tokens, changes)
         self._sound_alike(tokens, changes)
@@ -124,6 +129,23 @@ class CatalogCorrector:
             if not joined:
                 out.append(tokens[i])
                 i += 1
+        return out
+
+    def _split(self, tokens: list[str], changes: list[Correction]) -> list[str]:
+        out: list[str] = []
+        for token in tokens:
+            head, _, last = token.rpartition("-")
+            if (
+                head[-1:].isalpha()
+                and last.lower() in self.known
+                and token.lower() not in self.known
+                and self._sounds_like(token) is None  # "D-shirt" is a misheard "t-shirt"
+            ):
+                split = f"{head} {last}"
+                changes.append(Correction(token, split, "split"))
+                out += [head, " ", last]
+            else:
+                out.append(token)
         return out
 
     def _phrase_alike(self, tokens: list[str], changes: list[Correction]) -> list[str]:
@@ -184,26 +206,27 @@ class CatalogCorrector:
 
     def _sound_alike(self, tokens: list[str], changes: list[Correction]) -> None:
         for k, token in enumerate(tokens):
-            word = token.lower()
-            if len(word) < _MIN_FUZZY or not word.isalpha() or word in self.known:
-                continue
-            if word in SPOKEN_FORM_WORDS:  # "triple" is the normaliser's, not a misheard "Tri-ply"
-                continue
-            if singular(word) in self.known or plural(word) in self.known:
-                continue  # "light" where the catalog says "lights": the customer's own number
-            sound = jellyfish.metaphone(word)
-            scored = sorted(
-                ((self._score(word, sound, key), key) for key in self.fuzzy),
-                reverse=True,
-            )
-            if not scored:
-                continue
-            best, key = scored[0]
-            runner_up = scored[1][0] if len(scored) > 1 else 0.0
-            if best >= _SURE and best - runner_up >= _MARGIN:
-                target = self.fuzzy[key]
+            target = self._sounds_like(token)
+            if target is not None:
                 changes.append(Correction(token, target, "sounds_like"))
                 tokens[k] = _like(token, target)
+
+    def _sounds_like(self, token: str) -> str | None:
+        """The one catalog term the word is spelled or sounds almost like, if it is sure."""
+        word = token.lower()
+        if len(word) < _MIN_FUZZY or not word.replace("-", "").isalpha() or word in self.known:
+            return None
+        if word in SPOKEN_FORM_WORDS:  # "triple" is the normaliser's, not a misheard "Tri-ply"
+            return None
+        if singular(word) in self.known or plural(word) in self.known:
+            return None  # "light" where the catalog says "lights": the customer's own number
+        sound = jellyfish.metaphone(word)
+        scored = sorted(((self._score(word, sound, key), key) for key in self.fuzzy), reverse=True)
+        if not scored:
+            return None
+        best, key = scored[0]
+        runner_up = scored[1][0] if len(scored) > 1 else 0.0
+        return self.fuzzy[key] if best >= _SURE and best - runner_up >= _MARGIN else None
 
     def _score(self, word: str, sound: str, key: str) -> float:
         spelled = fuzz.ratio(word, key) / 100

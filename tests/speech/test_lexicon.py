@@ -176,3 +176,24 @@ def test_a_word_whose_plural_or_singular_the_catalog_has_is_not_corrected():
     corrector = CatalogCorrector(lexicon)
     assert corrector.correct("a lantern for camping")[0] == "a lantern for camping"
     assert corrector.correct("do you have lanterms")[0] == "do you have lanterns"  # it still corrects
+
+
+def test_a_misheard_word_joined_to_a_catalog_word_is_split_off(database: Database, tau_database: Database):
+    for db in (database, tau_database):
+        lexicon = read_lexicon(db)
+        word = sorted(t for t in lexicon.type_forms() if " " not in t and "-" not in t)[0]
+        fixed, changes = CatalogCorrector(lexicon).correct(f"Can you recommend a blood-{word}?")
+        assert fixed == f"Can you recommend a blood {word}?" and changes[0].kind == "split"
+
+
+def test_hyphenated_words_are_split_or_corrected_only_when_sure():
+    from collections import Counter
+
+    lexicon = Lexicon(
+        types=Counter({"t-shirts": 5, "e-readers": 2}), words=Counter({"shirt": 1, "organic": 3})
+    )
+    corrector = CatalogCorrector(lexicon)
+    assert corrector.correct("a white D-shirt")[0].lower() == "a white t-shirt"  # sounds like one type
+    assert corrector.correct("any e-readers or t-shirts?") == ("any e-readers or t-shirts?", [])
+    assert corrector.correct("an un-organic one")[0] == "an un organic one"
+    assert corrector.correct("a well-made bag") == ("a well-made bag", [])  # "made" is no catalog word
