@@ -19,6 +19,7 @@ import re
 import threading
 import time
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -84,6 +85,15 @@ class DigitsRecognizer(Protocol):
         """The digits in the audio, as digits and "double"/"triple" ("7", "double 9"); the
         decoding can write nothing else, and nothing twice in a row where the audio is too short
         for two digits."""
+        ...
+
+
+@runtime_checkable
+class SentenceScorer(Protocol):
+    """A recognizer that can score given sentences against the audio."""
+
+    def likelihoods(self, *, audio: np.ndarray, texts: Sequence[str]) -> list[float]:
+        """Each text's mean log-probability per token given the audio (forced alignment)."""
         ...
 
 
@@ -253,6 +263,25 @@ class WhisperRecognizer:
             seconds=time.perf_counter() - started,
         )
 
+    def likelihoods(self, *, audio: np.ndarray, texts: Sequence[str]) -> list[float]:
+        """Whisper's probability of each text's tokens given the audio (CTranslate2's
+        alignment), as the mean log-probability per token; the audio is encoded once."""
+        if not texts:
+            return []
+        with self._lock:
+            encoded, frames = self._encoded(audio)
+            start = self.model.get_prompt(self.tokenizer, [], without_timestamps=True)
+            tokens = [self.tokenizer.encode(" " + text.strip()) for text in texts]
+            scores = []
+            for ids in tokens:
+                if not ids:
+                    scores.append(-math.inf)
+                    continue
+                result: Any = self.model.model.align(encoded, start, [ids], frames)[0]
+                probs = [max(float(p), 1e-12) for p in result.text_token_probs]
+                scores.append(sum(math.log(p) for p in probs) / len(probs))
+        return scores
+
     @cached_property
     def _all_but_digits(self) -> list[int]:
         """Every text token but the single digits and "double"/"triple" (the end-of-text
@@ -278,6 +307,16 @@ class WhisperRecognizer:
             audio, prompt, beam_size=self.settings.beam_size, repetition_penalty=repetition_penalty
         )[0]
 
+    def _encoded(self, audio: np.ndarray) -> tuple[Any, int]:
+        """The encoder's output for the utterance in a window fitted to it, and its frames."""
+        seconds = len(audio) / SAMPLE_RATE
+        size = max(int((seconds + _MARGIN_SECONDS) * SAMPLE_RATE), int(_MIN_WINDOW_SECONDS * SAMPLE_RATE))
+        padded = np.zeros(size, dtype=np.float32)
+        padded[: len(audio)] = audio
+        features = self.model.feature_extractor(padded)
+        frames = features.shape[-1] // 2 * 2
+        return self.model.encode(features[:, :frames]), frames
+
     def _decode(
         self,
         audio: np.ndarray,
@@ -295,12 +334,7 @@ class WhisperRecognizer:
         decoding may not write (default: Whisper's own set); ``budget``: at most this many
         tokens (default: in proportion to the audio)."""
         seconds = len(audio) / SAMPLE_RATE
-        size = max(int((seconds + _MARGIN_SECONDS) * SAMPLE_RATE), int(_MIN_WINDOW_SECONDS * SAMPLE_RATE))
-        padded = np.zeros(size, dtype=np.float32)
-        padded[: len(audio)] = audio
-        features = self.model.feature_extractor(padded)
-        frames = features.shape[-1] // 2 * 2
-        encoded = self.model.encode(features[:, :frames])
+        encoded, _frames = self._encoded(audio)
         previous = self.tokenizer.encode(" " + prompt.strip()) if prompt else []
         tokens = self.model.get_prompt(self.tokenizer, previous, without_timestamps=True)
         if budget is None:

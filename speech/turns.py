@@ -149,6 +149,7 @@ class VoiceAssistant:
             cues=self.phrases.id_cues,
             leads=self.phrases.id_leads,
             product_types=self.vocabulary.product_types if self.vocabulary is not None else None,
+            type_forms=self.vocabulary.corrector.type_forms if self.vocabulary is not None else None,
         )
 
     def recognize(self, audio: Audio) -> Transcript:

@@ -62,3 +62,12 @@ def test_alternatives_are_the_beam_s_best_first(recognizer: WhisperRecognizer) -
     assert all(t.audio_seconds == found[0].audio_seconds > 2 for t in found)
     long_audio = audio.repeat(12)  # past Whisper's window: no alternatives
     assert recognizer.alternatives(audio=long_audio, count=4) == []
+
+
+def test_a_sentence_said_scores_above_one_not_said(recognizer: WhisperRecognizer) -> None:
+    audio = decode(say("show me desk lamps in black"), SpeechSettings()).samples
+    said, other = recognizer.likelihoods(
+        audio=audio, texts=["show me desk lamps in black", "show me floor lamps in black"]
+    )
+    assert said > other and said <= 0
+    assert recognizer.likelihoods(audio=audio, texts=[]) == []

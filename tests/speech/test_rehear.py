@@ -9,6 +9,7 @@ Silero VAD.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 import numpy as np
 import pytest
@@ -76,6 +77,27 @@ class DigitsScripted(ScriptedRecognizer):
 
 
 TYPES = re.compile(r"\b(?:running socks?|water bottles?|backpacks?)\b", re.IGNORECASE)
+TYPE_FORMS = {
+    "running sock": "running sock",
+    "running socks": "running sock",
+    "water bottle": "water bottle",
+    "water bottles": "water bottle",
+    "backpack": "backpack",
+    "backpacks": "backpack",
+}
+
+
+class ScoringScripted(ScriptedRecognizer):
+    """Scripted, and scoring sentences against the audio from a table (unlisted: far below)."""
+
+    def __init__(self, heard: dict[str | None, str], scores: dict[str, float]) -> None:
+        super().__init__(heard)
+        self.scores = scores
+        self.scored: list[str] = []
+
+    def likelihoods(self, *, audio: np.ndarray, texts: Sequence[str]) -> list[float]:
+        self.scored += texts
+        return [self.scores.get(text, -9.0) for text in texts]
 
 
 def _hear(recognizer: ScriptedRecognizer, samples: np.ndarray = QUIET) -> Transcript:
@@ -92,6 +114,7 @@ def _hear(recognizer: ScriptedRecognizer, samples: np.ndarray = QUIET) -> Transc
         cues=CUES,
         leads=phrases.id_leads,
         product_types=TYPES,
+        type_forms=TYPE_FORMS,
     )
 
 
@@ -281,3 +304,20 @@ def test_digits_read_out_without_an_order_are_not_made_an_id():
     heard = _hear(recognizer, samples)
     assert recognizer.asked_digits == 0
     assert "#W" not in normalize_transcript(heard.text)
+
+
+def test_a_type_with_one_word_misheard_is_put_back_when_nearly_as_likely():
+    said = "Do you have running tubes in black?"
+    recognizer = ScoringScripted({"catalog": said}, {said: -0.5, "Do you have running socks in black?": -0.9})
+    assert _hear(recognizer).text == "Do you have running socks in black?"
+    # much less likely than what was heard: the transcript stands
+    recognizer = ScoringScripted({"catalog": said}, {said: -0.5, "Do you have running socks in black?": -2.5})
+    assert _hear(recognizer).text == said
+
+
+def test_sentences_that_name_a_type_or_an_order_are_not_scored():
+    for said in ("Do you have running socks?", "Where is my order?", "yes please"):
+        recognizer = ScoringScripted({"catalog": said, None: said}, {})
+        recognizer.heard.update({p: said for p in load_phrases().id_prompts_for("catalog") if p})
+        assert _hear(recognizer).text == said
+        assert recognizer.scored == []
