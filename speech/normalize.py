@@ -103,6 +103,8 @@ _ID_START = re.compile(
 _ID_DIGIT = re.compile(rf"\b{_DIGIT}\b|\d", re.IGNORECASE)
 # A digit glued to the next word ("52899984Me": "four me" for "for me").
 _GLUED = re.compile(r"(?<=\d)(?=[A-Z][a-z]+\b)")
+# "for me" after an id heard as a last digit 4 ("3909604 me", "52899984Me"): the 4 is the word.
+_FOR_ME = re.compile(r"(?<=\d)4(?=[\s,-]*me\b)", re.IGNORECASE)
 
 
 # Ids and emails as this module writes them, for the voice channel's later steps to find.
@@ -161,6 +163,7 @@ def _letters_read(text: str) -> str:
     text = _AS_IN_BEFORE_DIGITS.sub(lambda m: m["word"][0].upper(), text)
     text = _W_WORD_BEFORE_DIGITS.sub("W", text)
     text = _GLUED.sub(" ", text)
+    text = _FOR_ME.sub(" for", text)
     return _SPELLED_LETTERS.sub(lambda m: m[0].replace("-", ""), text)
 
 
