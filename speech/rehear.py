@@ -66,6 +66,7 @@ NBEST = 5  # runner-up transcripts read for a product type
 MIN_WORDS = 3  # "yes", "no thanks" are not product questions
 MAX_SCORE_GAP = 0.25  # of the length-normalised log-probability, below the best
 MAX_WORDS_CHANGED = 3  # words of the best transcript a runner-up may differ in
+_SAID = re.compile(r"\d|[^\s\d]*[^\W\d][^\s\d]*")  # a digit, or a word (letters and what clings to them)
 
 
 def holds_whole_id(text: str) -> bool:
@@ -98,8 +99,9 @@ def speech_seconds(samples: np.ndarray) -> float:
 
 def cut_short(text: str, samples: np.ndarray, *, voiced: Callable[[], float] | None = None) -> bool:
     """Fewer words than the audio's speech would carry ("What?" for a four-second question).
-    ``voiced``: the samples' :func:`speech_seconds`, when the caller keeps it for several checks."""
-    words = len(text.split())
+    Each digit counts as a word said ("W5000021" is eight). ``voiced``: the samples'
+    :func:`speech_seconds`, when the caller keeps it for several checks."""
+    words = len(_SAID.findall(text))
     audio = len(samples) / SAMPLE_RATE
     if audio < MIN_SPEECH_SECONDS or words >= MIN_WORDS_PER_SECOND * audio:
         return False  # the cheap test: not short even against the whole audio, silence and all

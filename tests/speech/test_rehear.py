@@ -176,6 +176,9 @@ def test_a_question_heard_as_one_word_is_cut_short_and_silence_does_not_count():
     question = _spoken(QUESTION)
     assert cut_short("What?", question)
     assert not cut_short("What fleece jacket do you have under $50?", question)
+    # an id's digits are words said: "W5560181" read out is not cut short
+    assert not cut_short("Where is my order W5560181?", _spoken(ORDER_READ_OUT))
+    assert cut_short("Where is my order?", _spoken(ORDER_READ_OUT))
     padded = _spoken("Yes.", silence=2.0)  # a short answer in a long recording
     assert speech_seconds(padded) < 1.5 < len(padded) / SAMPLE_RATE
     assert not cut_short("Yes.", padded)
