@@ -23,7 +23,7 @@ import yaml
 
 from core.config import SpeechSettings
 from speech.audio import decode
-from speech.lexicon import singular
+from speech.lexicon import plural, singular
 from speech.tts import fix_wav_sizes
 from store.db import Database
 from store.models import Product, Variant
@@ -42,7 +42,8 @@ class Utterance:
     term: str
     """The catalog term (product type), order id or email the utterance names."""
     forms: tuple[str, ...]
-    """Forms of ``term`` that count as heard (singular, the shop's plural)."""
+    """Forms of ``term`` that count as heard (singular, the shop's category, the plural: tau's
+    categories are singular, and "skateboards" heard for "skateboard" names the type)."""
     style: str = ""
     extra_terms: tuple[str, ...] = ()
     """Brand or color also named, reported apart."""
@@ -134,7 +135,15 @@ def shopping_utterances(database: Database, *, count: int = 60, seed: int = 7) -
         if any(u.written == text for u in made):
             continue
         made.append(
-            Utterance("shopping", text, text, one, tuple(dict.fromkeys([one, written])), "", tuple(extra))
+            Utterance(
+                "shopping",
+                text,
+                text,
+                one,
+                tuple(dict.fromkeys([one, written, plural(one)])),
+                "",
+                tuple(extra),
+            )
         )
     return made
 

@@ -4,6 +4,7 @@ transcripts, and one real run (espeak-ng and Whisper) over the fixture shop."""
 from __future__ import annotations
 
 import math
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +24,7 @@ from eval.speech.spoken import (
     voices,
 )
 from services import Services
-from speech.lexicon import singular
+from speech.lexicon import plural, singular
 from speech.normalize import normalize_transcript
 from store.db import Database
 from store.models import Product
@@ -38,6 +39,9 @@ def test_sixty_shopping_questions_name_the_catalogs_own_types(tau_database: Data
         assert len(made) >= 60 and len({u.written for u in made}) == len(made)
         assert {u.term for u in made} <= types
         assert all(term_heard(u.said, u.forms) for u in made)  # each says its own term
+        # the type heard in the plural counts as named, whatever the category's number
+        said_plural = [re.sub(rf"\b{re.escape(u.term)}\b", plural(u.term), u.said) for u in made]
+        assert all(term_heard(said, u.forms) for said, u in zip(said_plural, made, strict=True))
 
 
 def test_the_set_has_every_id_style_and_enough_voices():
