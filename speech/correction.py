@@ -13,9 +13,8 @@ catalog:
   "God-skincare" -> "God skincare");
 - **sounds like**: a word of five letters or more that is not a catalog word, spelled or sounding
   (metaphone) almost like exactly one catalog term ("hydropeak" -> "Hydrapeak", "D-shirt" ->
-  "t-shirt"); two or three
-  words spelled almost like exactly one product type of as many words, one of them exactly the
-  type's ("yoga mass" -> "yoga mats", "office care" -> "office chair").
+  "t-shirt"); two or three words spelled almost like exactly one product type of as many words,
+  one of them exactly the type's ("yoga mass" -> "yoga mats", "office care" -> "office chair").
 
 Anything less sure is left alone; the voice channel's "did you say ...?" check covers the rest.
 String similarity is rapidfuzz's, the sound key jellyfish's metaphone.

@@ -223,8 +223,9 @@ def hear_again(
     type_forms: Mapping[str, str] | None = None,
 ) -> Transcript:
     """``first``, or a second hearing that does better (see the module's docstring), tried in
-    that order: a whole id, then a transcript not cut short, then a product type named. The
-    returned transcript's ``seconds`` count every decoding."""
+    that order: a whole id, then a transcript not cut short, then a product type named (from the
+    runner-ups, else put back by the recognizer's scores). The returned transcript's
+    ``seconds`` count every decoding."""
     # Each transcript is understood, and the audio's speech measured, at most once.
     understand = functools.lru_cache(maxsize=None)(understand)
     voiced = functools.cache(lambda: speech_seconds(samples))
