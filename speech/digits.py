@@ -17,30 +17,15 @@ channel reads it back before acting on it.
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 
 from speech.audio import SAMPLE_RATE
+from speech.normalize import digits_said
 from speech.recognizer import DigitsRecognizer
 
 MIN_PAUSE_MS = 100  # espeak-ng's comma is 220-380 ms; the gap between words about 60
 MAX_PART_SECONDS = 1.5  # "double seven" is about 1.1 s, "zero for me" 1.3
 PAD_SECONDS = 0.03  # audio kept around each part
-_REPEAT = {"double": 2, "triple": 3}
-
-
-def part_digits(text: str) -> str:
-    """The digits a part's decoding names: "7" -> "7", "Double 9" -> "99", "triple" -> ""."""
-    out = []
-    repeat = 1
-    for token in re.findall(r"[a-z]+|\d", text.lower()):
-        if token in _REPEAT:
-            repeat = _REPEAT[token]
-        elif token.isdigit():
-            out.append(token * repeat)
-            repeat = 1
-    return "".join(out)
 
 
 def parts(samples: np.ndarray) -> list[np.ndarray]:
@@ -67,4 +52,4 @@ def heard_digits(recognizer: DigitsRecognizer, samples: np.ndarray) -> tuple[str
         heard = recognizer.digits(audio=part)
         spent += heard.seconds
         found.append(heard.text)
-    return part_digits(" ".join(found)), spent
+    return digits_said(" ".join(found)), spent

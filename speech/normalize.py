@@ -119,7 +119,9 @@ SPOKEN_FORM_WORDS = frozenset(
 )
 
 
-def _digits(run: str) -> str:
+def digits_said(run: str) -> str:
+    """The digits a run of spoken digits names: "double 9, 1" -> "991", "W1, W9" -> "1199"
+    (a "W" inside an id is a misheard "double"), "one oh" -> "10"."""
     out: list[str] = []
     repeat = 1
     for token in re.findall(r"[a-z]+|\d", run.lower()):
@@ -147,7 +149,7 @@ def _local_sep(match: re.Match[str]) -> str:
 
 
 def _order(match: re.Match[str]) -> str:
-    digits = _digits(match["digits"])
+    digits = digits_said(match["digits"])
     return f"#W{digits[:ORDER_ID_DIGITS]}" if len(digits) >= 4 else match[0]
 
 
@@ -171,7 +173,7 @@ def order_id_digits(text: str) -> list[str]:
     """The digits of each order id in a raw transcript, as many as were heard (the normalised
     transcript keeps only an id's length): "order W, 5, 0, 0, 0, 2, 0, 0, 2, 9, 1" -> ["5000200291"]."""
     text = _letters_read(text)
-    spoken = [_digits(m["digits"]) for m in _ORDER.finditer(text)]
+    spoken = [digits_said(m["digits"]) for m in _ORDER.finditer(text)]
     text = _ORDER.sub("", text)
     written = [m[1] for m in _ORDER_WRITTEN.finditer(text)]
     text = _ORDER_WRITTEN.sub("", text)
@@ -197,6 +199,6 @@ def normalize_transcript(text: str) -> str:
     text = _ORDER_WRITTEN.sub(lambda m: f"#W{m[1]}", text)
     text = _EMAIL.sub(_email, text)
     text = _THOUSANDS.sub(lambda m: m[0].replace(",", ""), text)
-    text = _SPELLED_DIGITS.sub(lambda m: _digits(m[0]), text)
+    text = _SPELLED_DIGITS.sub(lambda m: digits_said(m[0]), text)
     text = _ORDER_NUMBER.sub(lambda m: f"{m['lead']} #W{m['digits']}", text)
     return text

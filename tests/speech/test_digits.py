@@ -11,7 +11,8 @@ import pytest
 
 from core.config import SpeechSettings
 from speech.audio import SAMPLE_RATE, decode
-from speech.digits import MAX_PART_SECONDS, heard_digits, part_digits, parts
+from speech.digits import MAX_PART_SECONDS, heard_digits, parts
+from speech.normalize import digits_said
 from speech.recognizer import DigitsRecognizer, WhisperRecognizer
 from tests.speech.voices import say
 
@@ -20,13 +21,13 @@ def _spoken(text: str) -> np.ndarray:
     return decode(say(text), SpeechSettings()).samples
 
 
-def test_a_part_names_its_digits_with_double_and_triple():
-    assert part_digits("7") == "7"
-    assert part_digits("Double 9.") == "99"
-    assert part_digits(" triple 0") == "000"
-    assert part_digits("6 4") == "64"
-    assert part_digits("double") == ""  # a repeat with no digit after it names nothing
-    assert part_digits("") == ""
+def test_a_decoding_of_digits_names_them_with_double_and_triple():
+    assert digits_said("7") == "7"
+    assert digits_said("Double 9.") == "99"
+    assert digits_said(" triple 0") == "000"
+    assert digits_said("6 4") == "64"
+    assert digits_said("double") == ""  # a repeat with no digit after it names nothing
+    assert digits_said("") == ""
 
 
 @pytest.mark.speech
