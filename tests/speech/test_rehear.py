@@ -285,10 +285,31 @@ def test_too_few_digits_part_by_part_leave_it_to_the_id_prompts():
     assert recognizer.prompts == ["catalog", prompts[0]]
 
 
-def test_an_id_heard_exactly_is_not_heard_again():
-    recognizer = DigitsScripted({"catalog": "Where is my order W5560181?"}, ["9"] * 7)
-    assert _hear(recognizer).text == "Where is my order W5560181?"
-    assert recognizer.asked_digits == 0
+class IdScripted(DigitsScripted):
+    """Scripted parts, and a score for the sentence with each id read digit by digit."""
+
+    def __init__(self, heard: dict[str | None, str], parts: list[str], scores: dict[str, float]) -> None:
+        super().__init__(heard, parts)
+        self.scores = scores
+        self.scored: list[str] = []
+
+    def likelihoods(self, *, audio: np.ndarray, texts: Sequence[str]) -> list[float]:
+        self.scored += texts
+        return [next(s for digits, s in self.scores.items() if digits in t.replace(", ", "")) for t in texts]
+
+
+@pytest.mark.speech
+def test_a_whole_id_is_checked_part_by_part_and_the_likelier_kept():
+    samples = _spoken(ORDER_READ_OUT)
+    first = "Where is my order W5560181?"
+    same = IdScripted({"catalog": first}, list("5560181"), {})
+    assert _hear(same, samples).text == first and same.scored == []  # the same id: nothing to pick
+    for parts_score, kept in ((-0.4, "#W5560187"), (-0.9, "#W5560181")):
+        recognizer = IdScripted(
+            {"catalog": first}, list("5560187"), {"5560181": -0.6, "5560187": parts_score}
+        )
+        assert kept in normalize_transcript(_hear(recognizer, samples).text)
+        assert len(recognizer.scored) == 2
 
 
 def test_exactly_the_ids_digits():
