@@ -33,6 +33,7 @@ class Phrases(BaseModel):
     id_cues: list[str]
     id_leads: list[str]
     rehear_prompts: list[str] = Field(min_length=1)
+    grammar_words: frozenset[str] = frozenset()
     more_words: list[str]
     currencies: dict[str, Currency]
     rewrites: list[tuple[str, str]]

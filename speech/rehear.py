@@ -44,7 +44,7 @@ import difflib
 import functools
 import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 
 import numpy as np
 
@@ -178,6 +178,7 @@ def type_put_back(
     product_types: re.Pattern[str] | None,
     type_forms: Mapping[str, str],
     cues: Sequence[str],
+    grammar: Collection[str] = (),
 ) -> Transcript:
     """``heard`` with a product type put back where one of its words was misheard, when the
     recognizer scores that nearly as likely (:mod:`speech.rescore`), else ``heard``."""
@@ -186,7 +187,7 @@ def type_put_back(
     understood = understand(heard.text)
     if not _could_name_a_type(understood, product_types, cues):
         return heard
-    found = rescore.candidates(understood, type_forms)
+    found = rescore.candidates(understood, type_forms, grammar=grammar)
     if not found:
         return heard
     started = time.perf_counter()
@@ -259,6 +260,7 @@ def hear_again(
     leads: Sequence[str] = (),
     product_types: re.Pattern[str] | None = None,
     type_forms: Mapping[str, str] | None = None,
+    grammar: Collection[str] = (),
 ) -> Transcript:
     """``first``, or a second hearing that does better (see the module's docstring), tried in
     that order: a whole id, then a transcript not cut short, then a product type named (from the
@@ -304,4 +306,5 @@ def hear_again(
         product_types=product_types,
         type_forms=type_forms or {},
         cues=cues,
+        grammar=grammar,
     )

@@ -20,13 +20,12 @@ another type is within ``MARGIN`` of it.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 MAX_SCORE_GAP = 0.6  # mean log-probability per token below the heard sentence
 MARGIN = 0.3  # over the best candidate of another type
 MAX_CANDIDATES = 12
-MIN_REPLACED = 4  # letters of a word put back: "and", "the", "a" are grammar, not a misheard type word
 _WORD = re.compile(r"[A-Za-z][A-Za-z'\-]*")
 _BETWEEN = re.compile(r"[\s,]*")  # words of one phrase: only spaces and commas between them
 
@@ -38,11 +37,11 @@ class Candidate:
     """The product type's spoken form put in."""
 
 
-def candidates(text: str, forms: Iterable[str]) -> list[Candidate]:
+def candidates(text: str, forms: Iterable[str], *, grammar: Collection[str] = ()) -> list[Candidate]:
     """The sentence with each product type of two or more words put in place of a window of as
     many words with one word of it, in its place, already there ("show me best lamps" ->
-    "show me desk lamps"), the words it replaces ``MIN_REPLACED`` letters or longer; at most
-    ``MAX_CANDIDATES``."""
+    "show me desk lamps"), replacing no ``grammar`` word ("and watch" is no "smart watch"); at
+    most ``MAX_CANDIDATES``."""
     words = list(_WORD.finditer(text))
     lowered = [w[0].lower() for w in words]
     found: dict[str, Candidate] = {}
@@ -54,7 +53,7 @@ def candidates(text: str, forms: Iterable[str]) -> list[Candidate]:
         for start in range(len(words) - size + 1):
             window = lowered[start : start + size]
             replaced = [a for a, b in zip(window, wanted, strict=True) if a != b]
-            if len(replaced) == size or not replaced or any(len(a) < MIN_REPLACED for a in replaced):
+            if len(replaced) == size or not replaced or any(a in grammar for a in replaced):
                 continue
             joined = all(
                 _BETWEEN.fullmatch(text[words[k].end() : words[k + 1].start()])

@@ -150,6 +150,7 @@ class VoiceAssistant:
             leads=self.phrases.id_leads,
             product_types=self.vocabulary.product_types if self.vocabulary is not None else None,
             type_forms=self.vocabulary.corrector.type_forms if self.vocabulary is not None else None,
+            grammar=self.phrases.grammar_words,
         )
 
     def recognize(self, audio: Audio) -> Transcript:

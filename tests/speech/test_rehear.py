@@ -115,6 +115,7 @@ def _hear(recognizer: ScriptedRecognizer, samples: np.ndarray = QUIET) -> Transc
         leads=phrases.id_leads,
         product_types=TYPES,
         type_forms=TYPE_FORMS,
+        grammar=phrases.grammar_words,
     )
 
 

@@ -31,7 +31,9 @@ def test_every_type_sharing_the_word_is_a_candidate_and_one_word_types_none():
         "I need running sock for my sister",
     }
     assert candidates("Do you have a back?", FORMS) == []
-    assert candidates("opening hours, and lamp all", FORMS) == []  # "and" is no misheard "desk"
+    # a grammar word is never replaced; a short word that is none may be ("B lamps", "Yes, lamp")
+    assert candidates("opening hours, and lamp all", FORMS, grammar={"and"}) == []
+    assert [c.text for c in candidates("Show me, B lamps", FORMS, grammar={"and"})] == ["Show me, desk lamps"]
 
 
 def test_no_candidate_across_a_sentence_break_or_for_a_type_already_named():
