@@ -125,7 +125,8 @@ def id_part_by_part(
     recognizer: SpeechRecognizer, samples: np.ndarray, heard: Transcript, *, leads: Sequence[str]
 ) -> tuple[Transcript, bool]:
     """``heard`` with its order id as heard part by part (:mod:`speech.digits`), and whether it
-    now holds a whole one. Only for a transcript with an id's "W" or a word of ``leads``:
+    now holds a whole one. Only for a transcript with an id's "W" or a word of ``leads``, and
+    not more than one id (the parts cannot tell two apart):
 
     - with no id of exactly the id's digits, the parts' digits are taken when they are as many;
     - with one, and the parts giving another, the recognizer's scores of the sentence with each
@@ -133,9 +134,12 @@ def id_part_by_part(
       demo shop's spoken ids, eight voices: of 8 where they differed, each was right 4 times,
       the likelier 6 times).
     """
-    exact = [d for d in order_id_digits(heard.text) if len(d) == ORDER_ID_DIGITS]
-    if not isinstance(recognizer, DigitsRecognizer) or not (
-        order_id_digits(heard.text) or _cue_word(heard.text, leads)
+    ids = order_id_digits(heard.text)
+    exact = [d for d in ids if len(d) == ORDER_ID_DIGITS]
+    if (
+        not isinstance(recognizer, DigitsRecognizer)
+        or len(ids) > 1
+        or not (ids or _cue_word(heard.text, leads))
     ):
         return heard, bool(exact)
     digits, spent = heard_digits(recognizer, samples)

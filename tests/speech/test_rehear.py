@@ -346,3 +346,11 @@ def test_sentences_that_name_a_type_or_an_order_are_not_scored():
         recognizer.heard.update({p: said for p in load_phrases().id_prompts_for("catalog") if p})
         assert _hear(recognizer).text == said
         assert recognizer.scored == []
+
+
+@pytest.mark.speech
+def test_two_ids_are_left_as_heard():
+    said = "Move the items of order W5560181 to order W1234567."
+    recognizer = IdScripted({"catalog": said}, list("55601811234567"), {})
+    assert _hear(recognizer, _spoken(ORDER_READ_OUT)).text == said
+    assert recognizer.asked_digits == 0
