@@ -26,6 +26,7 @@ from speech.recognizer import DigitsRecognizer
 MIN_PAUSE_MS = 100  # espeak-ng's comma is 220-380 ms; the gap between words about 60
 MAX_PART_SECONDS = 1.5  # "double seven" is about 1.1 s, "zero for me" 1.3
 PAD_SECONDS = 0.03  # audio kept around each part
+WORDS_MARGIN = 0.5  # a last part heard this much likelier as words than as digits is words
 
 
 def parts(samples: np.ndarray) -> list[np.ndarray]:
@@ -43,13 +44,23 @@ def parts(samples: np.ndarray) -> list[np.ndarray]:
 
 def heard_digits(recognizer: DigitsRecognizer, samples: np.ndarray) -> tuple[str, float]:
     """The digits of every short part of the audio, in order (a "double" at the end of one part
-    repeats the first digit of the next), and the seconds the decodings took."""
+    repeats the first digit of the next), and the seconds the decodings took. The last part
+    is left out when it is a word said after the id ("..., zero, please"): decoded freely it
+    holds no digit and is likelier by ``WORDS_MARGIN`` (mean log-probability per token) than as
+    digits ("please": -0.3 against -1.5 as "3"; a lone "nine" is likelier as "9" than as
+    "behind")."""
     found = []
     spent = 0.0
-    for part in parts(samples):
+    cut = parts(samples)
+    for k, part in enumerate(cut):
         if len(part) / SAMPLE_RATE > MAX_PART_SECONDS + 2 * PAD_SECONDS:
             continue
         heard = recognizer.digits(audio=part)
         spent += heard.seconds
+        if k == len(cut) - 1 and heard.text:
+            free = recognizer.transcribe(audio=part, prompt=None)
+            spent += free.seconds
+            if not digits_said(free.text) and free.avg_logprob - heard.avg_logprob > WORDS_MARGIN:
+                continue
         found.append(heard.text)
     return digits_said(" ".join(found)), spent

@@ -59,6 +59,9 @@ class Transcript:
 
 
 class SpeechRecognizer(Protocol):
+    """Audio to text, what every recognizer does; the Protocols below are extras the voice
+    channel uses when a recognizer has them."""
+
     def transcribe(self, *, audio: np.ndarray, prompt: str | None = None) -> Transcript:
         """Transcribe 16 kHz mono float32 samples; ``prompt`` biases the vocabulary."""
         ...
@@ -77,9 +80,9 @@ class AlternativesRecognizer(Protocol):
 
 
 @runtime_checkable
-class DigitsRecognizer(Protocol):
-    """A recognizer that can hear a short stretch of speech as digits only (one pause-delimited
-    part of an id read out: "seven", "double nine")."""
+class DigitsRecognizer(SpeechRecognizer, Protocol):
+    """A recognizer that can also hear a short stretch of speech as digits only (one
+    pause-delimited part of an id read out: "seven", "double nine")."""
 
     def digits(self, *, audio: np.ndarray) -> Transcript:
         """The digits in the audio, as digits and "double"/"triple" ("7", "double 9"); the

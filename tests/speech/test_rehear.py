@@ -64,16 +64,24 @@ class BeamRecognizer(ScriptedRecognizer):
 
 
 class DigitsScripted(ScriptedRecognizer):
-    """Scripted, and hearing each short part of an id as the next of ``parts``."""
+    """Scripted, and hearing each short part of an id as the next of ``parts`` (text, or text
+    and score); a part decoded freely (no prompt, unless scripted) is heard as nothing likely."""
 
-    def __init__(self, heard: dict[str | None, str], parts: list[str]) -> None:
+    def __init__(self, heard: dict[str | None, str], parts: list[str | tuple[str, float]]) -> None:
         super().__init__(heard)
         self.parts = list(parts)
         self.asked_digits = 0
 
     def digits(self, *, audio: np.ndarray) -> Transcript:
         self.asked_digits += 1
-        return Transcript(text=self.parts.pop(0) if self.parts else "", seconds=0.05)
+        part = self.parts.pop(0) if self.parts else ""
+        text, score = part if isinstance(part, tuple) else (part, -0.3)
+        return Transcript(text=text, avg_logprob=score, seconds=0.05)
+
+    def transcribe(self, *, audio: np.ndarray, prompt: str | None = None) -> Transcript:
+        if prompt is None and None not in self.heard:
+            return Transcript(text="", avg_logprob=-9.0)
+        return super().transcribe(audio=audio, prompt=prompt)
 
 
 TYPES = re.compile(r"\b(?:running socks?|water bottles?|backpacks?)\b", re.IGNORECASE)
@@ -354,3 +362,16 @@ def test_two_ids_are_left_as_heard():
     recognizer = IdScripted({"catalog": said}, list("55601811234567"), {})
     assert _hear(recognizer, _spoken(ORDER_READ_OUT)).text == said
     assert recognizer.asked_digits == 0
+
+
+@pytest.mark.speech
+def test_a_word_said_after_the_id_is_no_digit():
+    samples = _spoken("Where is my order W, five, five, six, zero, one, eight, one, please?")
+    parts = [*"556018", ("1", -0.3), ("3", -1.5)]  # "please" forced into a digit scores low
+    recognizer = DigitsScripted({"catalog": "Where is my order W556018, please?"}, parts)
+    recognizer.heard[None] = "Please."  # ... and freely it is a likely word
+    assert "#W5560181" in normalize_transcript(_hear(recognizer, samples).text)
+    # a last part likelier as a digit than as words stays a digit
+    recognizer = DigitsScripted({"catalog": "Where is my order W556018"}, [*"556018", ("9", -0.5)])
+    recognizer.heard[None] = "behind"
+    assert "#W5560189" in normalize_transcript(_hear(recognizer, _spoken(ORDER_READ_OUT)).text)
