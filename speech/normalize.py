@@ -103,8 +103,9 @@ _ID_START = re.compile(
 _ID_DIGIT = re.compile(rf"\b{_DIGIT}\b|\d", re.IGNORECASE)
 # A digit glued to the next word ("52899984Me": "four me" for "for me").
 _GLUED = re.compile(r"(?<=\d)(?=[A-Z][a-z]+\b)")
-# "for me" after an id heard as a last digit 4 ("3909604 me", "52899984Me"): the 4 is the word.
-_FOR_ME = re.compile(r"(?<=\d)4(?=[\s,-]*me\b)", re.IGNORECASE)
+# "for me" after an id heard as an eighth digit 4 ("52899984Me", "39099604 me"): the 4 is the
+# word. After seven digits it may be the id's own ("W 7104974, me" is "..., four, for me").
+_FOR_ME = re.compile(rf"(?<=\d{{{ORDER_ID_DIGITS}}})4(?=[\s,-]*me\b)", re.IGNORECASE)
 
 
 # Ids and emails as this module writes them, for the voice channel's later steps to find.

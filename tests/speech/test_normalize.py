@@ -31,8 +31,9 @@ from speech.normalize import normalize_transcript, order_id_digits, with_order_i
         ("order double you 1 2 3 4 5 6 7", "order #W1234567"),
         # a digit glued to the next word ("four me" for "for me"), longer than an id
         ("Can you check W as in William 52899984Me?", "Can you check #W5289998 for Me?"),
-        # "for me" heard as a last digit 4: the id is one digit short, not whole
-        ("Can you check W. As in William 3909604 me?", "Can you check #W390960 for me?"),
+        # "for me" heard as an eighth digit 4; after seven, a 4 may be the id's own
+        ("Can you check W. As in William 39099604 me?", "Can you check #W3909960 for me?"),
+        ("Can you check, W 7104974, me?", "Can you check, #W7104974, me?"),
         # seven digits after "order": the W was heard as "number" or not at all
         ("where is my order number 2122330", "where is my order number #W2122330"),
         ("cancel order 3, 1, 9, 4, 8, 7, 5.", "cancel order #W3194875."),
