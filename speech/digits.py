@@ -7,8 +7,8 @@ recognizer sometimes invents digits ("5000200291"). On the spoken test set (demo
 voices) 88 of 144 ids were heard whole and right that way. People read ids with a short pause
 between digits or groups; cut there, each part is a second or less, and a decoding that may
 write only digits and "double"/"triple" (:class:`speech.recognizer.DigitsRecognizer`) reads it
-well: with the first transcript kept when its id has exactly the id's digits and this hearing
-otherwise, 116 of 144.
+well: with this hearing taken where the transcript's id does not have exactly the id's digits,
+112 of 144 (README, "Hearing the catalog's words", has the figures since).
 
 Parts longer than ``MAX_PART_SECONDS`` are words ("Where is my order W"), not digits, and are
 left to the first transcript. The digits of every short part, in order, are the id; the voice

@@ -197,7 +197,7 @@ def type_put_back(
     started = time.perf_counter()
     heard_score, *scores = recognizer.likelihoods(audio=samples, texts=[understood, *(c.text for c in found)])
     spent = heard.seconds + time.perf_counter() - started
-    best = rescore.chosen(heard_score, list(zip(found, scores, strict=True)), dict(type_forms))
+    best = rescore.chosen(heard_score, list(zip(found, scores, strict=True)), type_forms)
     if best is None:
         return dataclasses.replace(heard, seconds=spent)
     return dataclasses.replace(heard, text=best.text, seconds=spent)
@@ -274,7 +274,8 @@ def hear_again(
     understand = functools.lru_cache(maxsize=None)(understand)
     voiced = functools.cache(lambda: speech_seconds(samples))
     heard = first
-    if hints_at_id(heard.text, cues) and not heard_exactly(heard.text):
+    exact = heard_exactly(heard.text)
+    if hints_at_id(heard.text, cues) and not exact:
         heard, whole = id_part_by_part(recognizer, samples, heard, leads=leads)
         if whole:
             return heard
@@ -283,7 +284,7 @@ def hear_again(
         )
         if whole:
             return heard
-    elif heard_exactly(heard.text):
+    elif exact:
         heard, _ = id_part_by_part(recognizer, samples, heard, leads=leads)
     if cut_short(heard.text, samples, voiced=voiced):
         heard, _ = _first_better(

@@ -20,7 +20,7 @@ another type is within ``MARGIN`` of it.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
 MAX_SCORE_GAP = 0.6  # mean log-probability per token below the heard sentence
@@ -66,7 +66,9 @@ def candidates(text: str, forms: Iterable[str], *, grammar: Collection[str] = ()
     return list(found.values())[:MAX_CANDIDATES]
 
 
-def chosen(heard: float, scored: list[tuple[Candidate, float]], type_of: dict[str, str]) -> Candidate | None:
+def chosen(
+    heard: float, scored: list[tuple[Candidate, float]], type_of: Mapping[str, str]
+) -> Candidate | None:
     """The candidate to take (see the module's docstring), given the heard sentence's score and
     each candidate's; ``type_of`` maps a spoken form to its type (singular and plural are one)."""
     if not scored:
