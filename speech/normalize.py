@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import re
 
+import jellyfish
+
 from tools.arguments import ORDER_ID_DIGITS
 
 _DIGIT_WORDS = {
@@ -34,6 +36,7 @@ _DIGIT_WORDS = {
     "eight": "8",
     "nine": "9",
 }
+_DIGIT_NAMES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 _REPEAT = {"double": 2, "triple": 3}
 _DIGIT = r"(?:\d|zero|oh|o|one|two|three|four|five|six|seven|eight|nine)"
 # Inside an order id, "double four" heard as "double for", "triple two" as "triple to".
@@ -90,22 +93,35 @@ _AS_IN_BEFORE_DIGITS = re.compile(
 _W_WORD_BEFORE_DIGITS = re.compile(
     rf"\b(?:william|whiskey|walter|washington)\b(?=(?:{_SEP}(?:{_DIGIT}\b|\d)){{5}})", re.IGNORECASE
 )
-# "order number 2122330": the shop's order ids all start with W, so seven digits after "order"
-# are an id whose "W" was heard as "number" or not at all.
-_ORDER_NUMBER = re.compile(
-    rf"\b(?P<lead>order(?:\s+(?:number|no\.?|id))?)[\s,:#]*(?P<digits>\d{{{ORDER_ID_DIGITS}}})\b",
-    re.IGNORECASE,
+# "order number 2122330", "order, double, for 02685": the shop's order ids all start with W, so
+# digits after "order" that make exactly an id's are an id whose "W" was heard as "number" or
+# not at all.
+_ORDER_READ_OUT = re.compile(
+    rf"\b(?P<lead>order(?:\s+(?:number|no\.?|id))?)[\s,:#]*(?P<digits>{_DIGIT_RUN})\b", re.IGNORECASE
 )
 # Where an id read out starts ("W", "double u", "double", a digit or digit word), and its digits.
 _ID_START = re.compile(
     rf"\b(?:w\b|w(?=\d)|double[\s,-]*(?:u|you)\b|(?:double|triple)\b|{_DIGIT}\b)|\d", re.IGNORECASE
 )
 _ID_DIGIT = re.compile(rf"\b{_DIGIT}\b|\d", re.IGNORECASE)
-# A digit glued to the next word ("52899984Me": "four me" for "for me").
-_GLUED = re.compile(r"(?<=\d)(?=[A-Z][a-z]+\b)")
+# A digit glued to the next word ("52899984Me": "four me" for "for me"; "5289998me" after an
+# id's digits).
+_GLUED = re.compile(r"(?<=\d)(?=[A-Z][a-z]+\b)|(?<=\d{5})(?=[a-z]+\b)")
 # "for me" after an id heard as an eighth digit 4 ("52899984Me", "39099604 me"): the 4 is the
 # word. After seven digits it may be the id's own ("W 7104974, me" is "..., four, for me").
 _FOR_ME = re.compile(rf"(?<=\d{{{ORDER_ID_DIGITS}}})4(?=[\s,-]*me\b)", re.IGNORECASE)
+
+
+# A word right before a single digit (or before the "U" of "double U" and a digit): "tunnel 0",
+# "Tumble Six", "T-Ripple 5", "Tumble, U2".
+_BEFORE_DIGIT = re.compile(
+    rf"\b(?P<word>[a-z][a-z'\-]*[a-z])(?=[\s,]+(?:(?:u|you)[\s,]*)?(?:{_DIGIT}\b|\d\b))", re.IGNORECASE
+)
+# What makes a word before a digit part of an id: "order", an id's "W" or a digit before it,
+# in a sentence that reads out at least ``_MIN_ID_DIGITS`` digits.
+_ID_CONTEXT = re.compile(r"\border\b|\bw\b|\bw(?=\d)|\d", re.IGNORECASE)
+_MIN_ID_DIGITS = 3
+_REPEAT_SOUNDS = {jellyfish.metaphone(word): word for word in _REPEAT}
 
 
 # Ids and emails as this module writes them, for the voice channel's later steps to find.
@@ -138,6 +154,11 @@ def digits_said(run: str) -> str:
     return "".join(out)
 
 
+def digits_read_out(digits: str) -> str:
+    """Digits as they are said one by one: "5209" -> "five, two, zero, nine"."""
+    return ", ".join(_DIGIT_NAMES[int(d)] for d in digits if d.isdigit())
+
+
 def _email(match: re.Match[str]) -> str:
     local = re.sub(rf"{_LOCAL_SEP}", _local_sep, match["local"].lower()).replace(",", "")
     domain = re.sub(r"[\s,]*(?:\.|\bdot\b)[\s,]*", ".", match["domain"].lower())
@@ -159,9 +180,29 @@ def _as_in(match: re.Match[str]) -> str:
     return letter if match["word"][:1].lower() == letter.lower() else match[0]
 
 
+def _repeat_heard(match: re.Match[str]) -> str:
+    """ "double" or "triple" for a word that sounds like it (metaphone one edit away, same first
+    sound) where it stands before a digit of an id, else the word."""
+    word = match["word"]
+    if word.lower() in _DIGIT_WORDS or word.lower() in _REPEAT:
+        return word
+    if not _ID_CONTEXT.search(match.string, 0, match.start()):
+        return word
+    if len(_ID_DIGIT.findall(match.string)) < _MIN_ID_DIGITS:
+        return word  # "order total 5 items"
+    sound = jellyfish.metaphone(word.replace("-", "").replace("'", ""))
+    for key, said in _REPEAT_SOUNDS.items():
+        if sound[:1] == key[:1] and len(sound) >= 3 and jellyfish.levenshtein_distance(sound, key) <= 1:
+            return said
+    return word
+
+
 def _letters_read(text: str) -> str:
-    """The letters of ids as said: "W as in William" -> "W", "w-a-l" -> "wal", digits unglued."""
+    """The letters of ids as said: "W as in William" -> "W", "w-a-l" -> "wal", digits unglued,
+    and "double"/"triple" heard as a word that sounds like them before an id's digit ("order,
+    tunnel 0, tunnel 6" -> "order, double 0, double 6")."""
     text = " ".join(text.split())
+    text = _BEFORE_DIGIT.sub(_repeat_heard, text)
     text = _AS_IN.sub(_as_in, text)
     text = _AS_IN_BEFORE_DIGITS.sub(lambda m: m["word"][0].upper(), text)
     text = _W_WORD_BEFORE_DIGITS.sub("W", text)
@@ -178,19 +219,22 @@ def order_id_digits(text: str) -> list[str]:
     text = _ORDER.sub("", text)
     written = [m[1] for m in _ORDER_WRITTEN.finditer(text)]
     text = _ORDER_WRITTEN.sub("", text)
-    return [*spoken, *written, *(m["digits"] for m in _ORDER_NUMBER.finditer(text))]
+    return [*spoken, *written, *(d for d in map(_read_out_id, _ORDER_READ_OUT.finditer(text)) if d)]
 
 
 def with_order_id(text: str, digits: str) -> str:
     """The transcript with the id it reads out (from its first "W", digit or digit word to its
     last digit) replaced by ``digits`` heard another way, or those added at its end:
-    ("Where is my order W, 5, 5, 6, 0 1 8 1?", "5560181") -> "Where is my order W 5560181?"."""
+    ("Where is my order W, 5, 5, 6, 0 1 8 1?", "5560181") -> "Where is my order W 5560181?";
+    ("Cancel order W.", "4402685") -> "Cancel order W 4402685."."""
     text = _letters_read(text)
     start = _ID_START.search(text)
-    ends = [m.end() for m in _ID_DIGIT.finditer(text, start.start())] if start else []
-    if start is None or not ends:
+    if start is None:
         return f"{text.rstrip()} W {digits}"
-    return f"{text[: start.start()].rstrip()} W {digits}{text[ends[-1] :]}".lstrip()
+    ends = [m.end() for m in _ID_DIGIT.finditer(text, start.start())]
+    # An id's "W" heard with no digit after it ("cancel order W."): the digits go after it.
+    end = ends[-1] if ends else start.end()
+    return f"{text[: start.start()].rstrip()} W {digits}{text[end:]}".lstrip()
 
 
 def normalize_transcript(text: str) -> str:
@@ -201,5 +245,11 @@ def normalize_transcript(text: str) -> str:
     text = _EMAIL.sub(_email, text)
     text = _THOUSANDS.sub(lambda m: m[0].replace(",", ""), text)
     text = _SPELLED_DIGITS.sub(lambda m: digits_said(m[0]), text)
-    text = _ORDER_NUMBER.sub(lambda m: f"{m['lead']} #W{m['digits']}", text)
+    text = _ORDER_READ_OUT.sub(lambda m: f"{m['lead']} #W{d}" if (d := _read_out_id(m)) else m[0], text)
     return text
+
+
+def _read_out_id(match: re.Match[str]) -> str | None:
+    """The digits read out after "order" when they are exactly an id's."""
+    digits = digits_said(match["digits"])
+    return digits if len(digits) == ORDER_ID_DIGITS else None

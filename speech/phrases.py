@@ -32,6 +32,7 @@ class Phrases(BaseModel):
     id_prompts: list[str] = Field(min_length=1)
     id_cues: list[str]
     id_leads: list[str]
+    not_id_words: list[str] = []
     rehear_prompts: list[str] = Field(min_length=1)
     grammar_words: frozenset[str] = frozenset()
     more_words: list[str]

@@ -91,12 +91,25 @@ class DigitsRecognizer(SpeechRecognizer, Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class Likelihood:
+    """How likely a text is given the audio: the log-probability of its tokens."""
+
+    total: float
+    tokens: int
+
+    @property
+    def mean(self) -> float:
+        """Per token (texts of different lengths compared as readings of one thing)."""
+        return self.total / self.tokens if self.tokens else -math.inf
+
+
 @runtime_checkable
 class SentenceScorer(Protocol):
     """A recognizer that can score given sentences against the audio."""
 
-    def likelihoods(self, *, audio: np.ndarray, texts: Sequence[str]) -> list[float]:
-        """Each text's mean log-probability per token given the audio (forced alignment)."""
+    def likelihoods(self, *, audio: np.ndarray, texts: Sequence[str]) -> list[Likelihood]:
+        """Each text's log-probability given the audio (forced alignment)."""
         ...
 
 
@@ -266,9 +279,9 @@ class WhisperRecognizer:
             seconds=time.perf_counter() - started,
         )
 
-    def likelihoods(self, *, audio: np.ndarray, texts: Sequence[str]) -> list[float]:
-        """Whisper's probability of each text's tokens given the audio (CTranslate2's
-        alignment), as the mean log-probability per token; the audio is encoded once."""
+    def likelihoods(self, *, audio: np.ndarray, texts: Sequence[str]) -> list[Likelihood]:
+        """Whisper's log-probability of each text's tokens given the audio (CTranslate2's
+        alignment); the audio is encoded once."""
         if not texts:
             return []
         with self._lock:
@@ -278,11 +291,11 @@ class WhisperRecognizer:
             scores = []
             for ids in tokens:
                 if not ids:
-                    scores.append(-math.inf)
+                    scores.append(Likelihood(-math.inf, 0))
                     continue
                 result: Any = self.model.model.align(encoded, start, [ids], frames)[0]
                 probs = [max(float(p), 1e-12) for p in result.text_token_probs]
-                scores.append(sum(math.log(p) for p in probs) / len(probs))
+                scores.append(Likelihood(sum(math.log(p) for p in probs), len(probs)))
         return scores
 
     @cached_property

@@ -15,10 +15,11 @@ found nothing better), when
 - the transcript hints at an id (a digit, or a cue word such as "order" or "double") but holds
   none with exactly the id's digits: first, if it has an id's "W" or a word that leads one in
   (``id_leads``: "order", "as in", ...), heard part by part between its pauses, digits only
-  (:mod:`speech.digits`), taken when that has the id's digits; else with ``id_prompts`` in
-  turn, and the first transcript with a whole id is taken. One with a whole id is heard part
-  by part too, and the recognizer's scores pick between the two ids when they differ
-  (:func:`id_part_by_part`);
+  (:mod:`speech.digits`), taken when that has the id's digits (five digits or more read out
+  with no "W" and no lead word too, taken only when exactly an id's and never beside a
+  ``not_id_words`` word such as "phone"); else with ``id_prompts`` in turn, and the first
+  transcript with a whole id is taken. One with a whole id is heard part by part too, and the
+  recognizer's scores pick between the two ids when they differ (:func:`id_part_by_part`);
 - it has fewer words than the speech in the audio would carry (under
   ``MIN_WORDS_PER_SECOND`` of voiced speech, measured with faster-whisper's Silero VAD): with
   ``rehear_prompts`` in turn, and the first that is not cut short is taken;
@@ -29,9 +30,9 @@ found nothing better), when
   running talks do you have" has "what running socks do you have" among them. Measured on the
   demo shop's spoken questions (three voices), 29 of 46 misses had the product type among the
   five best, 17 of them as the very best;
-- it still names no product type: a type with one word misheard ("best lamps" for "desk
-  lamps") is put back when the recognizer scores the sentence with it nearly as likely
-  (:mod:`speech.rescore`).
+- it still names no product type: a misheard type ("best lamps" for "desk lamps", "of this
+  care" for "office chair") is put back when the recognizer scores the sentence with it nearly
+  as likely (:mod:`speech.rescore`).
 
 Otherwise the first transcript stands; answers such as "yes" pay nothing. The read-back still
 confirms any id before an action uses it.
@@ -44,14 +45,21 @@ import difflib
 import functools
 import re
 import time
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 import numpy as np
 
 from speech import rescore
 from speech.audio import SAMPLE_RATE
 from speech.digits import heard_digits
-from speech.normalize import WHOLE_ORDER_ID, order_id_digits, with_order_id
+from speech.normalize import (
+    WHOLE_ORDER_ID,
+    digits_read_out,
+    digits_said,
+    order_id_digits,
+    with_order_id,
+)
+from speech.phrases import Phrases
 from speech.recognizer import (
     AlternativesRecognizer,
     DigitsRecognizer,
@@ -60,6 +68,7 @@ from speech.recognizer import (
     Transcript,
     degenerate,
 )
+from speech.rescore import CatalogTerms
 from tools.arguments import ORDER_ID_DIGITS
 
 MIN_WORDS_PER_SECOND = 1.0  # espeak-ng at 140 wpm says about 2.3; people about 2.5
@@ -68,6 +77,7 @@ NBEST = 5  # runner-up transcripts read for a product type
 MIN_WORDS = 3  # "yes", "no thanks" are not product questions
 MAX_SCORE_GAP = 0.25  # of the length-normalised log-probability, below the best
 MAX_WORDS_CHANGED = 3  # words of the best transcript a runner-up may differ in
+MIN_BARE_DIGITS = 5  # digits read out with no id lead word that are heard part by part
 _SAID = re.compile(r"\d|[^\s\d]*[^\W\d][^\s\d]*")  # a digit, or a word (letters and what clings to them)
 
 
@@ -122,7 +132,12 @@ def words_changed(a: str, b: str) -> int:
 
 
 def id_part_by_part(
-    recognizer: SpeechRecognizer, samples: np.ndarray, heard: Transcript, *, leads: Sequence[str]
+    recognizer: SpeechRecognizer,
+    samples: np.ndarray,
+    heard: Transcript,
+    *,
+    leads: Sequence[str],
+    not_id: Sequence[str] = (),
 ) -> tuple[Transcript, bool]:
     """``heard`` with its order id as heard part by part (:mod:`speech.digits`), and whether it
     now holds a whole one. Only for a transcript with an id's "W" or a word of ``leads``, and
@@ -130,21 +145,29 @@ def id_part_by_part(
 
     - with no id of exactly the id's digits, the parts' digits are taken when they are as many;
     - with one, and the parts giving another, the recognizer's scores of the sentence with each
-      (read digit by digit) pick: the two hearings err in different places (measured on the
-      demo shop's spoken ids, eight voices: of 8 where they differed, each was right 4 times,
-      the likelier 6 times).
+      (its digits as words: "five, two, ...") pick: the two hearings err in different places
+      (measured on the demo shop's spoken ids, eight voices: of 10 where they differed, the
+      transcript's was right 4 times, the parts' 5; the likelier read as words 9 times, as
+      numerals 6).
+
+    A transcript with no id and no lead word but ``MIN_BARE_DIGITS`` digits or more read out is
+    heard part by part too, taken only when the parts give exactly an id's digits.
     """
     ids = order_id_digits(heard.text)
     exact = [d for d in ids if len(d) == ORDER_ID_DIGITS]
+    # Digits read out with no id's "W" and no lead word ("Where is my honor, none of you, 2, 1,
+    # 2, ...": "order" and "W" misheard): heard part by part too, but taken only when that gives
+    # exactly an id's digits, and never beside a word of ``not_id`` ("phone").
+    bare = not (ids or _cue_word(heard.text, leads))
     if (
         not isinstance(recognizer, DigitsRecognizer)
         or len(ids) > 1
-        or not (ids or _cue_word(heard.text, leads))
+        or (bare and (len(digits_said(heard.text)) < MIN_BARE_DIGITS or _cue_word(heard.text, not_id)))
     ):
         return heard, bool(exact)
     digits, spent = heard_digits(recognizer, samples)
     heard = dataclasses.replace(heard, seconds=heard.seconds + spent)
-    if len(digits) < ORDER_ID_DIGITS:
+    if len(digits) < ORDER_ID_DIGITS or (bare and len(digits) != ORDER_ID_DIGITS):
         return heard, bool(exact)
     parts_heard = dataclasses.replace(heard, text=with_order_id(heard.text, digits))
     if not exact:
@@ -154,10 +177,10 @@ def id_part_by_part(
     started = time.perf_counter()
     first_score, parts_score = recognizer.likelihoods(
         audio=samples,
-        texts=[with_order_id(heard.text, ", ".join(d)) for d in (exact[0], digits[:ORDER_ID_DIGITS])],
+        texts=[with_order_id(heard.text, digits_read_out(d)) for d in (exact[0], digits[:ORDER_ID_DIGITS])],
     )
     spent = time.perf_counter() - started
-    kept = heard if first_score >= parts_score else parts_heard
+    kept = heard if first_score.mean >= parts_score.mean else parts_heard
     return dataclasses.replace(kept, seconds=heard.seconds + spent), True
 
 
@@ -179,25 +202,32 @@ def type_put_back(
     heard: Transcript,
     *,
     understand: Callable[[str], str],
-    product_types: re.Pattern[str] | None,
-    type_forms: Mapping[str, str],
+    terms: CatalogTerms | None,
     cues: Sequence[str],
     grammar: Collection[str] = (),
 ) -> Transcript:
-    """``heard`` with a product type put back where one of its words was misheard, when the
-    recognizer scores that nearly as likely (:mod:`speech.rescore`), else ``heard``."""
-    if product_types is None or not isinstance(recognizer, SentenceScorer):
+    """``heard`` with a misheard product type put back, when the recognizer scores that nearly
+    as likely (:mod:`speech.rescore`), else ``heard``."""
+    if terms is None or not isinstance(recognizer, SentenceScorer):
         return heard
     understood = understand(heard.text)
-    if not _could_name_a_type(understood, product_types, cues):
+    if not _could_name_a_type(understood, terms.product_types, cues):
         return heard
-    found = rescore.candidates(understood, type_forms, grammar=grammar)
+    found = rescore.candidates(understood, terms.type_forms, grammar=grammar, keep=terms.keep)
     if not found:
         return heard
     started = time.perf_counter()
-    heard_score, *scores = recognizer.likelihoods(audio=samples, texts=[understood, *(c.text for c in found)])
+    # What was heard scores as the better of the raw transcript and the one understood (the
+    # correction may have put in a catalog word that fits the audio worse: "please" -> "Pulse").
+    raw_score, heard_score, *scores = recognizer.likelihoods(
+        audio=samples, texts=[heard.text, understood, *(c.text for c in found)]
+    )
     spent = heard.seconds + time.perf_counter() - started
-    best = rescore.chosen(heard_score, list(zip(found, scores, strict=True)), type_forms)
+    best = rescore.chosen(
+        max(raw_score, heard_score, key=rescore.score),
+        list(zip(found, scores, strict=True)),
+        terms.type_forms,
+    )
     if best is None:
         return dataclasses.replace(heard, seconds=spent)
     return dataclasses.replace(heard, text=best.text, seconds=spent)
@@ -258,40 +288,44 @@ def hear_again(
     *,
     understand: Callable[[str], str],
     prompt: str | None,
-    id_prompts: Sequence[str | None],
-    rehear_prompts: Sequence[str | None],
-    cues: Sequence[str],
-    leads: Sequence[str] = (),
-    product_types: re.Pattern[str] | None = None,
-    type_forms: Mapping[str, str] | None = None,
-    grammar: Collection[str] = (),
+    phrases: Phrases,
+    terms: CatalogTerms | None = None,
 ) -> Transcript:
     """``first``, or a second hearing that does better (see the module's docstring), tried in
     that order: a whole id, then a transcript not cut short, then a product type named (from the
-    runner-ups, else put back by the recognizer's scores). The returned transcript's
-    ``seconds`` count every decoding."""
+    runner-ups, else put back by the recognizer's scores). ``prompt`` is the one ``first`` was
+    heard with; ``phrases`` gives the second hearing's prompts and word lists, ``terms`` the
+    catalog's product types (none: no product type is looked for). The returned
+    transcript's ``seconds`` count every decoding."""
     # Each transcript is understood, and the audio's speech measured, at most once.
     understand = functools.lru_cache(maxsize=None)(understand)
     voiced = functools.cache(lambda: speech_seconds(samples))
+    cues = phrases.id_cues
     heard = first
     exact = heard_exactly(heard.text)
     if hints_at_id(heard.text, cues) and not exact:
-        heard, whole = id_part_by_part(recognizer, samples, heard, leads=leads)
+        heard, whole = id_part_by_part(
+            recognizer, samples, heard, leads=phrases.id_leads, not_id=phrases.not_id_words
+        )
         if whole:
             return heard
         heard, whole = _first_better(
-            recognizer, samples, heard, id_prompts, lambda t: holds_whole_id(understand(t.text))
+            recognizer,
+            samples,
+            heard,
+            phrases.id_prompts_for(prompt),
+            lambda t: holds_whole_id(understand(t.text)),
         )
         if whole:
             return heard
     elif exact:
-        heard, _ = id_part_by_part(recognizer, samples, heard, leads=leads)
+        heard, _ = id_part_by_part(recognizer, samples, heard, leads=phrases.id_leads)
     if cut_short(heard.text, samples, voiced=voiced):
         heard, _ = _first_better(
             recognizer,
             samples,
             heard,
-            rehear_prompts,
+            phrases.rehear_prompts_for(prompt),
             lambda t: not degenerate(t.text) and not cut_short(t.text, samples, voiced=voiced),
         )
     heard = runner_up_with_type(
@@ -300,7 +334,7 @@ def hear_again(
         heard,
         prompt=prompt,
         understand=understand,
-        product_types=product_types,
+        product_types=terms.product_types if terms is not None else None,
         cues=cues,
     )
     return type_put_back(
@@ -308,8 +342,7 @@ def hear_again(
         samples,
         heard,
         understand=understand,
-        product_types=product_types,
-        type_forms=type_forms or {},
+        terms=terms,
         cues=cues,
-        grammar=grammar,
+        grammar=phrases.grammar_words,
     )

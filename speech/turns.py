@@ -144,13 +144,8 @@ class VoiceAssistant:
             first,
             understand=self.understand,
             prompt=prompt,
-            id_prompts=self.phrases.id_prompts_for(prompt),
-            rehear_prompts=self.phrases.rehear_prompts_for(prompt),
-            cues=self.phrases.id_cues,
-            leads=self.phrases.id_leads,
-            product_types=self.vocabulary.product_types if self.vocabulary is not None else None,
-            type_forms=self.vocabulary.corrector.type_forms if self.vocabulary is not None else None,
-            grammar=self.phrases.grammar_words,
+            phrases=self.phrases,
+            terms=self.vocabulary.terms if self.vocabulary is not None else None,
         )
 
     def recognize(self, audio: Audio) -> Transcript:

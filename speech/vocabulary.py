@@ -24,10 +24,11 @@ import math
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 from speech.correction import CatalogCorrector
 from speech.lexicon import Lexicon, catalog_version, read_lexicon
+from speech.rescore import CatalogTerms
 from store.db import Database
 
 log = logging.getLogger(__name__)
@@ -103,6 +104,17 @@ def type_pattern(type_forms: Iterable[str]) -> re.Pattern[str] | None:
     return re.compile(r"\b(?:" + "|".join(re.escape(f) for f in forms) + r")\b", re.IGNORECASE)
 
 
+def catalog_terms(
+    lexicon: Lexicon, type_forms: Mapping[str, str], product_types: re.Pattern[str] | None
+) -> CatalogTerms | None:
+    """What the second hearing needs of the catalog (:mod:`speech.rescore`); None when the
+    catalog has no product types."""
+    if product_types is None:
+        return None
+    brands = frozenset(w for brand in lexicon.brands for w in re.findall(r"[a-z][a-z'\-]*", brand.lower()))
+    return CatalogTerms(product_types, type_forms, keep=brands)
+
+
 class CatalogVocabulary:
     """The lexicon and prompt of the shop's current catalog, rebuilt when it changes."""
 
@@ -127,6 +139,7 @@ class CatalogVocabulary:
         self.prompt = self._prompt()
         self.corrector = CatalogCorrector(self.lexicon)
         self.product_types = type_pattern(self.corrector.type_forms)
+        self.terms = catalog_terms(self.lexicon, self.corrector.type_forms, self.product_types)
         self._checked = clock()
 
     def _prompt(self) -> str | None:
@@ -152,5 +165,6 @@ class CatalogVocabulary:
             self.prompt = self._prompt()
             self.corrector = CatalogCorrector(self.lexicon)
             self.product_types = type_pattern(self.corrector.type_forms)
+            self.terms = catalog_terms(self.lexicon, self.corrector.type_forms, self.product_types)
         log.info("speech vocabulary rebuilt after catalog changes", extra={"catalog_version": version})
         return True

@@ -1,6 +1,6 @@
 import pytest
 
-from speech.normalize import normalize_transcript, order_id_digits, with_order_id
+from speech.normalize import digits_read_out, normalize_transcript, order_id_digits, with_order_id
 
 
 @pytest.mark.parametrize(
@@ -37,6 +37,12 @@ from speech.normalize import normalize_transcript, order_id_digits, with_order_i
         # seven digits after "order": the W was heard as "number" or not at all
         ("where is my order number 2122330", "where is my order number #W2122330"),
         ("cancel order 3, 1, 9, 4, 8, 7, 5.", "cancel order #W3194875."),
+        ("I want to cancel order, double, for 02685.", "I want to cancel order #W4402685."),
+        # an id's digits glued to the word after them
+        ("Can you check W 5289998me?", "Can you check #W5289998 me?"),
+        # "double"/"triple" heard as a word that sounds like them before an id's digit
+        ("I want to cancel order, tunnel 0, tunnel 6, 1, 3, 1.", "I want to cancel order #W0066131."),
+        ("cancel order, Tumble, U2, 3, Tumble Six, Triple Seven.", "cancel order, #W2366777."),
         # a W spelling word right before an id's digits, "as in" heard as anything
         (
             "Can you check that you have been William 9093786 for me?",
@@ -68,6 +74,9 @@ def test_spelled_ids_emails_and_digits_are_written_out(heard: str, typed: str) -
         "is it 10am or the 2nd floor",
         "a double for 2 people",
         "William 2 bags please",
+        # a word that sounds like "double" before a digit, but no id read out
+        "my order total 5 items",
+        "a table for 2 at 7",
     ],
 )
 def test_ordinary_sentences_are_left_alone(text: str) -> None:
@@ -87,9 +96,16 @@ def test_an_ids_digits_are_counted_as_heard_not_as_written():
         ("Where is my order W, 5, 5, 6, 0 1 8 1?", "Where is my order #W1234567?"),
         ("Can you check W.S. in William 491862 for me?", "Can you check #W1234567 for me?"),
         ("Where is my order, Tm560181", "Where is my order, Tm #W1234567"),
-        ("I want to cancel order, tunnel 0, tunnel 6131.", "I want to cancel order, tunnel #W1234567."),
+        ("I want to cancel order, tunnel 0, tunnel 6131.", "I want to cancel order, #W1234567."),
+        # the id's "W" heard with no digit after it: the digits go after it, not a second W
+        ("I want to cancel order W.", "I want to cancel order #W1234567."),
         ("cancel my order please", "cancel my order please #W1234567"),
     ],
 )
 def test_an_id_heard_another_way_replaces_the_one_read_out(heard: str, replaced: str) -> None:
     assert normalize_transcript(with_order_id(heard, "1234567")) == replaced
+
+
+def test_digits_are_read_out_one_by_one_as_words():
+    assert digits_read_out("5209") == "five, two, zero, nine"
+    assert normalize_transcript(f"order W {digits_read_out('0066131')}") == "order #W0066131"

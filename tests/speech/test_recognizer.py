@@ -69,5 +69,6 @@ def test_a_sentence_said_scores_above_one_not_said(recognizer: WhisperRecognizer
     said, other = recognizer.likelihoods(
         audio=audio, texts=["show me desk lamps in black", "show me floor lamps in black"]
     )
-    assert said > other and said <= 0
+    assert said.total > other.total and said.total <= 0 and said.tokens == other.tokens > 0
+    assert said.mean == pytest.approx(said.total / said.tokens)
     assert recognizer.likelihoods(audio=audio, texts=[]) == []

@@ -9,16 +9,16 @@ Silero VAD.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pytest
 
 from core.config import SpeechSettings
 from speech.audio import SAMPLE_RATE, decode
-from speech.normalize import normalize_transcript
+from speech.normalize import digits_read_out, normalize_transcript
 from speech.phrases import load_phrases
-from speech.recognizer import Transcript
+from speech.recognizer import Likelihood, Transcript
 from speech.rehear import (
     MAX_SCORE_GAP,
     cut_short,
@@ -29,6 +29,7 @@ from speech.rehear import (
     speech_seconds,
     words_changed,
 )
+from speech.rescore import MAX_LOSS, CatalogTerms
 from tests.speech.voices import say
 
 QUIET = np.zeros(SAMPLE_RATE, dtype=np.float32)  # one second: too short to be cut short
@@ -103,27 +104,25 @@ class ScoringScripted(ScriptedRecognizer):
         self.scores = scores
         self.scored: list[str] = []
 
-    def likelihoods(self, *, audio: np.ndarray, texts: Sequence[str]) -> list[float]:
+    def likelihoods(self, *, audio: np.ndarray, texts: Sequence[str]) -> list[Likelihood]:
         self.scored += texts
-        return [self.scores.get(text, -9.0) for text in texts]
+        return [Likelihood(self.scores.get(text, -30.0), 1) for text in texts]
 
 
-def _hear(recognizer: ScriptedRecognizer, samples: np.ndarray = QUIET) -> Transcript:
+def _hear(
+    recognizer: ScriptedRecognizer,
+    samples: np.ndarray = QUIET,
+    understand: Callable[[str], str] = normalize_transcript,
+) -> Transcript:
     first = recognizer.transcribe(audio=samples, prompt="catalog")
-    phrases = load_phrases()
     return hear_again(
         recognizer,
         samples,
         first,
-        understand=normalize_transcript,
+        understand=understand,
         prompt="catalog",
-        id_prompts=phrases.id_prompts_for("catalog"),
-        rehear_prompts=phrases.rehear_prompts_for("catalog"),
-        cues=CUES,
-        leads=phrases.id_leads,
-        product_types=TYPES,
-        type_forms=TYPE_FORMS,
-        grammar=phrases.grammar_words,
+        phrases=load_phrases(),
+        terms=CatalogTerms(TYPES, TYPE_FORMS),
     )
 
 
@@ -302,9 +301,12 @@ class IdScripted(DigitsScripted):
         self.scores = scores
         self.scored: list[str] = []
 
-    def likelihoods(self, *, audio: np.ndarray, texts: Sequence[str]) -> list[float]:
+    def likelihoods(self, *, audio: np.ndarray, texts: Sequence[str]) -> list[Likelihood]:
         self.scored += texts
-        return [next(s for digits, s in self.scores.items() if digits in t.replace(", ", "")) for t in texts]
+        return [
+            Likelihood(next(s for digits, s in self.scores.items() if digits_read_out(digits) in t), 1)
+            for t in texts
+        ]
 
 
 @pytest.mark.speech
@@ -318,7 +320,11 @@ def test_a_whole_id_is_checked_part_by_part_and_the_likelier_kept():
             {"catalog": first}, list("5560187"), {"5560181": -0.6, "5560187": parts_score}
         )
         assert kept in normalize_transcript(_hear(recognizer, samples).text)
-        assert len(recognizer.scored) == 2
+        # each sentence is scored with its id's digits as words, as they were said
+        assert recognizer.scored == [
+            "Where is my order W five, five, six, zero, one, eight, one?",
+            "Where is my order W five, five, six, zero, one, eight, seven?",
+        ]
 
 
 def test_exactly_the_ids_digits():
@@ -339,13 +345,56 @@ def test_digits_read_out_without_an_order_are_not_made_an_id():
     assert "#W" not in normalize_transcript(heard.text)
 
 
+@pytest.mark.speech
+def test_digits_read_out_with_order_and_w_misheard_are_an_id_when_exactly_an_ids_digits():
+    samples = _spoken(ORDER_READ_OUT)
+    said = "Where is my honor, none of you, 5, 6, 0, 1, 8, 1."
+    prompts = load_phrases().id_prompts_for("catalog")
+    heard = {"catalog": said, prompts[0]: said, None: said}
+    recognizer = DigitsScripted(heard, list("5560181"))
+    heard_as = normalize_transcript(_hear(recognizer, samples).text)
+    assert heard_as == "Where is my honor, none of you, #W5560181."
+    # parts giving more digits than an id has: no id is made of them
+    recognizer = DigitsScripted(heard, ["5 5", *"560181"])
+    assert "#W" not in normalize_transcript(_hear(recognizer, samples).text)
+    assert recognizer.asked_digits == 7
+
+
+@pytest.mark.speech
+def test_digits_beside_a_not_id_word_are_not_heard_part_by_part():
+    said = "My zip code is 5, 5, 6, 0, 1, 8, 1."
+    prompts = load_phrases().id_prompts_for("catalog")
+    recognizer = DigitsScripted({"catalog": said, prompts[0]: said, None: said}, list("5560181"))
+    assert "#W" not in normalize_transcript(_hear(recognizer, _spoken(ORDER_READ_OUT)).text)
+    assert recognizer.asked_digits == 0
+
+
 def test_a_type_with_one_word_misheard_is_put_back_when_nearly_as_likely():
     said = "Do you have running tubes in black?"
-    recognizer = ScoringScripted({"catalog": said}, {said: -0.5, "Do you have running socks in black?": -0.9})
-    assert _hear(recognizer).text == "Do you have running socks in black?"
+    socks = "Do you have running socks in black?"
+    recognizer = ScoringScripted({"catalog": said}, {said: -10.0, socks: -10.0 - MAX_LOSS / 2})
+    assert _hear(recognizer).text == socks
     # much less likely than what was heard: the transcript stands
-    recognizer = ScoringScripted({"catalog": said}, {said: -0.5, "Do you have running socks in black?": -2.5})
+    recognizer = ScoringScripted({"catalog": said}, {said: -10.0, socks: -10.0 - 2 * MAX_LOSS})
     assert _hear(recognizer).text == said
+
+
+def test_a_type_misheard_as_other_words_is_put_back_when_the_recognizer_finds_it_likelier():
+    said = "I need a Wager model for my sister."
+    bottle = "I need a water bottle for my sister."
+    recognizer = ScoringScripted({"catalog": said}, {said: -5.0, bottle: -4.0})
+    assert _hear(recognizer).text == bottle
+    # the raw and the understood transcript first, then the most alike candidate
+    assert recognizer.scored[:3] == [said, said, bottle]
+
+
+def test_a_correction_that_fits_the_audio_worse_does_not_lower_the_bar():
+    said = "I want it back, please."
+    pulse = "I want it back, pulse."  # the correction's catalog word
+    backpack = "I want it backpack, pulse."
+    recognizer = ScoringScripted({"catalog": said}, {said: -3.0, pulse: -20.0, backpack: -21.0})
+    assert _hear(recognizer, understand=lambda text: text.replace("please", "pulse")).text == said
+    assert recognizer.scored[:2] == [said, pulse] and backpack in recognizer.scored
 
 
 def test_sentences_that_name_a_type_or_an_order_are_not_scored():
