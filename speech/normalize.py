@@ -110,6 +110,9 @@ _GLUED = re.compile(r"(?<=\d)(?=[A-Z][a-z]+\b)|(?<=\d{5})(?=[a-z]+\b)")
 # "for me" after an id heard as an eighth digit 4 ("52899984Me", "39099604 me"): the 4 is the
 # word. After seven digits it may be the id's own ("W 7104974, me" is "..., four, for me").
 _FOR_ME = re.compile(rf"(?<=\d{{{ORDER_ID_DIGITS}}})4(?=[\s,-]*me\b)", re.IGNORECASE)
+# ... and a 4 glued to "me" after an id's digits ("5289984Me" for "..., nine, eight, for me"): the
+# recognizer wrote "for me" as one word, so the 4 is the word whatever the digits before it.
+_FOR_ME_GLUED = re.compile(rf"(?<=\d{{{ORDER_ID_DIGITS - 1}}})4(?=me\b)", re.IGNORECASE)
 
 
 # A word right before a single digit (or before the "U" of "double U" and a digit): "tunnel 0",
@@ -206,6 +209,7 @@ def _letters_read(text: str) -> str:
     text = _AS_IN.sub(_as_in, text)
     text = _AS_IN_BEFORE_DIGITS.sub(lambda m: m["word"][0].upper(), text)
     text = _W_WORD_BEFORE_DIGITS.sub("W", text)
+    text = _FOR_ME_GLUED.sub(" for ", text)
     text = _GLUED.sub(" ", text)
     text = _FOR_ME.sub(" for", text)
     return _SPELLED_LETTERS.sub(lambda m: m[0].replace("-", ""), text)

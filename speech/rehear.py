@@ -92,8 +92,11 @@ def heard_exactly(text: str) -> bool:
 
 
 def hints_at_id(text: str, cues: Sequence[str]) -> bool:
-    """A digit, or one of the cue words ("order", "number", "double", ...), in the transcript."""
-    return any(ch.isdigit() for ch in text) or _cue_word(text, cues)
+    """A digit, ``MIN_BARE_DIGITS`` digit words ("two, one, two, two, three"), or one of the cue
+    words ("order", "number", "double", ...) in the transcript."""
+    return (
+        any(ch.isdigit() for ch in text) or _cue_word(text, cues) or len(digits_said(text)) >= MIN_BARE_DIGITS
+    )
 
 
 def _cue_word(text: str, cues: Sequence[str]) -> bool:
@@ -213,21 +216,17 @@ def type_put_back(
     understood = understand(heard.text)
     if not _could_name_a_type(understood, terms.product_types, cues):
         return heard
-    found = rescore.candidates(understood, terms.type_forms, grammar=grammar, keep=terms.keep)
+    # The candidates are made of the recognizer's own words, not the corrected ones: a catalog
+    # spelling fits the audio worse than the word it replaced ("ergonomics" -> the brand
+    # "Ergonomix", "please" -> "Pulse"), so it would tilt the scores. The caller understands
+    # the transcript taken, as any other.
+    found = rescore.candidates(heard.text, terms.type_forms, grammar=grammar, keep=terms.keep)
     if not found:
         return heard
     started = time.perf_counter()
-    # What was heard scores as the better of the raw transcript and the one understood (the
-    # correction may have put in a catalog word that fits the audio worse: "please" -> "Pulse").
-    raw_score, heard_score, *scores = recognizer.likelihoods(
-        audio=samples, texts=[heard.text, understood, *(c.text for c in found)]
-    )
+    heard_score, *scores = recognizer.likelihoods(audio=samples, texts=[heard.text, *(c.text for c in found)])
     spent = heard.seconds + time.perf_counter() - started
-    best = rescore.chosen(
-        max(raw_score, heard_score, key=rescore.score),
-        list(zip(found, scores, strict=True)),
-        terms.type_forms,
-    )
+    best = rescore.chosen(heard_score, list(zip(found, scores, strict=True)), terms.type_forms)
     if best is None:
         return dataclasses.replace(heard, seconds=spent)
     return dataclasses.replace(heard, text=best.text, seconds=spent)

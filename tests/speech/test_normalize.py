@@ -31,6 +31,8 @@ from speech.normalize import digits_read_out, normalize_transcript, order_id_dig
         ("order double you 1 2 3 4 5 6 7", "order #W1234567"),
         # a digit glued to the next word ("four me" for "for me"), longer than an id
         ("Can you check W as in William 52899984Me?", "Can you check #W5289998 for Me?"),
+        # ... glued to "me" after six: "for me" written as one word, so the id is short a digit
+        ("Can you check W.S. in William 5289984Me?", "Can you check #W528998 for Me?"),
         # "for me" heard as an eighth digit 4; after seven, a 4 may be the id's own
         ("Can you check W. As in William 39099604 me?", "Can you check #W3909960 for me?"),
         ("Can you check, W 7104974, me?", "Can you check, #W7104974, me?"),
