@@ -128,8 +128,21 @@ def test_the_vocabulary_is_rebuilt_when_the_catalog_changes(database: Database):
     now[0] = 31.0
     assert vocabulary.refresh() and "telescope" in (vocabulary.prompt or "").lower()
     assert vocabulary.corrector.correct("Do you have a telesc?")[0] == "Do you have a telescope?"
+    # the second hearing's catalog terms are rebuilt with it
+    assert vocabulary.terms is not None and vocabulary.terms.type_forms["telescopes"] == "telescope"
+    assert vocabulary.terms.product_types.search("any telescopes?")
     now[0] = 62.0
     assert not vocabulary.refresh()  # nothing changed since
+
+
+def test_the_second_hearing_keeps_the_catalogs_brand_words(database: Database, tmp_path: Path):
+    lexicon = read_lexicon(database)
+    terms = CatalogVocabulary(database, max_tokens=160).terms
+    assert terms is not None and lexicon.brands
+    assert all(word in terms.keep for brand in lexicon.brands for word in brand.lower().split())
+    empty = Database(f"sqlite:///{tmp_path / 'empty.db'}")
+    empty.migrate()
+    assert CatalogVocabulary(empty, max_tokens=160).terms is None  # no product types: none
 
 
 def test_the_words_ids_are_spoken_with_are_never_corrected_to_catalog_words():
