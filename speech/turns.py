@@ -205,9 +205,8 @@ class VoiceAssistant:
             return self._say(sid, text, said, confidence, check=True)
         if self.low_confidence(heard):
             self.holds.hold(sid, text)
-            return self._say(
-                sid, text, self.phrases.did_you_say.format(text=text.rstrip(".?! ")), confidence, check=True
-            )
+            asked = self.phrases.did_you_say.format(text=text.rstrip(".?!,;: "))
+            return self._say(sid, text, asked, confidence, check=True)
         return self._turn(sid, text, confidence, client)
 
     def _new_ids(self, sid: str, text: str) -> list[str]:

@@ -76,6 +76,12 @@ def test_a_doubtful_yes_is_checked_and_nothing_happens_until_confirmed(voice: Vo
     assert done.reply is not None and done.reply.template == "cancel_done"
 
 
+def test_the_check_reads_the_transcript_without_its_trailing_punctuation(voice: VoiceAssistant) -> None:
+    check = voice.respond(None, heard("Is the black water bottle in stock,", logprob=-1.5))
+    assert check.awaiting_confirmation
+    assert "Did you say: Is the black water bottle in stock? Please say yes or no." in check.reply_text
+
+
 def test_more_reads_the_next_products(voice: VoiceAssistant) -> None:
     sid = voice.respond(None, heard("do you have running shoes")).session_id
     voice.holds.set_more(sid, ["Fourth, a.", "Fifth, b.", "Sixth, c.", "Seventh, d."])
