@@ -36,7 +36,7 @@ _DIGIT_WORDS = {
     "eight": "8",
     "nine": "9",
 }
-_DIGIT_NAMES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+DIGIT_NAMES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 _REPEAT = {"double": 2, "triple": 3}
 _DIGIT = r"(?:\d|zero|oh|o|one|two|three|four|five|six|seven|eight|nine)"
 # Inside an order id, "double four" heard as "double for", "triple two" as "triple to".
@@ -159,7 +159,7 @@ def digits_said(run: str) -> str:
 
 def digits_read_out(digits: str) -> str:
     """Digits as they are said one by one: "5209" -> "five, two, zero, nine"."""
-    return ", ".join(_DIGIT_NAMES[int(d)] for d in digits if d.isdigit())
+    return ", ".join(DIGIT_NAMES[int(d)] for d in digits if d.isdigit())
 
 
 def _email(match: re.Match[str]) -> str:
@@ -191,8 +191,6 @@ def _repeat_heard(match: re.Match[str]) -> str:
         return word
     if not _ID_CONTEXT.search(match.string, 0, match.start()):
         return word
-    if len(_ID_DIGIT.findall(match.string)) < _MIN_ID_DIGITS:
-        return word  # "order total 5 items"
     sound = jellyfish.metaphone(word.replace("-", "").replace("'", ""))
     for key, said in _REPEAT_SOUNDS.items():
         if sound[:1] == key[:1] and len(sound) >= 3 and jellyfish.levenshtein_distance(sound, key) <= 1:
@@ -205,7 +203,8 @@ def _letters_read(text: str) -> str:
     and "double"/"triple" heard as a word that sounds like them before an id's digit ("order,
     tunnel 0, tunnel 6" -> "order, double 0, double 6")."""
     text = " ".join(text.split())
-    text = _BEFORE_DIGIT.sub(_repeat_heard, text)
+    if len(_ID_DIGIT.findall(text)) >= _MIN_ID_DIGITS:  # not "order total 5 items"
+        text = _BEFORE_DIGIT.sub(_repeat_heard, text)
     text = _AS_IN.sub(_as_in, text)
     text = _AS_IN_BEFORE_DIGITS.sub(lambda m: m["word"][0].upper(), text)
     text = _W_WORD_BEFORE_DIGITS.sub("W", text)

@@ -27,6 +27,7 @@ catalog's words".
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
@@ -71,13 +72,21 @@ def _squash(text: str) -> str:
     return re.sub(r"[^a-z]", "", text.lower())
 
 
+@functools.lru_cache(maxsize=4096)
+def _keys(phrase: str) -> tuple[str, str]:
+    """A phrase's letters (spaces aside) and their metaphone key; a catalog's type forms are
+    keyed once, not once per window of every sentence."""
+    letters = _squash(phrase)
+    return letters, jellyfish.metaphone(letters) if letters else ""
+
+
 def sound_alike(heard: str, form: str) -> float:
     """How alike two phrases sound or are spelled, 0-1: the better of their metaphone keys' and
     their letters' similarity, spaces aside ("of this care" / "office chair": 0.73)."""
-    a, b = _squash(heard), _squash(form)
+    (a, a_sound), (b, b_sound) = _keys(heard), _keys(form)
     if not a or not b:
         return 0.0
-    return max(fuzz.ratio(jellyfish.metaphone(a), jellyfish.metaphone(b)), fuzz.ratio(a, b)) / 100
+    return max(fuzz.ratio(a_sound, b_sound), fuzz.ratio(a, b)) / 100
 
 
 def candidates(

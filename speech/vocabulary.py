@@ -135,12 +135,16 @@ class CatalogVocabulary:
         self._recheck = recheck_seconds
         self._clock = clock
         self._lock = threading.Lock()
-        self.lexicon = read_lexicon(database)
-        self.prompt = self._prompt()
-        self.corrector = CatalogCorrector(self.lexicon)
-        self.product_types = type_pattern(self.corrector.type_forms)
-        self.terms = catalog_terms(self.lexicon, self.corrector.type_forms, self.product_types)
+        self._build(read_lexicon(database))
         self._checked = clock()
+
+    def _build(self, lexicon: Lexicon) -> None:
+        """Everything the voice channel reads of the catalog, from its lexicon."""
+        self.lexicon = lexicon
+        self.prompt = self._prompt()
+        self.corrector = CatalogCorrector(lexicon)
+        self.product_types = type_pattern(self.corrector.type_forms)
+        self.terms = catalog_terms(lexicon, self.corrector.type_forms, self.product_types)
 
     def _prompt(self) -> str | None:
         parts = [lexicon_prompt(self.lexicon, max_tokens=self._max_tokens, count=self._count), self._extra]
@@ -161,10 +165,6 @@ class CatalogVocabulary:
                 return False
             if version == self.lexicon.version:
                 return False
-            self.lexicon = read_lexicon(self._database)
-            self.prompt = self._prompt()
-            self.corrector = CatalogCorrector(self.lexicon)
-            self.product_types = type_pattern(self.corrector.type_forms)
-            self.terms = catalog_terms(self.lexicon, self.corrector.type_forms, self.product_types)
+            self._build(read_lexicon(self._database))
         log.info("speech vocabulary rebuilt after catalog changes", extra={"catalog_version": version})
         return True

@@ -24,12 +24,12 @@ import yaml
 from core.config import SpeechSettings
 from speech.audio import decode
 from speech.lexicon import plural, singular
+from speech.normalize import DIGIT_NAMES
 from speech.tts import fix_wav_sizes
 from store.db import Database
 from store.models import Product, Variant
 
 Kind = Literal["shopping", "order_id", "email"]
-_DIGIT_NAMES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 
 
 @dataclass(frozen=True)
@@ -164,7 +164,7 @@ def speak_digits(digits: str, *, grouped: bool) -> str:
         run = 1
         while grouped and i + run < len(digits) and digits[i + run] == digits[i] and run < 3:
             run += 1
-        name = _DIGIT_NAMES[int(digits[i])]
+        name = DIGIT_NAMES[int(digits[i])]
         words.append({1: name, 2: f"double {name}", 3: f"triple {name}"}[run])
         i += run
     return ", ".join(words)
