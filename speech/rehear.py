@@ -54,9 +54,9 @@ from speech.audio import SAMPLE_RATE
 from speech.digits import heard_digits
 from speech.normalize import (
     WHOLE_ORDER_ID,
-    digits_read_out,
     digits_said,
     order_id_digits,
+    read_out_as,
     with_order_id,
 )
 from speech.phrases import Phrases
@@ -148,10 +148,12 @@ def id_part_by_part(
 
     - with no id of exactly the id's digits, the parts' digits are taken when they are as many;
     - with one, and the parts giving another, the recognizer's scores of the sentence with each
-      (its digits as words: "five, two, ...") pick: the two hearings err in different places
+      pick, its digits said as words ("five, two, ...") and its other words as heard
+      (:func:`speech.normalize.read_out_as`): the two hearings err in different places
       (measured on the demo shop's spoken ids, eight voices: of 10 where they differed, the
       transcript's was right 4 times, the parts' 5; the likelier read as words 9 times, as
-      numerals 6).
+      numerals 6). With the words around the id as the normaliser writes them ("W seven, ..."
+      for "W. As in William 7, ..."), the alignment was off and the wrong one could win.
 
     A transcript with no id and no lead word but ``MIN_BARE_DIGITS`` digits or more read out is
     heard part by part too, taken only when the parts give exactly an id's digits.
@@ -179,8 +181,7 @@ def id_part_by_part(
         return heard, True
     started = time.perf_counter()
     first_score, parts_score = recognizer.likelihoods(
-        audio=samples,
-        texts=[with_order_id(heard.text, digits_read_out(d)) for d in (exact[0], digits[:ORDER_ID_DIGITS])],
+        audio=samples, texts=[read_out_as(heard.text, d) for d in (exact[0], digits[:ORDER_ID_DIGITS])]
     )
     spent = time.perf_counter() - started
     kept = heard if first_score.mean >= parts_score.mean else parts_heard

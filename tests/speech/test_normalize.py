@@ -1,6 +1,12 @@
 import pytest
 
-from speech.normalize import digits_read_out, normalize_transcript, order_id_digits, with_order_id
+from speech.normalize import (
+    digits_read_out,
+    normalize_transcript,
+    order_id_digits,
+    read_out_as,
+    with_order_id,
+)
 
 
 @pytest.mark.parametrize(
@@ -111,3 +117,16 @@ def test_an_id_heard_another_way_replaces_the_one_read_out(heard: str, replaced:
 def test_digits_are_read_out_one_by_one_as_words():
     assert digits_read_out("5209") == "five, two, zero, nine"
     assert normalize_transcript(f"order W {digits_read_out('0066131')}") == "order #W0066131"
+
+
+def test_an_ids_digits_are_read_out_in_place_with_the_words_around_them_as_heard():
+    heard = "Can you check W. As in William 7104974 for me?"
+    assert read_out_as(heard, "1049744") == (
+        "Can you check W. As in William one, zero, four, nine, seven, four, four for me?"
+    )
+    assert read_out_as("Where is my order W5560181?", "5560181") == (
+        "Where is my order W five, five, six, zero, one, eight, one?"
+    )
+    # "double" starts the digits read out; with no digit at all they go after the id's W
+    assert read_out_as("Cancel order, double, one, nine, 3", "1993") == "Cancel order, one, nine, nine, three"
+    assert read_out_as("Cancel order W.", "12") == "Cancel order W one, two."
