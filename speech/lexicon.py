@@ -3,7 +3,7 @@
 - product types: each category in its singular and plural form ("yoga mat", "yoga mats"), and
   the last word of product titles shared by several products ("backpack" from "Trailhaus Atlas
   Backpack"), counted by products;
-- brands, counted by products;
+- brands, counted by products, and the product types each brand's products are;
 - option values that are words ("black", "large", "stainless steel"), counted by variants;
 - the titles (product names customers read off the page: "Merino Running Socks"), counted by
   variants, and every word of them, for joining words the recognizer split ("water proof").
@@ -22,6 +22,7 @@ from functools import lru_cache
 import inflect
 import sqlalchemy as sa
 
+from speech.phrases import load_phrases
 from store.db import Database
 from store.models import CatalogChange, Product, Variant
 
@@ -36,10 +37,18 @@ def _inflect() -> inflect.engine:
     return inflect.engine()
 
 
-def singular(phrase: str) -> str:
-    """ "yoga mats" -> "yoga mat"; a word that is not a plural stays as it is."""
+def plural_only(phrase: str) -> bool:
+    """A product word with no singular ("jeans", "sunglasses": ``plural_only`` in
+    speech/phrases.yaml), as the last word of ``phrase``."""
     words = phrase.split()
-    if not words:
+    return bool(words) and words[-1].lower() in load_phrases().plural_only
+
+
+def singular(phrase: str) -> str:
+    """ "yoga mats" -> "yoga mat"; a word that is not a plural, or has no singular ("jeans"),
+    stays as it is."""
+    words = phrase.split()
+    if not words or plural_only(phrase):
         return phrase
     last = _inflect().singular_noun(words[-1])  # type: ignore[arg-type]
     return " ".join([*words[:-1], last]) if isinstance(last, str) and last else phrase
@@ -47,7 +56,7 @@ def singular(phrase: str) -> str:
 
 def plural(phrase: str) -> str:
     words = phrase.split()
-    if not words:
+    if not words or plural_only(phrase):
         return phrase
     return " ".join([*words[:-1], _inflect().plural_noun(words[-1])])  # type: ignore[arg-type]
 
@@ -68,6 +77,8 @@ class Lexicon:
     plurals: dict[str, str] = field(default_factory=dict)
     """Product type (singular) -> the plural the shop writes ("jeans", "running shoes"); types
     only ever written in the singular ("skincare") have none."""
+    brand_types: dict[str, Counter[str]] = field(default_factory=dict)
+    """Brand (as written) -> the product types (singular) of its products, counted by variants."""
     version: int = 0
     """The store's catalog change position when this was read (0: no change feed)."""
 
@@ -99,6 +110,7 @@ def read_lexicon(database: Database) -> Lexicon:
         rows = session.execute(sa.select(Product.id, Product.title, Product.brand, Product.category))
         for product_id, title, brand, category in rows:
             weight = max(1, int(variants.get(product_id, 0)))
+            one = ""
             if category:
                 written = _clean(category).lower()
                 one = singular(written)
@@ -107,6 +119,8 @@ def read_lexicon(database: Database) -> Lexicon:
                     lexicon.plurals[one] = written
             if brand:
                 lexicon.brands[_clean(brand)] += weight
+                if one:
+                    lexicon.brand_types.setdefault(_clean(brand), Counter())[one] += weight
             if title:
                 lexicon.titles[_clean(title)] += weight
             words = _WORD.findall(title or "")

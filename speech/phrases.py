@@ -35,6 +35,7 @@ class Phrases(BaseModel):
     not_id_words: list[str] = []
     rehear_prompts: list[str] = Field(min_length=1)
     grammar_words: frozenset[str] = frozenset()
+    plural_only: frozenset[str] = frozenset()
     more_words: list[str]
     currencies: dict[str, Currency]
     rewrites: list[tuple[str, str]]

@@ -227,7 +227,9 @@ def type_put_back(
     started = time.perf_counter()
     heard_score, *scores = recognizer.likelihoods(audio=samples, texts=[heard.text, *(c.text for c in found)])
     spent = heard.seconds + time.perf_counter() - started
-    best = rescore.chosen(heard_score, list(zip(found, scores, strict=True)), terms.type_forms)
+    best = rescore.chosen(
+        heard_score, list(zip(found, scores, strict=True)), terms.type_forms, terms.prior(understood)
+    )
     if best is None:
         return dataclasses.replace(heard, seconds=spent)
     return dataclasses.replace(heard, text=best.text, seconds=spent)

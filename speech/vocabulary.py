@@ -112,7 +112,12 @@ def catalog_terms(
     if product_types is None:
         return None
     brands = frozenset(w for brand in lexicon.brands for w in re.findall(r"[a-z][a-z'\-]*", brand.lower()))
-    return CatalogTerms(product_types, type_forms, keep=brands)
+    shares = {
+        brand.lower(): {kind: count / total for kind, count in kinds.items()}
+        for brand, kinds in lexicon.brand_types.items()
+        if (total := sum(kinds.values()))
+    }
+    return CatalogTerms(product_types, type_forms, keep=brands, brand_types=shares)
 
 
 class CatalogVocabulary:

@@ -23,7 +23,7 @@ import yaml
 
 from core.config import SpeechSettings
 from speech.audio import decode
-from speech.lexicon import plural, singular
+from speech.lexicon import plural, plural_only, singular
 from speech.normalize import DIGIT_NAMES
 from speech.tts import fix_wav_sizes
 from store.db import Database
@@ -119,7 +119,8 @@ def shopping_utterances(database: Database, *, count: int = 60, seed: int = 7) -
         turn += 1
         written = category.written.lower()
         one = singular(written)
-        values = {"type": one, "types": written}
+        # "a pair of jeans": a product word with no singular is not "a jeans"
+        values = {"type": f"pair of {one}" if plural_only(one) else one, "types": written}
         extra: list[str] = []
         if "{brand}" in template:
             if not category.brands:

@@ -42,6 +42,11 @@ def test_sixty_shopping_questions_name_the_catalogs_own_types(tau_database: Data
         # the type heard in the plural counts as named, whatever the category's number
         said_plural = [re.sub(rf"\b{re.escape(u.term)}\b", plural(u.term), u.said) for u in made]
         assert all(term_heard(said, u.forms) for said, u in zip(said_plural, made, strict=True))
+    # tau sells sunglasses and headphones: a pair of them, never "a sunglass" or "a headphones"
+    made = shopping_utterances(tau_database, count=60)
+    pairs = [u for u in made if u.term in ("sunglasses", "headphones")]
+    assert pairs and all(re.search(r"\ba (?:sunglass|headphone)", u.said.lower()) is None for u in made)
+    assert any(f"a pair of {u.term}" in u.said for u in pairs)
 
 
 def test_the_set_has_every_id_style_and_enough_voices():

@@ -210,3 +210,37 @@ def test_hyphenated_words_are_split_or_corrected_only_when_sure():
     assert corrector.correct("any e-readers or t-shirts?") == ("any e-readers or t-shirts?", [])
     assert corrector.correct("an un-organic one")[0] == "an un organic one"
     assert corrector.correct("a well-made bag") == ("a well-made bag", [])  # "made" is no catalog word
+
+
+def test_a_product_word_with_no_singular_keeps_its_one_form():
+    from speech.lexicon import plural, plural_only, singular
+
+    assert singular("jeans") == "jeans" and plural("jeans") == "jeans"
+    assert singular("Skinny Jeans") == "Skinny Jeans" and plural_only("skinny jeans")
+    assert singular("sunglasses") == "sunglasses" and singular("headphones") == "headphones"
+    assert singular("yoga mats") == "yoga mat" and plural("yoga mat") == "yoga mats"  # others as before
+    assert not plural_only("jean jacket") and not plural_only("")
+    lexicon = Lexicon(types=Counter({"jeans": 4, "yoga mat": 2}), plurals={"yoga mat": "yoga mats"})
+    assert lexicon.type_forms() == {"jeans": "jeans", "yoga mat": "yoga mat", "yoga mats": "yoga mat"}
+
+
+def test_each_brands_product_types_are_read_from_its_products(database: Database):
+    from sqlalchemy import func
+
+    lexicon = read_lexicon(database)
+    with database.session() as session:
+        pairs = session.execute(
+            select(Product.brand, Product.category)
+            .where(Product.brand.is_not(None))
+            .group_by(Product.brand, Product.category)
+        ).all()
+        assert session.scalar(select(func.count(func.distinct(Product.brand)))) == len(lexicon.brand_types)
+    for brand, category in pairs:
+        assert singular(category.lower()) in lexicon.brand_types[brand]
+    assert all(set(kinds) <= set(lexicon.types) for kinds in lexicon.brand_types.values())
+    # what the second hearing gets: each brand's shares, in lower case
+    terms = CatalogVocabulary(database, max_tokens=160).terms
+    assert terms is not None
+    for brand, kinds in lexicon.brand_types.items():
+        shares = terms.brand_types[brand.lower()]
+        assert abs(sum(shares.values()) - 1) < 1e-9 and set(shares) == set(kinds)

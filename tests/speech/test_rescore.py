@@ -12,6 +12,7 @@ from speech.rescore import (
     MAX_LOSS,
     TOKEN_BONUS,
     Candidate,
+    CatalogTerms,
     candidates,
     chosen,
     score,
@@ -94,3 +95,34 @@ def test_fewer_tokens_are_not_by_themselves_likelier():
     tents = Candidate("tents broken,", "tents")
     assert score(Likelihood(-19.0, 3)) < score(garbled) - MAX_LOSS  # likelier in total, yet
     assert chosen(garbled, [(tents, Likelihood(-19.0, 3))], {"tents": "tent"}) is None
+
+
+def test_a_type_the_named_brand_sells_gains_how_much_likelier_the_brand_makes_it():
+    import math
+    import re
+
+    types = len(set(FORMS.values()))
+    terms = CatalogTerms(
+        re.compile(r"\boffice chairs?\b"),
+        FORMS,
+        brand_types={
+            "ergonomix": {"office chair": 1.0},
+            "alder outfitters": {"backpack": 0.5, "yoga mat": 0.5},
+        },
+    )
+    assert terms.prior("How much is the Ergonomix of this care?") == {"office chair": math.log(types)}
+    # a brand of two types: each half as likely; a brand of two words, as words
+    assert terms.prior("is alder outfitters, good?") == {
+        "backpack": math.log(types / 2),
+        "yoga mat": math.log(types / 2),
+    }
+    assert terms.prior("Do you have an ergonomic chair?") == {}  # no brand named
+    assert terms.prior("Is Alder good?") == {}
+    # the gain takes a candidate that was just too unlikely, and can beat a rival of another type
+    chair = Candidate("How much is the Ergonomix office chair?", "office chair")
+    skin = Candidate("How much is the Ergonomix of cookware?", "cookware")
+    heard = _said(-3.0)
+    close = -3.0 - MAX_LOSS - 1.0
+    scored = [(chair, _said(close)), (skin, _said(close))]
+    assert chosen(heard, scored, FORMS) is None
+    assert chosen(heard, scored, FORMS, terms.prior("the Ergonomix of this care")) == chair
