@@ -17,16 +17,21 @@ channel reads it back before acting on it.
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+
 import numpy as np
 
 from speech.audio import SAMPLE_RATE
 from speech.normalize import digits_said
-from speech.recognizer import DigitsRecognizer
+from speech.recognizer import DigitsRecognizer, Transcript
 
 MIN_PAUSE_MS = 100  # espeak-ng's comma is 220-380 ms; the gap between words about 60
 MAX_PART_SECONDS = 1.5  # "double seven" is about 1.1 s, "zero for me" 1.3
 PAD_SECONDS = 0.03  # audio kept around each part
 WORDS_MARGIN = 0.5  # a last part heard this much likelier as words than as digits is words
+READINGS = 3  # readings of each part weighed when the likeliest give an id's digits too few
+_HANGING = re.compile(r"\b(double|triple)\W*$", re.IGNORECASE)
 
 
 def parts(samples: np.ndarray) -> list[np.ndarray]:
@@ -42,25 +47,69 @@ def parts(samples: np.ndarray) -> list[np.ndarray]:
     ]
 
 
-def heard_digits(recognizer: DigitsRecognizer, samples: np.ndarray) -> tuple[str, float]:
+@dataclass(frozen=True)
+class HeardDigits:
+    digits: str
+    """The likeliest reading of each part, in order."""
+    of_length: str | None
+    """Where ``digits`` are not as many as asked: the readings, one per part, that give exactly
+    as many and are the likeliest together; None when none do or none were asked for."""
+    seconds: float
+    """What the decodings took."""
+
+
+def heard_digits(
+    recognizer: DigitsRecognizer, samples: np.ndarray, *, length: int | None = None
+) -> HeardDigits:
     """The digits of every short part of the audio, in order (a "double" at the end of one part
-    repeats the first digit of the next), and the seconds the decodings took. The last part
-    is left out when it is a word said after the id ("..., zero, please"): decoded freely it
-    holds no digit and is likelier by ``WORDS_MARGIN`` (mean log-probability per token) than as
-    digits ("please": -0.3 against -1.5 as "3"; a lone "nine" is likelier as "9" than as
-    "behind")."""
-    found = []
+    repeats the first digit of the next). The last part is left out when it is a word said
+    after the id ("..., zero, please"): decoded freely it holds no digit and is likelier by
+    ``WORDS_MARGIN`` (mean log-probability per token) than as digits ("please": -0.3 against
+    -1.5 as "3"; a lone "nine" is likelier as "9" than as "behind").
+
+    ``length``: the digits an id has. When the parts' likeliest readings give fewer, the
+    ``READINGS`` likeliest of each part are weighed for ones that give exactly as many
+    (:func:`likeliest_of_length`): "zero, nine" said in one breath and read "0" beside "0 9"."""
+    readings: list[list[Transcript]] = []
     spent = 0.0
     cut = parts(samples)
     for k, part in enumerate(cut):
         if len(part) / SAMPLE_RATE > MAX_PART_SECONDS + 2 * PAD_SECONDS:
             continue
-        heard = recognizer.digits(audio=part)
-        spent += heard.seconds
-        if k == len(cut) - 1 and heard.text:
+        heard = recognizer.digits(audio=part, count=READINGS if length is not None else 1)
+        if not heard:
+            continue
+        spent += heard[0].seconds
+        if k == len(cut) - 1 and heard[0].text:
             free = recognizer.transcribe(audio=part, prompt=None)
             spent += free.seconds
-            if not digits_said(free.text) and free.avg_logprob - heard.avg_logprob > WORDS_MARGIN:
+            if not digits_said(free.text) and free.avg_logprob - heard[0].avg_logprob > WORDS_MARGIN:
                 continue
-        found.append(heard.text)
-    return digits_said(" ".join(found)), spent
+        readings.append(heard)
+    likeliest = digits_said(" ".join(heard[0].text for heard in readings))
+    if length is None or len(likeliest) >= length:
+        return HeardDigits(likeliest, None, spent)
+    return HeardDigits(likeliest, likeliest_of_length(readings, length), spent)
+
+
+def likeliest_of_length(readings: list[list[Transcript]], length: int) -> str | None:
+    """The digits of the one reading per part that together give exactly ``length`` digits and
+    are the likeliest (sum of their log-probabilities), or None when no choice gives as many.
+    Dynamic programming over (digits so far, a "double"/"triple" left hanging at a part's end)."""
+    best: dict[tuple[int, str], tuple[float, list[str]]] = {(0, ""): (0.0, [])}
+    for options in readings:
+        reached: dict[tuple[int, str], tuple[float, list[str]]] = {}
+        for (count, hanging), (score, texts) in best.items():
+            for reading in options:
+                said = digits_said(f"{hanging} {reading.text}")
+                left = _HANGING.search(reading.text)
+                state = (count + len(said), left[1].lower() if left else "")
+                total = score + reading.logprob
+                if state[0] <= length and (state not in reached or total > reached[state][0]):
+                    reached[state] = (total, [*texts, reading.text])
+        best = reached
+    ends = [found for (count, _), found in best.items() if count == length]
+    if not ends:
+        return None
+    _score, texts = max(ends, key=lambda found: found[0])
+    return digits_said(" ".join(texts))

@@ -19,7 +19,7 @@ import re
 import threading
 import time
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -51,6 +51,13 @@ class Transcript:
     no_speech_prob: float = 0.0
     audio_seconds: float = 0.0
     seconds: float = 0.0
+    tokens: int = 0  # tokens decoded, the end of text included (0: not known)
+
+    @property
+    def logprob(self) -> float:
+        """The log-probability of the whole decoding (``avg_logprob`` times ``tokens``): what
+        readings of the same audio are compared by when they are combined."""
+        return self.avg_logprob * self.tokens
 
     @property
     def confidence(self) -> float:
@@ -84,10 +91,11 @@ class DigitsRecognizer(SpeechRecognizer, Protocol):
     """A recognizer that can also hear a short stretch of speech as digits only (one
     pause-delimited part of an id read out: "seven", "double nine")."""
 
-    def digits(self, *, audio: np.ndarray) -> Transcript:
-        """The digits in the audio, as digits and "double"/"triple" ("7", "double 9"); the
-        decoding can write nothing else, and nothing twice in a row where the audio is too short
-        for two digits."""
+    def digits(self, *, audio: np.ndarray, count: int = 1) -> list[Transcript]:
+        """The ``count`` likeliest readings of the digits in the audio, most likely first, as
+        digits and "double"/"triple" ("7", "double 9"); the decoding can write nothing else,
+        and nothing twice in a row where the audio is too short for two digits. Each reading's
+        ``tokens`` is set, so its ``logprob`` is the whole reading's."""
         ...
 
 
@@ -157,6 +165,31 @@ def degenerate(text: str) -> bool:
     return len(data) > 40 and len(data) / len(zlib.compress(data)) > _MAX_COMPRESSION
 
 
+def _cleaned(text: str) -> str:
+    return cut_repetition(" ".join(text.split()))
+
+
+def _transcripts(
+    found: list[tuple[str, float, float, int]],
+    *,
+    audio_seconds: float,
+    seconds: float,
+    clean: Callable[[str], str] = str.strip,
+) -> list[Transcript]:
+    """Decodings (text, average log-probability, no-speech probability, tokens) as transcripts."""
+    return [
+        Transcript(
+            text=clean(text),
+            avg_logprob=logprob,
+            no_speech_prob=no_speech,
+            audio_seconds=audio_seconds,
+            seconds=seconds,
+            tokens=tokens,
+        )
+        for text, logprob, no_speech, tokens in found
+    ]
+
+
 def _bare(word: str) -> str:
     return word.strip(".,?!;:").lower()
 
@@ -206,7 +239,7 @@ class WhisperRecognizer:
             else:
                 text, logprob, no_speech = self._full(audio, prompt)
         return Transcript(
-            text=cut_repetition(" ".join(text.split())),
+            text=_cleaned(text),
             avg_logprob=logprob,
             no_speech_prob=no_speech,
             audio_seconds=seconds,
@@ -244,40 +277,26 @@ class WhisperRecognizer:
             beam = max(count, self.settings.beam_size)
             found = self._decode(audio, prompt, beam_size=beam, hypotheses=count)
         spent = time.perf_counter() - started
-        return [
-            Transcript(
-                text=cut_repetition(" ".join(text.split())),
-                avg_logprob=logprob,
-                no_speech_prob=no_speech,
-                audio_seconds=seconds,
-                seconds=spent,
-            )
-            for text, logprob, no_speech in found
-        ]
+        return _transcripts(found, audio_seconds=seconds, seconds=spent, clean=_cleaned)
 
-    def digits(self, *, audio: np.ndarray) -> Transcript:
+    def digits(self, *, audio: np.ndarray, count: int = 1) -> list[Transcript]:
         """Decoded with every token but single digits and "double"/"triple" suppressed, about
         one token per 0.4 s of audio, and no token repeated in audio shorter than two digits (a
         lone "five" is otherwise often written "5 5"; "nine, nine" said quickly stays "9 9").
-        Without a prompt: the suppression is the prior."""
+        Without a prompt: the suppression is the prior. The ``count`` best of the beam."""
         seconds = len(audio) / SAMPLE_RATE
         started = time.perf_counter()
         with self._lock:
-            text, logprob, no_speech = self._decode(
+            found = self._decode(
                 audio,
                 None,
-                beam_size=max(3, self.settings.beam_size),
+                beam_size=max(3, count, self.settings.beam_size),
+                hypotheses=count,
                 suppress_tokens=self._all_but_digits,
                 budget=min(_MAX_DIGIT_TOKENS, 1 + int(seconds / _SECONDS_PER_DIGIT)),
                 no_repeat_ngram_size=1 if seconds < 2 * _SECONDS_PER_DIGIT else 0,
-            )[0]
-        return Transcript(
-            text=text,
-            avg_logprob=logprob,
-            no_speech_prob=no_speech,
-            audio_seconds=seconds,
-            seconds=time.perf_counter() - started,
-        )
+            )
+        return _transcripts(found, audio_seconds=seconds, seconds=time.perf_counter() - started)
 
     def likelihoods(self, *, audio: np.ndarray, texts: Sequence[str]) -> list[Likelihood]:
         """Whisper's log-probability of each text's tokens given the audio (CTranslate2's
@@ -319,9 +338,10 @@ class WhisperRecognizer:
     def _fit_once(
         self, audio: np.ndarray, prompt: str | None, *, repetition_penalty: float
     ) -> tuple[str, float, float]:
-        return self._decode(
+        text, logprob, no_speech, _tokens = self._decode(
             audio, prompt, beam_size=self.settings.beam_size, repetition_penalty=repetition_penalty
         )[0]
+        return text, logprob, no_speech
 
     def _encoded(self, audio: np.ndarray) -> tuple[Any, int]:
         """The encoder's output for the utterance in a window fitted to it, and its frames."""
@@ -344,8 +364,9 @@ class WhisperRecognizer:
         suppress_tokens: list[int] | None = None,
         budget: int | None = None,
         no_repeat_ngram_size: int = 0,
-    ) -> list[tuple[str, float, float]]:
-        """(text, average log-probability, no-speech probability) of the best ``hypotheses``
+    ) -> list[tuple[str, float, float, int]]:
+        """(text, average log-probability, no-speech probability, tokens with the end of text)
+        of the best ``hypotheses``
         decodings of the utterance in a window fitted to it. ``suppress_tokens``: tokens the
         decoding may not write (default: Whisper's own set); ``budget``: at most this many
         tokens (default: in proportion to the audio)."""
@@ -372,5 +393,5 @@ class WhisperRecognizer:
         for ids, score in zip(result.sequences_ids, result.scores, strict=True):
             text = self.tokenizer.decode(ids).strip()
             logprob = float(score) * len(ids) / (len(ids) + 1) if ids else -10.0
-            found.append((text, logprob, float(result.no_speech_prob)))
+            found.append((text, logprob, float(result.no_speech_prob), len(ids) + 1))
         return found

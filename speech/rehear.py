@@ -18,8 +18,10 @@ found nothing better), when
   (:mod:`speech.digits`), taken when that has the id's digits (five digits or more read out
   with no "W" and no lead word too, taken only when exactly an id's and never beside a
   ``not_id_words`` word such as "phone"); else with ``id_prompts`` in turn, and the first
-  transcript with a whole id is taken. One with a whole id is heard part by part too, and the
-  recognizer's scores pick between the two ids when they differ (:func:`id_part_by_part`);
+  transcript with a whole id is taken; else, the last resort, the parts' readings that
+  together make an id's digits (:func:`speech.digits.likeliest_of_length`). One with a whole
+  id is heard part by part too, and the recognizer's scores pick between the two ids when they
+  differ (:func:`id_part_by_part`);
 - it has fewer words than the speech in the audio would carry (under
   ``MIN_WORDS_PER_SECOND`` of voiced speech, measured with faster-whisper's Silero VAD): with
   ``rehear_prompts`` in turn, and the first that is not cut short is taken;
@@ -141,9 +143,11 @@ def id_part_by_part(
     *,
     leads: Sequence[str],
     not_id: Sequence[str] = (),
-) -> tuple[Transcript, bool]:
-    """``heard`` with its order id as heard part by part (:mod:`speech.digits`), and whether it
-    now holds a whole one. Only for a transcript with an id's "W" or a word of ``leads``, and
+) -> tuple[Transcript, bool, str | None]:
+    """``heard`` with its order id as heard part by part (:mod:`speech.digits`), whether it
+    now holds a whole one, and, when the parts' likeliest readings gave too few digits, the
+    likeliest readings that give an id's (to fall back on when a decoding with the id prompts
+    finds no whole id either). Only for a transcript with an id's "W" or a word of ``leads``, and
     not more than one id (the parts cannot tell two apart):
 
     - with no id of exactly the id's digits, the parts' digits are taken when they are as many;
@@ -169,23 +173,24 @@ def id_part_by_part(
         or len(ids) > 1
         or (bare and (len(digits_said(heard.text)) < MIN_BARE_DIGITS or _cue_word(heard.text, not_id)))
     ):
-        return heard, bool(exact)
-    digits, spent = heard_digits(recognizer, samples)
-    heard = dataclasses.replace(heard, seconds=heard.seconds + spent)
+        return heard, bool(exact), None
+    found = heard_digits(recognizer, samples, length=None if bare or exact else ORDER_ID_DIGITS)
+    digits = found.digits
+    heard = dataclasses.replace(heard, seconds=heard.seconds + found.seconds)
     if len(digits) < ORDER_ID_DIGITS or (bare and len(digits) != ORDER_ID_DIGITS):
-        return heard, bool(exact)
+        return heard, bool(exact), found.of_length
     parts_heard = dataclasses.replace(heard, text=with_order_id(heard.text, digits))
     if not exact:
-        return parts_heard, True
+        return parts_heard, True, None
     if digits[:ORDER_ID_DIGITS] == exact[0] or not isinstance(recognizer, SentenceScorer):
-        return heard, True
+        return heard, True, None
     started = time.perf_counter()
     first_score, parts_score = recognizer.likelihoods(
         audio=samples, texts=[read_out_as(heard.text, d) for d in (exact[0], digits[:ORDER_ID_DIGITS])]
     )
     spent = time.perf_counter() - started
     kept = heard if first_score.mean >= parts_score.mean else parts_heard
-    return dataclasses.replace(kept, seconds=heard.seconds + spent), True
+    return dataclasses.replace(kept, seconds=heard.seconds + spent), True, None
 
 
 def _could_name_a_type(understood: str, product_types: re.Pattern[str], cues: Sequence[str]) -> bool:
@@ -306,7 +311,7 @@ def hear_again(
     heard = first
     exact = heard_exactly(heard.text)
     if hints_at_id(heard.text, cues) and not exact:
-        heard, whole = id_part_by_part(
+        heard, whole, of_length = id_part_by_part(
             recognizer, samples, heard, leads=phrases.id_leads, not_id=phrases.not_id_words
         )
         if whole:
@@ -320,8 +325,10 @@ def hear_again(
         )
         if whole:
             return heard
+        if of_length is not None:  # the parts' readings that make an id, the last resort
+            return dataclasses.replace(heard, text=with_order_id(heard.text, of_length))
     elif exact:
-        heard, _ = id_part_by_part(recognizer, samples, heard, leads=phrases.id_leads)
+        heard, _, _ = id_part_by_part(recognizer, samples, heard, leads=phrases.id_leads)
     if cut_short(heard.text, samples, voiced=voiced):
         heard, _ = _first_better(
             recognizer,

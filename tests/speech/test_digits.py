@@ -11,9 +11,9 @@ import pytest
 
 from core.config import SpeechSettings
 from speech.audio import SAMPLE_RATE, decode
-from speech.digits import MAX_PART_SECONDS, heard_digits, parts
+from speech.digits import MAX_PART_SECONDS, heard_digits, likeliest_of_length, parts
 from speech.normalize import digits_said
-from speech.recognizer import DigitsRecognizer, WhisperRecognizer
+from speech.recognizer import DigitsRecognizer, Transcript, WhisperRecognizer
 from tests.speech.voices import say
 
 
@@ -28,6 +28,25 @@ def test_a_decoding_of_digits_names_them_with_double_and_triple():
     assert digits_said("6 4") == "64"
     assert digits_said("double") == ""  # a repeat with no digit after it names nothing
     assert digits_said("") == ""
+
+
+def _readings(*options: tuple[str, float]) -> list[Transcript]:
+    return [Transcript(text=text, avg_logprob=logprob, tokens=1) for text, logprob in options]
+
+
+def test_the_likeliest_readings_with_an_ids_count_of_digits_are_chosen_together():
+    readings = [
+        _readings(("1", -0.1)),
+        _readings(("Double", -0.2), ("2", -0.5)),  # a "double" left hanging repeats the next digit
+        _readings(("3", -0.1), ("3 3", -0.4)),
+        _readings(("9 9", -0.3), ("9", -0.6), ("", -2.0)),
+    ]
+    # likeliest: "1 Double 3 9 9" = 5 digits; four digits: the "double" kept, one 9 dropped
+    assert likeliest_of_length(readings, 4) == "1339"
+    assert likeliest_of_length(readings, 6) == "133399"
+    assert likeliest_of_length(readings, 3) == "133"  # the last part read as nothing
+    assert likeliest_of_length(readings, 9) is None  # no choice gives as many
+    assert likeliest_of_length([], 1) is None
 
 
 @pytest.mark.speech
@@ -46,12 +65,14 @@ def test_a_run_of_one_digit_is_heard_whole(recognizer: WhisperRecognizer):
     # Read in one piece, Whisper often drops one of the nines ("390960": see speech/digits.py).
     samples = _spoken("Can you check W as in William, three, nine, zero, nine, nine, six, zero?")
     assert isinstance(recognizer, DigitsRecognizer)
-    digits, seconds = heard_digits(recognizer, samples)
-    assert digits == "3909960"
-    assert seconds > 0
+    found = heard_digits(recognizer, samples)
+    assert found.digits == "3909960" and found.of_length is None
+    assert found.seconds > 0
+    # as many as an id's asked for: the likeliest already are
+    assert heard_digits(recognizer, samples, length=7).of_length is None
 
 
 @pytest.mark.speech
 def test_a_digits_decoding_writes_only_digits(recognizer: WhisperRecognizer):
-    heard = recognizer.digits(audio=_spoken("backpack"))
+    [heard] = recognizer.digits(audio=_spoken("backpack"))
     assert all(word.isdigit() or word.lower() in ("double", "triple") for word in heard.text.split())

@@ -64,20 +64,28 @@ class BeamRecognizer(ScriptedRecognizer):
         return [Transcript(text=t, avg_logprob=score, seconds=0.2) for t, score in self.beam[:count]]
 
 
-class DigitsScripted(ScriptedRecognizer):
-    """Scripted, and hearing each short part of an id as the next of ``parts`` (text, or text
-    and score); a part decoded freely (no prompt, unless scripted) is heard as nothing likely."""
+Reading = str | tuple[str, float]  # a part's reading: text, or text and log-probability
 
-    def __init__(self, heard: dict[str | None, str], parts: list[str | tuple[str, float]]) -> None:
+
+class DigitsScripted(ScriptedRecognizer):
+    """Scripted, and hearing each short part of an id as the next of ``parts`` (a reading, or
+    a list of readings most likely first); a part decoded freely (no prompt, unless scripted)
+    is heard as nothing likely."""
+
+    def __init__(self, heard: dict[str | None, str], parts: Sequence[Reading | list[Reading]]) -> None:
         super().__init__(heard)
         self.parts = list(parts)
         self.asked_digits = 0
 
-    def digits(self, *, audio: np.ndarray) -> Transcript:
+    def digits(self, *, audio: np.ndarray, count: int = 1) -> list[Transcript]:
         self.asked_digits += 1
         part = self.parts.pop(0) if self.parts else ""
-        text, score = part if isinstance(part, tuple) else (part, -0.3)
-        return Transcript(text=text, avg_logprob=score, seconds=0.05)
+        readings = part if isinstance(part, list) else [part]
+        found = []
+        for reading in readings[:count]:
+            text, score = reading if isinstance(reading, tuple) else (reading, -0.3)
+            found.append(Transcript(text=text, avg_logprob=score, seconds=0.05, tokens=1))
+        return found
 
     def transcribe(self, *, audio: np.ndarray, prompt: str | None = None) -> Transcript:
         if prompt is None and None not in self.heard:
@@ -281,6 +289,25 @@ def test_a_double_at_the_end_of_one_part_repeats_the_next_parts_digit():
     recognizer = DigitsScripted({"catalog": "Where is my order W5"}, ["Double", "5", "6", "0", "1", "8", "1"])
     heard = _hear(recognizer, _spoken(ORDER_READ_OUT))
     assert normalize_transcript(heard.text) == "Where is my order #W5560181"
+
+
+@pytest.mark.speech
+def test_too_few_digits_fall_back_on_the_parts_readings_that_make_an_id_after_the_id_prompts():
+    # "zero, one" said in one breath, likeliest as "0" beside "0 1": six digits in all
+    samples = _spoken(ORDER_READ_OUT)
+    prompts = load_phrases().id_prompts_for("catalog")
+    parts: list[Reading | list[Reading]] = ["5", "5", "6", [("0", -0.2), ("0 1", -0.9), ("", -3.0)], "8", "1"]
+    heard = {"catalog": "Where is my order W55", prompts[0]: "Where is my order W55", None: "order"}
+    recognizer = DigitsScripted(heard, parts)
+    assert normalize_transcript(_hear(recognizer, samples).text) == "Where is my order #W5560181"
+    assert recognizer.prompts == ["catalog", *prompts]  # the id prompts were tried first
+    # and an id the id prompts hear whole is taken before the parts' readings
+    heard[prompts[0]] = "Where is my order W5560111"
+    recognizer = DigitsScripted(heard, parts)
+    assert normalize_transcript(_hear(recognizer, samples).text) == "Where is my order #W5560111"
+    # no choice of readings makes an id's digits: nothing made up
+    recognizer = DigitsScripted({**heard, prompts[0]: "order"}, ["5", "5", [("6", -0.1), ("", -2.0)]])
+    assert "#W" not in normalize_transcript(_hear(recognizer, samples).text)
 
 
 @pytest.mark.speech
