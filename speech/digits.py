@@ -52,8 +52,8 @@ class HeardDigits:
     digits: str
     """The likeliest reading of each part, in order."""
     of_length: str | None
-    """Where ``digits`` are not as many as asked: the readings, one per part, that give exactly
-    as many and are the likeliest together; None when none do or none were asked for."""
+    """Where ``digits`` are fewer than asked: the readings, one per part, that give exactly as
+    many and are the likeliest together; None when none do or none were asked for."""
     seconds: float
     """What the decodings took."""
 

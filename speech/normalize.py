@@ -104,8 +104,12 @@ _ID_START = re.compile(
     rf"\b(?:w\b|w(?=\d)|double[\s,-]*(?:u|you)\b|(?:double|triple)\b|{_DIGIT}\b)|\d", re.IGNORECASE
 )
 _ID_DIGIT = re.compile(rf"\b{_DIGIT}\b|\d", re.IGNORECASE)
-# Where the digits of an id read out start in a raw transcript.
-_READ_OUT_START = re.compile(rf"\b(?:double|triple|{_DIGIT})\b|\d", re.IGNORECASE)
+# A run of digits read out in a raw transcript ("7104974", "double, one, 9, 3"): the id is the
+# longest ("Oh, the blue one, order W 5560181" has three).
+_REPEAT_WORD = r"(?:\b(?:double|triple)\b[\s,.\-]*)"
+_READ_OUT_RUN = re.compile(
+    rf"{_REPEAT_WORD}?(?:\b{_DIGIT}\b|\d)(?:[\s,.\-]*{_REPEAT_WORD}?(?:\b{_DIGIT}\b|\d))*", re.IGNORECASE
+)
 # A digit glued to the next word ("52899984Me": "four me" for "for me"; "5289998me" after an
 # id's digits).
 _GLUED = re.compile(r"(?<=\d)(?=[A-Z][a-z]+\b)|(?<=\d{5})(?=[a-z]+\b)")
@@ -243,19 +247,19 @@ def with_order_id(text: str, digits: str) -> str:
 
 
 def read_out_as(text: str, digits: str) -> str:
-    """The raw transcript with the digits it reads out (from its first digit, digit word or
-    "double"/"triple" to its last digit) said as ``digits`` one by one, every other word as
+    """The raw transcript with the digits it reads out (its longest run of digits, digit words
+    and "double"/"triple") said as ``digits`` one by one, every other word as
     heard: "Can you check W. As in William 7104974 for me?", "1049744" -> "Can you check W. As
     in William one, zero, four, nine, seven, four, four for me?". What two readings of an id
     are scored with against the audio; the words around them stay the recognizer's own, so
     only the digits differ."""
-    start = _READ_OUT_START.search(text)
-    if start is None:
+    runs = list(_READ_OUT_RUN.finditer(text))
+    if not runs:
         return with_order_id(text, digits_read_out(digits))
-    end = [m.end() for m in _ID_DIGIT.finditer(text, start.start())][-1:] or [start.end()]
-    before = text[: start.start()]
+    run = max(runs, key=lambda m: len(digits_said(m[0])))  # the first of the longest
+    before = text[: run.start()]
     glued = " " if before[-1:].isalpha() else ""  # "W5560181" -> "W five, ..."
-    return f"{before}{glued}{digits_read_out(digits)}{text[end[0] :]}"
+    return f"{before}{glued}{digits_read_out(digits)}{text[run.end() :]}"
 
 
 def normalize_transcript(text: str) -> str:

@@ -62,7 +62,8 @@ class CatalogTerms:
     keep: frozenset[str] = frozenset()
     """Words (lower case) never replaced by a type: the catalog's brands."""
     brand_types: Mapping[str, Mapping[str, float]] = dataclasses.field(default_factory=dict)
-    """Brand (lower case) -> each product type of its products -> the share of them."""
+    """Brand (its words in lower case, one space apart) -> each product type of its products ->
+    the share of them."""
 
     def prior(self, text: str) -> dict[str, float]:
         """Nats added to the score of a type the brands named in ``text`` sell: how much likelier

@@ -104,6 +104,10 @@ def type_pattern(type_forms: Iterable[str]) -> re.Pattern[str] | None:
     return re.compile(r"\b(?:" + "|".join(re.escape(f) for f in forms) + r")\b", re.IGNORECASE)
 
 
+def _brand_words(brand: str) -> list[str]:
+    return re.findall(r"[a-z][a-z'\-]*", brand.lower())
+
+
 def catalog_terms(
     lexicon: Lexicon, type_forms: Mapping[str, str], product_types: re.Pattern[str] | None
 ) -> CatalogTerms | None:
@@ -111,11 +115,12 @@ def catalog_terms(
     catalog has no product types."""
     if product_types is None:
         return None
-    brands = frozenset(w for brand in lexicon.brands for w in re.findall(r"[a-z][a-z'\-]*", brand.lower()))
+    brands = frozenset(w for brand in lexicon.brands for w in _brand_words(brand))
+    # keyed by the brand's words, as a transcript's are matched ("Ben & Jerry" -> "ben jerry")
     shares = {
-        brand.lower(): {kind: count / total for kind, count in kinds.items()}
+        " ".join(_brand_words(brand)): {kind: count / total for kind, count in kinds.items()}
         for brand, kinds in lexicon.brand_types.items()
-        if (total := sum(kinds.values()))
+        if (total := sum(kinds.values())) and _brand_words(brand)
     }
     return CatalogTerms(product_types, type_forms, keep=brands, brand_types=shares)
 

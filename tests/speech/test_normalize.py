@@ -130,3 +130,7 @@ def test_an_ids_digits_are_read_out_in_place_with_the_words_around_them_as_heard
     # "double" starts the digits read out; with no digit at all they go after the id's W
     assert read_out_as("Cancel order, double, one, nine, 3", "1993") == "Cancel order, one, nine, nine, three"
     assert read_out_as("Cancel order W.", "12") == "Cancel order W one, two."
+    # the id is the longest run: a lone "one" or "Oh" elsewhere stays as heard
+    assert read_out_as("Oh, the blue one, order W 5560181.", "5560187") == (
+        "Oh, the blue one, order W five, five, six, zero, one, eight, seven."
+    )
