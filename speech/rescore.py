@@ -62,25 +62,42 @@ class CatalogTerms:
     keep: frozenset[str] = frozenset()
     """Words (lower case) never replaced by a type: the catalog's brands."""
     brand_types: Mapping[str, Mapping[str, float]] = dataclasses.field(default_factory=dict)
-    """Brand (its words in lower case, one space apart) -> each product type of its products ->
-    the share of them."""
+    """Brand (its :func:`words_of`, one space apart) -> each product type of its products -> the
+    share of them."""
+
+    @functools.cached_property
+    def _types(self) -> int:
+        return len(set(self.type_forms.values()))
+
+    @functools.cached_property
+    def _longest_brand(self) -> int:
+        return max((len(brand.split()) for brand in self.brand_types), default=0)
 
     def prior(self, text: str) -> dict[str, float]:
         """Nats added to the score of a type the brands named in ``text`` sell: how much likelier
         the type is given the brand than with no brand named (each type alike), ln(share x
         types), where that is above 0. "How much is the Ergonomix of this care?": the shop's
         Ergonomix products are all office chairs, so "office chair" gains ln(20) in a shop of
-        20 types."""
-        types = len(set(self.type_forms.values()))
-        lowered = f" {' '.join(_WORD.findall(text.lower()))} "
+        20 types. The sentence's runs of words are looked up (a catalog may have thousands of
+        brands)."""
+        words = words_of(text)
+        runs = {
+            " ".join(words[start : start + size])
+            for size in range(1, self._longest_brand + 1)
+            for start in range(len(words) - size + 1)
+        }
         gains: dict[str, float] = {}
-        for brand, shares in self.brand_types.items():
-            if f" {brand} " not in lowered:
-                continue
-            for kind, share in shares.items():
-                if share * types > 1:
-                    gains[kind] = max(gains.get(kind, 0.0), math.log(share * types))
+        for brand in runs & self.brand_types.keys():
+            for kind, share in self.brand_types[brand].items():
+                if share * self._types > 1:
+                    gains[kind] = max(gains.get(kind, 0.0), math.log(share * self._types))
         return gains
+
+
+def words_of(text: str) -> list[str]:
+    """A text's words in lower case: how brands and sentences are matched ("Ben & Jerry's" ->
+    ["ben", "jerry's"])."""
+    return _WORD.findall(text.lower())
 
 
 @dataclass(frozen=True)

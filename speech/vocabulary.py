@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable, Mapping
 
 from speech.correction import CatalogCorrector
 from speech.lexicon import Lexicon, catalog_version, read_lexicon
-from speech.rescore import CatalogTerms
+from speech.rescore import CatalogTerms, words_of
 from store.db import Database
 
 log = logging.getLogger(__name__)
@@ -104,10 +104,6 @@ def type_pattern(type_forms: Iterable[str]) -> re.Pattern[str] | None:
     return re.compile(r"\b(?:" + "|".join(re.escape(f) for f in forms) + r")\b", re.IGNORECASE)
 
 
-def _brand_words(brand: str) -> list[str]:
-    return re.findall(r"[a-z][a-z'\-]*", brand.lower())
-
-
 def catalog_terms(
     lexicon: Lexicon, type_forms: Mapping[str, str], product_types: re.Pattern[str] | None
 ) -> CatalogTerms | None:
@@ -115,12 +111,12 @@ def catalog_terms(
     catalog has no product types."""
     if product_types is None:
         return None
-    brands = frozenset(w for brand in lexicon.brands for w in _brand_words(brand))
-    # keyed by the brand's words, as a transcript's are matched ("Ben & Jerry" -> "ben jerry")
+    brands = frozenset(w for brand in lexicon.brands for w in words_of(brand))
+    # keyed by the brand's words, as a transcript's are matched ("Ben & Jerry's" -> "ben jerry's")
     shares = {
-        " ".join(_brand_words(brand)): {kind: count / total for kind, count in kinds.items()}
+        " ".join(words_of(brand)): {kind: count / total for kind, count in kinds.items()}
         for brand, kinds in lexicon.brand_types.items()
-        if (total := sum(kinds.values())) and _brand_words(brand)
+        if (total := sum(kinds.values())) and words_of(brand)
     }
     return CatalogTerms(product_types, type_forms, keep=brands, brand_types=shares)
 
