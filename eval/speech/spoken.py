@@ -246,9 +246,13 @@ def term_heard(transcript: str, forms: tuple[str, ...]) -> bool:
     spacing aside ("T-shirt", "t shirt" and "tshirt" all count for "t-shirt")."""
     heard = [w.strip(".") for w in _words(transcript)]
     for form in forms:
-        wanted = "".join(w.strip(".") for w in _words(form))
+        words = [w.strip(".") for w in _words(form)]
+        wanted = "".join(words)
+        # a form heard in as many words or a few more or fewer ("remote & app controlled
+        # vehicles & parts" is five words once "&" is aside)
+        span = max(4, len(words) + 2)
         for start in range(len(heard)):
-            for end in range(start + 1, min(len(heard), start + 4) + 1):
+            for end in range(start + 1, min(len(heard), start + span) + 1):
                 if "".join(heard[start:end]) == wanted:
                     return True
     return False

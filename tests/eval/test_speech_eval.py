@@ -73,6 +73,17 @@ def test_ids_and_emails_said_perfectly_are_normalised_exactly():
         ("show me the automatic one", ("mat",), False),
         ("water bottles please", ("water bottle", "water bottles"), True),
         ("a bottle of water", ("water bottle",), False),
+        # an imported department of many words (the Amazon CSV's)
+        (
+            "I'm looking for remote & app controlled vehicles & parts.",
+            ("remote & app controlled vehicles & parts",),
+            True,
+        ),
+        (
+            "I'm looking for remote app controlled vehicles.",
+            ("remote & app controlled vehicles & parts",),
+            False,
+        ),
     ],
 )
 def test_a_term_counts_as_heard_only_as_whole_words(transcript, forms, heard):
