@@ -11,12 +11,15 @@ well: with this hearing taken where the transcript's id does not have exactly th
 112 of 144 (README, "Hearing the catalog's words", has the figures since).
 
 Parts longer than ``MAX_PART_SECONDS`` are words ("Where is my order W"), not digits, and are
-left to the first transcript. The digits of every short part, in order, are the id; the voice
-channel reads it back before acting on it.
+left to the first transcript. The digits of every short part, in order, are one reading of the
+id; each part's next likeliest readings give others (:func:`likeliest_of_length`), and
+:mod:`speech.order_ids` chooses among them and the transcript's. The voice channel reads the id
+back before acting on it.
 """
 
 from __future__ import annotations
 
+import heapq
 import re
 from dataclasses import dataclass
 
@@ -30,7 +33,7 @@ MIN_PAUSE_MS = 100  # espeak-ng's comma is 220-380 ms; the gap between words abo
 MAX_PART_SECONDS = 1.5  # "double seven" is about 1.1 s, "zero for me" 1.3
 PAD_SECONDS = 0.03  # audio kept around each part
 WORDS_MARGIN = 0.5  # a last part heard this much likelier as words than as digits is words
-READINGS = 3  # readings of each part weighed when the likeliest give an id's digits too few
+READINGS = 3  # readings of each part weighed for an id's count of digits
 _HANGING = re.compile(r"\b(double|triple)\W*$", re.IGNORECASE)
 
 
@@ -51,32 +54,31 @@ def parts(samples: np.ndarray) -> list[np.ndarray]:
 class HeardDigits:
     digits: str
     """The likeliest reading of each part, in order."""
-    of_length: str | None
-    """Where ``digits`` are fewer than asked: the readings, one per part, that give exactly as
-    many and are the likeliest together; None when none do or none were asked for."""
+    readings: tuple[tuple[Transcript, ...], ...]
+    """Each part's readings, likeliest first (as many as were asked for)."""
     seconds: float
     """What the decodings took."""
 
+    def of_length(self, length: int, *, count: int = 1) -> list[str]:
+        """The ``count`` likeliest choices of one reading per part that give exactly ``length``
+        digits (:func:`likeliest_of_length`)."""
+        return likeliest_of_length([list(r) for r in self.readings], length, count=count)
 
-def heard_digits(
-    recognizer: DigitsRecognizer, samples: np.ndarray, *, length: int | None = None
-) -> HeardDigits:
+
+def heard_digits(recognizer: DigitsRecognizer, samples: np.ndarray, *, readings: int = 1) -> HeardDigits:
     """The digits of every short part of the audio, in order (a "double" at the end of one part
-    repeats the first digit of the next). The last part is left out when it is a word said
-    after the id ("..., zero, please"): decoded freely it holds no digit and is likelier by
-    ``WORDS_MARGIN`` (mean log-probability per token) than as digits ("please": -0.3 against
-    -1.5 as "3"; a lone "nine" is likelier as "9" than as "behind").
-
-    ``length``: the digits an id has. When the parts' likeliest readings give fewer, the
-    ``READINGS`` likeliest of each part are weighed for ones that give exactly as many
-    (:func:`likeliest_of_length`): "zero, nine" said in one breath and read "0" beside "0 9"."""
-    readings: list[list[Transcript]] = []
+    repeats the first digit of the next), and the ``readings`` likeliest of each part. The last
+    part is left out when it is a word said after the id ("..., zero, please"): decoded freely
+    it holds no digit and is likelier by ``WORDS_MARGIN`` (mean log-probability per token) than
+    as digits ("please": -0.3 against -1.5 as "3"; a lone "nine" is likelier as "9" than as
+    "behind")."""
+    found: list[tuple[Transcript, ...]] = []
     spent = 0.0
     cut = parts(samples)
     for k, part in enumerate(cut):
         if len(part) / SAMPLE_RATE > MAX_PART_SECONDS + 2 * PAD_SECONDS:
             continue
-        heard = recognizer.digits(audio=part, count=READINGS if length is not None else 1)
+        heard = recognizer.digits(audio=part, count=readings)
         if not heard:
             continue
         spent += heard[0].seconds
@@ -85,31 +87,33 @@ def heard_digits(
             spent += free.seconds
             if not digits_said(free.text) and free.avg_logprob - heard[0].avg_logprob > WORDS_MARGIN:
                 continue
-        readings.append(heard)
-    likeliest = digits_said(" ".join(heard[0].text for heard in readings))
-    if length is None or len(likeliest) >= length:
-        return HeardDigits(likeliest, None, spent)
-    return HeardDigits(likeliest, likeliest_of_length(readings, length), spent)
+        found.append(tuple(heard))
+    likeliest = digits_said(" ".join(heard[0].text for heard in found))
+    return HeardDigits(likeliest, tuple(found), spent)
 
 
-def likeliest_of_length(readings: list[list[Transcript]], length: int) -> str | None:
-    """The digits of the one reading per part that together give exactly ``length`` digits and
-    are the likeliest (sum of their log-probabilities), or None when no choice gives as many.
-    Dynamic programming over (digits so far, a "double"/"triple" left hanging at a part's end)."""
-    best: dict[tuple[int, str], tuple[float, list[str]]] = {(0, ""): (0.0, [])}
+def likeliest_of_length(readings: list[list[Transcript]], length: int, *, count: int = 1) -> list[str]:
+    """The digits of the ``count`` likeliest choices of one reading per part that together give
+    exactly ``length`` digits (sum of their log-probabilities), likeliest first; none when no
+    choice gives as many ("zero, nine" said in one breath and read "0" beside "0 9"; "nine,
+    nine" read "9 9 9" beside "9 9"). Dynamic programming over (digits so far, a
+    "double"/"triple" left hanging at a part's end), keeping the ``count`` best of each."""
+    Found = tuple[float, tuple[str, ...]]
+    best: dict[tuple[int, str], list[Found]] = {(0, ""): [(0.0, ())]}
     for options in readings:
-        reached: dict[tuple[int, str], tuple[float, list[str]]] = {}
-        for (count, hanging), (score, texts) in best.items():
-            for reading in options:
-                said = digits_said(f"{hanging} {reading.text}")
-                left = _HANGING.search(reading.text)
-                state = (count + len(said), left[1].lower() if left else "")
-                total = score + reading.logprob
-                if state[0] <= length and (state not in reached or total > reached[state][0]):
-                    reached[state] = (total, [*texts, reading.text])
-        best = reached
-    ends = [found for (count, _), found in best.items() if count == length]
-    if not ends:
-        return None
-    _score, texts = max(ends, key=lambda found: found[0])
-    return digits_said(" ".join(texts))
+        reached: dict[tuple[int, str], list[Found]] = {}
+        for (so_far, hanging), founds in best.items():
+            for score, texts in founds:
+                for reading in options:
+                    said = digits_said(f"{hanging} {reading.text}")
+                    left = _HANGING.search(reading.text)
+                    state = (so_far + len(said), left[1].lower() if left else "")
+                    if state[0] <= length:
+                        reached.setdefault(state, []).append(
+                            (score + reading.logprob, (*texts, reading.text))
+                        )
+        best = {state: heapq.nlargest(count, founds) for state, founds in reached.items()}
+    ends = heapq.nlargest(
+        count, (found for (so_far, _), founds in best.items() if so_far == length for found in founds)
+    )
+    return list(dict.fromkeys(digits_said(" ".join(texts)) for _score, texts in ends))

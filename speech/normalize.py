@@ -16,6 +16,7 @@ voice channel reads the id back before acting on it, so a wrong guess is caught 
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import jellyfish
@@ -110,6 +111,9 @@ _REPEAT_WORD = r"(?:\b(?:double|triple)\b[\s,.\-]*)"
 _READ_OUT_RUN = re.compile(
     rf"{_REPEAT_WORD}?(?:\b{_DIGIT}\b|\d)(?:[\s,.\-]*{_REPEAT_WORD}?(?:\b{_DIGIT}\b|\d))*", re.IGNORECASE
 )
+# "..., 4 me" / "..., four me": the "for" of "for me" heard as a digit at the end of a run.
+_ME_AFTER = re.compile(r"[\s,-]*me\b", re.IGNORECASE)
+_FOUR_AT_END = re.compile(r"(?:4|\bfour)$", re.IGNORECASE)
 # A digit glued to the next word ("52899984Me": "four me" for "for me"; "5289998me" after an
 # id's digits).
 _GLUED = re.compile(r"(?<=\d)(?=[A-Z][a-z]+\b)|(?<=\d{5})(?=[a-z]+\b)")
@@ -163,9 +167,17 @@ def digits_said(run: str) -> str:
     return "".join(out)
 
 
-def digits_read_out(digits: str) -> str:
-    """Digits as they are said one by one: "5209" -> "five, two, zero, nine"."""
-    return ", ".join(DIGIT_NAMES[int(d)] for d in digits if d.isdigit())
+def digits_read_out(digits: str, *, grouped: bool = False) -> str:
+    """Digits as they are said one by one: "5209" -> "five, two, zero, nine"; ``grouped``: runs
+    of one digit with "double" and "triple", "5559" -> "triple five, nine"."""
+    words: list[str] = []
+    for digit, run in itertools.groupby(d for d in digits if d.isdigit()):
+        name, times = DIGIT_NAMES[int(digit)], len(list(run))
+        while times:
+            said = min(times, 3) if grouped and times != 4 else (2 if grouped else 1)
+            words.append({1: name, 2: f"double {name}", 3: f"triple {name}"}[said])
+            times -= said
+    return ", ".join(words)
 
 
 def _email(match: re.Match[str]) -> str:
@@ -246,20 +258,24 @@ def with_order_id(text: str, digits: str) -> str:
     return f"{text[: start.start()].rstrip()} W {digits}{text[end:]}".lstrip()
 
 
-def read_out_as(text: str, digits: str) -> str:
+def read_out_as(text: str, digits: str, *, grouped: bool = False) -> str:
     """The raw transcript with the digits it reads out (its longest run of digits, digit words
-    and "double"/"triple") said as ``digits`` one by one, every other word as
-    heard: "Can you check W. As in William 7104974 for me?", "1049744" -> "Can you check W. As
-    in William one, zero, four, nine, seven, four, four for me?". What two readings of an id
-    are scored with against the audio; the words around them stay the recognizer's own, so
-    only the digits differ."""
+    and "double"/"triple") said as ``digits`` one by one (``grouped``: with "double" and
+    "triple"), every other word as heard: "Can you check W. As in William 7104974 for me?",
+    "1049744" -> "Can you check W. As in William one, zero, four, nine, seven, four, four for
+    me?". What readings of an id are scored with against the audio; the words around them stay
+    the recognizer's own, so only the digits differ. A 4 that ends the run right before "me"
+    is the word "for" ("26846564 me"), so it is not replaced with the id's last digit."""
+    said = digits_read_out(digits, grouped=grouped)
     runs = list(_READ_OUT_RUN.finditer(text))
     if not runs:
-        return with_order_id(text, digits_read_out(digits))
+        return with_order_id(text, said)
     run = max(runs, key=lambda m: len(digits_said(m[0])))  # the first of the longest
-    before = text[: run.start()]
+    before, after = text[: run.start()], text[run.end() :]
+    if _ME_AFTER.match(after) and _FOUR_AT_END.search(run[0]):
+        after = f" for{after}"
     glued = " " if before[-1:].isalpha() else ""  # "W5560181" -> "W five, ..."
-    return f"{before}{glued}{digits_read_out(digits)}{text[run.end() :]}"
+    return f"{before}{glued}{said}{after}"
 
 
 def normalize_transcript(text: str) -> str:

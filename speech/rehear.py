@@ -12,16 +12,10 @@ type that beam search ranks first or close behind.
 So the audio is decoded again, in this order (a later step still runs when an earlier one
 found nothing better), when
 
-- the transcript hints at an id (a digit, or a cue word such as "order" or "double") but holds
-  none with exactly the id's digits: first, if it has an id's "W" or a word that leads one in
-  (``id_leads``: "order", "as in", ...), heard part by part between its pauses, digits only
-  (:mod:`speech.digits`), taken when that has the id's digits (five digits or more read out
-  with no "W" and no lead word too, taken only when exactly an id's and never beside a
-  ``not_id_words`` word such as "phone"); else with ``id_prompts`` in turn, and the first
-  transcript with a whole id is taken; else, the last resort, the parts' readings that
-  together make an id's digits (:func:`speech.digits.likeliest_of_length`). One with a whole
-  id is heard part by part too, and the recognizer's scores pick between the two ids when they
-  differ (:func:`id_part_by_part`);
+- the transcript hints at an id (a digit, or a cue word such as "order" or "double"): the id is
+  heard again part by part, its readings gathered and the likeliest chosen by the recognizer's
+  scores, with the ``id_prompts`` as one more hearing where neither gives an id's digits
+  (:mod:`speech.order_ids`);
 - it has fewer words than the speech in the audio would carry (under
   ``MIN_WORDS_PER_SECOND`` of voiced speech, measured with faster-whisper's Silero VAD): with
   ``rehear_prompts`` in turn, and the first that is not cut short is taken;
@@ -53,25 +47,17 @@ import numpy as np
 
 from speech import rescore
 from speech.audio import SAMPLE_RATE
-from speech.digits import heard_digits
-from speech.normalize import (
-    WHOLE_ORDER_ID,
-    digits_said,
-    order_id_digits,
-    read_out_as,
-    with_order_id,
-)
+from speech.normalize import WHOLE_ORDER_ID
+from speech.order_ids import cue_word, hear_id, hints_at_id
 from speech.phrases import Phrases
 from speech.recognizer import (
     AlternativesRecognizer,
-    DigitsRecognizer,
     SentenceScorer,
     SpeechRecognizer,
     Transcript,
     degenerate,
 )
 from speech.rescore import CatalogTerms
-from tools.arguments import ORDER_ID_DIGITS
 
 MIN_WORDS_PER_SECOND = 1.0  # espeak-ng at 140 wpm says about 2.3; people about 2.5
 MIN_SPEECH_SECONDS = 1.5  # shorter speech is too short to be cut short
@@ -79,31 +65,7 @@ NBEST = 5  # runner-up transcripts read for a product type
 MIN_WORDS = 3  # "yes", "no thanks" are not product questions
 MAX_SCORE_GAP = 0.25  # of the length-normalised log-probability, below the best
 MAX_WORDS_CHANGED = 3  # words of the best transcript a runner-up may differ in
-MIN_BARE_DIGITS = 5  # digits read out with no id lead word that are heard part by part
 _SAID = re.compile(r"\d|[^\s\d]*[^\W\d][^\s\d]*")  # a digit, or a word (letters and what clings to them)
-
-
-def holds_whole_id(text: str) -> bool:
-    return WHOLE_ORDER_ID.search(text) is not None
-
-
-def heard_exactly(text: str) -> bool:
-    """A raw transcript with an order id of exactly the id's digits (not fewer, and not more
-    that the normalised transcript would cut off)."""
-    return any(len(digits) == ORDER_ID_DIGITS for digits in order_id_digits(text))
-
-
-def hints_at_id(text: str, cues: Sequence[str]) -> bool:
-    """A digit, ``MIN_BARE_DIGITS`` digit words ("two, one, two, two, three"), or one of the cue
-    words ("order", "number", "double", ...) in the transcript."""
-    return (
-        any(ch.isdigit() for ch in text) or _cue_word(text, cues) or len(digits_said(text)) >= MIN_BARE_DIGITS
-    )
-
-
-def _cue_word(text: str, cues: Sequence[str]) -> bool:
-    lowered = text.lower()
-    return any(re.search(rf"\b{re.escape(c)}\b", lowered) for c in cues)
 
 
 def speech_seconds(samples: np.ndarray) -> float:
@@ -136,70 +98,13 @@ def words_changed(a: str, b: str) -> int:
     return sum(max(i2 - i1, j2 - j1) for op, i1, i2, j1, j2 in matcher.get_opcodes() if op != "equal")
 
 
-def id_part_by_part(
-    recognizer: SpeechRecognizer,
-    samples: np.ndarray,
-    heard: Transcript,
-    *,
-    leads: Sequence[str],
-    not_id: Sequence[str] = (),
-) -> tuple[Transcript, bool, str | None]:
-    """``heard`` with its order id as heard part by part (:mod:`speech.digits`), whether it
-    now holds a whole one, and, when the parts' likeliest readings gave too few digits, the
-    likeliest readings that give an id's (to fall back on when a decoding with the id prompts
-    finds no whole id either). Only for a transcript with an id's "W" or a word of ``leads``, and
-    not more than one id (the parts cannot tell two apart):
-
-    - with no id of exactly the id's digits, the parts' digits are taken when they are as many;
-    - with one, and the parts giving another, the recognizer's scores of the sentence with each
-      pick, its digits said as words ("five, two, ...") and its other words as heard
-      (:func:`speech.normalize.read_out_as`): the two hearings err in different places
-      (measured on the demo shop's spoken ids, eight voices: of 10 where they differed, the
-      transcript's was right 4 times, the parts' 5; the likelier read as words 9 times, as
-      numerals 6). With the words around the id as the normaliser writes them ("W seven, ..."
-      for "W. As in William 7, ..."), the alignment was off and the wrong one could win.
-
-    A transcript with no id and no lead word but ``MIN_BARE_DIGITS`` digits or more read out is
-    heard part by part too, taken only when the parts give exactly an id's digits.
-    """
-    ids = order_id_digits(heard.text)
-    exact = [d for d in ids if len(d) == ORDER_ID_DIGITS]
-    # Digits read out with no id's "W" and no lead word ("Where is my honor, none of you, 2, 1,
-    # 2, ...": "order" and "W" misheard): heard part by part too, but taken only when that gives
-    # exactly an id's digits, and never beside a word of ``not_id`` ("phone").
-    bare = not (ids or _cue_word(heard.text, leads))
-    if (
-        not isinstance(recognizer, DigitsRecognizer)
-        or len(ids) > 1
-        or (bare and (len(digits_said(heard.text)) < MIN_BARE_DIGITS or _cue_word(heard.text, not_id)))
-    ):
-        return heard, bool(exact), None
-    found = heard_digits(recognizer, samples, length=None if bare or exact else ORDER_ID_DIGITS)
-    digits = found.digits
-    heard = dataclasses.replace(heard, seconds=heard.seconds + found.seconds)
-    if len(digits) < ORDER_ID_DIGITS or (bare and len(digits) != ORDER_ID_DIGITS):
-        return heard, bool(exact), found.of_length
-    parts_heard = dataclasses.replace(heard, text=with_order_id(heard.text, digits))
-    if not exact:
-        return parts_heard, True, None
-    if digits[:ORDER_ID_DIGITS] == exact[0] or not isinstance(recognizer, SentenceScorer):
-        return heard, True, None
-    started = time.perf_counter()
-    first_score, parts_score = recognizer.likelihoods(
-        audio=samples, texts=[read_out_as(heard.text, d) for d in (exact[0], digits[:ORDER_ID_DIGITS])]
-    )
-    spent = time.perf_counter() - started
-    kept = heard if first_score.mean >= parts_score.mean else parts_heard
-    return dataclasses.replace(kept, seconds=heard.seconds + spent), True, None
-
-
 def _could_name_a_type(understood: str, product_types: re.Pattern[str], cues: Sequence[str]) -> bool:
     """A sentence (``MIN_WORDS`` or more) that names no product type and is no id, email or
     order question."""
     return not (
         len(_words(understood)) < MIN_WORDS
         or product_types.search(understood)
-        or _cue_word(understood, cues)
+        or cue_word(understood, cues)
         or WHOLE_ORDER_ID.search(understood)
         or "@" in understood
     )
@@ -309,26 +214,12 @@ def hear_again(
     voiced = functools.cache(lambda: speech_seconds(samples))
     cues = phrases.id_cues
     heard = first
-    exact = heard_exactly(heard.text)
-    if hints_at_id(heard.text, cues) and not exact:
-        heard, whole, of_length = id_part_by_part(
-            recognizer, samples, heard, leads=phrases.id_leads, not_id=phrases.not_id_words
+    if hints_at_id(heard.text, cues):
+        heard, whole = hear_id(
+            recognizer, samples, heard, understand=understand, prompt=prompt, phrases=phrases
         )
         if whole:
             return heard
-        heard, whole = _first_better(
-            recognizer,
-            samples,
-            heard,
-            phrases.id_prompts_for(prompt),
-            lambda t: holds_whole_id(understand(t.text)),
-        )
-        if whole:
-            return heard
-        if of_length is not None:  # the parts' readings that make an id, the last resort
-            return dataclasses.replace(heard, text=with_order_id(heard.text, of_length))
-    elif exact:
-        heard, _, _ = id_part_by_part(recognizer, samples, heard, leads=phrases.id_leads)
     if cut_short(heard.text, samples, voiced=voiced):
         heard, _ = _first_better(
             recognizer,

@@ -42,11 +42,13 @@ def test_the_likeliest_readings_with_an_ids_count_of_digits_are_chosen_together(
         _readings(("9 9", -0.3), ("9", -0.6), ("", -2.0)),
     ]
     # likeliest: "1 Double 3 9 9" = 5 digits; four digits: the "double" kept, one 9 dropped
-    assert likeliest_of_length(readings, 4) == "1339"
-    assert likeliest_of_length(readings, 6) == "133399"
-    assert likeliest_of_length(readings, 3) == "133"  # the last part read as nothing
-    assert likeliest_of_length(readings, 9) is None  # no choice gives as many
-    assert likeliest_of_length([], 1) is None
+    assert likeliest_of_length(readings, 4) == ["1339"]
+    assert likeliest_of_length(readings, 6) == ["133399"]
+    assert likeliest_of_length(readings, 3) == ["133"]  # the last part read as nothing
+    assert likeliest_of_length(readings, 9) == []  # no choice gives as many
+    assert likeliest_of_length([], 1) == []
+    # the next likeliest, best first: "1 Double 3 9" (-1.0), "1 2 3 9" (-1.3), "1 Double 3 3 -" (-2.7)
+    assert likeliest_of_length(readings, 4, count=3) == ["1339", "1239", "1333"]
 
 
 @pytest.mark.speech
@@ -66,10 +68,10 @@ def test_a_run_of_one_digit_is_heard_whole(recognizer: WhisperRecognizer):
     samples = _spoken("Can you check W as in William, three, nine, zero, nine, nine, six, zero?")
     assert isinstance(recognizer, DigitsRecognizer)
     found = heard_digits(recognizer, samples)
-    assert found.digits == "3909960" and found.of_length is None
+    assert found.digits == "3909960" and len(found.readings) == 7
     assert found.seconds > 0
-    # as many as an id's asked for: the likeliest already are
-    assert heard_digits(recognizer, samples, length=7).of_length is None
+    # with more readings of each part, the likeliest that give an id's digits are the likeliest
+    assert heard_digits(recognizer, samples, readings=3).of_length(7)[0] == "3909960"
 
 
 @pytest.mark.speech

@@ -134,3 +134,22 @@ def test_an_ids_digits_are_read_out_in_place_with_the_words_around_them_as_heard
     assert read_out_as("Oh, the blue one, order W 5560181.", "5560187") == (
         "Oh, the blue one, order W five, five, six, zero, one, eight, seven."
     )
+
+
+def test_digits_are_read_out_grouped_with_double_and_triple():
+    assert digits_read_out("5559", grouped=True) == "triple five, nine"
+    assert digits_read_out("1993518", grouped=True) == "one, double nine, three, five, one, eight"
+    assert digits_read_out("00001", grouped=True) == "double zero, double zero, one"  # four: two pairs
+    assert digits_read_out("99999", grouped=True) == "triple nine, double nine"
+    assert digits_read_out("5559") == "five, five, five, nine"
+
+
+def test_a_four_heard_for_the_for_of_for_me_is_not_replaced_with_the_ids_digit():
+    heard = "Can you check W as in William 26846564 me?"
+    assert (
+        read_out_as(heard, "2684656")
+        == "Can you check W as in William two, six, eight, four, six, five, six for me?"
+    )
+    assert read_out_as("Check W, 2, 6, 8, four me", "2684656", grouped=True).endswith("five, six for me")
+    # a 4 before another word is the id's own
+    assert read_out_as("Check W 2684654 please", "2684654").endswith("five, four please")

@@ -17,15 +17,13 @@ import pytest
 from core.config import SpeechSettings
 from speech.audio import SAMPLE_RATE, decode
 from speech.normalize import digits_read_out, normalize_transcript
+from speech.order_ids import heard_exactly, hints_at_id, holds_whole_id
 from speech.phrases import load_phrases
 from speech.recognizer import Likelihood, Transcript
 from speech.rehear import (
     MAX_SCORE_GAP,
     cut_short,
     hear_again,
-    heard_exactly,
-    hints_at_id,
-    holds_whole_id,
     speech_seconds,
     words_changed,
 )
@@ -292,7 +290,7 @@ def test_a_double_at_the_end_of_one_part_repeats_the_next_parts_digit():
 
 
 @pytest.mark.speech
-def test_too_few_digits_fall_back_on_the_parts_readings_that_make_an_id_after_the_id_prompts():
+def test_too_few_digits_part_by_part_are_made_an_id_by_the_parts_readings_and_the_id_prompts():
     # "zero, one" said in one breath, likeliest as "0" beside "0 1": six digits in all
     samples = _spoken(ORDER_READ_OUT)
     prompts = load_phrases().id_prompts_for("catalog")
@@ -300,11 +298,12 @@ def test_too_few_digits_fall_back_on_the_parts_readings_that_make_an_id_after_th
     heard = {"catalog": "Where is my order W55", prompts[0]: "Where is my order W55", None: "order"}
     recognizer = DigitsScripted(heard, parts)
     assert normalize_transcript(_hear(recognizer, samples).text) == "Where is my order #W5560181"
-    assert recognizer.prompts == ["catalog", *prompts]  # the id prompts were tried first
-    # and an id the id prompts hear whole is taken before the parts' readings
+    assert recognizer.prompts == ["catalog", *prompts]  # the id prompts were tried too
+    # an id the id prompts hear whole is one more reading; the recognizer's scores choose
     heard[prompts[0]] = "Where is my order W5560111"
-    recognizer = DigitsScripted(heard, parts)
-    assert normalize_transcript(_hear(recognizer, samples).text) == "Where is my order #W5560111"
+    for prompted_score, kept in ((-0.5, "#W5560111"), (-2.0, "#W5560181")):
+        recognizer = IdScripted(heard, parts, {"5560111": prompted_score, "5560181": -1.0})
+        assert normalize_transcript(_hear(recognizer, samples).text) == f"Where is my order {kept}"
     # no choice of readings makes an id's digits: nothing made up
     recognizer = DigitsScripted({**heard, prompts[0]: "order"}, ["5", "5", [("6", -0.1), ("", -2.0)]])
     assert "#W" not in normalize_transcript(_hear(recognizer, samples).text)
@@ -323,19 +322,25 @@ def test_too_few_digits_part_by_part_leave_it_to_the_id_prompts():
 
 
 class IdScripted(DigitsScripted):
-    """Scripted parts, and a score for the sentence with each id read digit by digit."""
+    """Scripted parts, and a score for the sentence with each id read out (digit by digit or
+    with "double"/"triple"; unlisted: far below)."""
 
-    def __init__(self, heard: dict[str | None, str], parts: list[str], scores: dict[str, float]) -> None:
+    def __init__(
+        self, heard: dict[str | None, str], parts: Sequence[Reading | list[Reading]], scores: dict[str, float]
+    ) -> None:
         super().__init__(heard, parts)
         self.scores = scores
         self.scored: list[str] = []
 
     def likelihoods(self, *, audio: np.ndarray, texts: Sequence[str]) -> list[Likelihood]:
         self.scored += texts
-        return [
-            Likelihood(next(s for digits, s in self.scores.items() if digits_read_out(digits) in t), 1)
-            for t in texts
-        ]
+        return [Likelihood(self._score(t), 1) for t in texts]
+
+    def _score(self, text: str) -> float:
+        for digits, score in self.scores.items():
+            if digits_read_out(digits) in text or digits_read_out(digits, grouped=True) in text:
+                return score
+        return -30.0
 
 
 @pytest.mark.speech
@@ -349,8 +354,10 @@ def test_a_whole_id_is_checked_part_by_part_and_the_likelier_kept():
             {"catalog": first}, list("5560187"), {"5560181": -0.6, "5560187": parts_score}
         )
         assert kept in normalize_transcript(_hear(recognizer, samples).text)
-        # each sentence is scored with its id's digits as words, as they were said
-        assert recognizer.scored == [
+        # each sentence is scored with its id's digits as words, one by one and grouped
+        assert sorted(recognizer.scored) == [
+            "Where is my order W double five, six, zero, one, eight, one?",
+            "Where is my order W double five, six, zero, one, eight, seven?",
             "Where is my order W five, five, six, zero, one, eight, one?",
             "Where is my order W five, five, six, zero, one, eight, seven?",
         ]
