@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from speech.phrases import Phrases, load_phrases
+from speech.phrases import Currency, Phrases, load_phrases
 
 _LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
 _URL = re.compile(r"https?://\S+")
@@ -15,6 +15,12 @@ _HEADING = re.compile(r"^\s*#+\s*")
 _ITEM = re.compile(r"^\s*(?:(\d+)[.)]|[-*\u2022])\s+(.*)$")
 _ORDER_ID = re.compile(r"#([A-Za-z])(\d{3,})\b")
 _PARENS = re.compile(r"\s*\(([^()]*)\)")
+# A parenthesis after a sentence's end ("... the return. (source: Returns, Return window)") is a
+# sentence of its own.
+_PARENS_AFTER_END = re.compile(r"(?<=[.!?])\s*\(([^()]*)\)")
+# A list flattened into a sentence ("The order must be delivered: - If it is pending, ... - If
+# ..."): each item is read as a sentence, without its mark.
+_INLINE_ITEM = re.compile(r"(?<=[:.;!?])\s+[-*\u2022]\s+")
 _SENTENCE_END = re.compile(r"[.!?:;]$")
 
 
@@ -25,13 +31,17 @@ class SpokenReply:
     """Further list items, already spoken, read when the customer says "more"."""
 
 
-def _price_words(major: str, minor: str | None, *, one: str, many: str) -> str:
+def _price_words(major: str, minor: str | None, money: Currency) -> str:
+    """ "49", "99" -> "49 dollars 99"; "451", "01" -> "451 dollars and 1 cent"; "4", "5" (written
+    "$4.5") -> "4 dollars 50"."""
     whole = int(major.replace(",", ""))
-    words = f"{whole} {one if whole == 1 else many}"
-    cents = int(minor) if minor else 0
+    words = f"{whole} {money.major_one if whole == 1 else money.major}"
+    cents = int(minor.ljust(2, "0")) if minor else 0
     if cents == 0:
         return words
-    return f"{words} {cents}" if cents >= 10 else f"{words} and {cents} cents"
+    if cents >= 10:
+        return f"{words} {cents}"
+    return f"{words} and {cents} {money.minor_one if cents == 1 else money.minor}"
 
 
 def speak_prices(text: str, *, currency: str, phrases: Phrases) -> str:
@@ -41,7 +51,7 @@ def speak_prices(text: str, *, currency: str, phrases: Phrases) -> str:
     symbol = re.escape(money.symbol)
 
     def by_symbol(match: re.Match[str]) -> str:
-        return _price_words(match[1], match[2], one=money.major_one, many=money.major)
+        return _price_words(match[1], match[2], money)
 
     text = re.sub(rf"{symbol}\s?(\d[\d,]*)(?:\.(\d{{1,2}}))?\b", by_symbol, text)
     return re.sub(rf"\b(\d[\d,]*)(?:\.(\d{{1,2}}))?\s*{re.escape(currency.upper())}\b", by_symbol, text)
@@ -61,11 +71,19 @@ def clean_line(line: str, *, currency: str, phrases: Phrases) -> str:
         line = pattern.sub(repl, line)
     line = speak_prices(line, currency=currency, phrases=phrases)
     line = spell_ids(line)
+    line = _INLINE_ITEM.sub(" ", line)
+    line = _PARENS_AFTER_END.sub(
+        lambda m: f" {_sentence(_capital(m[1].strip()))}" if m[1].strip() else "", line
+    )
     line = _PARENS.sub(lambda m: f", {m[1].strip()}," if m[1].strip() else "", line)
     line = re.sub(r"\s+([,.;:!?])", r"\1", line)
     line = re.sub(r",\s*,", ",", line)
     line = re.sub(r",([.!?])", r"\1", line)
     return " ".join(line.split()).strip(" ,")
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _sentence(text: str) -> str:

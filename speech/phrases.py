@@ -16,6 +16,8 @@ class Currency(BaseModel):
     symbol: str
     major: str
     major_one: str
+    minor: str
+    minor_one: str
 
 
 class Phrases(BaseModel):

@@ -185,3 +185,14 @@ def test_two_orders_cancelled_from_one_request(
     with services.database.session() as session:
         statuses = [session.scalar(select(Order.status).where(Order.id == o)) for o in orders]
     assert statuses == ["cancelled", "cancelled"]
+
+
+def test_a_product_with_no_brand_is_listed_and_described_without_one(
+    chat: tuple[Services, Assistant, str], tau: dict[str, Any]
+) -> None:
+    # tau's products have no brand: nothing like "(no brand)" or "by no brand" is said
+    _, assistant, sid = chat
+    listed = assistant.handle(sid, "Do you have sunglasses?", channel="web")
+    assert "Sunglasses" in listed.text and "brand" not in listed.text.lower()
+    described = assistant.handle(sid, "Tell me about the first one", channel="web")
+    assert "Sunglasses costs" in described.text and "brand" not in described.text.lower()

@@ -117,10 +117,10 @@ def listing(
     cards = [card_from(p) for p in products]
     lines = "\n".join(
         ctx.text(
-            "search_item",
+            "search_item" if card.brand else "search_item_unbranded",
             index=i,
             title=card.title,
-            brand=card.brand or "no brand",
+            brand=card.brand,
             price=ctx.price_range(card.price, card.max_price),
             availability="in stock" if card.in_stock else "out of stock",
         )
@@ -189,10 +189,10 @@ def _personal_listing(turn: Turn, ctx: Context, recs: PersonalRecommendations, f
     cards = [card_from(p) for p in products]
     lines = "\n".join(
         ctx.text(
-            "personal_item",
+            "personal_item" if card.brand else "personal_item_unbranded",
             index=i,
             title=card.title,
-            brand=card.brand or "no brand",
+            brand=card.brand,
             price=ctx.price_range(card.price, card.max_price),
             reason=rec.reason,
         )

@@ -119,9 +119,9 @@ def _by_price(turn: Turn, ctx: Context, asked: Asked) -> Draft | None:
 def _details(ctx: Context, details: ProductDetails) -> Draft:
     options = _offered(details)
     return ctx.draft(
-        "product_details",
+        "product_details" if details.brand else "product_details_unbranded",
         title=details.title,
-        brand=details.brand or "no brand",
+        brand=details.brand,
         price=ctx.price_range(details.min_price, details.max_price),
         stock_line=_stock_line(details.variants),
         options_line=f" Options: {options}." if options else "",
