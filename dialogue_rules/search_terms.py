@@ -35,8 +35,10 @@ class SearchTerms:
     personal: tuple[re.Pattern[str], ...] = ()
 
     def query_words(self, text: str, spans: list[tuple[int, int]], *, numbers: bool = False) -> str:
-        """``text`` without the entity ``spans`` and filler words: the product words (numbers
-        too with ``numbers``: model numbers are part of a product's name, "Zvezda 7027")."""
+        """``text`` without the entity ``spans``, the personal phrases ("for me", "for my sister":
+        who it is for, never what) and filler words: the product words (numbers too with
+        ``numbers``: model numbers are part of a product's name, "Zvezda 7027")."""
+        spans = [*spans, *self.personal_spans(text)]
         kept = []
         for token in tokens(text, keep="'-"):
             if any(start < token.end and token.start < end for start, end in spans):

@@ -16,6 +16,9 @@ def test_filler_and_entities_are_dropped() -> None:
     assert _words("do you have red running shoes under $80?") == "running shoes"
     assert _words("I'm looking for a cotton t-shirt in size M") == "cotton t-shirt"
     assert _words("yes") == ""
+    # who it is for is no product word
+    assert _words("I need a pair of jeans for my sister.") == "jeans"
+    assert _words("any good headphones for me?") == "headphones"
 
 
 def test_refinements() -> None:

@@ -141,10 +141,7 @@ def recommend(turn: Turn, ctx: Context) -> Draft:
         if isinstance(similar, ToolError):
             return ctx.draft("tool_failed", failed=True)
         return _recommendations(turn, ctx, similar.result)
-    spans = [e.span for e in turn.entities.items]
-    if personal:
-        spans += ctx.terms.personal_spans(turn.text)
-    words = ctx.terms.query_words(turn.text, spans)
+    words = ctx.terms.query_words(turn.text, [e.span for e in turn.entities.items])
     if words and not personal:
         return search(turn, ctx, query=words)
     return _for_customer(turn, ctx, words, ids)
