@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import make_url
+
 from assistant.sessions.events import BotReply, UserMessage
 from assistant.sessions.sql_store import SqlSessionStore
 from core.config import Settings
@@ -64,6 +66,10 @@ class WebBench:
     workers: int = 1
     llm: bool = False
     engines: str = "SQLite"
+    database: str | None = None
+    """The PostgreSQL database of the benchmark's own (dropped at the end), if one was made."""
+    key_prefix: str | None = None
+    """The Redis key prefix of the benchmark's own (its keys deleted at the end), if one was used."""
     replies_by_source: dict[str, int] = field(default_factory=dict)
     llm_calls: dict[str, dict[str, int]] = field(default_factory=dict)
 
@@ -184,9 +190,11 @@ def run_web_bench(
             env: dict[str, str] = {}
             if postgres:
                 database = stack.enter_context(postgres_shop(postgres))
+                bench.database = make_url(database).database
                 env |= {"SHOPASSIST_STORE__URL": database, "SHOPASSIST_SESSIONS__URL": database}
             if redis:
                 prefix = stack.enter_context(redis_keys(redis))
+                bench.key_prefix = prefix
                 env |= {"SHOPASSIST_REDIS__URL": redis, "SHOPASSIST_REDIS__KEY_PREFIX": prefix}
             _serve_and_run(bench, data_dir, config=config, env=env, settings=settings)
     finally:

@@ -32,11 +32,14 @@ def test_two_worker_processes_on_postgresql_and_redis(harness: ScenarioHarness) 
     report = bench.to_dict()
     assert report["turns"] == 8 and report["error_count"] == 0 and report["engines"] == "PostgreSQL + Redis"
     assert report["lost_replies"] == 0 and report["missing_in_log"] == 0
+    # its own database and keys are gone (another run on the same servers may hold others)
+    assert bench.database is not None and bench.database.startswith("shopassist_bench_")
+    assert bench.key_prefix is not None and bench.key_prefix.startswith("shopassist-bench-")
     engine = sa.create_engine(server)
     with engine.connect() as conn:
-        left = "SELECT datname FROM pg_database WHERE datname LIKE 'shopassist_bench_%'"
-        assert conn.execute(sa.text(left)).all() == []
+        left = sa.text("SELECT datname FROM pg_database WHERE datname = :name")
+        assert conn.execute(left, {"name": bench.database}).all() == []
     engine.dispose()
     client = redis.Redis.from_url(REDIS_URL)
-    assert list(client.scan_iter(match="shopassist-bench-*")) == []
+    assert list(client.scan_iter(match=f"{bench.key_prefix}*")) == []
     client.close()
