@@ -79,6 +79,7 @@ class _IntentEntry(BaseModel):
     model_config = ConfigDict(extra="forbid")
     priority: int = Field(default=50, ge=0, le=99)
     interrupts_form: bool = False
+    aside: bool = False
     min_similarity: float | None = Field(default=None, gt=0, lt=1)
     patterns: list[str] = Field(default_factory=list)
     exclude: list[str] = Field(default_factory=list)
@@ -120,6 +121,9 @@ class IntentRule:
     min_similarity: float | None = None
     interrupts_form: bool = False
     """Said while a form is open, this intent may leave the form (see ``intents.yaml``)."""
+    aside: bool = False
+    """Said while a form waits for who the customer is, this intent is answered and the form
+    stays open (see ``intents.yaml``)."""
 
 
 @dataclass(frozen=True)
@@ -145,6 +149,11 @@ class IntentConfig:
         """Whether intent ``name`` may leave an open form (False for ``unknown``)."""
         return name != UNKNOWN_INTENT and self.get(name).interrupts_form
 
+    def aside(self, name: str) -> bool:
+        """Whether intent ``name`` is answered while a form waits for the customer's identity,
+        the form kept open (False for ``unknown``)."""
+        return name != UNKNOWN_INTENT and self.get(name).aside
+
 
 def load_intent_config(path: Path | None = None) -> IntentConfig:
     """Compile ``path`` (default: the packaged intents.yaml). Every pattern is compiled here,
@@ -162,7 +171,14 @@ def load_intent_config(path: Path | None = None) -> IntentConfig:
         examples = tuple(e.strip() for e in entry.examples if e.strip())
         rules.append(
             IntentRule(
-                name, entry.priority, patterns, exclude, examples, entry.min_similarity, entry.interrupts_form
+                name,
+                entry.priority,
+                patterns,
+                exclude,
+                examples,
+                entry.min_similarity,
+                entry.interrupts_form,
+                entry.aside,
             )
         )
     s = raw.settings

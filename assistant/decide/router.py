@@ -11,8 +11,9 @@ Order (the first that applies decides):
 3. a pending confirmation: "yes" runs the confirmed tool with its token; a correction ("no, I
    meant the white one") reopens the form behind it with the change; "no" cancels; anything
    else leaves it unconfirmed and goes on;
-4. an open form: "never mind" stops it; a message for another task (an intent flagged
-   ``interrupts_form``) leaves it; anything else fills its slots;
+4. an open form: "never mind" stops it; a question about the catalog while it waits for who the
+   customer is (an intent flagged ``aside``) is answered and the form stays open; a message for
+   another task (an intent flagged ``interrupts_form``) leaves it; anything else fills its slots;
 5. the intent's action (:mod:`assistant.decide.actions`): a form, a handler, or the fallback
    for ``unknown`` (the LLM's command, a search, or a clarifying question); with several tasks
    in the message, on its own task's words, the others queued (:mod:`assistant.decide.goals`)
@@ -298,11 +299,29 @@ class Router:
             or (form.requested == "identity" and self.runner.verifier.gives_facts(turn))
             or self.runner.answers(turn, form)
         )
+        if (
+            not answered
+            and form.requested == "identity"
+            and intent.source is MatchSource.PATTERN
+            and self.intents.aside(intent.intent)
+        ):
+            return self._aside(turn, form)
         if (switching or tapped) and not answered:
             turn.set_slot(SlotName.ACTIVE_FORM, None)
             turn.step("form", form.name, event="left")
             return None
         return self.runner.advance(turn, form)
+
+    def _aside(self, turn: Turn, form: ActiveForm) -> Draft:
+        """A question about the catalog while the form waits for who the customer is ("How
+        much is the water bottle?" asked for an email): answered, and the form kept open with its
+        purpose recalled (the same question is not counted as asked again)."""
+        turn.step("form", form.name, event="aside", intent=turn.intent.intent)
+        answer = self.actions.get(turn.intent.intent).run(turn, self.env)
+        if turn.state.active_form != form:  # the answer opened a form of its own
+            return answer
+        purpose = self.runner.flows.forms.get(form.name).purpose
+        return answer.then(self.ctx.draft("auth_still_needed", purpose=purpose))
 
 
 def _guessed_in_form(turn: Turn) -> bool:

@@ -213,3 +213,23 @@ def test_two_tasks_in_one_message_are_done_in_turn(
     form = turn.state.active_form
     assert form is not None and form.name == "return_items" and form.slots["order_id"] == "#W0000002"
     assert turn.state.slots.queued_goals == ()
+
+
+def test_a_catalog_question_while_asked_who_you_are_is_answered_and_the_form_kept(
+    decider: Decider, make_turn: MakeTurn
+) -> None:
+    state = SessionState(session_id="decide-1")  # not verified
+    turn, template = _say(decider, make_turn, state, "where is my order #W0000001?")
+    assert template.startswith("auth_ask")
+    waiting = turn.state.active_form
+    assert waiting is not None and waiting.requested == "identity"
+    turn = make_turn("how much is the Trailblazer running shoe?", state=turn.state)
+    assert decider.router.intents.aside(turn.intent.intent)
+    draft = decider.router.route(turn)
+    assert "dollars" in draft.text or "$" in draft.text  # the price is answered ...
+    assert draft.template == "auth_still_needed" and "your order" in draft.text  # ... the purpose recalled
+    assert turn.state.active_form == waiting  # the form is open as it was, not counted as asked again
+    assert ("form", waiting.name) in [(s.kind, s.name) for s in turn.steps]
+    assert "get_product" in [s.name for s in turn.steps if s.kind == "tool"]
+    # a task is no aside: it leaves the form as before
+    assert not decider.router.intents.aside("cancel_order")
