@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import heapq
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -62,7 +63,7 @@ class HeardDigits:
     def of_length(self, length: int, *, count: int = 1) -> list[str]:
         """The ``count`` likeliest choices of one reading per part that give exactly ``length``
         digits (:func:`likeliest_of_length`)."""
-        return likeliest_of_length([list(r) for r in self.readings], length, count=count)
+        return likeliest_of_length(self.readings, length, count=count)
 
 
 def heard_digits(recognizer: DigitsRecognizer, samples: np.ndarray, *, readings: int = 1) -> HeardDigits:
@@ -92,7 +93,9 @@ def heard_digits(recognizer: DigitsRecognizer, samples: np.ndarray, *, readings:
     return HeardDigits(likeliest, tuple(found), spent)
 
 
-def likeliest_of_length(readings: list[list[Transcript]], length: int, *, count: int = 1) -> list[str]:
+def likeliest_of_length(
+    readings: Sequence[Sequence[Transcript]], length: int, *, count: int = 1
+) -> list[str]:
     """The digits of the ``count`` likeliest choices of one reading per part that together give
     exactly ``length`` digits (sum of their log-probabilities), likeliest first; none when no
     choice gives as many ("zero, nine" said in one breath and read "0" beside "0 9"; "nine,

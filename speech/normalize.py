@@ -174,7 +174,8 @@ def digits_read_out(digits: str, *, grouped: bool = False) -> str:
     for digit, run in itertools.groupby(d for d in digits if d.isdigit()):
         name, times = DIGIT_NAMES[int(digit)], len(list(run))
         while times:
-            said = min(times, 3) if grouped and times != 4 else (2 if grouped else 1)
+            # grouped, four of one digit are two doubles ("double five, double five"), not 3 + 1
+            said = (2 if times == 4 else min(times, 3)) if grouped else 1
             words.append({1: name, 2: f"double {name}", 3: f"triple {name}"}[said])
             times -= said
     return ", ".join(words)

@@ -41,16 +41,6 @@ from tools.arguments import ORDER_ID_DIGITS
 MIN_BARE_DIGITS = 5  # digits read out with no id lead word that are heard part by part
 
 
-def holds_whole_id(text: str) -> bool:
-    return WHOLE_ORDER_ID.search(text) is not None
-
-
-def heard_exactly(text: str) -> bool:
-    """A raw transcript with an order id of exactly the id's digits (not fewer, and not more
-    that the normalised transcript would cut off)."""
-    return any(len(digits) == ORDER_ID_DIGITS for digits in order_id_digits(text))
-
-
 def cue_word(text: str, cues: Sequence[str]) -> bool:
     lowered = text.lower()
     return any(re.search(rf"\b{re.escape(c)}\b", lowered) for c in cues)

@@ -1,6 +1,7 @@
 import pytest
 
 from speech.normalize import (
+    WHOLE_ORDER_ID,
     digits_read_out,
     normalize_transcript,
     order_id_digits,
@@ -153,3 +154,14 @@ def test_a_four_heard_for_the_for_of_for_me_is_not_replaced_with_the_ids_digit()
     assert read_out_as("Check W, 2, 6, 8, four me", "2684656", grouped=True).endswith("five, six for me")
     # a 4 before another word is the id's own
     assert read_out_as("Check W 2684654 please", "2684654").endswith("five, four please")
+
+
+def test_an_ids_digits_are_found_as_many_as_heard_and_a_whole_one_is_written_once():
+    assert order_id_digits("order W5560181") == ["5560181"]
+    assert order_id_digits("order number 2122330") == ["2122330"]
+    assert order_id_digits("W as in William, 3, 9, 0, 9, 9, 6, 0") == ["3909960"]
+    assert order_id_digits("order W556018") == ["556018"]  # too few, and too many, as heard
+    assert order_id_digits("order W55600201811") == ["55600201811"]
+    assert order_id_digits("Where is my order?") == []
+    assert WHOLE_ORDER_ID.search("order #W0066131.") and not WHOLE_ORDER_ID.search("order #W006613")
+    assert not WHOLE_ORDER_ID.search("#W00661311")

@@ -50,6 +50,12 @@ def _filters_from(turn: Turn, terms: SearchTerms, base: dict[str, Any]) -> dict[
     return {k: v for k, v in filters.items() if v is not None}
 
 
+def branded(template: str, brand: str | None) -> str:
+    """``template``, or its ``_unbranded`` twin for a product with no brand (many imported
+    catalogs have none), so no reply says "(no brand)"."""
+    return template if brand else f"{template}_unbranded"
+
+
 def search(
     turn: Turn, ctx: Context, *, query: str | None = None, extra: dict[str, Any] | None = None
 ) -> Draft:
@@ -117,7 +123,7 @@ def listing(
     cards = [card_from(p) for p in products]
     lines = "\n".join(
         ctx.text(
-            "search_item" if card.brand else "search_item_unbranded",
+            branded("search_item", card.brand),
             index=i,
             title=card.title,
             brand=card.brand,
@@ -186,7 +192,7 @@ def _personal_listing(turn: Turn, ctx: Context, recs: PersonalRecommendations, f
     cards = [card_from(p) for p in products]
     lines = "\n".join(
         ctx.text(
-            "personal_item" if card.brand else "personal_item_unbranded",
+            branded("personal_item", card.brand),
             index=i,
             title=card.title,
             brand=card.brand,

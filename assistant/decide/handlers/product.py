@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 
 from assistant.decide.context import Context
-from assistant.decide.handlers.catalog import listing, search
+from assistant.decide.handlers.catalog import branded, listing, search
 from assistant.decide.named_products import named_products, without_title
 from assistant.decide.references import resolve_products, which_product
 from assistant.decide.turn import ToolError, Turn
@@ -119,7 +119,7 @@ def _by_price(turn: Turn, ctx: Context, asked: Asked) -> Draft | None:
 def _details(ctx: Context, details: ProductDetails) -> Draft:
     options = _offered(details)
     return ctx.draft(
-        "product_details" if details.brand else "product_details_unbranded",
+        branded("product_details", details.brand),
         title=details.title,
         brand=details.brand,
         price=ctx.price_range(details.min_price, details.max_price),
